@@ -43,8 +43,14 @@ fn py_str(s: &str) -> String {
 fn py_cond(c: &IfCond) -> String {
     match c {
         IfCond::Name(n) => py_str(n),
-        IfCond::All(v) => format!("{{'all': [{}]}}", v.iter().map(py_cond).collect::<Vec<_>>().join(", ")),
-        IfCond::Any(v) => format!("{{'any': [{}]}}", v.iter().map(py_cond).collect::<Vec<_>>().join(", ")),
+        IfCond::All(v) => format!(
+            "{{'all': [{}]}}",
+            v.iter().map(py_cond).collect::<Vec<_>>().join(", ")
+        ),
+        IfCond::Any(v) => format!(
+            "{{'any': [{}]}}",
+            v.iter().map(py_cond).collect::<Vec<_>>().join(", ")
+        ),
         IfCond::Not(v) => format!("{{'not': {}}}", py_cond(v)),
     }
 }
@@ -115,9 +121,16 @@ impl Out {
         self.line(4, "body=");
         self.line(0, d.body());
         for kind in [DocSectionKind::Member, DocSectionKind::Feature] {
-            let tag = if kind == DocSectionKind::Member { "arg" } else { "feature" };
+            let tag = if kind == DocSectionKind::Member {
+                "arg"
+            } else {
+                "feature"
+            };
             for s in d.sections.iter().filter(|s| s.kind == kind) {
-                self.line(4, format!("{tag}={}", s.name.as_deref().unwrap_or_default()));
+                self.line(
+                    4,
+                    format!("{tag}={}", s.name.as_deref().unwrap_or_default()),
+                );
                 self.line(0, &s.text);
             }
         }
@@ -230,9 +243,16 @@ fn dump(model: &Model, flavor: Flavor) -> String {
                 Entity::Event(e) => {
                     o.line(
                         0,
-                        format!("event {} {}", e.common.name, e.arg_type.as_deref().unwrap_or("None")),
+                        format!(
+                            "event {} {}",
+                            e.common.name,
+                            e.arg_type.as_deref().unwrap_or("None")
+                        ),
                     );
-                    o.line(4, format!("boxed={}", if e.boxed { "True" } else { "False" }));
+                    o.line(
+                        4,
+                        format!("boxed={}", if e.boxed { "True" } else { "False" }),
+                    );
                     o.cond(&e.common.cond, 4);
                     o.features(&e.common.features, 4);
                 }
@@ -324,7 +344,9 @@ pub fn dump_json(model: &Model) -> Value {
                 "variants": o.variants.as_ref().map(variants_json),
                 "simple-union": o.simple_union,
             }),
-            Entity::Alternate(a) => json!({"meta": "alternate", "variants": variants_json(&a.variants)}),
+            Entity::Alternate(a) => {
+                json!({"meta": "alternate", "variants": variants_json(&a.variants)})
+            }
             Entity::Command(cm) => json!({
                 "meta": "command",
                 "arg-type": cm.arg_type,
@@ -336,7 +358,9 @@ pub fn dump_json(model: &Model) -> Value {
                 "allow-preconfig": cm.allow_preconfig,
                 "coroutine": cm.coroutine,
             }),
-            Entity::Event(ev) => json!({"meta": "event", "arg-type": ev.arg_type, "boxed": ev.boxed}),
+            Entity::Event(ev) => {
+                json!({"meta": "event", "arg-type": ev.arg_type, "boxed": ev.boxed})
+            }
         };
         if let (Value::Object(dst), Value::Object(src)) = (&mut v, extra) {
             dst.extend(src);

@@ -312,7 +312,13 @@ pub(crate) fn c_name(name: &str, protect: bool) -> String {
     ];
     let mapped: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if protect
         && (WORDS.contains(&mapped.as_str())
@@ -473,7 +479,9 @@ impl ExprChecker<'_> {
         let unknown: Vec<(&str, Span)> = dict
             .entries
             .iter()
-            .filter(|(k, _)| !required.contains(&k.name.as_str()) && !optional.contains(&k.name.as_str()))
+            .filter(|(k, _)| {
+                !required.contains(&k.name.as_str()) && !optional.contains(&k.name.as_str())
+            })
             .map(|(k, _)| (k.name.as_str(), k.span))
             .collect();
         if let Some(&(_, first)) = unknown.first() {
@@ -543,8 +551,7 @@ impl ExprChecker<'_> {
         match &v.kind {
             ValueKind::Str(s) => {
                 let ok = s.starts_with(|c: char| c.is_ascii_uppercase())
-                    && s
-                        .chars()
+                    && s.chars()
                         .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
                 if !ok {
                     return Err(self.err(
@@ -692,12 +699,8 @@ impl ExprChecker<'_> {
                 format!("{source} should be an object or type name"),
             ));
         };
-        let permissive = parent.is_some_and(|p| {
-            self.pragma
-                .member_name_exceptions
-                .iter()
-                .any(|e| e == p)
-        });
+        let permissive =
+            parent.is_some_and(|p| self.pragma.member_name_exceptions.iter().any(|e| e == p));
         let mut out = Vec::new();
         for (key, arg) in &d.entries {
             let key_source = format!("{source} member '{}'", key.name);
@@ -708,20 +711,30 @@ impl ExprChecker<'_> {
             self.check_name_lower(cx, name, key.span, &key_source, permissive, permissive)?;
             let cn = c_name(name, false);
             if cn == "u" || cn.starts_with("has_") {
-                return Err(self.err(
-                    cx,
-                    key.span,
-                    format!("{key_source} uses reserved name"),
-                ));
+                return Err(self.err(cx, key.span, format!("{key_source} uses reserved name")));
             }
             let (ty, dict) = Self::member_dict(arg);
             let mut cond = None;
             let mut features = Vec::new();
             if let Some(dict) = dict {
                 if self.rules.legacy {
-                    self.check_keys(cx, dict, arg.span, &key_source, &["type"], &["if", "features"])?;
+                    self.check_keys(
+                        cx,
+                        dict,
+                        arg.span,
+                        &key_source,
+                        &["type"],
+                        &["if", "features"],
+                    )?;
                 } else {
-                    self.check_keys(cx, dict, arg.span, &key_source, &["type"], &["if", "features"])?;
+                    self.check_keys(
+                        cx,
+                        dict,
+                        arg.span,
+                        &key_source,
+                        &["type"],
+                        &["if", "features"],
+                    )?;
                 }
                 cond = self.check_if(cx, dict, &key_source)?;
                 features = self.check_features(cx, dict.get("features"))?;
@@ -889,7 +902,14 @@ impl ExprChecker<'_> {
         let m = meta.as_str();
         let body = match meta {
             Meta::Enum => {
-                self.check_keys(cx, d, expr.span, m, &["enum", "data"], &["if", "features", "prefix"])?;
+                self.check_keys(
+                    cx,
+                    d,
+                    expr.span,
+                    m,
+                    &["enum", "data"],
+                    &["if", "features", "prefix"],
+                )?;
                 self.check_enum(cx, d, name)?
             }
             Meta::Union => {
@@ -915,11 +935,25 @@ impl ExprChecker<'_> {
                 self.check_union(cx, d, name)?
             }
             Meta::Alternate => {
-                self.check_keys(cx, d, expr.span, m, &["alternate", "data"], &["if", "features"])?;
+                self.check_keys(
+                    cx,
+                    d,
+                    expr.span,
+                    m,
+                    &["alternate", "data"],
+                    &["if", "features"],
+                )?;
                 self.check_alternate(cx, d)?
             }
             Meta::Struct => {
-                self.check_keys(cx, d, expr.span, m, &["struct", "data"], &["base", "if", "features"])?;
+                self.check_keys(
+                    cx,
+                    d,
+                    expr.span,
+                    m,
+                    &["struct", "data"],
+                    &["base", "if", "features"],
+                )?;
                 let data = d.get("data").unwrap_or_else(|| unreachable!());
                 let members = self.check_type_implicit(cx, data, "'data'", Some(name))?;
                 let base = match d.get("base") {
@@ -968,7 +1002,14 @@ impl ExprChecker<'_> {
                 }
             }
             Meta::Event => {
-                self.check_keys(cx, d, expr.span, m, &["event"], &["data", "boxed", "if", "features"])?;
+                self.check_keys(
+                    cx,
+                    d,
+                    expr.span,
+                    m,
+                    &["event"],
+                    &["data", "boxed", "if", "features"],
+                )?;
                 let data = self.check_command_data(cx, d)?;
                 Body::Event {
                     data,
@@ -1014,11 +1055,7 @@ impl ExprChecker<'_> {
                 None => return Err(self.err(cx, p.span, "'prefix' must be a string")),
             },
         };
-        let permissive = self
-            .pragma
-            .member_name_exceptions
-            .iter()
-            .any(|e| e == name);
+        let permissive = self.pragma.member_name_exceptions.iter().any(|e| e == name);
         let mut values = Vec::new();
         for item in items {
             let source = "'data' member";
@@ -1036,7 +1073,14 @@ impl ExprChecker<'_> {
             } else {
                 mname.to_owned()
             };
-            self.check_name_lower(cx, &checked, name_v.span, &source, permissive, permissive || self.rules.legacy)?;
+            self.check_name_lower(
+                cx,
+                &checked,
+                name_v.span,
+                &source,
+                permissive,
+                permissive || self.rules.legacy,
+            )?;
             let (cond, features) = match dict {
                 Some(md) => (
                     self.check_if(cx, md, &source)?,
@@ -1054,7 +1098,13 @@ impl ExprChecker<'_> {
         Ok(Body::Enum { values, prefix })
     }
 
-    fn check_branches(&self, cx: Cx<'_>, data: &Dict, check_names: bool, arrays: bool) -> R<Vec<NBranch>> {
+    fn check_branches(
+        &self,
+        cx: Cx<'_>,
+        data: &Dict,
+        check_names: bool,
+        arrays: bool,
+    ) -> R<Vec<NBranch>> {
         let mut out = Vec::new();
         for (key, value) in &data.entries {
             let source = format!("'data' member '{}'", key.name);

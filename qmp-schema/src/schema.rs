@@ -15,7 +15,9 @@ use std::collections::{HashMap, HashSet};
 
 use crate::ast::{Doc, DocSection, DocSectionKind, Item};
 use crate::diag::{Diagnostic, DiagnosticKind};
-use crate::expr::{Body, Data, Def, ExprChecker, NFeature, NMember, Reporter, Rules, TypeRef, c_name};
+use crate::expr::{
+    Body, Data, Def, ExprChecker, NFeature, NMember, Reporter, Rules, TypeRef, c_name,
+};
 use crate::model::{
     Alternate, Array, Builtin, Command, Common, Entity, Enum, EnumMember, Event, Feature, IfCond,
     Include, JsonType, Member, Model, ModuleId, Object, Origin, Pragma, Variant, Variants,
@@ -128,7 +130,11 @@ fn relpath(path: &str, start: &str) -> String {
     let common = p.iter().zip(&s).take_while(|(a, b)| a == b).count();
     let mut out: Vec<String> = vec!["..".into(); s.len() - common];
     out.extend(p[common..].iter().cloned());
-    if out.is_empty() { ".".into() } else { out.join("/") }
+    if out.is_empty() {
+        ".".into()
+    } else {
+        out.join("/")
+    }
 }
 
 fn join(dir: &str, file: &str) -> String {
@@ -192,7 +198,12 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn err(&self, info: Option<&Info>, precise: Option<Span>, msg: impl Into<String>) -> Box<Diagnostic> {
+    fn err(
+        &self,
+        info: Option<&Info>,
+        precise: Option<Span>,
+        msg: impl Into<String>,
+    ) -> Box<Diagnostic> {
         self.err_kind(DiagnosticKind::Semantic, info, precise, msg)
     }
 
@@ -219,7 +230,14 @@ impl<'a> Builder<'a> {
         relpath(&self.rep.sources.get(file).name, &self.main_dir)
     }
 
-    fn common(&self, name: &str, info: Option<&Info>, cond: Option<IfCond>, features: Vec<Feature>, doc: Option<usize>) -> Common {
+    fn common(
+        &self,
+        name: &str,
+        info: Option<&Info>,
+        cond: Option<IfCond>,
+        features: Vec<Feature>,
+        doc: Option<usize>,
+    ) -> Common {
         Common {
             name: name.to_owned(),
             span: info.map(|i| i.span),
@@ -369,9 +387,21 @@ impl<'a> Builder<'a> {
             ("str", JsonType::String, None),
             ("number", JsonType::Number, None),
             ("int", JsonType::Int, Some(I64)),
-            ("int8", JsonType::Int, Some((i8::MIN.into(), i8::MAX.into()))),
-            ("int16", JsonType::Int, Some((i16::MIN.into(), i16::MAX.into()))),
-            ("int32", JsonType::Int, Some((i32::MIN.into(), i32::MAX.into()))),
+            (
+                "int8",
+                JsonType::Int,
+                Some((i8::MIN.into(), i8::MAX.into())),
+            ),
+            (
+                "int16",
+                JsonType::Int,
+                Some((i16::MIN.into(), i16::MAX.into())),
+            ),
+            (
+                "int32",
+                JsonType::Int,
+                Some((i32::MIN.into(), i32::MAX.into())),
+            ),
             ("int64", JsonType::Int, Some(I64)),
             ("uint8", JsonType::Int, Some((0, u8::MAX.into()))),
             ("uint16", JsonType::Int, Some((0, u16::MAX.into()))),
@@ -409,15 +439,17 @@ impl<'a> Builder<'a> {
         )?;
         let mut common = self.common("QType", None, None, Vec::new(), None);
         common.implicit = true;
-        let members = ["none", "qnull", "qnum", "qstring", "qdict", "qlist", "qbool"]
-            .iter()
-            .map(|n| EnumMember {
-                name: (*n).to_owned(),
-                span: None,
-                cond: None,
-                features: Vec::new(),
-            })
-            .collect();
+        let members = [
+            "none", "qnull", "qnum", "qstring", "qdict", "qlist", "qbool",
+        ]
+        .iter()
+        .map(|n| EnumMember {
+            name: (*n).to_owned(),
+            span: None,
+            cond: None,
+            features: Vec::new(),
+        })
+        .collect();
         self.def_entity(
             Entity::Enum(Enum {
                 common,
@@ -488,9 +520,9 @@ impl<'a> Builder<'a> {
                 for b in branches {
                     let mut ty = self.type_ref(&b.ty, &info)?;
                     if simple {
-                        let wrapper_cond = self.lookup_type(&ty).and_then(|i| {
-                            self.ents[i].e.common().and_then(|c| c.cond.clone())
-                        });
+                        let wrapper_cond = self
+                            .lookup_type(&ty)
+                            .and_then(|i| self.ents[i].e.common().and_then(|c| c.cond.clone()));
                         let data = NMember {
                             name: "data".into(),
                             optional: false,
@@ -518,7 +550,8 @@ impl<'a> Builder<'a> {
                     Some(t) => t.clone(),
                     None => {
                         let kind = format!("{}Kind", d.name);
-                        let mut kcommon = self.common(&kind, Some(&info), cond.clone(), Vec::new(), None);
+                        let mut kcommon =
+                            self.common(&kind, Some(&info), cond.clone(), Vec::new(), None);
                         kcommon.implicit = true;
                         let members = variants
                             .iter()
@@ -639,7 +672,11 @@ impl<'a> Builder<'a> {
             Entity::Enum(e) => format!("enum type '{}'", e.common.name),
             Entity::Array(a) => format!("array type ['{}']", a.element),
             Entity::Object(o) => {
-                let meta = if o.variants.is_some() { "union" } else { "struct" };
+                let meta = if o.variants.is_some() {
+                    "union"
+                } else {
+                    "struct"
+                };
                 format!("{meta} type '{}'", o.common.name)
             }
             Entity::Alternate(a) => format!("alternate type '{}'", a.common.name),
@@ -649,12 +686,24 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn resolve_type(&self, name: &str, info: Option<&Info>, precise: Option<Span>, what: &str) -> R<usize> {
+    fn resolve_type(
+        &self,
+        name: &str,
+        info: Option<&Info>,
+        precise: Option<Span>,
+        what: &str,
+    ) -> R<usize> {
         self.lookup_type(name)
             .ok_or_else(|| self.err(info, precise, format!("{what} uses unknown type '{name}'")))
     }
 
-    fn clash(&self, info: Option<&Info>, precise: Option<Span>, seen: &mut SeenMap, m: Seen) -> R<()> {
+    fn clash(
+        &self,
+        info: Option<&Info>,
+        precise: Option<Span>,
+        seen: &mut SeenMap,
+        m: Seen,
+    ) -> R<()> {
         let key = c_name(&m.name, true);
         if let Some(prev) = seen.get(&key) {
             let iname = info.map_or("", |i| i.name.as_str());
@@ -672,7 +721,12 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn check_feature_clash(&self, info: Option<&Info>, features: &[Feature], defined_in: &str) -> R<()> {
+    fn check_feature_clash(
+        &self,
+        info: Option<&Info>,
+        features: &[Feature],
+        defined_in: &str,
+    ) -> R<()> {
         let mut seen = SeenMap::default();
         for f in features {
             self.clash(
@@ -732,7 +786,13 @@ impl<'a> Builder<'a> {
     }
 
     /// The clash check of an object's members (and branches) against `seen`.
-    fn object_check_clash(&self, o: usize, info: Option<&Info>, precise: Option<Span>, seen: &mut SeenMap) -> R<()> {
+    fn object_check_clash(
+        &self,
+        o: usize,
+        info: Option<&Info>,
+        precise: Option<Span>,
+        seen: &mut SeenMap,
+    ) -> R<()> {
         let obj = self.object(o);
         for m in &obj.members {
             self.clash(
@@ -764,7 +824,11 @@ impl<'a> Builder<'a> {
             State::Complete => return Ok(()),
             State::InProgress => {
                 let name = self.object(i).common.name.clone();
-                return Err(self.err(self.ents[i].info.as_ref(), None, format!("object {name} contains itself")));
+                return Err(self.err(
+                    self.ents[i].info.as_ref(),
+                    None,
+                    format!("object {name} contains itself"),
+                ));
             }
             State::Unchecked => {}
         }
@@ -781,7 +845,10 @@ impl<'a> Builder<'a> {
                 return Err(self.err(
                     info,
                     None,
-                    format!("'base' requires a struct type, {} isn't", self.describe_type(b)),
+                    format!(
+                        "'base' requires a struct type, {} isn't",
+                        self.describe_type(b)
+                    ),
                 ));
             }
             self.check_object(b)?;
@@ -806,7 +873,11 @@ impl<'a> Builder<'a> {
         self.object_mut(i).members = members.clone();
         if self.object(i).variants.is_some() {
             self.check_branches(i, info, &seen, &members)?;
-            let vs = self.object(i).variants.clone().unwrap_or_else(|| unreachable!());
+            let vs = self
+                .object(i)
+                .variants
+                .clone()
+                .unwrap_or_else(|| unreachable!());
             for v in &vs.variants {
                 if let Some(t) = self.lookup_type(&v.ty) {
                     let mut s = seen.clone();
@@ -818,14 +889,24 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn check_branches(&mut self, i: usize, info: Option<&Info>, seen: &SeenMap, members: &[Member]) -> R<()> {
+    fn check_branches(
+        &mut self,
+        i: usize,
+        info: Option<&Info>,
+        seen: &SeenMap,
+        members: &[Member],
+    ) -> R<()> {
         let obj = self.object(i);
         let simple = obj.simple_union;
         let vs = obj.variants.clone().unwrap_or_else(|| unreachable!());
         let tag_name = vs.tag.clone();
         let tag = seen
             .get(&c_name(&tag_name, true))
-            .and_then(|s| members.iter().find(|m| m.name == s.name && m.defined_in == s.defined_in))
+            .and_then(|s| {
+                members
+                    .iter()
+                    .find(|m| m.name == s.name && m.defined_in == s.defined_in)
+            })
             .filter(|m| m.name == tag_name)
             .cloned();
         let Some(tag) = tag else {
@@ -868,7 +949,11 @@ impl<'a> Builder<'a> {
             }
         }
         let enum_members: Vec<(String, Option<IfCond>)> = match enum_idx.map(|e| &self.ents[e].e) {
-            Some(Entity::Enum(e)) => e.members.iter().map(|m| (m.name.clone(), m.cond.clone())).collect(),
+            Some(Entity::Enum(e)) => e
+                .members
+                .iter()
+                .map(|m| (m.name.clone(), m.cond.clone()))
+                .collect(),
             _ => Vec::new(),
         };
         if !simple {
@@ -976,7 +1061,9 @@ impl<'a> Builder<'a> {
                         if m.name == "on" || m.name == "off" {
                             push(&mut conflicting, "QTYPE_QBOOL");
                         }
-                        if m.name.starts_with(|c: char| c == '-' || c == '+' || c == '.' || c.is_ascii_digit()) {
+                        if m.name.starts_with(|c: char| {
+                            c == '-' || c == '+' || c == '.' || c.is_ascii_digit()
+                        }) {
                             push(&mut conflicting, "QTYPE_QNUM");
                         }
                     }
@@ -1002,7 +1089,9 @@ impl<'a> Builder<'a> {
     fn check_enum(&self, i: usize) -> R<()> {
         self.check_definition(i)?;
         let ent = &self.ents[i];
-        let Entity::Enum(e) = &ent.e else { unreachable!() };
+        let Entity::Enum(e) = &ent.e else {
+            unreachable!()
+        };
         let mut seen = SeenMap::default();
         for m in &e.members {
             self.clash(
@@ -1054,8 +1143,15 @@ impl<'a> Builder<'a> {
 
     fn check_command(&mut self, i: usize) -> R<()> {
         self.check_definition(i)?;
-        let Entity::Command(c) = &self.ents[i].e else { unreachable!() };
-        let (arg, ret, boxed, name) = (c.arg_type.clone(), c.ret_type.clone(), c.boxed, c.common.name.clone());
+        let Entity::Command(c) = &self.ents[i].e else {
+            unreachable!()
+        };
+        let (arg, ret, boxed, name) = (
+            c.arg_type.clone(),
+            c.ret_type.clone(),
+            c.boxed,
+            c.common.name.clone(),
+        );
         self.check_args(i, "command", arg, boxed)?;
         let info = self.ents[i].info.clone();
         let info = info.as_ref();
@@ -1082,7 +1178,9 @@ impl<'a> Builder<'a> {
 
     fn check_event(&mut self, i: usize) -> R<()> {
         self.check_definition(i)?;
-        let Entity::Event(e) = &self.ents[i].e else { unreachable!() };
+        let Entity::Event(e) = &self.ents[i].e else {
+            unreachable!()
+        };
         let (arg, boxed) = (e.arg_type.clone(), e.boxed);
         self.check_args(i, "event", arg, boxed)
     }
@@ -1090,7 +1188,9 @@ impl<'a> Builder<'a> {
     fn check_array(&mut self, i: usize) -> R<()> {
         self.check_definition(i)?;
         let info = self.ents[i].info.clone();
-        let Entity::Array(a) = &self.ents[i].e else { unreachable!() };
+        let Entity::Array(a) = &self.ents[i].e else {
+            unreachable!()
+        };
         let what = info.as_ref().map_or("", |i| i.meta);
         let elem = self.resolve_type(&a.element.clone(), info.as_ref(), None, what)?;
         let cond = self.ents[elem].e.common().and_then(|c| c.cond.clone());
@@ -1117,17 +1217,30 @@ impl<'a> Builder<'a> {
     // Docs
 
     fn doc_index_of(&self, i: usize) -> Option<usize> {
-        self.ents[i].e.common().and_then(|c| c.doc.as_ref()).and_then(|_| self.ent_doc(i))
+        self.ents[i]
+            .e
+            .common()
+            .and_then(|c| c.doc.as_ref())
+            .and_then(|_| self.ent_doc(i))
     }
 
     fn ent_doc(&self, i: usize) -> Option<usize> {
         let c = self.ents[i].e.common()?;
         let d = c.doc.as_ref()?;
         // Docs are identified by their span (unique per block).
-        self.docs.iter().position(|x| x.span == d.span && x.symbol == d.symbol)
+        self.docs
+            .iter()
+            .position(|x| x.span == d.span && x.symbol == d.symbol)
     }
 
-    fn connect_member(&mut self, doc: usize, role: &'static str, name: &str, info: Option<&Info>, precise: Option<Span>) -> R<()> {
+    fn connect_member(
+        &mut self,
+        doc: usize,
+        role: &'static str,
+        name: &str,
+        info: Option<&Info>,
+        precise: Option<Span>,
+    ) -> R<()> {
         let st = &mut self.doc_state[doc];
         if let Some(a) = st.args.iter_mut().find(|a| a.0 == name) {
             a.1 = true;
@@ -1162,7 +1275,11 @@ impl<'a> Builder<'a> {
     }
 
     fn connect_feature(&mut self, doc: usize, f: &Feature, info: Option<&Info>) -> R<()> {
-        match self.doc_state[doc].features.iter_mut().find(|a| a.0 == f.name) {
+        match self.doc_state[doc]
+            .features
+            .iter_mut()
+            .find(|a| a.0 == f.name)
+        {
             Some(a) => {
                 a.1 = true;
                 Ok(())
@@ -1199,7 +1316,11 @@ impl<'a> Builder<'a> {
         };
         let info = self.ents[i].info.clone();
         let info = info.as_ref();
-        let feats = self.ents[i].e.common().map(|c| c.features.clone()).unwrap_or_default();
+        let feats = self.ents[i]
+            .e
+            .common()
+            .map(|c| c.features.clone())
+            .unwrap_or_default();
         for f in &feats {
             self.connect_feature(doc, f, info)?;
         }
@@ -1218,7 +1339,12 @@ impl<'a> Builder<'a> {
                     self.connect_member(doc, "branch", &v.name, info, v.span)?;
                 }
             }
-            Entity::Command(Command { arg_type: Some(a), .. }) | Entity::Event(Event { arg_type: Some(a), .. }) => {
+            Entity::Command(Command {
+                arg_type: Some(a), ..
+            })
+            | Entity::Event(Event {
+                arg_type: Some(a), ..
+            }) => {
                 if a.starts_with("q_")
                     && let Some(ai) = self.index.get(&a).copied()
                 {
@@ -1233,7 +1359,8 @@ impl<'a> Builder<'a> {
     fn check_docs(&self) -> R<()> {
         for (d, st) in self.docs.iter().zip(&self.doc_state) {
             for (list, what) in [(&st.args, "member"), (&st.features, "feature")] {
-                let bogus: Vec<&(String, bool, Option<Span>)> = list.iter().filter(|a| !a.1).collect();
+                let bogus: Vec<&(String, bool, Option<Span>)> =
+                    list.iter().filter(|a| !a.1).collect();
                 if let Some(first) = bogus.first() {
                     let names: Vec<&str> = bogus.iter().map(|b| b.0.as_str()).collect();
                     let many = bogus.len() > 1;
@@ -1275,7 +1402,9 @@ impl<'a> Builder<'a> {
     pub(crate) fn run(mut self, items: &[Item], sources: SourceMap, pragma: Pragma) -> R<Model> {
         // Pass 1: expression checks (expr.py).
         let checker = ExprChecker {
-            rep: Reporter { sources: self.rep.sources },
+            rep: Reporter {
+                sources: self.rep.sources,
+            },
             pragma: self.pragma,
             rules: self.rules,
         };
@@ -1396,10 +1525,11 @@ impl<'a> Builder<'a> {
             }
             // Attach final docs, since and member docs.
             let doc_idx = match e.common() {
-                Some(c) => c
-                    .doc
-                    .as_ref()
-                    .and_then(|d| docs_final.iter().position(|x| x.span == d.span && x.symbol == d.symbol)),
+                Some(c) => c.doc.as_ref().and_then(|d| {
+                    docs_final
+                        .iter()
+                        .position(|x| x.span == d.span && x.symbol == d.symbol)
+                }),
                 None => None,
             };
             let doc = doc_idx.map(|d| docs_final[d].clone());

@@ -92,12 +92,19 @@ fn run_case(dir: &Path, name: &str, level: Level, legacy_dump: bool) -> Result<(
                     .find(|(_, (a, b))| a != b)
                     .map(|(i, (a, b))| format!("line {}: ours {a:?} qemu {b:?}", i + 1))
                     .unwrap_or_else(|| {
-                        format!("lengths differ: ours {} lines, qemu {}", ours.lines().count(), out.lines().count())
+                        format!(
+                            "lengths differ: ours {} lines, qemu {}",
+                            ours.lines().count(),
+                            out.lines().count()
+                        )
                     });
                 Err(format!("dump differs: {diff}"))
             }
         }
-        (Ok(_), false) => Err(format!("accepted, QEMU rejects: {}", err.lines().last().unwrap_or(""))),
+        (Ok(_), false) => Err(format!(
+            "accepted, QEMU rejects: {}",
+            err.lines().last().unwrap_or("")
+        )),
         (Err(e), true) => Err(format!("rejected, QEMU accepts: {}", e.diagnostic)),
         (Err(e), false) => {
             let Some(exp) = first_error(&err) else {
@@ -124,7 +131,11 @@ fn run_case(dir: &Path, name: &str, level: Level, legacy_dump: bool) -> Result<(
 fn run_suite(version: &str, level: Level, legacy_dump: bool, known: &[(&str, &str)]) {
     let dir = shared().join(version).join("tests/qapi-schema");
     let Ok(rd) = std::fs::read_dir(&dir) else {
-        assert!(std::env::var_os("CI").is_none(), "QEMU test suite missing at {}", dir.display());
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "QEMU test suite missing at {}",
+            dir.display()
+        );
         eprintln!("skipping: QEMU test suite missing at {}", dir.display());
         return;
     };
@@ -149,7 +160,9 @@ fn run_suite(version: &str, level: Level, legacy_dump: bool, known: &[(&str, &st
         let listed = known.iter().any(|(c, _)| c == name);
         match (res, listed) {
             (Ok(()), false) => passed += 1,
-            (Ok(()), true) => failures.push(format!("{name}: passes but is listed as a known failure")),
+            (Ok(()), true) => {
+                failures.push(format!("{name}: passes but is listed as a known failure"))
+            }
             (Err(_), true) => {}
             (Err(e), false) => failures.push(format!("{name}: {e}")),
         }
@@ -159,7 +172,12 @@ fn run_suite(version: &str, level: Level, legacy_dump: bool, known: &[(&str, &st
         names.len(),
         known.len()
     );
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
