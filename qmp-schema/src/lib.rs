@@ -128,7 +128,7 @@ pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
         return Err(Error {
             diagnostic: Box::new(Diagnostic::file(
                 DiagnosticKind::Syntax,
-                "this is a JSON array (a saved query-qmp-schema reply?), not QAPI \
+                "this is a JSON array (a saved query-qmp-schema reply), not QAPI \
                  schema source; reading introspection replies is not supported here",
                 name,
             )),
@@ -142,17 +142,22 @@ pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
 
 pub use ast::Parsed;
 
-/// Whether the file's first significant character is `[`.
+/// Whether the file holds a JSON array (as a saved `query-qmp-schema`
+/// reply does). QAPI source never does: its top level is a sequence of
+/// objects, and a stray `[` is left for the parser to report.
 fn starts_with_array(path: &Path) -> bool {
     use std::io::Read;
-    let Ok(f) = std::fs::File::open(path) else {
+    let Ok(mut f) = std::fs::File::open(path) else {
         return false;
     };
-    let mut buf = Vec::new();
-    if f.take(4096).read_to_end(&mut buf).is_err() {
+    let mut head = [0u8; 256];
+    let Ok(n) = f.read(&mut head) else {
+        return false;
+    };
+    if head[..n].iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
         return false;
     }
-    buf.iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|&b| b == b'[')
+    std::fs::read(path).is_ok_and(|bytes| {
+        serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| v.is_array())
+    })
 }
