@@ -210,7 +210,7 @@ impl Reporter<'_> {
 // Names
 
 /// QEMU's `c_name()`: maps a name to a C identifier.
-pub(crate) fn c_name(name: &str, protect: bool) -> String {
+pub(crate) fn c_name(name: &str, protect: bool) -> std::borrow::Cow<'_, str> {
     const WORDS: &[&str] = &[
         // C89
         "auto",
@@ -310,21 +310,25 @@ pub(crate) fn c_name(name: &str, protect: bool) -> String {
         "i386",
         "linux",
     ];
-    let mapped: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mapped: std::borrow::Cow<'_, str> =
+        if name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+            std::borrow::Cow::Borrowed(name)
+        } else {
+            name.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect::<String>()
+                .into()
+        };
     if protect
-        && (WORDS.contains(&mapped.as_str())
-            || mapped.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        && (WORDS.contains(&mapped.as_ref()) || mapped.starts_with(|c: char| c.is_ascii_digit()))
     {
-        return format!("q_{mapped}");
+        return format!("q_{mapped}").into();
     }
     mapped
 }

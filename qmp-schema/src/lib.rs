@@ -104,14 +104,22 @@ pub fn check(parsed: Parsed, opts: &CheckOptions) -> Result<Model, Error> {
     let rules = expr::Rules {
         legacy: opts.level < FLAT_UNIONS_ONLY,
     };
-    let result = {
-        let builder = schema::Builder::new(&parsed.sources, &parsed.pragma, rules);
-        builder.run(&parsed.items, parsed.sources.clone(), parsed.pragma.clone())
-    };
-    result.map_err(|diagnostic| Error {
-        diagnostic,
-        sources: parsed.sources,
-    })
+    let Parsed {
+        sources,
+        items,
+        pragma,
+    } = parsed;
+    let result = schema::Builder::new(&sources, &pragma, rules).run(items, pragma.clone());
+    match result {
+        Ok(mut model) => {
+            model.sources = sources;
+            Ok(model)
+        }
+        Err(diagnostic) => Err(Error {
+            diagnostic,
+            sources,
+        }),
+    }
 }
 
 /// Reads a schema file (and its includes) and checks it.
