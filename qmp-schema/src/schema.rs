@@ -660,8 +660,8 @@ impl<'a> Builder<'a> {
                     common,
                     arg_type,
                     ret_type,
-                    generate: generate,
-                    success_response: success_response,
+                    generate,
+                    success_response,
                     boxed,
                     allow_oob,
                     allow_preconfig,
@@ -1224,7 +1224,7 @@ impl<'a> Builder<'a> {
         let info = self.ents[i].info.clone();
         let info = info.as_ref();
         let Some(arg) = arg else { return Ok(()) };
-        let t = self.resolve_type(&arg, info, None, &format!("{what}'s 'data'"))?;
+        let t = self.resolve_type(&arg, info, None, format!("{what}'s 'data'"))?;
         let Entity::Object(o) = &self.ents[t].e else {
             return Err(self.err(
                 info,
