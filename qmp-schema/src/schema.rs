@@ -89,8 +89,14 @@ enum Conn {
 /// Per doc block: which documented members/features got connected.
 #[derive(Debug, Clone, Default)]
 struct DocState {
-    args: Vec<(String, bool, Option<Span>)>,
-    features: Vec<(String, bool, Option<Span>)>,
+    /// Member sections (index into the doc's sections) and whether they
+    /// were connected.
+    args: Vec<(usize, bool)>,
+    /// Feature sections, likewise.
+    features: Vec<(usize, bool)>,
+    /// Undocumented members accepted by a pragma exception; QEMU adds empty
+    /// member sections for them, which [`Builder::finish_docs`] does.
+    extra: Vec<String>,
 }
 
 pub(crate) struct Builder<'a> {
@@ -1340,9 +1346,17 @@ impl<'a> Builder<'a> {
         info: Option<&Info>,
         precise: Option<Span>,
     ) -> R<()> {
+        let sections = &self.docs[doc].sections;
         let st = &mut self.doc_state[doc];
-        if let Some(a) = st.args.iter_mut().find(|a| a.0 == name) {
+        if let Some(a) = st
+            .args
+            .iter_mut()
+            .find(|a| sections[a.0].name.as_deref() == Some(name))
+        {
             a.1 = true;
+            return Ok(());
+        }
+        if st.extra.iter().any(|e| e == name) {
             return Ok(());
         }
         let symbol = self.docs[doc].symbol.clone().unwrap_or_default();
@@ -1354,30 +1368,40 @@ impl<'a> Builder<'a> {
                 format!("{role} '{name}' lacks documentation"),
             ));
         }
-        self.doc_state[doc].args.push((name.to_owned(), true, None));
-        let d = &mut self.docs[doc];
-        let mut index = 1;
-        while index < d.sections.len() && d.sections[index].kind == DocSectionKind::Member {
-            index += 1;
-        }
-        d.sections.insert(
-            index.min(d.sections.len()),
-            DocSection {
-                kind: DocSectionKind::Member,
-                name: Some(name.to_owned()),
-                text: String::new(),
-                span: None,
-                tag: None,
-            },
-        );
+        self.doc_state[doc].extra.push(name.to_owned());
         Ok(())
     }
 
+    /// Adds empty member sections for undocumented members (see
+    /// [`DocState::extra`]) where QEMU adds them: after the leading run of
+    /// member sections.
+    fn finish_docs(&mut self) {
+        for (d, st) in self.docs.iter_mut().zip(&mut self.doc_state) {
+            for name in st.extra.drain(..) {
+                let mut index = 1;
+                while index < d.sections.len() && d.sections[index].kind == DocSectionKind::Member {
+                    index += 1;
+                }
+                d.sections.insert(
+                    index.min(d.sections.len()),
+                    DocSection {
+                        kind: DocSectionKind::Member,
+                        name: Some(name),
+                        text: String::new(),
+                        span: None,
+                        tag: None,
+                    },
+                );
+            }
+        }
+    }
+
     fn connect_feature(&mut self, doc: usize, f: &Feature, info: Option<&Info>) -> R<()> {
+        let sections = &self.docs[doc].sections;
         match self.doc_state[doc]
             .features
             .iter_mut()
-            .find(|a| a.0 == f.name)
+            .find(|a| sections[a.0].name.as_deref() == Some(f.name.as_str()))
         {
             Some(a) => {
                 a.1 = true;
@@ -1460,10 +1484,16 @@ impl<'a> Builder<'a> {
     fn check_docs(&self) -> R<()> {
         for (d, st) in self.docs.iter().zip(&self.doc_state) {
             for (list, what) in [(&st.args, "member"), (&st.features, "feature")] {
-                let bogus: Vec<&(String, bool, Option<Span>)> =
-                    list.iter().filter(|a| !a.1).collect();
+                let bogus: Vec<&crate::ast::DocSection> = list
+                    .iter()
+                    .filter(|a| !a.1)
+                    .map(|a| &d.sections[a.0])
+                    .collect();
                 if let Some(first) = bogus.first() {
-                    let names: Vec<&str> = bogus.iter().map(|b| b.0.as_str()).collect();
+                    let names: Vec<&str> = bogus
+                        .iter()
+                        .map(|b| b.name.as_deref().unwrap_or_default())
+                        .collect();
                     let many = bogus.len() > 1;
                     let what = if self.rules.legacy { "member" } else { what };
                     let msg = format!(
@@ -1475,7 +1505,7 @@ impl<'a> Builder<'a> {
                     let at = if self.rules.legacy {
                         d.span
                     } else {
-                        first.2.or(d.span)
+                        first.span.or(d.span)
                     };
                     return Err(match at {
                         Some(at) => Box::new(self.rep.diag(DiagnosticKind::Doc, at, at, None, msg)),
@@ -1489,11 +1519,10 @@ impl<'a> Builder<'a> {
 
     fn add_doc(&mut self, doc: Doc) -> usize {
         let mut st = DocState::default();
-        for s in &doc.sections {
-            let entry = (s.name.clone().unwrap_or_default(), false, s.span);
+        for (i, s) in doc.sections.iter().enumerate() {
             match s.kind {
-                DocSectionKind::Member => st.args.push(entry),
-                DocSectionKind::Feature => st.features.push(entry),
+                DocSectionKind::Member => st.args.push((i, false)),
+                DocSectionKind::Feature => st.features.push((i, false)),
                 _ => {}
             }
         }
@@ -1570,6 +1599,7 @@ impl<'a> Builder<'a> {
             self.connect_doc(i)?;
         }
         self.check_docs()?;
+        self.finish_docs();
         if let Some((name, span)) = self.feature_names.get(64) {
             let msg = "Maximum of 64 schema features is permitted";
             let _ = name;
@@ -1645,9 +1675,20 @@ impl<'a> Builder<'a> {
                 member_doc.insert(c.name.clone(), d);
             }
         }
+        let doc_members: Vec<HashMap<&str, &str>> = self
+            .docs
+            .iter()
+            .map(|d| {
+                d.sections
+                    .iter()
+                    .filter(|s| s.kind == DocSectionKind::Member)
+                    .filter_map(|s| Some((s.name.as_deref()?, s.text.as_str())))
+                    .collect()
+            })
+            .collect();
         let member_text = |m: &Member| -> Option<String> {
             let d = *member_doc.get(&m.defined_in)?;
-            self.docs[d].member(&m.name).map(|s| s.text.clone())
+            doc_members[d].get(m.name.as_str()).map(|t| (*t).to_owned())
         };
         let module_names: Vec<&str> = self
             .ents
