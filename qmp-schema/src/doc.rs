@@ -264,7 +264,7 @@ impl<'a> FileParser<'a, '_> {
             doc.ensure_untagged_section(self.tok_span());
             let mut first = true;
             while let Some(cur) = line.take() {
-                if let Some((name, _)) = at_name_colon(&cur) {
+                if let Some((name, _)) = at_name_colon(cur) {
                     return Err(
                         self.doc_err(format!("'@{name}:' not allowed in free-form documentation"))
                     );
