@@ -8,9 +8,15 @@
 
 pub mod ast;
 pub mod diag;
+mod doc;
+mod lexer;
 pub mod model;
+pub mod options;
+pub mod parser;
 pub mod source;
 
 pub use diag::{Diagnostic, DiagnosticKind};
 pub use model::Model;
+pub use options::{Level, Limits, ParseOptions};
+pub use parser::{ParseError, parse_file, parse_str};
 pub use source::{FileId, SourceMap, Span};
