@@ -119,8 +119,8 @@ pub fn check(parsed: Parsed, opts: &CheckOptions) -> Result<Model, Error> {
 /// The level is `opts.level`, or else the one of the QEMU tree the file
 /// belongs to (see [`Level::detect`]).
 pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
-    let level = opts.level_for(path);
     let parsed = parse_file(path, opts)?;
+    let level = parsed.level;
     check(parsed, &CheckOptions { level })
 }
 
