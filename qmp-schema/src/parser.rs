@@ -886,9 +886,9 @@ mod tests {
 
     #[test]
     fn utf8_location() {
-        let bytes = b"ab\ncd\xffe";
-        let err = std::str::from_utf8(bytes).unwrap_err();
-        let d = utf8_diagnostic("f.json", bytes, &err);
+        let bytes = [b"ab\ncd".as_slice(), &[0xff], b"e"].concat();
+        let err = std::str::from_utf8(&bytes).unwrap_err();
+        let d = utf8_diagnostic("f.json", &bytes, &err);
         assert_eq!((d.line, d.col), (2, 3));
         assert!(d.message.contains("0xff"));
     }
