@@ -22,7 +22,7 @@ fn bench(c: &mut Criterion) {
         ..ParseOptions::default()
     };
     let copts = CheckOptions {
-        level: Level::new(10, 0),
+        level: Some(Level::new(10, 0)),
     };
     c.bench_function("parse+check qemu-10.0.2 qapi-schema.json", |b| {
         b.iter(|| {

@@ -68,8 +68,9 @@ pub const FLAT_UNIONS_ONLY: Level = Level::new(6, 2);
 /// Options for [`check`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CheckOptions {
-    /// The language level whose rules apply.
-    pub level: Level,
+    /// The language level whose rules apply; `None`: the level the schema
+    /// was parsed at ([`Parsed::level`]).
+    pub level: Option<Level>,
 }
 
 /// A schema that failed to load or check: the diagnostic and the files
@@ -101,14 +102,15 @@ impl From<ParseError> for Error {
 
 /// Checks a parsed schema and resolves it into a [`Model`].
 pub fn check(parsed: Parsed, opts: &CheckOptions) -> Result<Model, Error> {
-    let rules = expr::Rules {
-        legacy: opts.level < FLAT_UNIONS_ONLY,
-    };
     let Parsed {
         sources,
         items,
         pragma,
+        level,
     } = parsed;
+    let rules = expr::Rules {
+        legacy: opts.level.unwrap_or(level) < FLAT_UNIONS_ONLY,
+    };
     let result = schema::Builder::new(&sources, &pragma, rules).run(items, pragma.clone());
     match result {
         Ok(mut model) => {
@@ -125,7 +127,7 @@ pub fn check(parsed: Parsed, opts: &CheckOptions) -> Result<Model, Error> {
 /// Reads a schema file (and its includes) and checks it.
 ///
 /// The level is `opts.level`, or else the one of the QEMU tree the file
-/// belongs to (see [`Level::detect`]).
+/// belongs to (see [`Level::detect`]); it governs both parsing and checking.
 ///
 /// A file whose content is a JSON array is a saved `query-qmp-schema`
 /// reply, not QAPI source; reading those is not wired in yet, and such a
@@ -143,9 +145,8 @@ pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
             sources: SourceMap::new(),
         });
     }
-    let level = opts.level_for(path);
     let parsed = parse_file(path, opts)?;
-    check(parsed, &CheckOptions { level })
+    check(parsed, &CheckOptions::default())
 }
 
 pub use ast::Parsed;
