@@ -7,13 +7,17 @@
 #![warn(missing_docs)]
 
 pub mod ast;
+pub mod compare;
 pub mod diag;
 pub mod introspect;
 pub mod json;
 pub mod model;
+pub mod snapshot;
 pub mod source;
 
+pub use compare::{Mismatch, compare_introspection};
 pub use diag::{Diagnostic, DiagnosticKind};
 pub use introspect::{IntrospectError, from_introspection_json, looks_like_introspection};
 pub use model::Model;
+pub use snapshot::{SnapshotError, looks_like_snapshot};
 pub use source::{FileId, SourceMap, Span};
