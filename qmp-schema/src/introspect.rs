@@ -40,17 +40,6 @@ use crate::model::{
 };
 use crate::source::{SourceFile, SourceMap, Span};
 
-/// A reply that could not be read: the diagnostic, and the source map its
-/// span refers to (for rendering snippets).
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{diagnostic}")]
-pub struct IntrospectError {
-    /// What is wrong, and where.
-    pub diagnostic: Box<Diagnostic>,
-    /// The file read.
-    pub sources: SourceMap,
-}
-
 /// Whether `text` looks like a `query-qmp-schema` reply (rather than QAPI
 /// source): its first non-whitespace character is `[`, or it is an object
 /// whose first key is `"return"`. QAPI source files start with comments,
@@ -68,7 +57,7 @@ pub fn looks_like_introspection(text: &str) -> bool {
 }
 
 /// Reads a `query-qmp-schema` reply (the text of file `name`) into a model.
-pub fn from_introspection_json(name: &str, text: &str) -> Result<Model, IntrospectError> {
+pub fn from_introspection_json(name: &str, text: &str) -> Result<Model, crate::Error> {
     let mut sources = SourceMap::new();
     let file = sources.add(SourceFile {
         name: name.to_owned(),
@@ -84,7 +73,7 @@ pub fn from_introspection_json(name: &str, text: &str) -> Result<Model, Introspe
             model.sources = sources;
             Ok(model)
         }
-        Err(diagnostic) => Err(IntrospectError {
+        Err(diagnostic) => Err(crate::Error {
             diagnostic,
             sources,
         }),

@@ -74,6 +74,7 @@ use crate::ast::{
 use crate::diag::{Diagnostic, DiagnosticKind};
 use crate::json::{self, JsonKind, JsonValue, LineIndex};
 use crate::model::Pragma;
+use crate::options::Level;
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 
 /// The `format` value this version writes and reads.
@@ -86,16 +87,6 @@ pub struct Meta {
     pub source: Option<String>,
     /// The QAPI language level, e.g. `10.0`.
     pub level: Option<String>,
-}
-
-/// A snapshot that could not be read.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{diagnostic}")]
-pub struct SnapshotError {
-    /// What is wrong, and where.
-    pub diagnostic: Box<Diagnostic>,
-    /// The snapshot file, for rendering.
-    pub sources: SourceMap,
 }
 
 /// Whether `text` looks like a snapshot: a JSON object whose first key is
@@ -321,6 +312,7 @@ fn compact(out: &mut String, v: &Value) {
             out.push(']');
         }
         ValueKind::Dict(d) => compact_dict(out, d),
+        ValueKind::Null => out.push_str("null"),
     }
 }
 
@@ -421,11 +413,12 @@ impl Reader<'_> {
                     .collect::<R<Vec<_>>>()?,
             ),
             JsonKind::Object(_) => ValueKind::Dict(self.dict(v, file)?),
-            JsonKind::Null | JsonKind::Number(_) => {
+            JsonKind::Null => ValueKind::Null,
+            JsonKind::Number(_) => {
                 return Err(self.bad(
                     v,
                     format!(
-                        "QAPI values are strings, booleans, lists or dictionaries, not {}",
+                        "QAPI values are strings, booleans, null, lists or dictionaries, not {}",
                         v.type_name()
                     ),
                 ));
@@ -470,7 +463,12 @@ impl Reader<'_> {
 }
 
 /// Reads a snapshot (the text of file `name`) back into a parse tree.
-pub fn read(name: &str, text: &str) -> Result<Parsed, SnapshotError> {
+pub fn read(name: &str, text: &str) -> Result<Parsed, crate::Error> {
+    read_with_level(name, text).map(|(p, _)| p)
+}
+
+/// Like [`read`], also returning the snapshot's `level`, if it has one.
+pub fn read_with_level(name: &str, text: &str) -> Result<(Parsed, Option<Level>), crate::Error> {
     let mut sources = SourceMap::new();
     let snapshot_file = SourceFile {
         name: name.to_owned(),
@@ -486,7 +484,7 @@ pub fn read(name: &str, text: &str) -> Result<Parsed, SnapshotError> {
         Ok(p) => Ok(p),
         Err(diagnostic) => {
             sources.add(snapshot_file);
-            Err(SnapshotError {
+            Err(crate::Error {
                 diagnostic,
                 sources,
             })
@@ -494,7 +492,7 @@ pub fn read(name: &str, text: &str) -> Result<Parsed, SnapshotError> {
     }
 }
 
-fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<Parsed> {
+fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<(Parsed, Option<Level>)> {
     let root = json::parse(text).map_err(|e| {
         Box::new(Diagnostic::new(
             DiagnosticKind::Syntax,
@@ -516,6 +514,14 @@ fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<Parsed> {
             format!("unsupported snapshot format '{format}' (this version reads '{FORMAT}')"),
         ));
     }
+    let level = match root.get("level") {
+        None => None,
+        Some(l) => Some(
+            l.as_str()
+                .and_then(Level::from_version)
+                .ok_or_else(|| r.bad(l, "'level' must be a string like \"10.0\""))?,
+        ),
+    };
     let pragma: Pragma = match root.get("pragma") {
         None => Pragma::default(),
         Some(p) => {
@@ -626,7 +632,7 @@ fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<Parsed> {
             "'docs' has entries for definitions the snapshot does not have",
         ));
     }
-    Ok(out)
+    Ok((out, level))
 }
 
 fn synthetic_doc(r: &Reader<'_>, name: &str, d: &JsonValue, file: FileId) -> R<Doc> {
@@ -640,6 +646,7 @@ fn synthetic_doc(r: &Reader<'_>, name: &str, d: &JsonValue, file: FileId) -> R<D
         name: None,
         text: String::new(),
         span: Some(span),
+        tag: None,
     }];
     for (n, s) in r.strings(d.get("members"), "members")? {
         sections.push(DocSection {
@@ -647,6 +654,7 @@ fn synthetic_doc(r: &Reader<'_>, name: &str, d: &JsonValue, file: FileId) -> R<D
             name: Some(n),
             text: String::new(),
             span: Some(at(s)),
+            tag: None,
         });
     }
     for (n, s) in r.strings(d.get("features"), "features")? {
@@ -655,6 +663,7 @@ fn synthetic_doc(r: &Reader<'_>, name: &str, d: &JsonValue, file: FileId) -> R<D
             name: Some(n),
             text: String::new(),
             span: Some(at(s)),
+            tag: None,
         });
     }
     if let Some(s) = d.get("since") {
@@ -666,6 +675,7 @@ fn synthetic_doc(r: &Reader<'_>, name: &str, d: &JsonValue, file: FileId) -> R<D
             name: None,
             text: text.to_owned(),
             span: Some(at(r.idx.of(s))),
+            tag: None,
         });
     }
     Ok(Doc {
@@ -713,8 +723,11 @@ mod tests {
 "#;
 
     fn parsed() -> Parsed {
-        match read("snap.json", SNAP) {
-            Ok(p) => p,
+        match read_with_level("snap.json", SNAP) {
+            Ok((p, level)) => {
+                assert_eq!(level, Some(Level::new(10, 0)));
+                p
+            }
             Err(e) => panic!("{e}"),
         }
     }
@@ -825,6 +838,7 @@ mod tests {
                     name: None,
                     text: "Another secret.".into(),
                     span: None,
+                    tag: None,
                 });
             }
         }
@@ -836,6 +850,7 @@ mod tests {
                 name: None,
                 text: "= Secret heading".into(),
                 span: None,
+                tag: None,
             }],
         }));
         let out = write(&p);
@@ -855,6 +870,10 @@ mod tests {
                 "not in the snapshot",
             ),
             (SNAP.replace("\"CONFIG_Y\"", "7"), "not number"),
+            (
+                SNAP.replace("\"level\": \"10.0\"", "\"level\": \"x\""),
+                "'level' must be",
+            ),
             (
                 SNAP.replace("\"query-foo\": {", "\"query-bar\": {"),
                 "definitions the snapshot does not have",
