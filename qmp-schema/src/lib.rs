@@ -58,7 +58,7 @@ pub mod source;
 
 use std::path::Path;
 
-pub use compare::{Mismatch, compare_introspection};
+pub use compare::{Comparison, Mismatch, compare_introspection};
 pub use diag::{Diagnostic, DiagnosticKind};
 pub use dump::{dump_json, dump_qapi_test, dump_qapi_test_legacy};
 pub use introspect::{from_introspection_json, looks_like_introspection};
