@@ -67,6 +67,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::path::Path;
 
 use crate::ast::{
     Dict, Directive, Doc, DocSection, DocSectionKind, Expr, Item, Key, Parsed, Value, ValueKind,
@@ -74,7 +75,7 @@ use crate::ast::{
 use crate::diag::{Diagnostic, DiagnosticKind};
 use crate::json::{self, JsonKind, JsonValue, LineIndex};
 use crate::model::Pragma;
-use crate::options::Level;
+use crate::options::{Level, ParseOptions};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 
 /// The `format` value this version writes and reads.
@@ -374,6 +375,47 @@ fn write_dict(out: &mut String, d: &Dict, indent: usize) {
     out.push('\n');
     out.push_str(&" ".repeat(indent));
     out.push('}');
+}
+
+/// Parses the QAPI schema at `path` (with its includes) and writes its
+/// snapshot. `source` is `QEMU <version>` and `level` the language level,
+/// when the file belongs to a QEMU tree with a `VERSION` file (see
+/// [`Level::detect`]); `opts.level` overrides the level.
+pub fn extract(path: &Path, opts: &ParseOptions) -> Result<String, crate::Error> {
+    let parsed = crate::parse_file(path, opts)?;
+    let version = qemu_version(path);
+    let level = opts
+        .level
+        .or_else(|| version.as_deref().and_then(Level::from_version));
+    let meta = Meta {
+        source: version.map(|v| format!("QEMU {v}")),
+        level: level.map(|l| l.to_string()),
+    };
+    Ok(write_with(&parsed, &meta))
+}
+
+/// The text of the `VERSION` file of the QEMU tree `schema` belongs to (its
+/// directory or up to three parents), if there is a sane one.
+fn qemu_version(schema: &Path) -> Option<String> {
+    let abs = std::path::absolute(schema).ok()?;
+    let mut dir = abs.parent();
+    for _ in 0..4 {
+        let d = dir?;
+        let candidate = d.join("VERSION");
+        if candidate.is_file() {
+            if std::fs::metadata(&candidate).ok()?.len() > 256 {
+                return None;
+            }
+            let text = std::fs::read_to_string(&candidate).ok()?;
+            let v = text.trim();
+            let sane = !v.is_empty()
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            return sane.then(|| v.to_owned());
+        }
+        dir = d.parent();
+    }
+    None
 }
 
 // ---------------------------------------------------------------------
