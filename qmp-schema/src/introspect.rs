@@ -41,17 +41,22 @@ use crate::model::{
 use crate::source::{SourceFile, SourceMap, Span};
 
 /// Whether `text` looks like a `query-qmp-schema` reply (rather than QAPI
-/// source): its first non-whitespace character is `[`, or it is an object
-/// whose first key is `"return"`. QAPI source files start with comments,
-/// or with `{ 'include'`, `{ 'pragma'`... in single quotes, so the two
-/// cannot be confused.
+/// source or a snapshot): its first non-whitespace character is `[`, or it
+/// is a JSON object (QAPI source quotes keys with `'`, never `"`) that has
+/// a `"return"` key and is not a snapshot.
 pub fn looks_like_introspection(text: &str) -> bool {
     let t = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     if t.starts_with('[') {
         return true;
     }
     match t.strip_prefix('{') {
-        Some(rest) => rest.trim_start().starts_with("\"return\""),
+        Some(rest) => {
+            let rest = rest.trim_start();
+            rest.starts_with("\"return\"")
+                || (rest.starts_with('"')
+                    && !crate::snapshot::looks_like_snapshot(t)
+                    && t.contains("\"return\""))
+        }
         None => false,
     }
 }
