@@ -157,6 +157,12 @@ fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/qemu/10.0.2")
 }
 
+fn snapshot_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../qmp-types/schema")
+        .join(name)
+}
+
 fn read_reply(path: &Path, text: &str) -> Model {
     match from_introspection_json(&path.display().to_string(), text) {
         Ok(m) => m,
@@ -275,6 +281,9 @@ fn qemu_system_agrees_with_source() {
     let reply = read_reply(&path, &text);
     let mut source = source_model(&shared().join("qapi/qapi-schema.json"));
     check(&reply, &source, "qemu-system-x86_64");
+    // The facts-only snapshot qmp-types embeds agrees as well.
+    let snapshot = source_model(&snapshot_file("qemu-10.0.2-qmp.json"));
+    check(&reply, &snapshot, "qemu-system-x86_64 vs snapshot");
 
     // The comparison is not vacuous: a changed source is caught.
     let status = source
@@ -324,4 +333,6 @@ fn storage_daemon_agrees_with_source() {
     let reply = read_reply(&path, &text);
     let source = source_model(&shared().join("storage-daemon/qapi/qapi-schema.json"));
     check(&reply, &source, "qemu-storage-daemon");
+    let snapshot = source_model(&snapshot_file("qemu-10.0.2-storage-daemon.json"));
+    check(&reply, &snapshot, "qemu-storage-daemon vs snapshot");
 }

@@ -141,3 +141,34 @@ fn no_doc_prose_leaks() {
         assert!(checked > 100, "{src}: only {checked} doc lines checked");
     }
 }
+
+/// Snapshots of the older language (QEMU 5.1: simple unions, `null`
+/// values, legacy doc sections) load like their source too.
+#[test]
+fn older_language_round_trips() {
+    let base = root().join("../shared/qemu/5.1.0");
+    let dir = std::env::temp_dir().join(format!("qmp-snapshot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for src in ["qapi/qapi-schema.json", "qga/qapi-schema.json"] {
+        let path = base.join(src);
+        let text = or_panic(snapshot::extract(&path, &ParseOptions::default()));
+        assert!(
+            text.contains("\"level\": \"5.1\""),
+            "{src}: level not recorded"
+        );
+        let out = dir.join("snap.json");
+        std::fs::write(&out, &text).expect("write");
+        let from_source = or_panic(load(&path, &ParseOptions::default()));
+        let from_snapshot = or_panic(load(&out, &ParseOptions::default()));
+        assert_eq!(facts(&from_source), facts(&from_snapshot), "{src}");
+        let simple_unions = from_snapshot
+            .entities
+            .iter()
+            .filter(|e| matches!(e, qmp_schema::model::Entity::Object(o) if o.simple_union))
+            .count();
+        if src.starts_with("qapi/") {
+            assert!(simple_unions > 5, "{src}: simple unions lost");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
