@@ -118,6 +118,10 @@ pub fn check(parsed: Parsed, opts: &CheckOptions) -> Result<Model, Error> {
 ///
 /// The level is `opts.level`, or else the one of the QEMU tree the file
 /// belongs to (see [`Level::detect`]).
+///
+/// A file whose content is a JSON array is a saved `query-qmp-schema`
+/// reply, not QAPI source; reading those is not wired in yet, and such a
+/// file is reported as such rather than as a syntax error.
 pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
     let parsed = parse_file(path, opts)?;
     let level = parsed.level;
@@ -125,3 +129,23 @@ pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
 }
 
 pub use ast::Parsed;
+
+/// Whether the file holds a JSON array (as a saved `query-qmp-schema`
+/// reply does). QAPI source never does: its top level is a sequence of
+/// objects, and a stray `[` is left for the parser to report.
+fn starts_with_array(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = [0u8; 256];
+    let Ok(n) = f.read(&mut head) else {
+        return false;
+    };
+    if head[..n].iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
+        return false;
+    }
+    std::fs::read(path).is_ok_and(|bytes| {
+        serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| v.is_array())
+    })
+}
