@@ -15,13 +15,18 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(rest) else {
         return;
     };
+    // Keep `include` inside the working directory (run the fuzzer in an
+    // empty one): no absolute paths, no `..`, so no device files or FIFOs.
+    if text.contains('/') {
+        return;
+    }
     let level = match sel % 3 {
         0 => Level::LATEST,
         1 => Level::new(9, 0),
         _ => Level::new(5, 1),
     };
     // A name without a directory: includes resolve against the current
-    // directory, where the fuzzer finds no schema files.
+    // directory.
     match parse_str("fuzz-input.json", text, &ParseOptions::with_level(level)) {
         Ok(parsed) => {
             let _ = parsed.items.len();

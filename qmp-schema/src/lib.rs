@@ -147,8 +147,8 @@ pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
             return check(parsed, &CheckOptions { level });
         }
     }
-    let level = opts.level_for(path);
     let parsed = parse_file(path, opts)?;
+    let level = parsed.level;
     check(parsed, &CheckOptions { level })
 }
 

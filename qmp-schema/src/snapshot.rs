@@ -625,6 +625,7 @@ fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<(Parsed, Optio
         sources,
         items: Vec::new(),
         pragma,
+        level: level.unwrap_or_default(),
     };
     let mut visited = HashSet::new();
     let mut used_docs = 0usize;
