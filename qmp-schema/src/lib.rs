@@ -93,8 +93,19 @@ pub struct Error {
 
 impl Error {
     /// The diagnostic rendered for a terminal, with a source snippet.
+    ///
+    /// The plain form names the line QEMU reports (for most semantic errors,
+    /// the start of the definition); the snippet shows the offending text
+    /// itself, such as the member that clashes, wherever it is.
     pub fn render_rich(&self, color: bool) -> String {
-        diag::render_rich(&self.diagnostic, &self.sources, color)
+        let mut d = (*self.diagnostic).clone();
+        if let Some(span) = d.span
+            && self.sources.try_get(span.file).is_some()
+        {
+            d.line = span.line;
+            d.col = span.col;
+        }
+        diag::render_rich(&d, &self.sources, color)
     }
 }
 

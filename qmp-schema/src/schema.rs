@@ -1744,3 +1744,49 @@ impl<'a> Builder<'a> {
         model
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relpath_is_lexical_like_pythons() {
+        assert_eq!(relpath("qapi-schema.json", ""), "qapi-schema.json");
+        assert_eq!(relpath("include/../sub.json", ""), "sub.json");
+        assert_eq!(relpath("/a/b/c.json", "/a/b"), "c.json");
+        assert_eq!(relpath("/a/x/c.json", "/a/b"), "../x/c.json");
+        assert_eq!(relpath("./a.json", "."), "a.json");
+        assert_eq!(join("", "a.json"), "a.json");
+        assert_eq!(join("dir", "a.json"), "dir/a.json");
+        assert_eq!(dirname("dir/a.json"), "dir");
+        assert_eq!(dirname("a.json"), "");
+    }
+
+    #[test]
+    fn member_descriptions_follow_qemu() {
+        assert_eq!(
+            describe_member(false, "member", "a", "Foo", "Foo"),
+            "member 'a'"
+        );
+        assert_eq!(
+            describe_member(false, "member", "a", "Base", "Foo"),
+            "member 'a' of type 'Base'"
+        );
+        assert_eq!(
+            describe_member(false, "member", "a", "q_obj_cmd-arg", "cmd"),
+            "parameter 'a'"
+        );
+        assert_eq!(
+            describe_member(false, "member", "a", "q_obj_Union-base", "Other"),
+            "base member 'a' of type 'Union'"
+        );
+        assert_eq!(
+            describe_member(true, "value", "a", "UnionKind", "Union"),
+            "branch 'a'"
+        );
+        assert_eq!(
+            describe_member(false, "value", "a", "UnionKind", "Union"),
+            "value 'a' of type 'UnionKind'"
+        );
+    }
+}
