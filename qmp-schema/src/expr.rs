@@ -20,6 +20,12 @@ pub(crate) struct Rules {
     /// Pre-6.2 rules: simple unions, `if` as a list of strings, commands
     /// may freely use `_`, no "lacks documentation" errors, ...
     pub legacy: bool,
+    /// The `coroutine` command flag exists (QEMU 5.2 on).
+    pub coroutine: bool,
+    /// Members, values and branches must be documented when their
+    /// definition is (QEMU 9.0 on, with the `documentation-exceptions`
+    /// pragma).
+    pub member_docs: bool,
 }
 
 /// Meta types of definitions.
@@ -1364,7 +1370,8 @@ impl ExprChecker<'_> {
                         "success-response",
                         "allow-oob",
                         "allow-preconfig",
-                    ],
+                        "coroutine",
+                    ][..if self.rules.coroutine { 10 } else { 9 }],
                 )?;
                 let boxed = d.get("boxed").is_some_and(Self::truthy);
                 let args = d.get("data").filter(not_null);
@@ -1388,7 +1395,7 @@ impl ExprChecker<'_> {
                     boxed,
                     allow_oob: d.get("allow-oob").is_some_and(Self::truthy),
                     allow_preconfig: d.get("allow-preconfig").is_some_and(Self::truthy),
-                    coroutine: false,
+                    coroutine: d.get("coroutine").is_some_and(Self::truthy),
                 }
             }
             Meta::Event => {

@@ -1360,7 +1360,7 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         let symbol = self.docs[doc].symbol.clone().unwrap_or_default();
-        if !self.rules.legacy && !self.pragma.documentation_exceptions.contains(&symbol) {
+        if self.rules.member_docs && !self.pragma.documentation_exceptions.contains(&symbol) {
             return Err(self.err_kind(
                 DiagnosticKind::Doc,
                 info,
@@ -1688,7 +1688,10 @@ impl<'a> Builder<'a> {
             .collect();
         let member_text = |m: &Member| -> Option<String> {
             let d = *member_doc.get(&m.defined_in)?;
-            doc_members[d].get(m.name.as_str()).map(|t| (*t).to_owned())
+            doc_members[d]
+                .get(m.name.as_str())
+                .filter(|t| !t.is_empty())
+                .map(|t| (*t).to_owned())
         };
         let module_names: Vec<&str> = self
             .ents
