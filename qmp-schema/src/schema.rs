@@ -19,8 +19,9 @@ use crate::expr::{
     Body, Data, Def, ExprChecker, NFeature, NMember, Reporter, Rules, TypeRef, c_name,
 };
 use crate::model::{
-    Alternate, Array, Builtin, Command, Common, Entity, Enum, EnumMember, Event, Feature, IfCond,
-    Include, JsonType, Member, Model, ModuleId, Object, Origin, Pragma, Variant, Variants,
+    Alternate, Array, Builtin, Command, Common, DocBlock, Entity, EntityId, Enum, EnumMember,
+    Event, Feature, IfCond, Include, JsonType, Member, Model, ModuleId, Object, Origin, Pragma,
+    Variant, Variants,
 };
 use crate::source::{FileId, SourceMap, Span};
 
@@ -1547,7 +1548,11 @@ impl<'a> Builder<'a> {
             Def(Box<Def>),
             Include(String, Span),
         }
-        let mut steps = Vec::new();
+        // Most definitions make one entity, some make a few implicit ones.
+        let mut steps = Vec::with_capacity(items.len());
+        self.ents.reserve(items.len() * 2 + 64);
+        self.docs.reserve(items.len());
+        self.doc_state.reserve(items.len());
         for item in items {
             match item {
                 Item::Doc(d) => {
@@ -1706,6 +1711,7 @@ impl<'a> Builder<'a> {
             })
             .collect();
         let mut entities = Vec::with_capacity(self.ents.len());
+        let mut doc_of = Vec::with_capacity(self.ents.len());
         let ents = std::mem::take(&mut self.ents);
         for (ent, mname) in ents.into_iter().zip(module_names) {
             let mut e = ent.e;
@@ -1715,13 +1721,13 @@ impl<'a> Builder<'a> {
                 inc.in_module = module(&mut model, in_name);
                 inc.module = module(&mut model, ent.include.as_deref().unwrap_or_default());
             }
-            let doc = ent.doc.map(|d| &self.docs[d]);
+            let since = ent
+                .doc
+                .and_then(|d| self.docs[d].since())
+                .map(str::to_owned);
             let set_common = |c: &mut Common| {
                 c.module = mid;
-                if let Some(d) = doc {
-                    c.since = d.since().map(str::to_owned);
-                    c.doc = Some(d.clone());
-                }
+                c.since = since;
             };
             match &mut e {
                 Entity::Include(_) => {}
@@ -1738,12 +1744,45 @@ impl<'a> Builder<'a> {
                     }
                 }
             }
+            doc_of.push(ent.doc);
             entities.push(e);
+        }
+        // Definition blocks move into their definitions; the model's list
+        // of blocks refers to them there.
+        let mut docs: Vec<Option<Doc>> = std::mem::take(&mut self.docs)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut owner: Vec<Option<EntityId>> = vec![None; docs.len()];
+        for (i, (e, d)) in entities.iter_mut().zip(&doc_of).enumerate() {
+            let Some(d) = *d else { continue };
+            let common = match e {
+                Entity::Include(_) => None,
+                Entity::Builtin(b) => Some(&mut b.common),
+                Entity::Enum(x) => Some(&mut x.common),
+                Entity::Array(x) => Some(&mut x.common),
+                Entity::Alternate(x) => Some(&mut x.common),
+                Entity::Command(x) => Some(&mut x.common),
+                Entity::Event(x) => Some(&mut x.common),
+                Entity::Object(x) => Some(&mut x.common),
+            };
+            if let Some(c) = common {
+                c.doc = docs[d].take();
+                owner[d] = Some(EntityId(i as u32));
+            }
         }
         for e in entities {
             model.push(e);
         }
-        model.docs = std::mem::take(&mut self.docs);
+        model.docs = docs
+            .into_iter()
+            .zip(owner)
+            .filter_map(|(d, o)| match (d, o) {
+                (_, Some(id)) => Some(DocBlock::Definition(id)),
+                (Some(d), None) => Some(DocBlock::Free(d)),
+                (None, None) => None,
+            })
+            .collect();
         model
     }
 }
