@@ -27,6 +27,59 @@ use crate::source::{FileId, SourceMap, Span};
 
 type R<T> = Result<T, Box<Diagnostic>>;
 
+/// A fast hasher for the checker's name tables (FxHash-style), seeded per
+/// table from the standard library's random state so that hostile schemas
+/// cannot aim at collisions in advance.
+#[derive(Clone, Copy)]
+struct NameHasher(u64);
+
+const NAME_HASH_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl std::hash::Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(NAME_HASH_K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(NAME_HASH_K);
+        }
+        self.0 = h;
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(NAME_HASH_K);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Builds [`NameHasher`]s with a random seed.
+#[derive(Clone, Copy)]
+struct NameHash(u64);
+
+impl Default for NameHash {
+    fn default() -> Self {
+        use std::hash::BuildHasher;
+        Self(std::collections::hash_map::RandomState::new().hash_one(0x51u8))
+    }
+}
+
+impl std::hash::BuildHasher for NameHash {
+    type Hasher = NameHasher;
+    fn build_hasher(&self) -> NameHasher {
+        NameHasher(self.0)
+    }
+}
+
+type NameMap<V> = HashMap<String, V, NameHash>;
+type NameSet<'a> = std::collections::HashSet<std::borrow::Cow<'a, str>, NameHash>;
+
 /// A built-in type: name, JSON type, integer range.
 type Predefined = (&'static str, JsonType, Option<(i128, i128)>);
 
@@ -105,7 +158,7 @@ pub(crate) struct Builder<'a> {
     rules: Rules,
     pragma: &'a Pragma,
     ents: Vec<Ent>,
-    index: HashMap<String, usize>,
+    index: NameMap<usize>,
     docs: Vec<Doc>,
     doc_state: Vec<DocState>,
     feature_names: Vec<(String, Option<Span>)>,
@@ -218,7 +271,7 @@ impl<'a> Builder<'a> {
             rules,
             pragma,
             ents: Vec::new(),
-            index: HashMap::new(),
+            index: NameMap::default(),
             docs: Vec::new(),
             doc_state: Vec::new(),
             feature_names: vec![("deprecated".into(), None), ("unstable".into(), None)],
@@ -911,7 +964,7 @@ impl<'a> Builder<'a> {
         // Clashes are rare: look for one cheaply first, and only when there
         // is one, repeat the checks the slow way that names the culprits.
         let clean = {
-            let mut set = std::collections::HashSet::new();
+            let mut set = NameSet::default();
             let base_members = base_idx.map(|b| self.object(b).members.as_slice());
             base_members
                 .unwrap_or_default()
@@ -949,7 +1002,7 @@ impl<'a> Builder<'a> {
         if self.object(i).variants.is_some() {
             self.check_branches(i, info)?;
             let obj = self.object(i);
-            let mut set = std::collections::HashSet::new();
+            let mut set = NameSet::default();
             for m in &obj.members {
                 set.insert(c_name(&m.name, true));
             }
@@ -967,11 +1020,7 @@ impl<'a> Builder<'a> {
 
     /// Whether an object's members (and its branches' members) can be
     /// added to `set` without a clash.
-    fn fast_clean<'s>(
-        &'s self,
-        o: usize,
-        set: &mut std::collections::HashSet<std::borrow::Cow<'s, str>>,
-    ) -> bool {
+    fn fast_clean<'s>(&'s self, o: usize, set: &mut NameSet<'s>) -> bool {
         let Entity::Object(obj) = &self.ents[o].e else {
             return true;
         };
@@ -1659,9 +1708,10 @@ impl<'a> Builder<'a> {
         };
         // Which doc documents the members defined in each object: its own,
         // or for implicit objects that of the definition that made them.
-        let mut member_doc: HashMap<String, usize> = HashMap::new();
-        for ent in &self.ents {
+        let mut member_doc: Vec<Option<usize>> = vec![None; self.ents.len()];
+        for (i, ent) in self.ents.iter().enumerate() {
             let Some(d) = ent.doc else { continue };
+            member_doc[i] = Some(d);
             match &ent.e {
                 Entity::Command(Command {
                     arg_type: Some(a), ..
@@ -1672,12 +1722,11 @@ impl<'a> Builder<'a> {
                 | Entity::Object(Object { base: Some(a), .. })
                     if a.starts_with("q_obj_") =>
                 {
-                    member_doc.insert(a.clone(), d);
+                    if let Some(&ai) = self.index.get(a) {
+                        member_doc[ai] = Some(d);
+                    }
                 }
                 _ => {}
-            }
-            if let Some(c) = ent.e.common() {
-                member_doc.insert(c.name.clone(), d);
             }
         }
         let doc_members: Vec<HashMap<&str, &str>> = self
@@ -1692,7 +1741,7 @@ impl<'a> Builder<'a> {
             })
             .collect();
         let member_text = |m: &Member| -> Option<String> {
-            let d = *member_doc.get(&m.defined_in)?;
+            let d = member_doc[*self.index.get(&m.defined_in)?]?;
             doc_members[d]
                 .get(m.name.as_str())
                 .filter(|t| !t.is_empty())
