@@ -1,6 +1,8 @@
 //! The `qmp` command.
 #![forbid(unsafe_code)]
 
+mod cmd;
+
 use clap::Parser;
 
 /// QMP toolkit: shell, VM info, typed calls, events and QAPI schema tools.
