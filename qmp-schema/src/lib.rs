@@ -8,9 +8,12 @@
 
 pub mod ast;
 pub mod diag;
+pub mod introspect;
+pub mod json;
 pub mod model;
 pub mod source;
 
 pub use diag::{Diagnostic, DiagnosticKind};
+pub use introspect::{IntrospectError, from_introspection_json, looks_like_introspection};
 pub use model::Model;
 pub use source::{FileId, SourceMap, Span};
