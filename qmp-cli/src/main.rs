@@ -1,15 +1,43 @@
 //! The `qmp` command.
 #![forbid(unsafe_code)]
 
+mod adapter;
 mod cmd;
+mod monitor;
+mod target;
+mod term;
 
-use clap::Parser;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 /// QMP toolkit: shell, VM info, typed calls, events and QAPI schema tools.
 #[derive(Debug, Parser)]
 #[command(name = "qmp", version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
 
-fn main() {
-    let _cli = Cli::parse();
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Interactive QMP shell with completion, history and events.
+    Shell(cmd::shell::ShellArgs),
+    /// What a VM is and does, at a glance (version, state, CPUs, memory, devices).
+    Info(cmd::info::InfoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Shell(a) => cmd::shell::run(a),
+        Cmd::Info(a) => cmd::info::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qmp: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,3 +1,4 @@
 //! Subcommands.
 
+pub mod info;
 pub mod shell;

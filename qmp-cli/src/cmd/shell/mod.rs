@@ -1,5 +1,617 @@
-//! `qmp shell`: an interactive QMP shell.
+//! `qmp shell`: an interactive QMP shell (the successor of QEMU's
+//! `qmp-shell`), with schema-aware completion and argument checks.
+//!
+//! Input syntax: see [`parse`]. Besides QMP commands the shell knows
+//! `help [COMMAND [KEY=VALUE...]]` and `quit`/`exit` (or Ctrl-D). With
+//! `-H`, lines are HMP commands sent through `human-monitor-command`.
 
 pub mod complete;
+pub mod help;
 pub mod parse;
 pub mod schema;
+
+use std::borrow::Cow;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+
+use anyhow::{Context as _, Result};
+use rustyline::completion::Completer;
+use rustyline::config::Configurer;
+use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::validate::Validator;
+use rustyline::{CompletionType, Config, Editor, ExternalPrinter, Helper};
+use serde_json::{Map, Value, json};
+
+use crate::monitor::{Monitor, MonitorError, Notice};
+use crate::target::Target;
+use crate::term::escape_controls;
+use parse::{Assignment, LineParser, Request, build_object};
+use schema::Schema;
+
+const EXAMPLES: &str = "\
+Examples:
+  qmp shell /tmp/qmp.sock
+  qmp shell -p --launch -- -machine q35 -m 512
+  qmp shell -H /tmp/qmp.sock          # HMP: type `info status`
+
+Input:
+  query-status                        a command
+  blockdev-add driver=null-co node-name=n0 size=1048576
+  block-set-write-threshold node-name=n0 write-threshold=4096
+  a.b.c=1                             dotted keys build nested objects
+  key=123 key=true key=[1,2] key={\"a\":1} key=\"a string\"   values are JSON if they parse
+  {\"execute\": \"query-name\"}          raw JSON is sent as written
+  transaction(                        starts a transaction; one action per line,
+    block-dirty-bitmap-add node=n0 name=b0
+  )                                   and `)` sends it (or: transaction( ACTION ... ) on one line)
+  help [COMMAND]                      list commands / show a command's arguments
+Tab completes commands, argument names (nested with dots) and enum values.";
+
+/// `qmp shell` options.
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct ShellArgs {
+    #[command(flatten)]
+    target: Target,
+    /// HMP mode: send each line as a human monitor command.
+    #[arg(short = 'H', long)]
+    hmp: bool,
+    /// Pretty-print replies and events.
+    #[arg(short, long)]
+    pretty: bool,
+    /// Show the JSON sent for each command.
+    #[arg(short, long)]
+    verbose: bool,
+    /// History file (default: `$XDG_STATE_HOME/qmp/history`, else
+    /// `~/.local/state/qmp/history`).
+    #[arg(long, value_name = "FILE")]
+    history: Option<PathBuf>,
+    /// Do not check arguments against the server's schema before sending.
+    #[arg(long)]
+    no_check: bool,
+}
+
+/// The rustyline helper: completion from the schema.
+struct ShellHelper {
+    schema: Option<Arc<Schema>>,
+    in_transaction: Arc<AtomicBool>,
+    hmp: bool,
+}
+
+impl Completer for ShellHelper {
+    type Candidate = String;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        match (&self.schema, self.hmp) {
+            (Some(s), false) => {
+                let c =
+                    complete::complete(s, line, pos, self.in_transaction.load(Ordering::SeqCst));
+                Ok((c.start, c.candidates))
+            }
+            _ => Ok((pos, Vec::new())),
+        }
+    }
+}
+
+impl Hinter for ShellHelper {
+    type Hint = String;
+}
+
+impl Highlighter for ShellHelper {
+    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(
+        &'s self,
+        prompt: &'p str,
+        _default: bool,
+    ) -> Cow<'b, str> {
+        Cow::Borrowed(prompt)
+    }
+}
+
+impl Validator for ShellHelper {}
+impl Helper for ShellHelper {}
+
+/// The default history file.
+fn default_history() -> Option<PathBuf> {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/state"))
+        })?;
+    Some(state.join("qmp").join("history"))
+}
+
+/// Formats a message for the terminal: JSON, compact or pretty, with
+/// control characters escaped.
+pub fn format_json(v: &Value, pretty: bool) -> String {
+    let text = if pretty {
+        serde_json::to_string_pretty(v)
+    } else {
+        serde_json::to_string(v)
+    }
+    .unwrap_or_else(|e| format!("<unprintable: {e}>"));
+    escape_controls(&text)
+}
+
+fn format_notice(n: &Notice, pretty: bool) -> String {
+    match n {
+        Notice::Event(v) => format_json(v, pretty),
+        Notice::Bad { text, reason } => format!(
+            "warning: ignored a bad message from the server ({}): {}",
+            escape_controls(reason),
+            escape_controls(text)
+        ),
+        Notice::Closed(why) => format!("connection closed: {}", escape_controls(why)),
+    }
+}
+
+/// The session state (everything but the line editor).
+pub struct Session {
+    monitor: Box<dyn Monitor>,
+    schema: Option<Arc<Schema>>,
+    parser: LineParser,
+    in_transaction: Arc<AtomicBool>,
+    hmp: bool,
+    pretty: bool,
+    verbose: bool,
+    check: bool,
+}
+
+/// What a line did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Keep reading.
+    Continue,
+    /// The user asked to leave.
+    Quit,
+    /// The connection is gone.
+    Disconnected,
+}
+
+impl Session {
+    /// Runs one input line, writing output to `out`.
+    pub fn run_line(&mut self, line: &str, out: &mut dyn std::io::Write) -> Outcome {
+        let r = self.run_line_inner(line, out);
+        self.in_transaction
+            .store(self.parser.in_transaction(), Ordering::SeqCst);
+        r
+    }
+
+    fn run_line_inner(&mut self, line: &str, out: &mut dyn std::io::Write) -> Outcome {
+        let trimmed = line.trim();
+        if !self.parser.in_transaction() {
+            match trimmed.split_whitespace().next() {
+                Some("quit" | "exit") if trimmed.split_whitespace().count() == 1 => {
+                    return Outcome::Quit;
+                }
+                Some("help" | "?") if !self.hmp => {
+                    let rest: Vec<&str> = trimmed.split_whitespace().skip(1).collect();
+                    let text = help::help(self.schema.as_deref(), &rest);
+                    let _ = write!(out, "{}", escape_controls(&text));
+                    return Outcome::Continue;
+                }
+                _ => {}
+            }
+        }
+        if self.hmp {
+            if trimmed.is_empty() {
+                return Outcome::Continue;
+            }
+            let args = json!({ "command-line": trimmed });
+            if self.verbose {
+                let sent = json!({"execute": "human-monitor-command", "arguments": args});
+                let _ = writeln!(out, "{}", format_json(&sent, self.pretty));
+            }
+            return match self.monitor.execute("human-monitor-command", Some(args)) {
+                Ok(Value::String(s)) => {
+                    let _ = write!(out, "{}", escape_controls(&s.replace("\r\n", "\n")));
+                    Outcome::Continue
+                }
+                Ok(other) => {
+                    let _ = writeln!(out, "{}", format_json(&other, self.pretty));
+                    Outcome::Continue
+                }
+                Err(e) => self.report_error(e, out),
+            };
+        }
+        let request = match self.parser.parse_line(line) {
+            Ok(Some(r)) => r,
+            Ok(None) => return Outcome::Continue,
+            Err(e) => {
+                let _ = writeln!(out, "error: {e}");
+                return Outcome::Continue;
+            }
+        };
+        let (name, args) = match self.assemble(request) {
+            Ok(x) => x,
+            Err(msgs) => {
+                for m in msgs {
+                    let _ = writeln!(out, "error: {}", escape_controls(&m));
+                }
+                let _ = writeln!(out, "(not sent)");
+                return Outcome::Continue;
+            }
+        };
+        if self.verbose {
+            let mut sent = json!({ "execute": name });
+            if let Some(a) = &args {
+                sent["arguments"] = a.clone();
+            }
+            let _ = writeln!(out, "{}", format_json(&sent, self.pretty));
+        }
+        match self.monitor.execute(&name, args) {
+            Ok(v) => {
+                let _ = writeln!(out, "{}", format_json(&json!({ "return": v }), self.pretty));
+                Outcome::Continue
+            }
+            Err(e) => self.report_error(e, out),
+        }
+    }
+
+    fn report_error(&self, e: MonitorError, out: &mut dyn std::io::Write) -> Outcome {
+        match e {
+            MonitorError::Qmp { class, desc } => {
+                let v = json!({"error": {"class": class, "desc": desc}});
+                let _ = writeln!(out, "{}", format_json(&v, self.pretty));
+                Outcome::Continue
+            }
+            MonitorError::Protocol(m) => {
+                let _ = writeln!(out, "error: {}", escape_controls(&m));
+                Outcome::Continue
+            }
+            MonitorError::Connection(m) => {
+                let _ = writeln!(out, "error: {}", escape_controls(&m));
+                Outcome::Disconnected
+            }
+        }
+    }
+
+    /// Turns a parsed request into a command name and arguments, checked
+    /// against the schema. Errors are messages for the user.
+    fn assemble(&self, request: Request) -> Result<(String, Option<Value>), Vec<String>> {
+        let schema = self.schema.as_deref().filter(|_| self.check);
+        match request {
+            Request::Raw { name, arguments } => Ok((name, arguments)),
+            Request::Command { name, mut args } => {
+                if let Some(s) = schema
+                    && let Some(ty) = s.command(&name).and_then(|c| c.arg_type.clone())
+                {
+                    let given = build_object(&args).unwrap_or_default();
+                    s.coerce(&ty, &[], &mut args, &given);
+                }
+                let obj = build_object(&args).map_err(|e| vec![e.to_string()])?;
+                let args = (!obj.is_empty()).then_some(Value::Object(obj));
+                if let Some(s) = schema {
+                    if s.command(&name).is_none() && !s.command_names().is_empty() {
+                        return Err(vec![format!(
+                            "unknown command '{name}' (`help` lists the commands)"
+                        )]);
+                    }
+                    let problems = s.check_command(&name, args.as_ref());
+                    if !problems.is_empty() {
+                        return Err(problems.iter().map(ToString::to_string).collect());
+                    }
+                }
+                Ok((name, args))
+            }
+            Request::Transaction(actions) => {
+                let action_ty = schema.and_then(|s| s.transaction_action_type().map(str::to_owned));
+                let mut list = Vec::new();
+                for a in actions {
+                    let mut args: Vec<Assignment> = a.args;
+                    let mut data = build_object(&args).map_err(|e| vec![e.to_string()])?;
+                    if let (Some(s), Some(ty)) = (schema, &action_ty) {
+                        let mut given = Map::new();
+                        given.insert("type".into(), Value::String(a.kind.clone()));
+                        given.insert("data".into(), Value::Object(data));
+                        s.coerce(ty, &["data".to_owned()], &mut args, &given);
+                        data = build_object(&args).map_err(|e| vec![e.to_string()])?;
+                    }
+                    list.push(json!({ "type": a.kind, "data": data }));
+                }
+                let args = json!({ "actions": list });
+                if let Some(s) = schema {
+                    let problems = s.check_command("transaction", Some(&args));
+                    if !problems.is_empty() {
+                        return Err(problems.iter().map(ToString::to_string).collect());
+                    }
+                }
+                Ok(("transaction".to_owned(), Some(args)))
+            }
+        }
+    }
+}
+
+/// Reads the server's schema; `None` (with a warning) when it cannot.
+fn load_schema(monitor: &dyn Monitor) -> Option<Schema> {
+    let reply = match monitor.execute("query-qmp-schema", None) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("warning: no schema from the server ({e}); completion and checks are off");
+            return None;
+        }
+    };
+    let text = serde_json::to_string(&reply).ok()?;
+    match qmp_schema::from_introspection_json("query-qmp-schema", &text) {
+        Ok(model) => Some(Schema::new(model)),
+        Err(e) => {
+            eprintln!(
+                "warning: cannot read the server's schema ({e}); completion and checks are off"
+            );
+            None
+        }
+    }
+}
+
+fn spawn_notice_printer(
+    notices: Receiver<Notice>,
+    mut printer: Option<Box<dyn ExternalPrinter + Send>>,
+    pretty: bool,
+    closing: Arc<AtomicBool>,
+) {
+    std::thread::spawn(move || {
+        for n in notices {
+            if matches!(n, Notice::Closed(_)) && closing.load(Ordering::SeqCst) {
+                return;
+            }
+            let mut text = format_notice(&n, pretty);
+            text.push('\n');
+            let printed = printer
+                .as_mut()
+                .is_some_and(|p| p.print(text.clone()).is_ok());
+            if !printed {
+                print!("{text}");
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+            }
+        }
+    });
+}
+
+/// Runs `qmp shell`.
+pub fn run(args: ShellArgs) -> Result<()> {
+    let (conn, _launched) = args.target.connect()?;
+    let schema = load_schema(conn.monitor.as_ref()).map(Arc::new);
+    let in_transaction = Arc::new(AtomicBool::new(false));
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(false)
+        .build();
+    let mut editor: Editor<ShellHelper, rustyline::history::FileHistory> =
+        Editor::with_config(config).context("cannot set up the line editor")?;
+    editor.set_helper(Some(ShellHelper {
+        schema: schema.clone(),
+        in_transaction: in_transaction.clone(),
+        hmp: args.hmp,
+    }));
+    let _ = editor.set_max_history_size(10_000);
+    let history = args.history.clone().or_else(default_history);
+    if let Some(h) = &history {
+        if let Some(dir) = h.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if h.exists()
+            && let Err(e) = editor.load_history(h)
+        {
+            eprintln!("warning: cannot read history {}: {e}", h.display());
+        }
+    }
+    let printer: Option<Box<dyn ExternalPrinter + Send>> = if std::io::stdin().is_terminal() {
+        editor
+            .create_external_printer()
+            .ok()
+            .map(|p| Box::new(p) as Box<dyn ExternalPrinter + Send>)
+    } else {
+        None
+    };
+    let closing = Arc::new(AtomicBool::new(false));
+    spawn_notice_printer(conn.notices, printer, args.pretty, closing.clone());
+
+    let interactive = std::io::stdin().is_terminal();
+    if interactive {
+        let version = conn
+            .greeting
+            .as_ref()
+            .and_then(|g| {
+                let q = g.pointer("/QMP/version/qemu")?;
+                Some(format!(
+                    "{}.{}.{}",
+                    q.get("major")?,
+                    q.get("minor")?,
+                    q.get("micro")?
+                ))
+            })
+            .unwrap_or_else(|| "(unknown version)".into());
+        println!(
+            "Connected to QEMU {version}{}. Type `help` for commands, Tab to complete, Ctrl-D to quit.",
+            if args.hmp { " (HMP mode)" } else { "" }
+        );
+    }
+    let mut session = Session {
+        monitor: conn.monitor,
+        schema,
+        parser: LineParser::new(),
+        in_transaction,
+        hmp: args.hmp,
+        pretty: args.pretty,
+        verbose: args.verbose,
+        check: !args.no_check,
+    };
+    loop {
+        let prompt = match (session.hmp, session.parser.in_transaction()) {
+            (true, _) => "(HMP) ",
+            (false, true) => "TRANS> ",
+            (false, false) => "(QEMU) ",
+        };
+        let line = match editor.readline(prompt) {
+            Ok(l) => l,
+            Err(ReadlineError::Interrupted) => {
+                if session.parser.in_transaction() {
+                    session.parser.abort_transaction();
+                    session.in_transaction.store(false, Ordering::SeqCst);
+                    println!("transaction dropped");
+                }
+                continue;
+            }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e).context("cannot read input"),
+        };
+        if !line.trim().is_empty() {
+            let _ = editor.add_history_entry(line.as_str());
+            if let Some(h) = &history
+                && let Err(e) = editor.append_history(h)
+            {
+                eprintln!("warning: cannot write history {}: {e}", h.display());
+            }
+        }
+        let mut out = std::io::stdout().lock();
+        match session.run_line(&line, &mut out) {
+            Outcome::Continue => {}
+            Outcome::Quit => break,
+            Outcome::Disconnected => anyhow::bail!("the connection to QEMU is gone"),
+        }
+    }
+    closing.store(true, Ordering::SeqCst);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    type Sent = Arc<Mutex<Vec<(String, Option<Value>)>>>;
+
+    /// A monitor that records what is sent and answers from a script.
+    struct Fake {
+        sent: Sent,
+    }
+
+    impl Monitor for Fake {
+        fn execute(&self, name: &str, args: Option<Value>) -> Result<Value, MonitorError> {
+            self.sent
+                .lock()
+                .unwrap()
+                .push((name.to_owned(), args.clone()));
+            match name {
+                "human-monitor-command" => {
+                    Ok(Value::String("VM status: \x1b[31mrunning\r\n".into()))
+                }
+                "fail" => Err(MonitorError::Qmp {
+                    class: "GenericError".into(),
+                    desc: "bad \x1b[2J".into(),
+                }),
+                "gone" => Err(MonitorError::Connection("reset".into())),
+                _ => Ok(json!({"echo": args})),
+            }
+        }
+    }
+
+    fn session(hmp: bool) -> (Session, Sent) {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let s = Session {
+            monitor: Box::new(Fake { sent: sent.clone() }),
+            schema: Some(Arc::new(Schema::new(schema::testmodel::model()))),
+            parser: LineParser::new(),
+            in_transaction: Arc::new(AtomicBool::new(false)),
+            hmp,
+            pretty: false,
+            verbose: false,
+            check: true,
+        };
+        (s, sent)
+    }
+
+    fn run(s: &mut Session, line: &str) -> (Outcome, String) {
+        let mut out = Vec::new();
+        let o = s.run_line(line, &mut out);
+        (o, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn commands_are_checked_before_sending() {
+        let (mut s, sent) = session(false);
+        let (_, out) = run(&mut s, "set-speed value=1 bogus=2");
+        assert_eq!(
+            out,
+            "error: unknown argument 'bogus' (expected one of: value, unit)\n(not sent)\n"
+        );
+        let (_, out) = run(&mut s, "no-such-thing");
+        assert!(
+            out.starts_with("error: unknown command 'no-such-thing'"),
+            "{out}"
+        );
+        assert!(sent.lock().unwrap().is_empty());
+        let (_, out) = run(&mut s, "set-id id=123");
+        assert_eq!(out, "{\"return\":{\"echo\":{\"id\":\"123\"}}}\n");
+    }
+
+    #[test]
+    fn transactions_are_sent_whole() {
+        let (mut s, sent) = session(false);
+        assert_eq!(run(&mut s, "transaction(").1, "");
+        assert!(s.in_transaction.load(Ordering::SeqCst));
+        assert_eq!(run(&mut s, "stop-it name=7").1, "");
+        let (_, out) = run(&mut s, ")");
+        assert!(out.starts_with("{\"return\""), "{out}");
+        assert_eq!(
+            sent.lock().unwrap()[0],
+            (
+                "transaction".to_owned(),
+                Some(json!({"actions": [{"type": "stop-it", "data": {"name": "7"}}]}))
+            )
+        );
+        let (_, out) = run(&mut s, "transaction( stop-it nam=1 )");
+        assert!(
+            out.contains("unknown argument 'actions[0].data.nam'"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn errors_and_server_text_are_escaped() {
+        let (mut s, _) = session(false);
+        let (o, out) = run(&mut s, "{\"execute\": \"fail\"}");
+        assert_eq!(o, Outcome::Continue);
+        assert_eq!(
+            out,
+            "{\"error\":{\"class\":\"GenericError\",\"desc\":\"bad \\u001b[2J\"}}\n"
+        );
+        assert_eq!(
+            run(&mut s, "{\"execute\": \"gone\"}").0,
+            Outcome::Disconnected
+        );
+        assert_eq!(run(&mut s, "quit").0, Outcome::Quit);
+        let (mut h, sent) = session(true);
+        let (_, out) = run(&mut h, "info status");
+        assert_eq!(out, "VM status: \\u001b[31mrunning\n");
+        assert_eq!(
+            sent.lock().unwrap()[0].1,
+            Some(json!({"command-line": "info status"}))
+        );
+    }
+
+    #[test]
+    fn bad_server_lines_become_warnings() {
+        let n = Notice::Bad {
+            text: "garbage\x1b[H".into(),
+            reason: "expected value".into(),
+        };
+        assert_eq!(
+            format_notice(&n, false),
+            "warning: ignored a bad message from the server (expected value): garbage\\u001b[H"
+        );
+    }
+}
