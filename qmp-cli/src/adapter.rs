@@ -89,7 +89,7 @@ fn reader(
 /// Connects to a QMP Unix socket and negotiates capabilities.
 pub fn connect(path: &Path) -> Result<Connection, MonitorError> {
     let stream = UnixStream::connect(path)
-        .map_err(|e| MonitorError::Connection(format!("{}: {e}", path.display())))?;
+        .map_err(|e| MonitorError::Connection(e.to_string()))?;
     let mut greeting_line = String::new();
     let mut br = BufReader::new(
         stream

@@ -9,7 +9,7 @@ mod term;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// QMP toolkit: shell, VM info, typed calls, events and QAPI schema tools.
 #[derive(Debug, Parser)]
@@ -25,6 +25,8 @@ enum Cmd {
     Shell(cmd::shell::ShellArgs),
     /// What a VM is and does, at a glance (version, state, CPUs, memory, devices).
     Info(cmd::info::InfoArgs),
+    /// Print a completion script for bash, zsh, fish, elvish or PowerShell.
+    Completions(cmd::completions::CompletionsArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Shell(a) => cmd::shell::run(a),
         Cmd::Info(a) => cmd::info::run(a),
+        Cmd::Completions(a) => cmd::completions::run(a, Cli::command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

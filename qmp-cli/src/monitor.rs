@@ -19,7 +19,7 @@ pub enum MonitorError {
         desc: String,
     },
     /// The connection failed or closed.
-    #[error("connection: {0}")]
+    #[error("{0}")]
     Connection(String),
     /// The server sent something that is not a valid reply.
     #[error("protocol: {0}")]

@@ -25,6 +25,17 @@ fn needs_escape(c: char) -> bool {
     c.is_control() && c != '\n' && c != '\t'
 }
 
+/// Writes `s` to standard output. A closed pipe (`qmp info | head`) is
+/// not an error.
+pub fn write_stdout(s: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 /// Whether to colour standard output: only on a terminal, and not when
 /// `NO_COLOR` is set to anything non-empty.
 pub fn color_stdout() -> bool {

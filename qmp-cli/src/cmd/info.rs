@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::monitor::{Monitor, MonitorError};
 use crate::target::Target;
-use crate::term::{color_stdout, escape_controls, paint};
+use crate::term::{color_stdout, escape_controls, paint, write_stdout};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -414,9 +414,9 @@ pub fn run(args: InfoArgs) -> Result<()> {
     let fields = gather(conn.monitor.as_ref());
     if args.json {
         let text = serde_json::to_string_pretty(&render_json(&fields))?;
-        println!("{}", escape_controls(&text));
+        write_stdout(&format!("{}\n", escape_controls(&text)))?;
     } else {
-        print!("{}", render_text(&fields, color_stdout()));
+        write_stdout(&render_text(&fields, color_stdout()))?;
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
 //! Subcommands.
 
+pub mod completions;
 pub mod info;
 pub mod shell;
