@@ -1,7 +1,6 @@
 //! The `qmp` command.
 #![forbid(unsafe_code)]
 
-mod adapter;
 mod cmd;
 mod monitor;
 mod target;

@@ -62,6 +62,65 @@ pub struct Connection {
     pub monitor: Box<dyn Monitor>,
     /// Events and diagnostics, in arrival order.
     pub notices: Receiver<Notice>,
-    /// The server's greeting, if it sent one.
-    pub greeting: Option<Value>,
+    /// The server's version from its greeting (`10.0.2`), if it sent one.
+    pub version: Option<String>,
+}
+
+fn monitor_error(e: qmp_client::Error) -> MonitorError {
+    use qmp_client::Error as E;
+    match e {
+        E::Qmp(r) => MonitorError::Qmp {
+            class: r.class,
+            desc: r.desc,
+        },
+        e @ (E::Disconnected { .. } | E::Closed | E::Io { .. }) => {
+            MonitorError::Connection(e.to_string())
+        }
+        other => MonitorError::Protocol(other.to_string()),
+    }
+}
+
+impl Monitor for qmp_client::blocking::Qmp {
+    fn execute(&self, name: &str, args: Option<Value>) -> Result<Value, MonitorError> {
+        self.execute_raw(name, args).map_err(monitor_error)
+    }
+}
+
+/// Connects to a QMP Unix socket (greeting and capability negotiation
+/// included) and forwards its events to [`Connection::notices`].
+pub fn connect(path: &std::path::Path) -> Result<Connection, MonitorError> {
+    let qmp = qmp_client::blocking::Qmp::connect_unix(path).map_err(|e| match e {
+        qmp_client::Error::Io { source, .. } => MonitorError::Connection(source.to_string()),
+        other => monitor_error(other),
+    })?;
+    let version = qmp.greeting().map(|g| {
+        let q = &g.version.qemu;
+        format!("{}.{}.{}", q.major, q.minor, q.micro)
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let events = qmp.events_as::<Value>();
+    std::thread::spawn(move || {
+        for item in events {
+            let notice = match item {
+                Ok(v) => Notice::Event(v),
+                Err(qmp_client::EventError::Closed(e)) => Notice::Closed(e.to_string()),
+                Err(e @ qmp_client::EventError::Lagged(_)) => Notice::Bad {
+                    text: String::new(),
+                    reason: e.to_string(),
+                },
+                Err(qmp_client::EventError::Decode { error, raw }) => Notice::Bad {
+                    text: raw.message().chars().take(200).collect(),
+                    reason: error.to_string(),
+                },
+            };
+            if tx.send(notice).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(Connection {
+        monitor: Box::new(qmp),
+        notices: rx,
+        version,
+    })
 }

@@ -42,7 +42,7 @@ impl Target {
     /// Connects; the returned guard keeps a launched QEMU alive.
     pub fn connect(&self) -> Result<(Connection, Option<Launched>)> {
         if let Some(path) = &self.socket {
-            let conn = crate::adapter::connect(path)
+            let conn = crate::monitor::connect(path)
                 .with_context(|| format!("cannot connect to {}", path.display()))?;
             return Ok((conn, None));
         }
@@ -70,7 +70,7 @@ impl Target {
                 bail!("{qemu} exited at start ({status})");
             }
             if sock.exists()
-                && let Ok(conn) = crate::adapter::connect(&sock)
+                && let Ok(conn) = crate::monitor::connect(&sock)
             {
                 return Ok((conn, Some(launched)));
             }

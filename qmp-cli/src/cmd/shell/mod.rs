@@ -422,17 +422,8 @@ pub fn run(args: ShellArgs) -> Result<()> {
     let interactive = std::io::stdin().is_terminal();
     if interactive {
         let version = conn
-            .greeting
-            .as_ref()
-            .and_then(|g| {
-                let q = g.pointer("/QMP/version/qemu")?;
-                Some(format!(
-                    "{}.{}.{}",
-                    q.get("major")?,
-                    q.get("minor")?,
-                    q.get("micro")?
-                ))
-            })
+            .version
+            .clone()
             .unwrap_or_else(|| "(unknown version)".into());
         println!(
             "Connected to QEMU {version}{}. Type `help` for commands, Tab to complete, Ctrl-D to quit.",
