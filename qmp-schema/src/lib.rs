@@ -42,6 +42,7 @@
 
 pub mod ast;
 pub mod diag;
+pub mod diff;
 mod doc;
 pub mod dump;
 mod expr;
