@@ -15,11 +15,13 @@ use clap::{CommandFactory, Parser, Subcommand};
 #[command(name = "qmp", version, about)]
 struct Cli {
     #[command(subcommand)]
-    command: Cmd,
+    command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-enum Cmd {
+enum Command {
+    /// QAPI schema tools: check, dump, stats, diff.
+    Schema(cmd::schema::SchemaArgs),
     /// Interactive QMP shell with completion, history and events.
     Shell(cmd::shell::ShellArgs),
     /// What a VM is and does, at a glance (version, state, CPUs, memory, devices).
@@ -31,9 +33,10 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Shell(a) => cmd::shell::run(a),
-        Cmd::Info(a) => cmd::info::run(a),
-        Cmd::Completions(a) => cmd::completions::run(a, Cli::command()),
+        Command::Schema(args) => return cmd::schema::run(args),
+        Command::Shell(a) => cmd::shell::run(a),
+        Command::Info(a) => cmd::info::run(a),
+        Command::Completions(a) => cmd::completions::run(a, Cli::command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

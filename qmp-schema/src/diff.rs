@@ -249,10 +249,16 @@ impl fmt::Display for SchemaDiff {
             if list.is_empty() {
                 continue;
             }
-            let added = list.iter().filter(|d| matches!(d.change, Change::Added { .. })).count();
+            let added = list
+                .iter()
+                .filter(|d| matches!(d.change, Change::Added { .. }))
+                .count();
             let removed = list.iter().filter(|d| d.change == Change::Removed).count();
             let changed = list.len() - added - removed;
-            writeln!(f, "{title}: {added} added, {removed} removed, {changed} changed")?;
+            writeln!(
+                f,
+                "{title}: {added} added, {removed} removed, {changed} changed"
+            )?;
             for d in list {
                 match &d.change {
                     Change::Added { features } if features.is_empty() => {
@@ -290,8 +296,10 @@ pub fn diff(old: &Model, new: &Model) -> SchemaDiff {
     let is_cmd: fn(&Entity) -> bool = |e| matches!(e, Entity::Command(_));
     let is_ev: fn(&Entity) -> bool = |e| matches!(e, Entity::Event(_));
     let is_ty: fn(&Entity) -> bool = |e| {
-        matches!(e, Entity::Enum(_) | Entity::Object(_) | Entity::Alternate(_))
-            && e.common().is_some_and(|c| !c.implicit)
+        matches!(
+            e,
+            Entity::Enum(_) | Entity::Object(_) | Entity::Alternate(_)
+        ) && e.common().is_some_and(|c| !c.implicit)
     };
     out.commands = cx.compare(&sel(old, is_cmd), &sel(new, is_cmd));
     out.events = cx.compare(&sel(old, is_ev), &sel(new, is_ev));

@@ -122,10 +122,41 @@ pub fn check(parsed: Parsed, opts: &CheckOptions) -> Result<Model, Error> {
 ///
 /// The level is `opts.level`, or else the one of the QEMU tree the file
 /// belongs to (see [`Level::detect`]).
+///
+/// A file whose content is a JSON array is a saved `query-qmp-schema`
+/// reply, not QAPI source; reading those is not wired in yet, and such a
+/// file is reported as such rather than as a syntax error.
 pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
+    if starts_with_array(path) {
+        let name = path.to_string_lossy().into_owned();
+        return Err(Error {
+            diagnostic: Box::new(Diagnostic::file(
+                DiagnosticKind::Syntax,
+                "this is a JSON array (a saved query-qmp-schema reply?), not QAPI \
+                 schema source; reading introspection replies is not supported here",
+                name,
+            )),
+            sources: SourceMap::new(),
+        });
+    }
     let level = opts.level_for(path);
     let parsed = parse_file(path, opts)?;
     check(parsed, &CheckOptions { level })
 }
 
 pub use ast::Parsed;
+
+/// Whether the file's first significant character is `[`.
+fn starts_with_array(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut buf = Vec::new();
+    if f.take(4096).read_to_end(&mut buf).is_err() {
+        return false;
+    }
+    buf.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'[')
+}

@@ -22,7 +22,10 @@ fn load(version: &str) -> Option<Model> {
         eprintln!("SKIP: {} not found", path.display());
         return None;
     }
-    Some(qmp_schema::load(&path, &ParseOptions::default()).unwrap_or_else(|e| panic!("{version}: {e}")))
+    Some(
+        qmp_schema::load(&path, &ParseOptions::default())
+            .unwrap_or_else(|e| panic!("{version}: {e}")),
+    )
 }
 
 fn the_diff() -> Option<&'static SchemaDiff> {
@@ -67,32 +70,42 @@ fn added_commands() {
     let c = find(&d.commands, "query-stats").expect("query-stats");
     assert!(matches!(c.change, Change::Added { .. }));
     // Present in both releases.
-    assert!(find(&d.commands, "query-status").is_none() || !matches!(
-        find(&d.commands, "query-status").unwrap().change,
-        Change::Added { .. } | Change::Removed
-    ));
+    assert!(
+        find(&d.commands, "query-status").is_none()
+            || !matches!(
+                find(&d.commands, "query-status").unwrap().change,
+                Change::Added { .. } | Change::Removed
+            )
+    );
 }
 
 #[test]
 fn changed_flags_and_features() {
     let Some(d) = the_diff() else { return };
-    assert!(details(&d.commands, "block_set_io_throttle").contains(&Detail::FlagChanged {
-        flag: "allow-preconfig",
-        value: true
-    }));
+    assert!(
+        details(&d.commands, "block_set_io_throttle").contains(&Detail::FlagChanged {
+            flag: "allow-preconfig",
+            value: true
+        })
+    );
     let x = details(&d.commands, "x-debug-query-block-graph");
-    assert!(x.contains(&Detail::FeatureAdded {
-        member: None,
-        feature: "unstable".into()
-    }), "{x:?}");
+    assert!(
+        x.contains(&Detail::FeatureAdded {
+            member: None,
+            feature: "unstable".into()
+        }),
+        "{x:?}"
+    );
 }
 
 #[test]
 fn removed_member() {
     let Some(d) = the_diff() else { return };
-    assert!(details(&d.types, "StatusInfo").contains(&Detail::MemberRemoved {
-        member: "singlestep".into()
-    }));
+    assert!(
+        details(&d.types, "StatusInfo").contains(&Detail::MemberRemoved {
+            member: "singlestep".into()
+        })
+    );
 }
 
 #[test]
@@ -104,5 +117,11 @@ fn same_schema_no_diff_and_text_output() {
     assert!(text.contains("  - command cpu-add\n"), "{text}");
     assert!(text.contains("  + command query-stats"), "{text}");
     let json = serde_json::to_value(d).unwrap();
-    assert!(json["commands"].as_array().unwrap().iter().any(|c| c["name"] == "cpu-add" && c["change"] == "removed"));
+    assert!(
+        json["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "cpu-add" && c["change"] == "removed")
+    );
 }

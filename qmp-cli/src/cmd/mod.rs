@@ -1,5 +1,7 @@
-//! Subcommands.
+//! Subcommands of `qmp`, one module each.
 
 pub mod completions;
+pub mod diff;
 pub mod info;
+pub mod schema;
 pub mod shell;
