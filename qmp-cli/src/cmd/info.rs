@@ -220,7 +220,7 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         |v| {
             let base = v["base-memory"].as_u64().unwrap_or(0);
             let mut text = human_size(base);
-            if let Some(p) = v["plugged-memory"].as_u64() {
+            if let Some(p) = v["plugged-memory"].as_u64().filter(|p| *p > 0) {
                 let _ = write!(text, " + {} plugged", human_size(p));
             }
             (
@@ -338,6 +338,7 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
                 .iter()
                 .map(|c| format!("{}: {}", s(c, "label"), s(c, "filename")))
                 .collect();
+            lines.sort();
             if lines.is_empty() {
                 lines.push("(none)".into());
             }

@@ -293,3 +293,92 @@ mod tests {
         assert_eq!(c("transaction( stop-it n", false).1, ["name="]);
     }
 }
+
+#[cfg(test)]
+mod real_schema_tests {
+    //! Against the `query-qmp-schema` reply of a real QEMU 10.0.2 (q35),
+    //! kept in the repository by `tools/capture-corpus.py`.
+    use super::*;
+    use std::sync::OnceLock;
+
+    fn schema() -> &'static Schema {
+        static S: OnceLock<Schema> = OnceLock::new();
+        S.get_or_init(|| {
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../qmp-types/tests/corpus/qemu-system-q35.schema.json"
+            );
+            let text = std::fs::read_to_string(path).expect("corpus file");
+            Schema::new(qmp_schema::from_introspection_json("q35", &text).expect("reply reads"))
+        })
+    }
+
+    fn c(line: &str) -> Vec<String> {
+        complete(schema(), line, line.len(), false).candidates
+    }
+
+    #[test]
+    fn commands_arguments_and_values() {
+        assert_eq!(
+            c("query-stat"),
+            ["query-stats", "query-stats-schemas", "query-status"]
+        );
+        assert!(c("blockdev-add ").contains(&"driver=".to_owned()));
+        assert_eq!(c("blockdev-add driver=qcow"), ["qcow", "qcow2"]);
+        // Branch members appear once the discriminator is typed.
+        assert!(c("blockdev-add driver=qcow2 ").contains(&"file.".to_owned()));
+        assert!(!c("blockdev-add driver=raw ").contains(&"backing.".to_owned()));
+        // Nested: `file` is an alternate (node name or definition).
+        assert!(c("blockdev-add driver=qcow2 file.dr").contains(&"file.driver=".to_owned()));
+        assert_eq!(c("blockdev-add driver=qcow2 file.driver=fi"), ["file"]);
+        assert_eq!(c("block-set-write-threshold node"), ["node-name="]);
+        assert_eq!(
+            c("migrate-set-capabilities capabilities="),
+            Vec::<String>::new()
+        );
+        assert!(c("set-action shutdown=").contains(&"poweroff".to_owned()));
+    }
+
+    #[test]
+    fn transaction_actions() {
+        let actions = c("transaction( ");
+        assert!(
+            actions.contains(&"block-dirty-bitmap-add".to_owned()),
+            "{actions:?}"
+        );
+        assert_eq!(c("transaction( block-dirty-bitmap-add na"), ["name="]);
+    }
+
+    #[test]
+    fn checks() {
+        let s = schema();
+        let msg = |cmd: &str, v: serde_json::Value| -> Vec<String> {
+            s.check_command(cmd, Some(&v))
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        assert_eq!(
+            msg("query-status", serde_json::json!({"verbose": true})),
+            ["unknown argument 'verbose' (none are accepted here)"]
+        );
+        assert_eq!(
+            msg("set-action", serde_json::json!({"shutdown": "explode"})),
+            ["argument 'shutdown': 'explode' is not one of: poweroff, pause"]
+        );
+        assert!(
+            msg(
+                "blockdev-add",
+                serde_json::json!({"driver": "null-co", "node-name": "n0"})
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            msg(
+                "block-set-write-threshold",
+                serde_json::json!({"node-name": "n0"})
+            ),
+            ["missing required argument 'write-threshold'"]
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! `qmp` end to end: bad input never panics, errors name the problem and
+//! exit non-zero; help texts carry examples; completions; `info`.
+
+mod common;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn qmp() -> Command {
+    Command::new(common::qmp_bin())
+}
+
+fn no_panic(out: &std::process::Output) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "panic: {err}");
+}
+
+#[test]
+fn missing_socket_is_a_one_line_error() {
+    for sub in ["shell", "info"] {
+        let out = qmp().args([sub, "/nonexistent/qmp.sock"]).output().unwrap();
+        no_panic(&out);
+        assert_eq!(out.status.code(), Some(1), "{sub}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.trim(),
+            "qmp: error: cannot connect to /nonexistent/qmp.sock: No such file or directory (os error 2)"
+        );
+    }
+}
+
+#[test]
+fn refused_connection_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dead.sock");
+    // A socket file nobody listens on.
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let out = qmp().arg("info").arg(&path).output().unwrap();
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Connection refused"));
+}
+
+#[test]
+fn not_a_qmp_server_is_an_error() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("junk.sock");
+    let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let t = std::thread::spawn(move || {
+        if let Ok((mut s, _)) = l.accept() {
+            let _ = s.write_all(b"\x1b[2Jthis is not QMP\n");
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    });
+    let out = qmp().arg("info").arg(&path).output().unwrap();
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("qmp: error: cannot connect to"), "{err}");
+    assert!(!err.contains('\x1b'), "{err}");
+    t.join().unwrap();
+}
+
+#[test]
+fn garbage_arguments_are_usage_errors() {
+    for args in [
+        &["shell"][..],
+        &["shell", "--bogus"],
+        &["info", "a", "b"],
+        &["info", "--launch", "sock"],
+        &["completions", "tcsh"],
+        &["nonsense"],
+        &["schema", "diff", "only-one"],
+    ] {
+        let out = qmp().args(args).output().unwrap();
+        no_panic(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("error:"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    for sub in [
+        &["shell"][..],
+        &["info"],
+        &["completions"],
+        &["schema", "diff"],
+    ] {
+        let out = qmp().args(sub).arg("--help").output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Example"), "{sub:?}: {text}");
+        assert!(!text.contains('\x1b'), "help is coloured when piped");
+    }
+}
+
+#[test]
+fn completion_scripts() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef qmp"),
+        ("fish", "complete -c qmp"),
+    ] {
+        let out = qmp().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(marker), "{shell}");
+        assert!(text.contains("shell") && text.contains("info"), "{shell}");
+    }
+}
+
+#[test]
+fn schema_diff_cli() {
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/qemu");
+    let old = shared.join("5.1.0/qapi/qapi-schema.json");
+    let new = shared.join("10.0.2/qapi/qapi-schema.json");
+    if !old.exists() {
+        assert!(std::env::var_os("CI").is_none(), "shared data missing");
+        eprintln!("SKIP: shared QEMU schemas not found");
+        return;
+    }
+    let out = qmp()
+        .args(["schema", "diff"])
+        .arg(&new)
+        .arg(&new)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no differences\n");
+    let out = qmp()
+        .args(["schema", "diff", "--json"])
+        .arg(&old)
+        .arg(&new)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let removed: Vec<&str> = v["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["change"] == "removed")
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        removed.contains(&"cpu-add") && removed.contains(&"migrate_set_speed"),
+        "{removed:?}"
+    );
+    let out = qmp()
+        .args(["schema", "diff"])
+        .arg(&old)
+        .arg("/nonexistent.json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.json"));
+}
+
+#[test]
+fn info_on_a_real_qemu() {
+    let Some(q) = common::Qemu::start(&[
+        "-machine",
+        "pc",
+        "-S",
+        "-m",
+        "128",
+        "-name",
+        "info-test",
+        "-uuid",
+        "7e2b6c1a-0f4e-4d53-9c59-1f7a4bde0c11",
+        "-blockdev",
+        "null-co,node-name=null0",
+        "-chardev",
+        "null,id=ch0",
+    ]) else {
+        return;
+    };
+    let out = qmp().arg("info").arg(&q.sock).output().unwrap();
+    no_panic(&out);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let sock = q.sock.display().to_string();
+    let sock2 = q.sock2.display().to_string();
+    insta::with_settings!({filters => vec![
+        (sock.as_str(), "[SOCK]"),
+        (sock2.as_str(), "[SOCK2]"),
+        (r"thread \d+", "thread [TID]"),
+        (r"KVM: .*", "KVM: [HOST-DEPENDENT]"),
+        (r"\(Debian [^)]*\)", "([PACKAGE])"),
+        (r"pc-i440fx-\d+\.\d+", "pc-i440fx-[X.Y]"),
+    ]}, {
+        insta::assert_snapshot!(text);
+    });
+    let out = qmp()
+        .args(["info", "--json"])
+        .arg(&q.sock)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).expect("--json parses");
+    assert_eq!(v["name"], "info-test");
+    assert_eq!(v["status"]["status"], "prelaunch");
+    assert_eq!(v["memory"]["base"], 128 * 1024 * 1024);
+    assert_eq!(v["cpus"]["count"], 1);
+    assert_eq!(v["version"]["version"], "10.0.2");
+    assert!(v["unavailable"].is_object());
+}
+
+#[test]
+fn info_launch() {
+    if common::qemu_binary().is_none() {
+        return;
+    }
+    let out = qmp().args(["info", "--json", "--launch"]).output().unwrap();
+    no_panic(&out);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["machine"], "none");
+}
