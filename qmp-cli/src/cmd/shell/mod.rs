@@ -145,6 +145,23 @@ pub fn format_json(v: &Value, pretty: bool) -> String {
     escape_controls(&text)
 }
 
+/// Formats the command about to be sent, `execute` first as on the wire.
+pub fn format_request(name: &str, args: Option<&Value>, pretty: bool) -> String {
+    let name = format_json(&Value::String(name.to_owned()), false);
+    match (args, pretty) {
+        (None, false) => format!("{{\"execute\":{name}}}"),
+        (None, true) => format!("{{\n  \"execute\": {name}\n}}"),
+        (Some(a), false) => format!(
+            "{{\"execute\":{name},\"arguments\":{}}}",
+            format_json(a, false)
+        ),
+        (Some(a), true) => {
+            let body = format_json(a, true).replace('\n', "\n  ");
+            format!("{{\n  \"execute\": {name},\n  \"arguments\": {body}\n}}")
+        }
+    }
+}
+
 fn format_notice(n: &Notice, pretty: bool) -> String {
     match n {
         Notice::Event(v) => format_json(v, pretty),
@@ -211,8 +228,8 @@ impl Session {
             }
             let args = json!({ "command-line": trimmed });
             if self.verbose {
-                let sent = json!({"execute": "human-monitor-command", "arguments": args});
-                let _ = writeln!(out, "{}", format_json(&sent, self.pretty));
+                let sent = format_request("human-monitor-command", Some(&args), self.pretty);
+                let _ = writeln!(out, "{sent}");
             }
             return match self.monitor.execute("human-monitor-command", Some(args)) {
                 Ok(Value::String(s)) => {
@@ -245,11 +262,7 @@ impl Session {
             }
         };
         if self.verbose {
-            let mut sent = json!({ "execute": name });
-            if let Some(a) = &args {
-                sent["arguments"] = a.clone();
-            }
-            let _ = writeln!(out, "{}", format_json(&sent, self.pretty));
+            let _ = writeln!(out, "{}", format_request(&name, args.as_ref(), self.pretty));
         }
         match self.monitor.execute(&name, args) {
             Ok(v) => {
@@ -591,6 +604,25 @@ mod tests {
         assert_eq!(
             sent.lock().unwrap()[0].1,
             Some(json!({"command-line": "info status"}))
+        );
+    }
+
+    #[test]
+    fn requests_print_execute_first() {
+        assert_eq!(format_request("stop", None, false), r#"{"execute":"stop"}"#);
+        let a = json!({"b": 1, "a": [2]});
+        assert_eq!(
+            format_request("x", Some(&a), false),
+            r#"{"execute":"x","arguments":{"a":[2],"b":1}}"#
+        );
+        let pretty = format_request("x", Some(&a), true);
+        assert_eq!(
+            serde_json::from_str::<Value>(&pretty).unwrap(),
+            json!({"execute": "x", "arguments": a})
+        );
+        assert!(
+            pretty.starts_with("{\n  \"execute\": \"x\",\n  \"arguments\": {\n    \"a\""),
+            "{pretty}"
         );
     }
 
