@@ -228,3 +228,80 @@ fn info_launch() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["machine"], "none");
 }
+
+/// A scripted QMP server on a Unix socket: sends the greeting, then for
+/// each request line writes what `reply` returns (given the request),
+/// with the request's `id` filled in.
+fn fake_server(
+    path: &std::path::Path,
+    reply: impl Fn(&Value) -> Vec<String> + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    use std::io::Write;
+    let l = std::os::unix::net::UnixListener::bind(path).unwrap();
+    std::thread::spawn(move || {
+        let Ok((s, _)) = l.accept() else { return };
+        let mut w = s.try_clone().unwrap();
+        let greeting = r#"{"QMP": {"version": {"qemu": {"micro": 0, "minor": 0, "major": 10}, "package": ""}, "capabilities": []}}"#;
+        let _ = write!(w, "{greeting}\r\n");
+        // Requests are JSON values, not necessarily newline-terminated.
+        for req in serde_json::Deserializer::from_reader(s).into_iter::<Value>() {
+            let Ok(req) = req else { return };
+            let id = req.get("id").cloned().unwrap_or(Value::Null).to_string();
+            for out in reply(&req) {
+                let _ = write!(w, "{}\r\n", out.replace("ID", &id));
+            }
+        }
+    })
+}
+
+#[test]
+fn shell_survives_a_bad_server_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fake.sock");
+    let server = fake_server(&path, |req| match req["execute"].as_str() {
+        Some("qmp_capabilities") => vec![r#"{"return": {}, "id": ID}"#.into()],
+        Some("query-qmp-schema") => {
+            vec![r#"{"error": {"class": "CommandNotFound", "desc": "no"}, "id": ID}"#.into()]
+        }
+        Some("query-status") => vec![
+            "this is not json \u{1b}[31m".into(),
+            r#"{"event": "STOP", "timestamp": {"seconds": 1, "microseconds": 2}}"#.into(),
+            r#"{"return": {"status": "paused\u001b]0;x", "running": false}, "id": ID}"#.into(),
+        ],
+        _ => vec![r#"{"return": {}, "id": ID}"#.into()],
+    });
+    let out = qmp()
+        .arg("shell")
+        .arg("--history")
+        .arg(dir.path().join("h"))
+        .arg(&path)
+        .write_stdin("query-status\nquery-name\n")
+        .output()
+        .unwrap();
+    no_panic(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stdout.contains('\x1b') && !stderr.contains('\x1b'),
+        "{stdout}{stderr}"
+    );
+    assert!(stderr.contains("completion and checks are off"), "{stderr}");
+    // Either the session goes on (reply printed) or it ends cleanly with a
+    // one-line reason; never a panic.
+    if out.status.success() {
+        assert!(
+            stdout.contains(r#""status":"paused\u001b]0;x""#),
+            "{stdout}"
+        );
+    } else {
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stdout.contains("protocol error"), "{stdout}");
+        assert!(
+            stderr
+                .trim_end()
+                .ends_with("qmp: error: the connection to QEMU is gone"),
+            "{stderr}"
+        );
+    }
+    drop(server);
+}
