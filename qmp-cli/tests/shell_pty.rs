@@ -24,9 +24,12 @@ fn shell(sock: &Path, history: &Path, extra: &[&str]) -> PtySession {
         strip_ansi_escape_codes: false,
     };
     let mut p = spawn_with_options(cmd, opts).expect("spawn qmp shell");
-    p.exp_string("(QEMU) ")
-        .or_else(|_| p.exp_string("(HMP) "))
-        .expect("prompt");
+    let prompt = if extra.contains(&"-H") {
+        "(HMP) "
+    } else {
+        "(QEMU) "
+    };
+    p.exp_string(prompt).expect("prompt");
     p
 }
 
