@@ -169,7 +169,7 @@ fn stats_counts_definitions() {
 
 #[test]
 fn every_subcommand_help_has_an_example() {
-    for sub in ["check", "dump", "stats"] {
+    for sub in ["check", "dump", "stats", "extract"] {
         let out = qmp().args(["schema", sub, "--help"]).output().expect("run");
         assert!(out.status.success());
         let text = String::from_utf8_lossy(&out.stdout);
@@ -179,16 +179,34 @@ fn every_subcommand_help_has_an_example() {
 }
 
 #[test]
-fn introspection_reply_is_reported_clearly() {
-    let p = tmp_file(
-        "reply.json",
+fn introspection_replies_are_read() {
+    let good = tmp_file(
+        "reply-good.json",
+        "[ {\"name\": \"x\", \"meta-type\": \"command\", \"arg-type\": \"0\", \"ret-type\": \"0\"},\n  {\"name\": \"0\", \"meta-type\": \"object\", \"members\": []} ]\n",
+    );
+    let out = qmp()
+        .args(["schema", "check"])
+        .arg(&good)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = tmp_file(
+        "reply-bad.json",
         "[ {\"name\": \"x\", \"meta-type\": \"command\"} ]\n",
     );
     let out = qmp()
         .args(["schema", "check"])
-        .arg(&p)
+        .arg(&bad)
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("query-qmp-schema"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("reply-bad.json:1:3: 'x' lacks member 'arg-type'"),
+        "{err}"
+    );
 }

@@ -121,7 +121,7 @@ impl Builder {
     }
 }
 
-impl FileParser<'_, '_> {
+impl<'a> FileParser<'a, '_> {
     fn doc_err(&self, msg: impl Into<String>) -> Box<Diagnostic> {
         self.err_tok(DiagnosticKind::Doc, msg)
     }
@@ -138,7 +138,7 @@ impl FileParser<'_, '_> {
 
     /// The current doc line (QEMU's `get_doc_line`): `None` at the closing
     /// `##`, else the text after `# `, right-stripped.
-    fn get_doc_line(&self) -> PResult<Option<&str>> {
+    fn get_doc_line(&self) -> PResult<Option<&'a str>> {
         if self.tok.kind != TokKind::Comment {
             return Err(self.doc_err("documentation comment must end with '##'"));
         }
@@ -158,10 +158,10 @@ impl FileParser<'_, '_> {
         Ok(Some(py_rstrip(&val[2..])))
     }
 
-    /// Advances to the next doc line; returns it as an owned string.
-    fn next_doc_line(&mut self) -> PResult<Option<String>> {
+    /// Advances to the next doc line.
+    fn next_doc_line(&mut self) -> PResult<Option<&'a str>> {
         self.accept(false)?;
-        Ok(self.get_doc_line()?.map(str::to_owned))
+        self.get_doc_line()
     }
 
     fn get_doc_modern(&mut self) -> PResult<Doc> {
@@ -170,7 +170,7 @@ impl FileParser<'_, '_> {
         }
         let info = self.tok_span();
         let mut line = self.next_doc_line()?;
-        let doc = if let Some(first) = line.as_deref().filter(|l| l.starts_with('@')) {
+        let doc = if let Some(first) = line.filter(|l| l.starts_with('@')) {
             if !first.ends_with(':') {
                 return Err(self.doc_err("line should end with ':'"));
             }
@@ -182,7 +182,7 @@ impl FileParser<'_, '_> {
             line = self.next_doc_line()?;
             let mut no_more_args = false;
             loop {
-                while line.as_deref() == Some("") {
+                while line == Some("") {
                     line = self.next_doc_line()?;
                 }
                 let Some(cur) = line.take() else { break };
@@ -191,11 +191,11 @@ impl FileParser<'_, '_> {
                         return Err(self.doc_err("duplicated 'Features:' line"));
                     }
                     line = self.next_doc_line()?;
-                    while line.as_deref() == Some("") {
+                    while line == Some("") {
                         line = self.next_doc_line()?;
                     }
                     while let Some(l) = line.take() {
-                        let Some((name, text)) = at_name_colon(&l) else {
+                        let Some((name, text)) = at_name_colon(l) else {
                             line = Some(l);
                             break;
                         };
@@ -209,7 +209,7 @@ impl FileParser<'_, '_> {
                         return Err(self.doc_err("feature descriptions expected"));
                     }
                     no_more_args = true;
-                } else if let Some((name, _)) = at_name_colon(&cur) {
+                } else if let Some((name, _)) = at_name_colon(cur) {
                     if no_more_args {
                         return Err(
                             self.doc_err(format!("description of '@{name}:' follows a section"))
@@ -217,7 +217,7 @@ impl FileParser<'_, '_> {
                     }
                     line = Some(cur);
                     while let Some(l) = line.take() {
-                        let Some((name, text)) = at_name_colon(&l) else {
+                        let Some((name, text)) = at_name_colon(l) else {
                             line = Some(l);
                             break;
                         };
@@ -228,7 +228,7 @@ impl FileParser<'_, '_> {
                         line = self.get_doc_indented(&mut doc)?;
                     }
                     no_more_args = true;
-                } else if let Some((tag, text)) = tagged_section(&cur) {
+                } else if let Some((tag, text)) = tagged_section(cur) {
                     let removed = self.level() >= Level::NO_NOTE_SECTIONS;
                     if tag.starts_with("Note") {
                         if removed {
@@ -254,7 +254,7 @@ impl FileParser<'_, '_> {
                     return Err(self.doc_err("unexpected '=' markup in definition documentation"));
                 } else {
                     doc.ensure_untagged_section(self.tok_span());
-                    doc.append_line(&cur);
+                    doc.append_line(cur);
                     line = self.get_doc_paragraph(&mut doc)?;
                 }
             }
@@ -264,7 +264,7 @@ impl FileParser<'_, '_> {
             doc.ensure_untagged_section(self.tok_span());
             let mut first = true;
             while let Some(cur) = line.take() {
-                if let Some((name, _)) = at_name_colon(&cur) {
+                if let Some((name, _)) = at_name_colon(cur) {
                     return Err(
                         self.doc_err(format!("'@{name}:' not allowed in free-form documentation"))
                     );
@@ -272,7 +272,7 @@ impl FileParser<'_, '_> {
                 if cur.starts_with('=') && !first {
                     return Err(self.doc_err("'=' heading must come first in a comment block"));
                 }
-                doc.append_line(&cur);
+                doc.append_line(cur);
                 line = self.next_doc_line()?;
                 first = false;
             }
@@ -324,18 +324,18 @@ impl FileParser<'_, '_> {
 
     /// QEMU's `get_doc_indented`: the rest of a description or tagged
     /// section. Returns the first line that is not part of it.
-    fn get_doc_indented(&mut self, doc: &mut Builder) -> PResult<Option<String>> {
+    fn get_doc_indented(&mut self, doc: &mut Builder) -> PResult<Option<&'a str>> {
         let mut line = self.next_doc_line()?;
-        while line.as_deref() == Some("") {
+        while line == Some("") {
             doc.append_line("");
             line = self.next_doc_line()?;
         }
         let Some(first) = line else { return Ok(None) };
-        let indent = py_indent(&first);
+        let indent = py_indent(first);
         if indent == 0 {
             return Ok(Some(first));
         }
-        doc.append_line(&first);
+        doc.append_line(first);
         // QEMU sets this after every appended line, so only the line right
         // after the first indented one can be an error.
         let mut prev_line_blank = false;
@@ -343,10 +343,10 @@ impl FileParser<'_, '_> {
             let Some(cur) = self.next_doc_line()? else {
                 return Ok(None);
             };
-            if at_name_colon(&cur).is_some() {
+            if at_name_colon(cur).is_some() {
                 return Ok(Some(cur));
             }
-            if !cur.is_empty() && py_indent(&cur) < indent {
+            if !cur.is_empty() && py_indent(cur) < indent {
                 if prev_line_blank {
                     return Ok(Some(cur));
                 }
@@ -354,18 +354,18 @@ impl FileParser<'_, '_> {
                     "unexpected de-indent (expected at least {indent} spaces)"
                 )));
             }
-            doc.append_line(&cur);
+            doc.append_line(cur);
             prev_line_blank = true;
         }
     }
 
     /// QEMU's `get_doc_paragraph`: lines up to a blank line or the end.
-    fn get_doc_paragraph(&mut self, doc: &mut Builder) -> PResult<Option<String>> {
+    fn get_doc_paragraph(&mut self, doc: &mut Builder) -> PResult<Option<&'a str>> {
         loop {
             match self.next_doc_line()? {
                 None => return Ok(None),
                 Some(l) if l.is_empty() => return Ok(Some(l)),
-                Some(l) => doc.append_line(&l),
+                Some(l) => doc.append_line(l),
             }
         }
     }

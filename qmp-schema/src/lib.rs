@@ -41,6 +41,7 @@
 #![warn(missing_docs)]
 
 pub mod ast;
+pub mod compare;
 pub mod diag;
 pub mod diff;
 mod doc;
@@ -53,16 +54,19 @@ pub mod model;
 pub mod options;
 pub mod parser;
 mod schema;
+pub mod snapshot;
 pub mod source;
 
 use std::path::Path;
 
+pub use compare::{Comparison, Mismatch, compare_introspection};
 pub use diag::{Diagnostic, DiagnosticKind};
 pub use dump::{dump_json, dump_qapi_test, dump_qapi_test_legacy};
-pub use introspect::{IntrospectError, from_introspection_json, looks_like_introspection};
+pub use introspect::{from_introspection_json, looks_like_introspection};
 pub use model::Model;
 pub use options::{Level, Limits, ParseOptions};
 pub use parser::{ParseError, parse_file, parse_str};
+pub use snapshot::looks_like_snapshot;
 pub use source::{FileId, SourceMap, Span};
 
 /// The first level whose rules are QEMU 10's: simple unions and the older
@@ -118,45 +122,35 @@ pub fn check(parsed: Parsed, opts: &CheckOptions) -> Result<Model, Error> {
     })
 }
 
-/// Reads a schema file (and its includes) and checks it.
+/// Reads a schema and checks it. What the file holds is detected from its
+/// content:
 ///
-/// The level is `opts.level`, or else the one of the QEMU tree the file
-/// belongs to (see [`Level::detect`]).
-///
-/// A file whose content is a JSON array is a saved `query-qmp-schema`
-/// reply, not QAPI source; reading those is not wired in yet, and such a
-/// file is reported as such rather than as a syntax error.
+/// * a saved `query-qmp-schema` reply ([`looks_like_introspection`]) is
+///   read with [`from_introspection_json`];
+/// * a facts-only snapshot ([`looks_like_snapshot`]) is read with
+///   [`snapshot::read`] and checked like source, at the snapshot's level
+///   (unless `opts.level` is given);
+/// * anything else is QAPI source: the file and its includes are parsed
+///   and checked. The level is `opts.level`, or else the one of the QEMU
+///   tree the file belongs to (see [`Level::detect`]).
 pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
-    if starts_with_array(path) {
-        let name = path.to_string_lossy().into_owned();
-        return Err(Error {
-            diagnostic: Box::new(Diagnostic::file(
-                DiagnosticKind::Syntax,
-                "this is a JSON array (a saved query-qmp-schema reply?), not QAPI \
-                 schema source; reading introspection replies is not supported here",
-                name,
-            )),
-            sources: SourceMap::new(),
-        });
+    // Peek at the content; files that cannot be read (or are too big, or
+    // not UTF-8) are left to the source parser, which reports them.
+    let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= opts.limits.max_file_size);
+    if small && let Ok(text) = std::fs::read_to_string(path) {
+        let name = path.to_string_lossy();
+        if looks_like_introspection(&text) {
+            return from_introspection_json(&name, &text);
+        }
+        if looks_like_snapshot(&text) {
+            let (parsed, level) = snapshot::read_with_level(&name, &text)?;
+            let level = opts.level.or(level).unwrap_or_default();
+            return check(parsed, &CheckOptions { level });
+        }
     }
-    let level = opts.level_for(path);
     let parsed = parse_file(path, opts)?;
+    let level = parsed.level;
     check(parsed, &CheckOptions { level })
 }
 
 pub use ast::Parsed;
-
-/// Whether the file's first significant character is `[`.
-fn starts_with_array(path: &Path) -> bool {
-    use std::io::Read;
-    let Ok(f) = std::fs::File::open(path) else {
-        return false;
-    };
-    let mut buf = Vec::new();
-    if f.take(4096).read_to_end(&mut buf).is_err() {
-        return false;
-    }
-    buf.iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|&b| b == b'[')
-}

@@ -308,6 +308,7 @@ impl Ctx {
                 sources: self.sources,
                 items: self.items,
                 pragma: self.pragma,
+                level: self.level,
             }),
             Err(diag) => Err(self.fail(*diag)),
         }

@@ -38,14 +38,9 @@ pub struct DiffArgs {
     new_level: Option<Level>,
 }
 
-/// Reads a schema: a saved `query-qmp-schema` reply, or QAPI source.
+/// Reads a schema: QAPI source, a facts-only snapshot or a saved
+/// `query-qmp-schema` reply (`qmp_schema::load` tells them apart).
 fn read(path: &Path, level: Option<Level>) -> Result<Model, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if qmp_schema::looks_like_introspection(&text) {
-        return qmp_schema::from_introspection_json(&path.display().to_string(), &text)
-            .map_err(|e| e.to_string());
-    }
     let opts = ParseOptions {
         level,
         ..ParseOptions::default()

@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod diff;
+pub mod extract;
 pub mod info;
 pub mod schema;
 pub mod shell;

@@ -21,6 +21,8 @@ pub struct SchemaArgs {
 
 #[derive(Debug, Subcommand)]
 enum SchemaCommand {
+    /// Write the facts-only snapshot of a schema (no documentation prose).
+    Extract(super::extract::ExtractArgs),
     /// Check QAPI schema files by QEMU's rules; exit 1 on the first error
     /// of any file.
     #[command(
@@ -92,6 +94,7 @@ enum DumpFormat {
 pub fn run(args: SchemaArgs) -> ExitCode {
     match args.command {
         SchemaCommand::Diff(a) => super::diff::run(a),
+        SchemaCommand::Extract(a) => super::extract::run(a),
         SchemaCommand::Check { files, level } => {
             let opts = level.options();
             let mut ok = true;
