@@ -18,7 +18,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::model::{Entity, Feature, Member, Model, Origin};
+use crate::model::{Entity, Feature, JsonType, Member, Model, Origin};
 
 /// The differences between two models.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -283,8 +283,8 @@ impl fmt::Display for SchemaDiff {
 
 /// Compares two models.
 pub fn diff(old: &Model, new: &Model) -> SchemaDiff {
-    let cx = Cx { old, new };
     let masked = old.origin == Origin::Introspection || new.origin == Origin::Introspection;
+    let cx = Cx { old, new, masked };
     let mut out = SchemaDiff::default();
     let sel = |m: &Model, want: fn(&Entity) -> bool| -> BTreeMap<String, Entity> {
         m.entities
@@ -312,6 +312,8 @@ pub fn diff(old: &Model, new: &Model) -> SchemaDiff {
 struct Cx<'a> {
     old: &'a Model,
     new: &'a Model,
+    /// Either model has masked type names: compare types by shape.
+    masked: bool,
 }
 
 fn kind(e: &Entity) -> &'static str {
@@ -348,16 +350,27 @@ fn features(out: &mut Vec<Detail>, member: Option<&str>, old: &[Feature], new: &
     }
 }
 
-/// A type as compared: its name in a source model, its shape in an
-/// introspected one.
-fn shape(m: &Model, ty: &str, depth: usize) -> String {
-    if m.origin == Origin::Source || depth > 4 {
+/// A type as compared: its name when both models come from source, its
+/// shape when either was introspected.
+fn shape(m: &Model, ty: &str, masked: bool, depth: usize) -> String {
+    if !masked || depth > 4 {
         return ty.to_owned();
     }
     match m.get(ty) {
-        Some(Entity::Builtin(_)) | None => ty.to_owned(),
+        // Introspection knows built-in types only by JSON type (`uint32`
+        // is reported as `int`).
+        Some(Entity::Builtin(b)) => match b.json_type {
+            JsonType::String => "str",
+            JsonType::Int => "int",
+            JsonType::Number => "number",
+            JsonType::Boolean => "bool",
+            JsonType::Null => "null",
+            JsonType::Object | JsonType::Array | JsonType::Value => "any",
+        }
+        .to_owned(),
+        None => ty.to_owned(),
         Some(Entity::Enum(_)) => "enum".into(),
-        Some(Entity::Array(a)) => format!("[{}]", shape(m, &a.element, depth + 1)),
+        Some(Entity::Array(a)) => format!("[{}]", shape(m, &a.element, masked, depth + 1)),
         Some(Entity::Object(o)) if o.variants.is_some() => "union".into(),
         Some(Entity::Object(_)) => "object".into(),
         Some(Entity::Alternate(_)) => "alternate".into(),
@@ -406,13 +419,12 @@ impl Cx<'_> {
         out
     }
 
-    fn implicit_members<'m>(m: &'m Model, ty: Option<&str>) -> Option<&'m [Member]> {
+    fn implicit_members<'m>(&self, m: &'m Model, ty: Option<&str>) -> Option<&'m [Member]> {
         match ty {
             None => Some(&[]),
             Some(t) => match m.get(t) {
                 Some(Entity::Object(o))
-                    if (o.common.implicit || m.origin == Origin::Introspection)
-                        && o.variants.is_none() =>
+                    if (o.common.implicit || self.masked) && o.variants.is_none() =>
                 {
                     Some(&o.members)
                 }
@@ -425,13 +437,13 @@ impl Cx<'_> {
     /// are implicit (or introspected) plain objects, else by name/shape.
     fn args(&self, out: &mut Vec<Detail>, old: Option<&str>, new: Option<&str>) {
         match (
-            Self::implicit_members(self.old, old),
-            Self::implicit_members(self.new, new),
+            self.implicit_members(self.old, old),
+            self.implicit_members(self.new, new),
         ) {
             (Some(o), Some(n)) => self.members(out, o, n),
             _ => {
-                let os = old.map(|t| shape(self.old, t, 0));
-                let ns = new.map(|t| shape(self.new, t, 0));
+                let os = old.map(|t| shape(self.old, t, self.masked, 0));
+                let ns = new.map(|t| shape(self.new, t, self.masked, 0));
                 if os != ns {
                     out.push(Detail::ArgumentsChanged { old: os, new: ns });
                 }
@@ -444,7 +456,7 @@ impl Cx<'_> {
             match old.iter().find(|o| o.name == n.name) {
                 None => out.push(Detail::MemberAdded {
                     member: n.name.clone(),
-                    ty: shape(self.new, &n.ty, 0),
+                    ty: shape(self.new, &n.ty, self.masked, 0),
                     optional: n.optional,
                 }),
                 Some(o) => {
@@ -454,7 +466,10 @@ impl Cx<'_> {
                             optional: n.optional,
                         });
                     }
-                    let (ot, nt) = (shape(self.old, &o.ty, 0), shape(self.new, &n.ty, 0));
+                    let (ot, nt) = (
+                        shape(self.old, &o.ty, self.masked, 0),
+                        shape(self.new, &n.ty, self.masked, 0),
+                    );
                     if ot != nt {
                         out.push(Detail::TypeChanged {
                             member: n.name.clone(),
@@ -488,10 +503,13 @@ impl Cx<'_> {
             match ov.iter().find(|o| o.name == n.name) {
                 None => out.push(Detail::BranchAdded {
                     branch: n.name.clone(),
-                    ty: shape(self.new, &n.ty, 0),
+                    ty: shape(self.new, &n.ty, self.masked, 0),
                 }),
                 Some(o) => {
-                    let (ot, nt) = (shape(self.old, &o.ty, 0), shape(self.new, &n.ty, 0));
+                    let (ot, nt) = (
+                        shape(self.old, &o.ty, self.masked, 0),
+                        shape(self.new, &n.ty, self.masked, 0),
+                    );
                     if ot != nt {
                         out.push(Detail::BranchTypeChanged {
                             branch: n.name.clone(),
@@ -523,11 +541,18 @@ impl Cx<'_> {
         match (o, n) {
             (Entity::Command(o), Entity::Command(n)) => {
                 self.args(&mut out, o.arg_type.as_deref(), n.arg_type.as_deref());
-                let os = o.ret_type.as_ref().map(|t| shape(self.old, t, 0));
-                let ns = n.ret_type.as_ref().map(|t| shape(self.new, t, 0));
+                let os = o
+                    .ret_type
+                    .as_ref()
+                    .map(|t| shape(self.old, t, self.masked, 0));
+                let ns = n
+                    .ret_type
+                    .as_ref()
+                    .map(|t| shape(self.new, t, self.masked, 0));
                 if os != ns {
                     out.push(Detail::ReturnsChanged { old: os, new: ns });
                 }
+                // Introspection reports only `allow-oob`.
                 for (flag, a, b) in [
                     ("allow-oob", o.allow_oob, n.allow_oob),
                     ("allow-preconfig", o.allow_preconfig, n.allow_preconfig),
@@ -535,7 +560,7 @@ impl Cx<'_> {
                     ("success-response", o.success_response, n.success_response),
                     ("boxed", o.boxed, n.boxed),
                 ] {
-                    if a != b {
+                    if a != b && (!self.masked || flag == "allow-oob") {
                         out.push(Detail::FlagChanged { flag, value: b });
                     }
                 }

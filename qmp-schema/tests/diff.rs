@@ -125,3 +125,34 @@ fn same_schema_no_diff_and_text_output() {
             .any(|c| c["name"] == "cpu-add" && c["change"] == "removed")
     );
 }
+
+/// Source against the `query-qmp-schema` reply of the same QEMU built for
+/// x86_64 (committed corpus): types compare by shape, and the only
+/// differences are definitions conditional on other targets or hosts.
+#[test]
+fn source_against_introspection_of_the_same_release() {
+    let Some(source) = load("10.0.2") else { return };
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../qmp-types/tests/corpus/qemu-system-q35.schema.json"
+    );
+    let text = std::fs::read_to_string(path).expect("corpus reply");
+    let reply = qmp_schema::from_introspection_json("q35", &text).expect("reply reads");
+    let d = diff(&source, &reply);
+    assert!(d.types.is_empty(), "types are masked in a reply");
+    let changed: Vec<&DefChange> = d
+        .commands
+        .iter()
+        .chain(&d.events)
+        .filter(|c| !matches!(c.change, Change::Removed))
+        .collect();
+    assert!(changed.is_empty(), "{changed:#?}");
+    for name in ["dump-skeys", "query-gic-capabilities", "get-win32-socket"] {
+        assert_eq!(
+            find(&d.commands, name).map(|c| &c.change),
+            Some(&Change::Removed),
+            "{name}"
+        );
+    }
+    assert!(find(&d.commands, "query-status").is_none());
+}
