@@ -503,9 +503,22 @@ fn encode_command<A: Serialize + ?Sized>(
 
 impl Core {
     fn fail(&mut self, err: Error) {
-        if self.state == State::Closed {
-            return;
-        }
+        // Before the handshake completes, framing and protocol failures are
+        // reported as greeting / negotiation failures (P5, P6).
+        let framing = matches!(
+            err,
+            Error::Protocol { .. }
+                | Error::InvalidUtf8 { .. }
+                | Error::MessageTooLarge { .. }
+                | Error::TooDeep { .. }
+                | Error::Disconnected { .. }
+        );
+        let err = match self.state {
+            State::Closed => return,
+            State::AwaitGreeting if framing => Error::Greeting(err.to_string()),
+            State::Negotiating { .. } if framing => Error::Negotiation(err.to_string()),
+            _ => err,
+        };
         self.state = State::Closed;
         self.held.clear();
         let mut ids: Vec<u64> = self.pending.drain().map(|(id, _)| id).collect();
