@@ -194,3 +194,61 @@ pub mod tokio_server {
         }
     }
 }
+
+pub mod std_server {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+
+    pub struct Server {
+        pub io: UnixStream,
+        inbox: Inbox,
+        queue: std::collections::VecDeque<Value>,
+    }
+
+    impl Server {
+        pub fn new(io: UnixStream) -> Self {
+            Server { io, inbox: Inbox::default(), queue: Default::default() }
+        }
+
+        pub fn send(&mut self, s: &str) {
+            let _ = self.io.write_all(s.as_bytes());
+        }
+
+        pub fn send_bytes(&mut self, b: &[u8]) {
+            let _ = self.io.write_all(b);
+        }
+
+        pub fn recv(&mut self) -> Option<Value> {
+            loop {
+                if let Some(v) = self.queue.pop_front() {
+                    return Some(v);
+                }
+                let mut buf = [0u8; 4096];
+                let n = self.io.read(&mut buf).ok()?;
+                if n == 0 {
+                    return None;
+                }
+                self.queue.extend(self.inbox.push(&buf[..n]));
+            }
+        }
+
+        pub fn handshake(&mut self) {
+            self.send(GREETING);
+            self.send("\r\n");
+            let cmd = self.recv().expect("qmp_capabilities");
+            assert_eq!(cmd["execute"], "qmp_capabilities");
+            self.reply(&cmd, serde_json::json!({}));
+        }
+
+        pub fn reply(&mut self, cmd: &Value, ret: Value) {
+            let msg = serde_json::json!({"return": ret, "id": cmd["id"]});
+            self.send(&(msg.to_string() + "\r\n"));
+        }
+
+        pub fn error(&mut self, cmd: &Value, class: &str, desc: &str) {
+            let msg = serde_json::json!({"error": {"class": class, "desc": desc}, "id": cmd["id"]});
+            self.send(&(msg.to_string() + "\r\n"));
+        }
+    }
+}
