@@ -258,7 +258,9 @@ fn idless_error_server_parse() {
         let c = pair(quick(), |mut s| {
             s.handshake();
             s.recv().unwrap();
-            s.send("{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error\"}}\r\n");
+            s.send(
+                "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error\"}}\r\n",
+            );
             s.recv();
         })
         .unwrap();
@@ -323,8 +325,9 @@ fn fd_passing_over_unix_socket() {
             let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(1))];
             let mut cmsg = rustix::net::RecvAncillaryBuffer::new(&mut space);
             let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-            let r = rustix::net::recvmsg(&s.io, &mut iov, &mut cmsg, rustix::net::RecvFlags::empty())
-                .unwrap();
+            let r =
+                rustix::net::recvmsg(&s.io, &mut iov, &mut cmsg, rustix::net::RecvFlags::empty())
+                    .unwrap();
             let n = r.bytes;
             let mut fds: Vec<OwnedFd> = Vec::new();
             for m in cmsg.drain() {
@@ -343,8 +346,12 @@ fn fd_passing_over_unix_socket() {
         });
         let c = quick().connect_blocking(c).unwrap();
         let (mut rd, wr) = std::io::pipe().unwrap();
-        c.execute_raw_with_fds("getfd", Some(json!({"fdname": "f"})), vec![OwnedFd::from(wr)])
-            .unwrap();
+        c.execute_raw_with_fds(
+            "getfd",
+            Some(json!({"fdname": "f"})),
+            vec![OwnedFd::from(wr)],
+        )
+        .unwrap();
         let mut got = String::new();
         rd.read_to_string(&mut got).unwrap();
         assert_eq!(got, "through the socket");

@@ -2,8 +2,8 @@
 //! chunking invariance of the decoder (valid and arbitrary input).
 
 use proptest::prelude::*;
-use qmp_client::proto::{Connection, ExecOptions, Output, ProtoConfig};
 use qmp_client::Limits;
+use qmp_client::proto::{Connection, ExecOptions, Output, ProtoConfig};
 
 const GREETING: &str = r#"{"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": ""}, "capabilities": ["oob"]}}"#;
 

@@ -208,7 +208,11 @@ pub mod std_server {
 
     impl Server {
         pub fn new(io: UnixStream) -> Self {
-            Server { io, inbox: Inbox::default(), queue: Default::default() }
+            Server {
+                io,
+                inbox: Inbox::default(),
+                queue: Default::default(),
+            }
         }
 
         pub fn send(&mut self, s: &str) {
@@ -252,3 +256,4 @@ pub mod std_server {
         }
     }
 }
+pub mod qemu;
