@@ -744,11 +744,9 @@ async fn events_interleaved_with_pipelined_replies() {
             for _ in 0..10 {
                 cmds.push(s.recv().await.unwrap());
             }
-            let mut i = 0;
-            for cmd in cmds.iter().rev() {
+            for (i, cmd) in cmds.iter().rev().enumerate() {
                 s.send(&event("TICK", Some(json!({"n": i, "extra-member": "x"}))))
                     .await;
-                i += 1;
                 s.reply(cmd, cmd["arguments"]["n"].clone()).await;
             }
             s.send(&event("SOMETHING_NEW", Some(json!({"a": 1})))).await;
