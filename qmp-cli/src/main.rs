@@ -22,6 +22,10 @@ struct Cli {
 enum Command {
     /// QAPI schema tools: check, dump, stats, diff.
     Schema(cmd::schema::SchemaArgs),
+    /// Run one command and print its reply as JSON.
+    Call(cmd::call::CallArgs),
+    /// Print events as JSON lines.
+    Events(cmd::events::EventsArgs),
     /// Interactive QMP shell with completion, history and events.
     Shell(cmd::shell::ShellArgs),
     /// What a VM is and does, at a glance (version, state, CPUs, memory, devices).
@@ -34,6 +38,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Schema(args) => return cmd::schema::run(args),
+        Command::Call(args) => return cmd::call::run(args),
+        Command::Events(args) => return cmd::events::run(args),
         Command::Shell(a) => cmd::shell::run(a),
         Command::Info(a) => cmd::info::run(a),
         Command::Completions(a) => cmd::completions::run(a, Cli::command()),

@@ -54,6 +54,11 @@ pub trait Monitor: Send + Sync {
     /// Runs `name` with `args` (an object, or `None`) and returns the
     /// `return` value.
     fn execute(&self, name: &str, args: Option<Value>) -> Result<Value, MonitorError>;
+
+    /// Whether the connection is finished (no further command can run).
+    fn is_closed(&self) -> bool {
+        false
+    }
 }
 
 /// A monitor and its stream of unsolicited messages.
@@ -84,15 +89,15 @@ impl Monitor for qmp_client::blocking::Qmp {
     fn execute(&self, name: &str, args: Option<Value>) -> Result<Value, MonitorError> {
         self.execute_raw(name, args).map_err(monitor_error)
     }
+
+    fn is_closed(&self) -> bool {
+        self.closed().is_some()
+    }
 }
 
-/// Connects to a QMP Unix socket (greeting and capability negotiation
-/// included) and forwards its events to [`Connection::notices`].
-pub fn connect(path: &std::path::Path) -> Result<Connection, MonitorError> {
-    let qmp = qmp_client::blocking::Qmp::connect_unix(path).map_err(|e| match e {
-        qmp_client::Error::Io { source, .. } => MonitorError::Connection(source.to_string()),
-        other => monitor_error(other),
-    })?;
+/// Wraps a connected client: forwards its events to
+/// [`Connection::notices`].
+pub fn connection(qmp: qmp_client::blocking::Qmp) -> Connection {
     let version = qmp.greeting().map(|g| {
         let q = &g.version.qemu;
         format!("{}.{}.{}", q.major, q.minor, q.micro)
@@ -118,9 +123,9 @@ pub fn connect(path: &std::path::Path) -> Result<Connection, MonitorError> {
             }
         }
     });
-    Ok(Connection {
+    Connection {
         monitor: Box::new(qmp),
         notices: rx,
         version,
-    })
+    }
 }

@@ -284,6 +284,8 @@ struct Core {
     held: VecDeque<Transmit>,
     output: VecDeque<Output>,
     stats: Stats,
+    /// Why the connection closed (returned to later callers, P16).
+    closed_with: Option<Error>,
 }
 
 impl Connection {
@@ -306,6 +308,7 @@ impl Connection {
             held: VecDeque::new(),
             output: VecDeque::new(),
             stats: Stats::default(),
+            closed_with: None,
         };
         if ga {
             core.output.push_back(Output::Ready(None));
@@ -468,7 +471,7 @@ impl Connection {
     }
 
     fn closed_error(&self) -> Option<Error> {
-        (self.core.state == State::Closed).then(|| Error::Disconnected { partial: false })
+        self.core.closed_with.clone()
     }
 }
 
@@ -503,10 +506,24 @@ fn encode_command<A: Serialize + ?Sized>(
 
 impl Core {
     fn fail(&mut self, err: Error) {
-        if self.state == State::Closed {
-            return;
-        }
+        // Before the handshake completes, framing and protocol failures are
+        // reported as greeting / negotiation failures (P5, P6).
+        let framing = matches!(
+            err,
+            Error::Protocol { .. }
+                | Error::InvalidUtf8 { .. }
+                | Error::MessageTooLarge { .. }
+                | Error::TooDeep { .. }
+                | Error::Disconnected { .. }
+        );
+        let err = match self.state {
+            State::Closed => return,
+            State::AwaitGreeting if framing => Error::Greeting(err.to_string()),
+            State::Negotiating { .. } if framing => Error::Negotiation(err.to_string()),
+            _ => err,
+        };
         self.state = State::Closed;
+        self.closed_with = Some(err.clone());
         self.held.clear();
         let mut ids: Vec<u64> = self.pending.drain().map(|(id, _)| id).collect();
         ids.sort_unstable();

@@ -282,7 +282,11 @@ impl Session {
             }
             MonitorError::Protocol(m) => {
                 let _ = writeln!(out, "error: {}", escape_controls(&m));
-                Outcome::Continue
+                if self.monitor.is_closed() {
+                    Outcome::Disconnected
+                } else {
+                    Outcome::Continue
+                }
             }
             MonitorError::Connection(m) => {
                 let _ = writeln!(out, "error: {}", escape_controls(&m));
