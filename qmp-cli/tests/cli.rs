@@ -305,3 +305,40 @@ fn shell_survives_a_bad_server_line() {
     }
     drop(server);
 }
+
+#[test]
+fn shell_reads_piped_input_and_keeps_history_under_xdg_state_home() {
+    let Some(q) = common::Qemu::start(&[]) else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let out = qmp()
+        .arg("shell")
+        .arg("-p")
+        .arg(&q.sock)
+        .env("XDG_STATE_HOME", state.path())
+        .write_stdin("query-status\nquery-status bogus=1\n{\"execute\": \"query-name\"}\n")
+        .output()
+        .unwrap();
+    no_panic(&out);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("{\n  \"return\": {\n    \"running\": true,"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("error: unknown argument 'bogus'"),
+        "{stdout}"
+    );
+    let history = std::fs::read_to_string(state.path().join("qmp/history")).unwrap();
+    assert!(history.contains("query-status bogus=1"), "{history}");
+    assert!(
+        history.contains("{\"execute\": \"query-name\"}"),
+        "{history}"
+    );
+}

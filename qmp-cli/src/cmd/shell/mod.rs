@@ -96,7 +96,14 @@ impl Completer for ShellHelper {
             (Some(s), false) => {
                 let c =
                     complete::complete(s, line, pos, self.in_transaction.load(Ordering::SeqCst));
-                Ok((c.start, c.candidates))
+                // Names come from the server: never put control characters
+                // on the terminal (they could not be typed anyway).
+                let clean = c
+                    .candidates
+                    .into_iter()
+                    .filter(|w| !w.chars().any(char::is_control))
+                    .collect();
+                Ok((c.start, clean))
             }
             _ => Ok((pos, Vec::new())),
         }
