@@ -31,6 +31,9 @@ pub enum ValueKind {
     List(Vec<Value>),
     /// `{ 'key': value, ... }`
     Dict(Dict),
+    /// `null`: only the language before QEMU 6.0 has it (where QEMU's
+    /// checks mostly treat it as an absent value).
+    Null,
 }
 
 /// A dictionary, in source order. Keys are unique (the parser rejects
@@ -170,6 +173,10 @@ pub struct DocSection {
     pub text: String,
     /// Where the section begins.
     pub span: Option<Span>,
+    /// The tag as written for sections of the older language that QEMU 10
+    /// no longer has (`Note`, `Notes`, `Example`, `Examples`); such
+    /// sections have kind [`DocSectionKind::Plain`]. `None` otherwise.
+    pub tag: Option<String>,
 }
 
 /// The kinds of doc sections (QEMU's `QAPIDoc.Kind`).

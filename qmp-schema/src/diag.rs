@@ -121,3 +121,76 @@ impl fmt::Display for Diagnostic {
 }
 
 impl std::error::Error for Diagnostic {}
+
+/// Renders a diagnostic for a terminal: the plain form's context lines,
+/// then `error: message`, the location, and the source line with a caret
+/// under the offending text (when the text is in `sources`).
+///
+/// ```text
+/// error: expected ':'
+///   --> missing-colon.json:1:10
+///    |
+///  1 | { 'enum' 'foo', 'data': [] }
+///    |          ^^^^^
+/// ```
+pub fn render_rich(diag: &Diagnostic, sources: &crate::source::SourceMap, color: bool) -> String {
+    use std::fmt::Write as _;
+
+    let (bold, red, blue, reset) = if color {
+        ("\x1b[1m", "\x1b[1;31m", "\x1b[1;34m", "\x1b[0m")
+    } else {
+        ("", "", "", "")
+    };
+    let mut out = String::new();
+    for (file, line) in &diag.included_from {
+        let _ = writeln!(out, "In file included from {file}:{line}:");
+    }
+    if let Some(ctx) = &diag.context {
+        let _ = writeln!(out, "{}: {}:", diag.file, ctx);
+    }
+    let _ = writeln!(out, "{red}error{reset}{bold}: {}{reset}", diag.message);
+    let _ = write!(out, "  {blue}-->{reset} {}", diag.location());
+    let snippet = diag.span.and_then(|span| {
+        let file = sources.try_get(span.file)?;
+        snippet_line(&file.text, span, diag.line)
+    });
+    if let Some((line_text, caret_col, caret_len)) = snippet {
+        let num = diag.line.to_string();
+        let pad = " ".repeat(num.len());
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{pad} {blue}|{reset}");
+        let _ = writeln!(out, "{blue}{num} |{reset} {line_text}");
+        let _ = write!(
+            out,
+            "{pad} {blue}|{reset} {}{red}{}{reset}",
+            " ".repeat(caret_col),
+            "^".repeat(caret_len)
+        );
+    }
+    out
+}
+
+/// The text of line `line` (tabs expanded to spaces), and the caret's
+/// offset and width in display columns, for a span on that line.
+fn snippet_line(text: &str, span: Span, line: u32) -> Option<(String, usize, usize)> {
+    if line == 0 || span.line != line {
+        return None;
+    }
+    let start = usize::try_from(span.start).ok()?;
+    if start > text.len() || !text.is_char_boundary(start) {
+        return None;
+    }
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let end = usize::try_from(span.end).ok()?.clamp(start, line_end);
+    let end = if text.is_char_boundary(end) {
+        end
+    } else {
+        line_end
+    };
+    let expand = |s: &str| -> String { s.replace('\t', "    ") };
+    let before = expand(&text[line_start..start]).chars().count();
+    let width = expand(&text[start..end]).chars().count().max(1);
+    let shown = expand(&text[line_start..line_end]);
+    Some((shown, before, width))
+}

@@ -45,6 +45,12 @@ pub struct Model {
     pub origin: Origin,
     /// Name → entity, for definitions (not for includes).
     pub index: HashMap<String, EntityId>,
+    /// Every doc comment block in reading order (free-form blocks and
+    /// definition blocks), after checking: undocumented members of
+    /// definitions listed in the `documentation-exceptions` pragma have
+    /// been added as empty member sections, as QEMU does. Empty for the
+    /// introspection reader.
+    pub docs: Vec<Doc>,
 }
 
 /// Where a model was read from.

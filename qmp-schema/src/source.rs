@@ -71,6 +71,19 @@ impl SourceMap {
         &self.files[id.0 as usize]
     }
 
+    /// Replaces the text of a file (the parser registers a file before
+    /// reading it, so that included files get later ids).
+    pub(crate) fn set_text(&mut self, id: FileId, text: String) {
+        if let Some(f) = self.files.get_mut(id.0 as usize) {
+            f.text = text;
+        }
+    }
+
+    /// The file with this id, if it belongs to this map.
+    pub fn try_get(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(id.0 as usize)
+    }
+
     /// Looks up a file by the path used to open it.
     pub fn find(&self, path: &Path) -> Option<FileId> {
         self.files

@@ -1,0 +1,198 @@
+//! Options for reading QAPI schema source: the language level and limits.
+//!
+//! The QAPI language changed over QEMU releases (doc comment syntax, pragma
+//! names, a `null` literal). A [`Level`] names the QEMU release whose rules
+//! apply. By default the level is read from the `VERSION` file of the QEMU
+//! source tree the schema belongs to, so `qapi/qapi-schema.json` of a QEMU
+//! 5.1 tree is read with 5.1's rules and that of a 10.0 tree with 10.0's.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+/// A QEMU release (`major.minor`) whose QAPI language rules apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Level {
+    /// Major version, e.g. `10`.
+    pub major: u16,
+    /// Minor version, e.g. `0`.
+    pub minor: u16,
+}
+
+impl Level {
+    /// The newest language this crate knows (QEMU 10.0).
+    pub const LATEST: Level = Level::new(10, 0);
+
+    /// Pragmas were renamed: `returns-whitelist` became
+    /// `command-returns-exceptions`, `name-case-whitelist` became
+    /// `member-name-exceptions`, and `command-name-exceptions` was added.
+    /// The `null` literal and the "expected '{'" top-level rule belong to
+    /// the older language as well.
+    pub const PRAGMA_EXCEPTIONS: Level = Level::new(6, 0);
+
+    /// The rewritten doc comment parser (strict sections, `Errors:`,
+    /// indentation rules, the `documentation-exceptions` pragma). Older
+    /// levels use the permissive parser of QEMU 5.x.
+    pub const MODERN_DOC: Level = Level::new(9, 0);
+
+    /// `Note:` / `Example:` doc sections are rejected from this level on.
+    pub const NO_NOTE_SECTIONS: Level = Level::new(9, 1);
+
+    /// A level from its parts.
+    pub const fn new(major: u16, minor: u16) -> Self {
+        Self { major, minor }
+    }
+
+    /// Parses a QEMU version string such as `10.0.2`, `5.1.0` or
+    /// `9.2.90` (the micro part is ignored).
+    pub fn from_version(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let mut parts = text.split('.');
+        let major = parts.next()?.trim().parse().ok()?;
+        let minor = parts.next().map_or(Some(0), |m| m.trim().parse().ok())?;
+        Some(Self { major, minor })
+    }
+
+    /// Finds the `VERSION` file of the QEMU tree a schema file belongs to:
+    /// the schema's directory, then up to three parent directories
+    /// (`qapi/qapi-schema.json` → `VERSION`,
+    /// `storage-daemon/qapi/qapi-schema.json` → `../../VERSION`).
+    /// Returns `None` when there is no readable, well-formed `VERSION` file.
+    pub fn detect(schema: &Path) -> Option<Self> {
+        let abs = std::path::absolute(schema).ok()?;
+        let mut dir = abs.parent();
+        for _ in 0..4 {
+            let d = dir?;
+            let candidate = d.join("VERSION");
+            if candidate.is_file() {
+                // A VERSION file is a single short line; refuse anything big.
+                let meta = std::fs::metadata(&candidate).ok()?;
+                if meta.len() > 256 {
+                    return None;
+                }
+                let text = std::fs::read_to_string(&candidate).ok()?;
+                return Self::from_version(&text);
+            }
+            dir = d.parent();
+        }
+        None
+    }
+}
+
+impl Default for Level {
+    fn default() -> Self {
+        Self::LATEST
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// Error for [`Level::from_str`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid QAPI language level '{0}' (expected MAJOR.MINOR, e.g. 10.0)")]
+pub struct LevelParseError(pub String);
+
+impl FromStr for Level {
+    type Err = LevelParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_version(s).ok_or_else(|| LevelParseError(s.to_owned()))
+    }
+}
+
+/// Limits that protect against hostile or broken input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest schema file accepted, in bytes (each file separately).
+    pub max_file_size: u64,
+    /// Deepest nesting of `{` / `[` accepted within one expression.
+    pub max_depth: usize,
+    /// Deepest chain of nested `include` directives accepted.
+    pub max_include_depth: usize,
+}
+
+impl Limits {
+    /// 16 MiB per file (the whole QEMU 10.0 schema is well under 2 MiB).
+    pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
+    /// 1000 levels of nesting.
+    pub const DEFAULT_MAX_DEPTH: usize = 1000;
+    /// 64 levels of nested includes.
+    pub const DEFAULT_MAX_INCLUDE_DEPTH: usize = 64;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_file_size: Self::DEFAULT_MAX_FILE_SIZE,
+            max_depth: Self::DEFAULT_MAX_DEPTH,
+            max_include_depth: Self::DEFAULT_MAX_INCLUDE_DEPTH,
+        }
+    }
+}
+
+/// Options for [`parse_file`](crate::parser::parse_file) and
+/// [`parse_str`](crate::parser::parse_str).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// The language level; `None` reads it from the QEMU tree's `VERSION`
+    /// file (see [`Level::detect`]) and falls back to [`Level::LATEST`].
+    pub level: Option<Level>,
+    /// Resource limits.
+    pub limits: Limits,
+}
+
+impl ParseOptions {
+    /// Options with an explicit language level.
+    pub fn with_level(level: Level) -> Self {
+        Self {
+            level: Some(level),
+            ..Self::default()
+        }
+    }
+
+    /// The level to use for a schema whose main file is `path`.
+    pub fn level_for(&self, path: &Path) -> Level {
+        self.level
+            .or_else(|| Level::detect(path))
+            .unwrap_or(Level::LATEST)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_strings() {
+        assert_eq!(Level::from_version("10.0.2\n"), Some(Level::new(10, 0)));
+        assert_eq!(Level::from_version("5.1.0"), Some(Level::new(5, 1)));
+        assert_eq!(Level::from_version("9.2.90"), Some(Level::new(9, 2)));
+        assert_eq!(Level::from_version("7"), Some(Level::new(7, 0)));
+        assert_eq!(Level::from_version("x.1"), None);
+        assert_eq!(Level::from_version(""), None);
+        assert!("abc".parse::<Level>().is_err());
+        assert_eq!("6.2".parse::<Level>(), Ok(Level::new(6, 2)));
+    }
+
+    #[test]
+    fn ordering() {
+        assert!(Level::new(5, 1) < Level::PRAGMA_EXCEPTIONS);
+        assert!(Level::new(10, 0) > Level::new(9, 2));
+        assert_eq!(Level::LATEST.to_string(), "10.0");
+    }
+
+    #[test]
+    fn detect_in_tree() {
+        let dir = std::env::temp_dir().join(format!("qmp-schema-level-{}", std::process::id()));
+        let sub = dir.join("storage-daemon").join("qapi");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(dir.join("VERSION"), "8.2.1\n").unwrap();
+        let found = Level::detect(&sub.join("qapi-schema.json"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(found, Some(Level::new(8, 2)));
+    }
+}

@@ -1,0 +1,1598 @@
+//! Schema-level checks and the resolved [`Model`] (the behaviour of QEMU's
+//! `schema.py` and the doc-comment connection of its `parser.py`).
+//!
+//! The pass works in QEMU's order: all expressions are checked on their own
+//! first ([`crate::expr`]); then every definition becomes one or more
+//! entities (implicit types are defined before the definition that needs
+//! them: member array types `<T>List`, argument objects `q_obj_<cmd>-arg`,
+//! union bases `q_obj_<Union>-base`, and for legacy simple unions the
+//! wrappers `q_obj_<T>-wrapper` and the kind enum `<Union>Kind`); then each
+//! entity is checked in definition order and its doc comment connected;
+//! finally, doc comments are checked for documented members that do not
+//! exist.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::ast::{Doc, DocSection, DocSectionKind, Item};
+use crate::diag::{Diagnostic, DiagnosticKind};
+use crate::expr::{
+    Body, Data, Def, ExprChecker, NFeature, NMember, Reporter, Rules, TypeRef, c_name,
+};
+use crate::model::{
+    Alternate, Array, Builtin, Command, Common, Entity, Enum, EnumMember, Event, Feature, IfCond,
+    Include, JsonType, Member, Model, ModuleId, Object, Origin, Pragma, Variant, Variants,
+};
+use crate::source::{FileId, SourceMap, Span};
+
+type R<T> = Result<T, Box<Diagnostic>>;
+
+/// Where an entity was defined, for error messages.
+#[derive(Debug, Clone)]
+struct Info {
+    span: Span,
+    meta: &'static str,
+    name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Unchecked,
+    InProgress,
+    Complete,
+}
+
+struct Ent {
+    e: Entity,
+    info: Option<Info>,
+    state: State,
+    /// For includes: the included module's name.
+    include: Option<String>,
+}
+
+/// A member seen while checking for clashes.
+#[derive(Debug, Clone)]
+struct Seen {
+    role: &'static str,
+    name: String,
+    defined_in: String,
+}
+
+/// Name → member, keyed by C name, in insertion order.
+#[derive(Debug, Clone, Default)]
+struct SeenMap {
+    order: Vec<String>,
+    map: HashMap<String, Seen>,
+}
+
+impl SeenMap {
+    fn get(&self, key: &str) -> Option<&Seen> {
+        self.map.get(key)
+    }
+    fn insert(&mut self, key: String, v: Seen) {
+        if self.map.insert(key.clone(), v).is_none() {
+            self.order.push(key);
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
+
+/// Per doc block: which documented members/features got connected.
+#[derive(Debug, Clone, Default)]
+struct DocState {
+    args: Vec<(String, bool, Option<Span>)>,
+    features: Vec<(String, bool, Option<Span>)>,
+}
+
+pub(crate) struct Builder<'a> {
+    rep: Reporter<'a>,
+    rules: Rules,
+    pragma: &'a Pragma,
+    ents: Vec<Ent>,
+    index: HashMap<String, usize>,
+    docs: Vec<Doc>,
+    doc_state: Vec<DocState>,
+    feature_names: Vec<(String, Option<Span>)>,
+    main_dir: String,
+}
+
+fn dirname(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(i) => &path[..i],
+        None => "",
+    }
+}
+
+/// Lexical normalisation of a path (like Python's `os.path.normpath`).
+fn normpath(path: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for comp in path.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                if out.last().is_some_and(|l| l != "..") {
+                    out.pop();
+                } else {
+                    out.push("..".into());
+                }
+            }
+            c => out.push(c.into()),
+        }
+    }
+    out
+}
+
+/// `os.path.relpath(path, start)`, lexically.
+fn relpath(path: &str, start: &str) -> String {
+    let p = normpath(path);
+    let s = normpath(start);
+    let common = p.iter().zip(&s).take_while(|(a, b)| a == b).count();
+    let mut out: Vec<String> = vec!["..".into(); s.len() - common];
+    out.extend(p[common..].iter().cloned());
+    if out.is_empty() {
+        ".".into()
+    } else {
+        out.join("/")
+    }
+}
+
+fn join(dir: &str, file: &str) -> String {
+    if dir.is_empty() || file.starts_with('/') {
+        file.to_owned()
+    } else {
+        format!("{dir}/{file}")
+    }
+}
+
+fn describe_member(role: &str, name: &str, defined_in: &str, info_name: &str) -> String {
+    let mut role = role.to_owned();
+    let mut meta = "type";
+    let mut din = defined_in;
+    if let Some(rest) = din.strip_prefix("q_obj_") {
+        if let Some(r) = rest.strip_suffix("-arg") {
+            role = "parameter".into();
+            meta = "command";
+            din = r;
+        } else if let Some(r) = rest.strip_suffix("-base") {
+            role = format!("base {role}");
+            din = r;
+        } else if let Some(r) = rest.strip_suffix("-wrapper") {
+            din = r;
+        }
+    }
+    if din != info_name {
+        format!("{role} '{name}' of {meta} '{din}'")
+    } else {
+        format!("{role} '{name}'")
+    }
+}
+
+fn features_of(fs: &[NFeature]) -> Vec<Feature> {
+    fs.iter()
+        .map(|f| Feature {
+            name: f.name.clone(),
+            span: Some(f.span),
+            cond: f.cond.clone(),
+        })
+        .collect()
+}
+
+impl<'a> Builder<'a> {
+    pub(crate) fn new(sources: &'a SourceMap, pragma: &'a Pragma, rules: Rules) -> Self {
+        let main_dir = sources
+            .files()
+            .next()
+            .map(|(_, f)| dirname(&f.name).to_owned())
+            .unwrap_or_default();
+        Self {
+            rep: Reporter { sources },
+            rules,
+            pragma,
+            ents: Vec::new(),
+            index: HashMap::new(),
+            docs: Vec::new(),
+            doc_state: Vec::new(),
+            feature_names: vec![("deprecated".into(), None), ("unstable".into(), None)],
+            main_dir,
+        }
+    }
+
+    fn err(
+        &self,
+        info: Option<&Info>,
+        precise: Option<Span>,
+        msg: impl Into<String>,
+    ) -> Box<Diagnostic> {
+        self.err_kind(DiagnosticKind::Semantic, info, precise, msg)
+    }
+
+    fn err_kind(
+        &self,
+        kind: DiagnosticKind,
+        info: Option<&Info>,
+        precise: Option<Span>,
+        msg: impl Into<String>,
+    ) -> Box<Diagnostic> {
+        match info {
+            Some(info) => Box::new(self.rep.diag(
+                kind,
+                info.span,
+                precise.unwrap_or(info.span),
+                Some((info.meta, &info.name)),
+                msg,
+            )),
+            None => Box::new(Diagnostic::file(kind, msg, "<builtin>")),
+        }
+    }
+
+    fn module_name_of_file(&self, file: FileId) -> String {
+        relpath(&self.rep.sources.get(file).name, &self.main_dir)
+    }
+
+    fn common(
+        &self,
+        name: &str,
+        info: Option<&Info>,
+        cond: Option<IfCond>,
+        features: Vec<Feature>,
+        doc: Option<usize>,
+    ) -> Common {
+        Common {
+            name: name.to_owned(),
+            span: info.map(|i| i.span),
+            module: ModuleId(0),
+            cond,
+            features,
+            doc: doc.map(|d| self.docs[d].clone()),
+            since: None,
+            implicit: false,
+        }
+    }
+
+    // -----------------------------------------------------------------
+    // Definition
+
+    fn def_entity(&mut self, e: Entity, info: Option<Info>) -> R<usize> {
+        let name = e.name().map(str::to_owned);
+        if let Some(name) = &name
+            && let Some(&other) = self.index.get(name)
+        {
+            let msg = match &self.ents[other].info {
+                Some(oi) => {
+                    let chain: String = self
+                        .rep
+                        .include_chain(oi.span)
+                        .iter()
+                        .map(|(f, l)| format!("In file included from {f}:{l}:\n"))
+                        .collect();
+                    let fname = &self.rep.sources.get(oi.span.file).name;
+                    format!(
+                        "'{name}' is already defined\n{chain}{fname}: In {} '{}':\n{fname}:{}: previous definition",
+                        oi.meta, oi.name, oi.span.line
+                    )
+                }
+                None => format!("{} is already defined", self.describe_type(other)),
+            };
+            let sp = info.as_ref().map(|i| i.span);
+            return Err(self.err(info.as_ref(), sp, msg));
+        }
+        let i = self.ents.len();
+        if let Some(name) = name {
+            self.index.insert(name, i);
+        }
+        self.ents.push(Ent {
+            e,
+            info,
+            state: State::Unchecked,
+            include: None,
+        });
+        Ok(i)
+    }
+
+    fn lookup_type(&self, name: &str) -> Option<usize> {
+        self.index
+            .get(name)
+            .copied()
+            .filter(|&i| self.ents[i].e.is_type())
+    }
+
+    fn make_array_type(&mut self, elem: &str, info: Option<&Info>) -> R<String> {
+        let name = format!("{elem}List");
+        if self.lookup_type(&name).is_none() {
+            let mut common = self.common(&name, info, None, Vec::new(), None);
+            common.implicit = true;
+            self.def_entity(
+                Entity::Array(Array {
+                    common,
+                    element: elem.to_owned(),
+                }),
+                info.cloned(),
+            )?;
+        }
+        Ok(name)
+    }
+
+    fn type_ref(&mut self, t: &TypeRef, info: &Info) -> R<String> {
+        if t.array {
+            self.make_array_type(&t.name, Some(info))
+        } else {
+            Ok(t.name.clone())
+        }
+    }
+
+    /// Records feature names schema-wide (QEMU allows at most 64); `at` is
+    /// the defining expression, where QEMU reports the excess.
+    fn note_features(&mut self, fs: &[NFeature], at: Span) {
+        for f in fs {
+            if !self.feature_names.iter().any(|(n, _)| n == &f.name) {
+                self.feature_names.push((f.name.clone(), Some(at)));
+            }
+        }
+    }
+
+    fn make_members(&mut self, ms: &[NMember], info: &Info, defined_in: &str) -> R<Vec<Member>> {
+        let mut out = Vec::new();
+        for m in ms {
+            self.note_features(&m.features, info.span);
+            let ty = self.type_ref(&m.ty, info)?;
+            out.push(Member {
+                name: m.name.clone(),
+                ty,
+                optional: m.optional,
+                span: Some(m.span),
+                cond: m.cond.clone(),
+                features: features_of(&m.features),
+                defined_in: defined_in.to_owned(),
+                doc: None,
+            });
+        }
+        Ok(out)
+    }
+
+    fn make_implicit_object(
+        &mut self,
+        name: &str,
+        info: &Info,
+        cond: Option<IfCond>,
+        role: &str,
+        members: &[NMember],
+    ) -> R<Option<String>> {
+        if members.is_empty() {
+            return Ok(None);
+        }
+        let oname = format!("q_obj_{name}-{role}");
+        let members = self.make_members(members, info, &oname)?;
+        if !self.index.contains_key(&oname) {
+            let mut common = self.common(&oname, Some(info), cond, Vec::new(), None);
+            common.implicit = true;
+            self.def_entity(
+                Entity::Object(Object {
+                    common,
+                    base: None,
+                    local_members: members,
+                    members: Vec::new(),
+                    variants: None,
+                    simple_union: false,
+                }),
+                Some(info.clone()),
+            )?;
+        }
+        Ok(Some(oname))
+    }
+
+    fn def_predefineds(&mut self) -> R<()> {
+        const I64: (i128, i128) = (i64::MIN as i128, i64::MAX as i128);
+        let builtins: [(&str, JsonType, Option<(i128, i128)>); 15] = [
+            ("str", JsonType::String, None),
+            ("number", JsonType::Number, None),
+            ("int", JsonType::Int, Some(I64)),
+            (
+                "int8",
+                JsonType::Int,
+                Some((i8::MIN.into(), i8::MAX.into())),
+            ),
+            (
+                "int16",
+                JsonType::Int,
+                Some((i16::MIN.into(), i16::MAX.into())),
+            ),
+            (
+                "int32",
+                JsonType::Int,
+                Some((i32::MIN.into(), i32::MAX.into())),
+            ),
+            ("int64", JsonType::Int, Some(I64)),
+            ("uint8", JsonType::Int, Some((0, u8::MAX.into()))),
+            ("uint16", JsonType::Int, Some((0, u16::MAX.into()))),
+            ("uint32", JsonType::Int, Some((0, u32::MAX.into()))),
+            ("uint64", JsonType::Int, Some((0, u64::MAX.into()))),
+            ("size", JsonType::Int, Some((0, u64::MAX.into()))),
+            ("bool", JsonType::Boolean, None),
+            ("any", JsonType::Value, None),
+            ("null", JsonType::Null, None),
+        ];
+        for (name, json_type, int_range) in builtins {
+            let common = self.common(name, None, None, Vec::new(), None);
+            self.def_entity(
+                Entity::Builtin(Builtin {
+                    common,
+                    json_type,
+                    int_range,
+                }),
+                None,
+            )?;
+            self.make_array_type(name, None)?;
+        }
+        let mut common = self.common("q_empty", None, None, Vec::new(), None);
+        common.implicit = true;
+        self.def_entity(
+            Entity::Object(Object {
+                common,
+                base: None,
+                local_members: Vec::new(),
+                members: Vec::new(),
+                variants: None,
+                simple_union: false,
+            }),
+            None,
+        )?;
+        let mut common = self.common("QType", None, None, Vec::new(), None);
+        common.implicit = true;
+        let members = [
+            "none", "qnull", "qnum", "qstring", "qdict", "qlist", "qbool",
+        ]
+        .iter()
+        .map(|n| EnumMember {
+            name: (*n).to_owned(),
+            span: None,
+            cond: None,
+            features: Vec::new(),
+        })
+        .collect();
+        self.def_entity(
+            Entity::Enum(Enum {
+                common,
+                members,
+                prefix: self.rules.legacy.then(|| "QTYPE".to_owned()),
+            }),
+            None,
+        )?;
+        Ok(())
+    }
+
+    fn def_def(&mut self, d: &Def) -> R<()> {
+        let info = Info {
+            span: d.span,
+            meta: d.meta.as_str(),
+            name: d.name.clone(),
+        };
+        self.note_features(&d.features, d.span);
+        let features = features_of(&d.features);
+        let cond = d.cond.clone();
+        let common = self.common(&d.name, Some(&info), cond.clone(), features, d.doc);
+        let entity = match &d.body {
+            Body::Enum { values, prefix } => {
+                for v in values {
+                    self.note_features(&v.features, d.span);
+                }
+                let members = values
+                    .iter()
+                    .map(|v| EnumMember {
+                        name: v.name.clone(),
+                        span: Some(v.span),
+                        cond: v.cond.clone(),
+                        features: features_of(&v.features),
+                    })
+                    .collect();
+                Entity::Enum(Enum {
+                    common,
+                    members,
+                    prefix: prefix.clone(),
+                })
+            }
+            Body::Struct { base, members } => {
+                let members = self.make_members(members, &info, &d.name)?;
+                Entity::Object(Object {
+                    common,
+                    base: base.as_ref().map(|b| b.0.clone()),
+                    local_members: members,
+                    members: Vec::new(),
+                    variants: None,
+                    simple_union: false,
+                })
+            }
+            Body::Union {
+                base,
+                discriminator,
+                branches,
+            } => {
+                let base = match base {
+                    Some(Data::Inline(ms)) => {
+                        self.make_implicit_object(&d.name, &info, cond.clone(), "base", ms)?
+                    }
+                    Some(Data::Name(n, _)) => Some(n.clone()),
+                    None => None,
+                };
+                let mut variants = Vec::new();
+                let mut local_members = Vec::new();
+                let simple = discriminator.is_none();
+                for b in branches {
+                    let mut ty = self.type_ref(&b.ty, &info)?;
+                    if simple {
+                        let wrapper_cond = self
+                            .lookup_type(&ty)
+                            .and_then(|i| self.ents[i].e.common().and_then(|c| c.cond.clone()));
+                        let data = NMember {
+                            name: "data".into(),
+                            optional: false,
+                            ty: TypeRef {
+                                name: ty.clone(),
+                                array: false,
+                                span: b.ty.span,
+                            },
+                            cond: None,
+                            features: Vec::new(),
+                            span: b.ty.span,
+                        };
+                        ty = self
+                            .make_implicit_object(&ty, &info, wrapper_cond, "wrapper", &[data])?
+                            .unwrap_or_default();
+                    }
+                    variants.push(Variant {
+                        name: b.name.clone(),
+                        ty,
+                        span: Some(b.span),
+                        cond: b.cond.clone(),
+                    });
+                }
+                let tag = match discriminator {
+                    Some(t) => t.clone(),
+                    None => {
+                        let kind = format!("{}Kind", d.name);
+                        let mut kcommon =
+                            self.common(&kind, Some(&info), cond.clone(), Vec::new(), None);
+                        kcommon.implicit = true;
+                        let members = variants
+                            .iter()
+                            .map(|v| EnumMember {
+                                name: v.name.clone(),
+                                span: v.span,
+                                cond: v.cond.clone(),
+                                features: Vec::new(),
+                            })
+                            .collect();
+                        self.def_entity(
+                            Entity::Enum(Enum {
+                                common: kcommon,
+                                members,
+                                prefix: None,
+                            }),
+                            Some(info.clone()),
+                        )?;
+                        local_members.push(Member {
+                            name: "type".into(),
+                            ty: kind,
+                            optional: false,
+                            span: None,
+                            cond: None,
+                            features: Vec::new(),
+                            defined_in: d.name.clone(),
+                            doc: None,
+                        });
+                        "type".into()
+                    }
+                };
+                Entity::Object(Object {
+                    common,
+                    base,
+                    local_members,
+                    members: Vec::new(),
+                    variants: Some(Variants { tag, variants }),
+                    simple_union: simple,
+                })
+            }
+            Body::Alternate { branches } => {
+                let mut variants = Vec::new();
+                for b in branches {
+                    let ty = self.type_ref(&b.ty, &info)?;
+                    variants.push(Variant {
+                        name: b.name.clone(),
+                        ty,
+                        span: Some(b.span),
+                        cond: b.cond.clone(),
+                    });
+                }
+                Entity::Alternate(Alternate {
+                    common,
+                    variants: Variants {
+                        tag: "type".into(),
+                        variants,
+                    },
+                })
+            }
+            Body::Command {
+                data,
+                returns,
+                generate,
+                success_response,
+                boxed,
+                allow_oob,
+                allow_preconfig,
+                coroutine,
+            } => {
+                let arg_type = match data {
+                    Some(Data::Inline(ms)) => {
+                        self.make_implicit_object(&d.name, &info, cond.clone(), "arg", ms)?
+                    }
+                    Some(Data::Name(n, _)) => Some(n.clone()),
+                    None => None,
+                };
+                let ret_type = match returns {
+                    Some(t) => Some(self.type_ref(t, &info)?),
+                    None => None,
+                };
+                Entity::Command(Command {
+                    common,
+                    arg_type,
+                    ret_type,
+                    generate: *generate,
+                    success_response: *success_response,
+                    boxed: *boxed,
+                    allow_oob: *allow_oob,
+                    allow_preconfig: *allow_preconfig,
+                    coroutine: *coroutine,
+                })
+            }
+            Body::Event { data, boxed } => {
+                let arg_type = match data {
+                    Some(Data::Inline(ms)) => {
+                        self.make_implicit_object(&d.name, &info, cond.clone(), "arg", ms)?
+                    }
+                    Some(Data::Name(n, _)) => Some(n.clone()),
+                    None => None,
+                };
+                Entity::Event(Event {
+                    common,
+                    arg_type,
+                    boxed: *boxed,
+                })
+            }
+        };
+        self.def_entity(entity, Some(info))?;
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------
+    // Checking
+
+    fn describe_type(&self, i: usize) -> String {
+        match &self.ents[i].e {
+            Entity::Builtin(b) => format!("built-in type '{}'", b.common.name),
+            Entity::Enum(e) => format!("enum type '{}'", e.common.name),
+            Entity::Array(a) => format!("array type ['{}']", a.element),
+            Entity::Object(o) => {
+                let meta = if o.variants.is_some() {
+                    "union"
+                } else {
+                    "struct"
+                };
+                format!("{meta} type '{}'", o.common.name)
+            }
+            Entity::Alternate(a) => format!("alternate type '{}'", a.common.name),
+            Entity::Command(c) => format!("command '{}'", c.common.name),
+            Entity::Event(e) => format!("event '{}'", e.common.name),
+            Entity::Include(_) => String::new(),
+        }
+    }
+
+    fn resolve_type(
+        &self,
+        name: &str,
+        info: Option<&Info>,
+        precise: Option<Span>,
+        what: &str,
+    ) -> R<usize> {
+        self.lookup_type(name)
+            .ok_or_else(|| self.err(info, precise, format!("{what} uses unknown type '{name}'")))
+    }
+
+    fn clash(
+        &self,
+        info: Option<&Info>,
+        precise: Option<Span>,
+        seen: &mut SeenMap,
+        m: Seen,
+    ) -> R<()> {
+        let key = c_name(&m.name, true);
+        if let Some(prev) = seen.get(&key) {
+            let iname = info.map_or("", |i| i.name.as_str());
+            return Err(self.err(
+                info,
+                precise,
+                format!(
+                    "{} collides with {}",
+                    describe_member(m.role, &m.name, &m.defined_in, iname),
+                    describe_member(prev.role, &prev.name, &prev.defined_in, iname)
+                ),
+            ));
+        }
+        seen.insert(key, m);
+        Ok(())
+    }
+
+    fn check_feature_clash(
+        &self,
+        info: Option<&Info>,
+        features: &[Feature],
+        defined_in: &str,
+    ) -> R<()> {
+        let mut seen = SeenMap::default();
+        for f in features {
+            self.clash(
+                info,
+                f.span,
+                &mut seen,
+                Seen {
+                    role: "feature",
+                    name: f.name.clone(),
+                    defined_in: defined_in.to_owned(),
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    fn check_definition(&self, i: usize) -> R<()> {
+        let ent = &self.ents[i];
+        let Some(c) = ent.e.common() else {
+            return Ok(());
+        };
+        self.check_feature_clash(ent.info.as_ref(), &c.features, &c.name)?;
+        if ent.e.is_type() && !self.rules.legacy {
+            for f in &c.features {
+                if f.is_deprecated() || f.is_unstable() {
+                    return Err(self.err(
+                        ent.info.as_ref(),
+                        f.span,
+                        format!("feature '{}' is not supported for types", f.name),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn object(&self, i: usize) -> &Object {
+        match &self.ents[i].e {
+            Entity::Object(o) => o,
+            _ => unreachable!("not an object"),
+        }
+    }
+
+    fn object_mut(&mut self, i: usize) -> &mut Object {
+        match &mut self.ents[i].e {
+            Entity::Object(o) => o,
+            _ => unreachable!("not an object"),
+        }
+    }
+
+    fn check_member(&self, info: Option<&Info>, m: &Member, role: &'static str) -> R<usize> {
+        let iname = info.map_or("", |i| i.name.as_str());
+        let what = describe_member(role, &m.name, &m.defined_in, iname);
+        let t = self.resolve_type(&m.ty, info, m.span, &what)?;
+        self.check_feature_clash(info, &m.features, &m.name)?;
+        Ok(t)
+    }
+
+    /// The clash check of an object's members (and branches) against `seen`.
+    fn object_check_clash(
+        &self,
+        o: usize,
+        info: Option<&Info>,
+        precise: Option<Span>,
+        seen: &mut SeenMap,
+    ) -> R<()> {
+        let obj = self.object(o);
+        for m in &obj.members {
+            self.clash(
+                info,
+                precise.or(m.span),
+                seen,
+                Seen {
+                    role: "member",
+                    name: m.name.clone(),
+                    defined_in: m.defined_in.clone(),
+                },
+            )?;
+        }
+        if let Some(vs) = &obj.variants {
+            for v in &vs.variants {
+                if let Some(t) = self.lookup_type(&v.ty)
+                    && matches!(self.ents[t].e, Entity::Object(_))
+                {
+                    let mut s = seen.clone();
+                    self.object_check_clash(t, info, precise.or(v.span), &mut s)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_object(&mut self, i: usize) -> R<()> {
+        match self.ents[i].state {
+            State::Complete => return Ok(()),
+            State::InProgress => {
+                let name = self.object(i).common.name.clone();
+                return Err(self.err(
+                    self.ents[i].info.as_ref(),
+                    None,
+                    format!("object {name} contains itself"),
+                ));
+            }
+            State::Unchecked => {}
+        }
+        self.ents[i].state = State::InProgress;
+        self.check_definition(i)?;
+        let info = self.ents[i].info.clone();
+        let info = info.as_ref();
+        let mut seen = SeenMap::default();
+        let mut members: Vec<Member> = Vec::new();
+        if let Some(base_name) = self.object(i).base.clone() {
+            let b = self.resolve_type(&base_name, info, None, "'base'")?;
+            let ok = matches!(&self.ents[b].e, Entity::Object(o) if o.variants.is_none());
+            if !ok {
+                return Err(self.err(
+                    info,
+                    None,
+                    format!(
+                        "'base' requires a struct type, {} isn't",
+                        self.describe_type(b)
+                    ),
+                ));
+            }
+            self.check_object(b)?;
+            self.object_check_clash(b, info, None, &mut seen)?;
+            members.extend(self.object(b).members.iter().cloned());
+        }
+        let locals = self.object(i).local_members.clone();
+        for m in &locals {
+            self.check_member(info, m, "member")?;
+            self.clash(
+                info,
+                m.span,
+                &mut seen,
+                Seen {
+                    role: "member",
+                    name: m.name.clone(),
+                    defined_in: m.defined_in.clone(),
+                },
+            )?;
+            members.push(m.clone());
+        }
+        self.object_mut(i).members = members.clone();
+        if self.object(i).variants.is_some() {
+            self.check_branches(i, info, &seen, &members)?;
+            let vs = self
+                .object(i)
+                .variants
+                .clone()
+                .unwrap_or_else(|| unreachable!());
+            for v in &vs.variants {
+                if let Some(t) = self.lookup_type(&v.ty) {
+                    let mut s = seen.clone();
+                    self.object_check_clash(t, info, v.span, &mut s)?;
+                }
+            }
+        }
+        self.ents[i].state = State::Complete;
+        Ok(())
+    }
+
+    fn check_branches(
+        &mut self,
+        i: usize,
+        info: Option<&Info>,
+        seen: &SeenMap,
+        members: &[Member],
+    ) -> R<()> {
+        let obj = self.object(i);
+        let simple = obj.simple_union;
+        let vs = obj.variants.clone().unwrap_or_else(|| unreachable!());
+        let tag_name = vs.tag.clone();
+        let tag = seen
+            .get(&c_name(&tag_name, true))
+            .and_then(|s| {
+                members
+                    .iter()
+                    .find(|m| m.name == s.name && m.defined_in == s.defined_in)
+            })
+            .filter(|m| m.name == tag_name)
+            .cloned();
+        let Some(tag) = tag else {
+            return Err(self.err(
+                info,
+                None,
+                format!("discriminator '{tag_name}' is not a member of 'base'"),
+            ));
+        };
+        let enum_idx = self.lookup_type(&tag.ty);
+        let mut variants = vs.variants.clone();
+        if !simple {
+            let base_implicit = tag.defined_in.starts_with("q_");
+            let base = if base_implicit {
+                "'base'".to_owned()
+            } else {
+                format!("base type '{}'", tag.defined_in)
+            };
+            let is_enum = enum_idx.is_some_and(|e| matches!(self.ents[e].e, Entity::Enum(_)));
+            if !is_enum {
+                return Err(self.err(
+                    info,
+                    None,
+                    format!("discriminator member '{tag_name}' of {base} must be of enum type"),
+                ));
+            }
+            if tag.optional {
+                return Err(self.err(
+                    info,
+                    None,
+                    format!("discriminator member '{tag_name}' of {base} must not be optional"),
+                ));
+            }
+            if tag.cond.is_some() {
+                return Err(self.err(
+                    info,
+                    None,
+                    format!("discriminator member '{tag_name}' of {base} must not be conditional"),
+                ));
+            }
+        }
+        let enum_members: Vec<(String, Option<IfCond>)> = match enum_idx.map(|e| &self.ents[e].e) {
+            Some(Entity::Enum(e)) => e
+                .members
+                .iter()
+                .map(|m| (m.name.clone(), m.cond.clone()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if !simple {
+            for (m, cond) in &enum_members {
+                if !variants.iter().any(|v| &v.name == m) {
+                    variants.push(Variant {
+                        name: m.clone(),
+                        ty: "q_empty".into(),
+                        span: None,
+                        cond: cond.clone(),
+                    });
+                }
+            }
+        }
+        if variants.is_empty() {
+            return Err(self.err(info, None, "union has no branches"));
+        }
+        let union_name = self.object(i).common.name.clone();
+        if let Some(v) = self.object_mut(i).variants.as_mut() {
+            v.variants = variants.clone();
+        }
+        let iname = info.map_or("", |i| i.name.as_str());
+        for v in &variants {
+            let what = describe_member("branch", &v.name, &union_name, iname);
+            let t = self.resolve_type(&v.ty, info, v.span, &what)?;
+            if !seen.is_empty() {
+                if !enum_members.iter().any(|(n, _)| n == &v.name) {
+                    let ed = enum_idx.map(|e| self.describe_type(e)).unwrap_or_default();
+                    return Err(self.err(
+                        info,
+                        v.span,
+                        format!("branch '{}' is not a value of {ed}", v.name),
+                    ));
+                }
+                let ok = match &self.ents[t].e {
+                    Entity::Object(o) => !(self.rules.legacy && o.variants.is_some()),
+                    _ => false,
+                };
+                if !ok {
+                    return Err(self.err(
+                        info,
+                        v.span,
+                        format!("{} cannot use {}", what, self.describe_type(t)),
+                    ));
+                }
+                self.check_object(t)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_alternate(&mut self, i: usize) -> R<()> {
+        self.check_definition(i)?;
+        let info = self.ents[i].info.clone();
+        let info = info.as_ref();
+        let Entity::Alternate(a) = &self.ents[i].e else {
+            unreachable!()
+        };
+        let name = a.common.name.clone();
+        let vs = a.variants.variants.clone();
+        let iname = info.map_or("", |i| i.name.as_str());
+        let mut types = Vec::new();
+        for v in &vs {
+            let what = describe_member("branch", &v.name, &name, iname);
+            types.push(self.resolve_type(&v.ty, info, v.span, &what)?);
+        }
+        let mut seen = SeenMap::default();
+        let mut types_seen: HashMap<&'static str, String> = HashMap::new();
+        for (v, &t) in vs.iter().zip(&types) {
+            self.clash(
+                info,
+                v.span,
+                &mut seen,
+                Seen {
+                    role: "branch",
+                    name: v.name.clone(),
+                    defined_in: name.clone(),
+                },
+            )?;
+            let what = describe_member("branch", &v.name, &name, iname);
+            let qtype = match self.ents[t].e.json_type() {
+                Some(JsonType::Null) => "QTYPE_QNULL",
+                Some(JsonType::String) => "QTYPE_QSTRING",
+                Some(JsonType::Number | JsonType::Int) => "QTYPE_QNUM",
+                Some(JsonType::Boolean) => "QTYPE_QBOOL",
+                Some(JsonType::Array) => "QTYPE_QLIST",
+                Some(JsonType::Object) => "QTYPE_QDICT",
+                _ => {
+                    return Err(self.err(
+                        info,
+                        v.span,
+                        format!("{what} cannot use {}", self.describe_type(t)),
+                    ));
+                }
+            };
+            let mut conflicting = vec![qtype];
+            let push = |c: &mut Vec<&'static str>, q: &'static str| {
+                if !c.contains(&q) {
+                    c.push(q);
+                }
+            };
+            if qtype == "QTYPE_QSTRING" {
+                if let Entity::Enum(e) = &self.ents[t].e {
+                    for m in &e.members {
+                        if m.name == "on" || m.name == "off" {
+                            push(&mut conflicting, "QTYPE_QBOOL");
+                        }
+                        if m.name.starts_with(|c: char| {
+                            c == '-' || c == '+' || c == '.' || c.is_ascii_digit()
+                        }) {
+                            push(&mut conflicting, "QTYPE_QNUM");
+                        }
+                    }
+                } else {
+                    push(&mut conflicting, "QTYPE_QNUM");
+                    push(&mut conflicting, "QTYPE_QBOOL");
+                }
+            }
+            for qt in conflicting {
+                if let Some(prev) = types_seen.get(qt) {
+                    return Err(self.err(
+                        info,
+                        v.span,
+                        format!("{what} can't be distinguished from '{prev}'"),
+                    ));
+                }
+                types_seen.insert(qt, v.name.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn check_enum(&self, i: usize) -> R<()> {
+        self.check_definition(i)?;
+        let ent = &self.ents[i];
+        let Entity::Enum(e) = &ent.e else {
+            unreachable!()
+        };
+        let mut seen = SeenMap::default();
+        for m in &e.members {
+            self.clash(
+                ent.info.as_ref(),
+                m.span,
+                &mut seen,
+                Seen {
+                    role: "value",
+                    name: m.name.clone(),
+                    defined_in: e.common.name.clone(),
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    fn check_args(&mut self, i: usize, what: &str, arg: Option<String>, boxed: bool) -> R<()> {
+        let info = self.ents[i].info.clone();
+        let info = info.as_ref();
+        let Some(arg) = arg else { return Ok(()) };
+        let t = self.resolve_type(&arg, info, None, &format!("{what}'s 'data'"))?;
+        let Entity::Object(o) = &self.ents[t].e else {
+            return Err(self.err(
+                info,
+                None,
+                format!("{what}'s 'data' cannot take {}", self.describe_type(t)),
+            ));
+        };
+        if o.variants.is_some() && !boxed {
+            return Err(self.err(
+                info,
+                None,
+                format!(
+                    "{what}'s 'data' can take {} only with 'boxed': true",
+                    self.describe_type(t)
+                ),
+            ));
+        }
+        self.check_object(t)?;
+        if !self.rules.legacy && !boxed && self.object(t).members.iter().any(|m| m.cond.is_some()) {
+            return Err(self.err(
+                info,
+                None,
+                format!("conditional {what} arguments require 'boxed': true"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_command(&mut self, i: usize) -> R<()> {
+        self.check_definition(i)?;
+        let Entity::Command(c) = &self.ents[i].e else {
+            unreachable!()
+        };
+        let (arg, ret, boxed, name) = (
+            c.arg_type.clone(),
+            c.ret_type.clone(),
+            c.boxed,
+            c.common.name.clone(),
+        );
+        self.check_args(i, "command", arg, boxed)?;
+        let info = self.ents[i].info.clone();
+        let info = info.as_ref();
+        if let Some(ret) = ret {
+            let t = self.resolve_type(&ret, info, None, "command's 'returns'")?;
+            if !self.pragma.command_returns_exceptions.contains(&name) {
+                let mut typ = t;
+                if let Entity::Array(a) = &self.ents[t].e
+                    && let Some(e) = self.lookup_type(&a.element)
+                {
+                    typ = e;
+                }
+                if !matches!(self.ents[typ].e, Entity::Object(_)) {
+                    return Err(self.err(
+                        info,
+                        None,
+                        format!("command's 'returns' cannot take {}", self.describe_type(t)),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_event(&mut self, i: usize) -> R<()> {
+        self.check_definition(i)?;
+        let Entity::Event(e) = &self.ents[i].e else {
+            unreachable!()
+        };
+        let (arg, boxed) = (e.arg_type.clone(), e.boxed);
+        self.check_args(i, "event", arg, boxed)
+    }
+
+    fn check_array(&mut self, i: usize) -> R<()> {
+        self.check_definition(i)?;
+        let info = self.ents[i].info.clone();
+        let Entity::Array(a) = &self.ents[i].e else {
+            unreachable!()
+        };
+        let what = info.as_ref().map_or("", |i| i.meta);
+        let elem = self.resolve_type(&a.element.clone(), info.as_ref(), None, what)?;
+        let cond = self.ents[elem].e.common().and_then(|c| c.cond.clone());
+        if let Entity::Array(a) = &mut self.ents[i].e {
+            a.common.cond = cond;
+        }
+        Ok(())
+    }
+
+    fn check_entity(&mut self, i: usize) -> R<()> {
+        match &self.ents[i].e {
+            Entity::Include(_) => Ok(()),
+            Entity::Builtin(_) => self.check_definition(i),
+            Entity::Enum(_) => self.check_enum(i),
+            Entity::Array(_) => self.check_array(i),
+            Entity::Object(_) => self.check_object(i),
+            Entity::Alternate(_) => self.check_alternate(i),
+            Entity::Command(_) => self.check_command(i),
+            Entity::Event(_) => self.check_event(i),
+        }
+    }
+
+    // -----------------------------------------------------------------
+    // Docs
+
+    fn doc_index_of(&self, i: usize) -> Option<usize> {
+        self.ents[i]
+            .e
+            .common()
+            .and_then(|c| c.doc.as_ref())
+            .and_then(|_| self.ent_doc(i))
+    }
+
+    fn ent_doc(&self, i: usize) -> Option<usize> {
+        let c = self.ents[i].e.common()?;
+        let d = c.doc.as_ref()?;
+        // Docs are identified by their span (unique per block).
+        self.docs
+            .iter()
+            .position(|x| x.span == d.span && x.symbol == d.symbol)
+    }
+
+    fn connect_member(
+        &mut self,
+        doc: usize,
+        role: &'static str,
+        name: &str,
+        info: Option<&Info>,
+        precise: Option<Span>,
+    ) -> R<()> {
+        let st = &mut self.doc_state[doc];
+        if let Some(a) = st.args.iter_mut().find(|a| a.0 == name) {
+            a.1 = true;
+            return Ok(());
+        }
+        let symbol = self.docs[doc].symbol.clone().unwrap_or_default();
+        if !self.rules.legacy && !self.pragma.documentation_exceptions.contains(&symbol) {
+            return Err(self.err_kind(
+                DiagnosticKind::Doc,
+                info,
+                precise,
+                format!("{role} '{name}' lacks documentation"),
+            ));
+        }
+        self.doc_state[doc].args.push((name.to_owned(), true, None));
+        let d = &mut self.docs[doc];
+        let mut index = 1;
+        while index < d.sections.len() && d.sections[index].kind == DocSectionKind::Member {
+            index += 1;
+        }
+        d.sections.insert(
+            index.min(d.sections.len()),
+            DocSection {
+                kind: DocSectionKind::Member,
+                name: Some(name.to_owned()),
+                text: String::new(),
+                span: None,
+                tag: None,
+            },
+        );
+        Ok(())
+    }
+
+    fn connect_feature(&mut self, doc: usize, f: &Feature, info: Option<&Info>) -> R<()> {
+        match self.doc_state[doc]
+            .features
+            .iter_mut()
+            .find(|a| a.0 == f.name)
+        {
+            Some(a) => {
+                a.1 = true;
+                Ok(())
+            }
+            None => Err(self.err_kind(
+                DiagnosticKind::Doc,
+                info,
+                f.span,
+                format!("feature '{}' lacks documentation", f.name),
+            )),
+        }
+    }
+
+    fn connect_object_members(&mut self, o: usize, doc: usize, info: Option<&Info>) -> R<()> {
+        let obj = self.object(o).clone();
+        if let Some(b) = &obj.base
+            && b.starts_with("q_")
+            && let Some(bi) = self.index.get(b).copied()
+        {
+            self.connect_object_members(bi, doc, info)?;
+        }
+        for m in &obj.local_members {
+            self.connect_member(doc, "member", &m.name, info, m.span)?;
+            for f in &m.features {
+                self.connect_feature(doc, f, info)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn connect_doc(&mut self, i: usize) -> R<()> {
+        let Some(doc) = self.doc_index_of(i) else {
+            return Ok(());
+        };
+        let info = self.ents[i].info.clone();
+        let info = info.as_ref();
+        let feats = self.ents[i]
+            .e
+            .common()
+            .map(|c| c.features.clone())
+            .unwrap_or_default();
+        for f in &feats {
+            self.connect_feature(doc, f, info)?;
+        }
+        match self.ents[i].e.clone() {
+            Entity::Enum(e) => {
+                for m in &e.members {
+                    self.connect_member(doc, "value", &m.name, info, m.span)?;
+                    for f in &m.features {
+                        self.connect_feature(doc, f, info)?;
+                    }
+                }
+            }
+            Entity::Object(_) => self.connect_object_members(i, doc, info)?,
+            Entity::Alternate(a) => {
+                for v in &a.variants.variants {
+                    self.connect_member(doc, "branch", &v.name, info, v.span)?;
+                }
+            }
+            Entity::Command(Command {
+                arg_type: Some(a), ..
+            })
+            | Entity::Event(Event {
+                arg_type: Some(a), ..
+            }) => {
+                if a.starts_with("q_")
+                    && let Some(ai) = self.index.get(&a).copied()
+                {
+                    self.connect_object_members(ai, doc, info)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn check_docs(&self) -> R<()> {
+        for (d, st) in self.docs.iter().zip(&self.doc_state) {
+            for (list, what) in [(&st.args, "member"), (&st.features, "feature")] {
+                let bogus: Vec<&(String, bool, Option<Span>)> =
+                    list.iter().filter(|a| !a.1).collect();
+                if let Some(first) = bogus.first() {
+                    let names: Vec<&str> = bogus.iter().map(|b| b.0.as_str()).collect();
+                    let many = bogus.len() > 1;
+                    let msg = format!(
+                        "documented {what}{} '{}' {} not exist",
+                        if many { "s" } else { "" },
+                        names.join("', '"),
+                        if many { "do" } else { "does" }
+                    );
+                    let at = first.2.or(d.span);
+                    return Err(match at {
+                        Some(at) => Box::new(self.rep.diag(DiagnosticKind::Doc, at, at, None, msg)),
+                        None => Box::new(Diagnostic::file(DiagnosticKind::Doc, msg, "")),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn add_doc(&mut self, doc: &Doc) -> usize {
+        let mut st = DocState::default();
+        for s in &doc.sections {
+            let entry = (s.name.clone().unwrap_or_default(), false, s.span);
+            match s.kind {
+                DocSectionKind::Member => st.args.push(entry),
+                DocSectionKind::Feature => st.features.push(entry),
+                _ => {}
+            }
+        }
+        self.docs.push(doc.clone());
+        self.doc_state.push(st);
+        self.docs.len() - 1
+    }
+
+    // -----------------------------------------------------------------
+    // Driver
+
+    pub(crate) fn run(mut self, items: &[Item], sources: SourceMap, pragma: Pragma) -> R<Model> {
+        // Pass 1: expression checks (expr.py).
+        let checker = ExprChecker {
+            rep: Reporter {
+                sources: self.rep.sources,
+            },
+            pragma: self.pragma,
+            rules: self.rules,
+        };
+        enum Step {
+            Def(Box<Def>),
+            Include(String, crate::ast::Directive),
+        }
+        let mut steps = Vec::new();
+        for item in items {
+            match item {
+                Item::Doc(d) => {
+                    self.add_doc(d);
+                }
+                Item::Expr(e) => {
+                    let di = e.doc.as_ref().map(|d| self.add_doc(d));
+                    steps.push(Step::Def(Box::new(checker.check_expr(e, di)?)));
+                }
+                Item::Directive(d) => {
+                    if let Some(inc) = d.dict.get("include").and_then(|v| v.as_str()) {
+                        let from = &self.rep.sources.get(d.span.file).name;
+                        let path = join(dirname(from), inc);
+                        steps.push(Step::Include(relpath(&path, &self.main_dir), d.clone()));
+                    }
+                }
+            }
+        }
+        // Pass 2: definitions.
+        self.def_predefineds()?;
+        for step in &steps {
+            match step {
+                Step::Def(d) => self.def_def(d)?,
+                Step::Include(module, d) => {
+                    self.ents.push(Ent {
+                        e: Entity::Include(Include {
+                            module: ModuleId(0),
+                            in_module: ModuleId(0),
+                            span: Some(d.span),
+                        }),
+                        info: None,
+                        state: State::Unchecked,
+                        include: Some(module.clone()),
+                    });
+                }
+            }
+        }
+        // Pass 3: checks.
+        for i in 0..self.ents.len() {
+            self.check_entity(i)?;
+            self.connect_doc(i)?;
+        }
+        self.check_docs()?;
+        if let Some((name, span)) = self.feature_names.get(64) {
+            let msg = "Maximum of 64 schema features is permitted";
+            let _ = name;
+            return Err(match span {
+                Some(sp) => Box::new(self.rep.diag(DiagnosticKind::Semantic, *sp, *sp, None, msg)),
+                None => Box::new(Diagnostic::file(DiagnosticKind::Semantic, msg, "")),
+            });
+        }
+        Ok(self.into_model(sources, pragma))
+    }
+
+    fn into_model(self, sources: SourceMap, pragma: Pragma) -> Model {
+        let mut model = Model {
+            sources: SourceMap::new(),
+            modules: Vec::new(),
+            entities: Vec::new(),
+            pragma,
+            origin: Origin::Source,
+            index: HashMap::new(),
+            docs: Vec::new(),
+        };
+        let mut module_ids: HashMap<String, ModuleId> = HashMap::new();
+        let mut module = |model: &mut Model, name: &str| -> ModuleId {
+            *module_ids
+                .entry(name.to_owned())
+                .or_insert_with(|| model.add_module(name))
+        };
+        module(&mut model, "./builtin");
+        let main_name = sources
+            .files()
+            .next()
+            .map(|(id, _)| self.module_name_of_file(id))
+            .unwrap_or_default();
+        module(&mut model, &main_name);
+        // Modules are made in the order of include directives.
+        for ent in &self.ents {
+            if let Some(m) = &ent.include {
+                module(&mut model, m);
+            }
+        }
+        let file_module = |this: &Self, info: Option<&Info>| -> String {
+            match info {
+                Some(i) => this.module_name_of_file(i.span.file),
+                None => "./builtin".to_owned(),
+            }
+        };
+        let docs_final = self.docs.clone();
+        let mut seen_names: HashSet<String> = HashSet::new();
+        for ent in &self.ents {
+            let mut e = ent.e.clone();
+            let mname = match &e {
+                Entity::Array(a) => {
+                    let el = self.lookup_type(&a.element);
+                    file_module(&self, el.and_then(|x| self.ents[x].info.as_ref()))
+                }
+                Entity::Include(_) => file_module(&self, None),
+                _ => file_module(&self, ent.info.as_ref()),
+            };
+            let mid = module(&mut model, &mname);
+            if let Entity::Include(inc) = &mut e {
+                let in_name = inc
+                    .span
+                    .map(|s| self.module_name_of_file(s.file))
+                    .unwrap_or_default();
+                inc.in_module = module(&mut model, &in_name);
+                inc.module = module(&mut model, ent.include.as_deref().unwrap_or_default());
+            }
+            // Attach final docs, since and member docs.
+            let doc_idx = match e.common() {
+                Some(c) => c.doc.as_ref().and_then(|d| {
+                    docs_final
+                        .iter()
+                        .position(|x| x.span == d.span && x.symbol == d.symbol)
+                }),
+                None => None,
+            };
+            let doc = doc_idx.map(|d| docs_final[d].clone());
+            let set_common = |c: &mut Common| {
+                c.module = mid;
+                if let Some(d) = &doc {
+                    c.since = d.since().map(str::to_owned);
+                    c.doc = Some(d.clone());
+                }
+            };
+            match &mut e {
+                Entity::Include(_) => {}
+                Entity::Builtin(b) => set_common(&mut b.common),
+                Entity::Enum(x) => set_common(&mut x.common),
+                Entity::Array(x) => set_common(&mut x.common),
+                Entity::Alternate(x) => set_common(&mut x.common),
+                Entity::Command(x) => set_common(&mut x.common),
+                Entity::Event(x) => set_common(&mut x.common),
+                Entity::Object(x) => set_common(&mut x.common),
+            }
+            if let Some(c) = e.common() {
+                seen_names.insert(c.name.clone());
+            }
+            model.push(e);
+        }
+        // Member docs: from the object's own doc, or for implicit objects
+        // from the doc of the definition that made them.
+        let mut owner_doc: HashMap<String, Doc> = HashMap::new();
+        for e in &model.entities {
+            let (c, arg) = match e {
+                Entity::Command(c) => (&c.common, c.arg_type.as_ref()),
+                Entity::Event(ev) => (&ev.common, ev.arg_type.as_ref()),
+                Entity::Object(o) => (&o.common, o.base.as_ref()),
+                _ => continue,
+            };
+            if let (Some(d), Some(a)) = (&c.doc, arg)
+                && a.starts_with("q_obj_")
+            {
+                owner_doc.insert(a.clone(), d.clone());
+            }
+        }
+        let docs_for: HashMap<String, Doc> = model
+            .entities
+            .iter()
+            .filter_map(|e| {
+                let c = e.common()?;
+                let d = c.doc.clone().or_else(|| owner_doc.get(&c.name).cloned())?;
+                Some((c.name.clone(), d))
+            })
+            .collect();
+        for e in &mut model.entities {
+            if let Entity::Object(o) = e {
+                for m in o.local_members.iter_mut().chain(o.members.iter_mut()) {
+                    if let Some(d) = docs_for.get(&m.defined_in)
+                        && let Some(s) = d.member(&m.name)
+                    {
+                        m.doc = Some(s.text.clone());
+                    }
+                }
+            }
+        }
+        model.docs = docs_final;
+        model.sources = sources;
+        model
+    }
+}
