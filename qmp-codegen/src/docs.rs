@@ -13,6 +13,7 @@ pub fn to_markdown(text: &str) -> String {
     let mut in_literal = false;
     let mut literal_indent = 0usize;
     let mut expect_literal = false;
+    let mut in_item = false;
     for line in text.lines() {
         let indent = line.len() - line.trim_start().len();
         let trimmed = line.trim();
@@ -45,9 +46,20 @@ pub fn to_markdown(text: &str) -> String {
             }
         }
         if trimmed.is_empty() {
+            in_item = false;
             out.push('\n');
             continue;
         }
+        let is_item = trimmed.starts_with("- ")
+            || trimmed.starts_with("* ")
+            || trimmed.starts_with("#. ")
+            || trimmed
+                .split_once(". ")
+                .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if in_item && !is_item {
+            out.push_str("  ");
+        }
+        in_item |= is_item;
         let mut text_line = inline(trimmed);
         if trimmed.ends_with("::") {
             expect_literal = true;
@@ -56,11 +68,7 @@ pub fn to_markdown(text: &str) -> String {
                 text_line.clear();
             }
         }
-        if trimmed.starts_with("- ") || trimmed.starts_with("* ") || trimmed.starts_with("| ") {
-            out.push_str(&text_line);
-        } else {
-            out.push_str(&text_line);
-        }
+        out.push_str(&text_line);
         out.push('\n');
     }
     if in_literal {
@@ -109,7 +117,7 @@ fn inline(line: &str) -> String {
             }
         }
         match c {
-            '[' | ']' | '<' | '>' | '*' | '_' | '\\' | '#' => {
+            '[' | ']' | '<' | '>' | '*' | '_' | '\\' | '#' if !out.is_empty() || c != '*' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -133,6 +141,14 @@ mod tests {
         assert_eq!(
             to_markdown(text),
             "Example:\n\n```text\n-> { \"execute\": \"x\" }\n<- {}\n```\n\nAfter."
+        );
+    }
+
+    #[test]
+    fn list_continuations_are_indented() {
+        assert_eq!(
+            to_markdown("- If a thing,\n  GenericError\n- Else\n\nDone"),
+            "- If a thing,\n  GenericError\n- Else\n\nDone"
         );
     }
 

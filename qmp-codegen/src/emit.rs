@@ -247,6 +247,7 @@ impl<'m> Emitter<'m> {
                 }
                 #cfg
                 impl rt::FromJson for #name {
+                    #[inline]
                     fn from_json(value: rt::Value) -> ::std::result::Result<Self, rt::DecodeError> {
                         rt::object_from_json(value)
                     }
@@ -311,6 +312,16 @@ impl<'m> Emitter<'m> {
         let fb_doc = lit(" A value these bindings do not know (from a newer QEMU), kept verbatim.");
         let serde = self.serde_impls(&name, &cfg, false);
         let schema = self.json_schema_impl(&name, &cfg);
+        let from_str_body = if wl.is_empty() {
+            quote!(::std::result::Result::Ok(Self::#fallback(s.to_owned())))
+        } else {
+            quote! {
+                ::std::result::Result::Ok(match s {
+                    #(#wl => Self::#vids,)*
+                    other => Self::#fallback(other.to_owned()),
+                })
+            }
+        };
         quote! {
             #doc
             #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -327,6 +338,7 @@ impl<'m> Emitter<'m> {
                 /// Every value these bindings know, in schema order.
                 pub const ALL: &'static [Self] = &[#all];
                 /// The wire name.
+                #[inline]
                 pub fn as_str(&self) -> &str {
                     match self {
                         #(Self::#vids => #wl,)*
@@ -337,15 +349,14 @@ impl<'m> Emitter<'m> {
             #cfg
             impl ::std::str::FromStr for #name {
                 type Err = ::std::convert::Infallible;
+                #[inline]
                 fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
-                    ::std::result::Result::Ok(match s {
-                        #(#wl => Self::#vids,)*
-                        other => Self::#fallback(other.to_owned()),
-                    })
+                    #from_str_body
                 }
             }
             #cfg
             impl ::std::fmt::Display for #name {
+                #[inline]
                 fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                     f.write_str(self.as_str())
                 }
@@ -358,6 +369,7 @@ impl<'m> Emitter<'m> {
             }
             #cfg
             impl rt::FromJson for #name {
+                #[inline]
                 fn from_json(value: rt::Value) -> ::std::result::Result<Self, rt::DecodeError> {
                     let s = <::std::string::String as rt::FromJson>::from_json(value)?;
                     ::std::result::Result::Ok(match s.parse::<Self>() {
@@ -473,6 +485,7 @@ impl<'m> Emitter<'m> {
             #cfg
             #allow
             impl rt::ObjectType for #name {
+                #[inline]
                 fn from_members(#members_param: &mut rt::Members) -> ::std::result::Result<Self, rt::DecodeError> {
                     ::std::result::Result::Ok(Self { #(#decode,)* })
                 }
@@ -640,6 +653,7 @@ impl<'m> Emitter<'m> {
             #cfg
             impl #branch_name {
                 /// The discriminator value on the wire.
+                #[inline]
                 pub fn as_str(&self) -> &str {
                     match self {
                         #(#vstr,)*
@@ -650,6 +664,7 @@ impl<'m> Emitter<'m> {
             #cfg
             #allow
             impl rt::ObjectType for #name {
+                #[inline]
                 fn from_members(members: &mut rt::Members) -> ::std::result::Result<Self, rt::DecodeError> {
                     let tag: ::std::string::String = members.required(#tag_wire)?;
                     ::std::result::Result::Ok(Self {
@@ -771,6 +786,7 @@ impl<'m> Emitter<'m> {
             }
             #cfg
             impl rt::FromJson for #name {
+                #[inline]
                 fn from_json(value: rt::Value) -> ::std::result::Result<Self, rt::DecodeError> {
                     ::std::result::Result::Ok(match &value {
                         #(#arms,)*
@@ -853,6 +869,7 @@ impl Emitter<'_> {
                     pub struct #name(pub #inner);
                     #cfg
                     impl ::std::convert::From<#inner> for #name {
+                        #[inline]
                         fn from(value: #inner) -> Self {
                             Self(value)
                         }
@@ -865,6 +882,7 @@ impl Emitter<'_> {
                     }
                     #cfg
                     impl rt::FromJson for #name {
+                        #[inline]
                         fn from_json(value: rt::Value) -> ::std::result::Result<Self, rt::DecodeError> {
                             <#inner as rt::FromJson>::from_json(value).map(Self)
                         }
@@ -893,6 +911,7 @@ impl Emitter<'_> {
                     }
                     #cfg
                     impl rt::FromJson for #name {
+                        #[inline]
                         fn from_json(value: rt::Value) -> ::std::result::Result<Self, rt::DecodeError> {
                             rt::Members::new(value).map(|_| Self)
                         }
@@ -1019,6 +1038,7 @@ impl Emitter<'_> {
             froms.push(quote! {
                 #cfg
                 impl ::std::convert::From<#t> for Event {
+                    #[inline]
                     fn from(data: #t) -> Self {
                         Self::#v(data)
                     }
@@ -1046,6 +1066,7 @@ impl Emitter<'_> {
             }
             impl Event {
                 /// The event's wire name.
+                #[inline]
                 pub fn name(&self) -> &str {
                     match self {
                         #(#names_arms,)*
@@ -1054,6 +1075,7 @@ impl Emitter<'_> {
                 }
             }
             impl rt::EventKind for Event {
+                #[inline]
                 fn name(&self) -> &str {
                     Event::name(self)
                 }
@@ -1075,6 +1097,7 @@ impl Emitter<'_> {
                 }
             }
             impl rt::FromJson for Event {
+                #[inline]
                 fn from_json(value: rt::Value) -> ::std::result::Result<Self, rt::DecodeError> {
                     let mut members = rt::Members::new(value)?;
                     let name: ::std::string::String = members.required("event")?;
@@ -1136,6 +1159,7 @@ impl Emitter<'_> {
                 #cfg
                 #allow
                 impl ::std::convert::From<#t> for Request {
+                    #[inline]
                     fn from(command: #t) -> Self {
                         Self::#t(command)
                     }
@@ -1217,6 +1241,7 @@ impl Emitter<'_> {
             #[allow(deprecated)]
             impl Request {
                 /// The command's wire name.
+                #[inline]
                 pub fn name(&self) -> &str {
                     match self {
                         #(#names_arms,)*
@@ -1225,6 +1250,7 @@ impl Emitter<'_> {
                 }
                 /// Decodes the `return` value of a successful reply to this
                 /// request.
+                #[inline]
                 pub fn decode_return(&self, value: rt::Value) -> ::std::result::Result<Response, rt::DecodeError> {
                     ::std::result::Result::Ok(match self {
                         #(#resp_dec,)*
@@ -1251,6 +1277,7 @@ impl Emitter<'_> {
             }
             #[allow(deprecated)]
             impl rt::FromJson for Request {
+                #[inline]
                 fn from_json(value: rt::Value) -> ::std::result::Result<Self, rt::DecodeError> {
                     let mut members = rt::Members::new(value)?;
                     let name: ::std::string::String = members.required("execute")?;

@@ -75,10 +75,10 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The schema could not be read or is invalid; each diagnostic carries
-    /// its location.
-    #[error("{}", render_diagnostics(.0))]
-    Schema(Vec<qmp_schema::Diagnostic>),
+    /// The schema could not be read or is invalid; the diagnostic carries
+    /// its location (`file:line:col: message`).
+    #[error(transparent)]
+    Schema(#[from] qmp_schema::Error),
     /// Neither [`Builder::schema`] nor [`Builder::model`] was given.
     #[error("no schema: call `Builder::schema` or `Builder::model`")]
     NoSchema,
@@ -108,12 +108,6 @@ pub enum Error {
     },
 }
 
-fn render_diagnostics(d: &[qmp_schema::Diagnostic]) -> String {
-    d.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 /// Which definitions to keep.
 #[derive(Debug, Clone, Default)]
@@ -406,13 +400,10 @@ impl Builder {
     }
 }
 
-/// Loads a schema file into a model.
+/// Loads a schema file into a model: QAPI source (with includes), a saved
+/// `query-qmp-schema` reply, or a facts-only snapshot.
 fn load_schema(path: &Path) -> Result<Model, Error> {
-    Err(Error::Schema(vec![qmp_schema::Diagnostic::file(
-        qmp_schema::DiagnosticKind::Io,
-        "no schema reader is available in this build of qmp-schema",
-        path.display().to_string(),
-    )]))
+    Ok(qmp_schema::load(path, &qmp_schema::ParseOptions::default())?)
 }
 
 /// Writes a file unless it already has exactly this content (so cargo does
