@@ -1,13 +1,29 @@
 //! The `qmp` command.
 #![forbid(unsafe_code)]
 
-use clap::Parser;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
 
 /// QMP toolkit: shell, VM info, typed calls, events and QAPI schema tools.
 #[derive(Debug, Parser)]
 #[command(name = "qmp", version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// QAPI schema tools: check, dump, stats.
+    Schema(cmd::schema::SchemaArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Schema(args) => cmd::schema::run(args),
+    }
 }

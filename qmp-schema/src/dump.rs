@@ -135,7 +135,12 @@ impl Out {
             }
         }
         for s in d.sections.iter().skip(1) {
+            let legacy_tag = match (&s.tag, self.flavor) {
+                (Some(t), Flavor::Legacy) => Some(t.as_str()),
+                _ => None,
+            };
             let kind = match s.kind {
+                _ if legacy_tag.is_some() => legacy_tag.unwrap_or_default(),
                 DocSectionKind::Member | DocSectionKind::Feature => continue,
                 DocSectionKind::Plain => {
                     if self.flavor == Flavor::Legacy {

@@ -145,7 +145,13 @@ fn join(dir: &str, file: &str) -> String {
     }
 }
 
-fn describe_member(role: &str, name: &str, defined_in: &str, info_name: &str) -> String {
+fn describe_member(
+    legacy: bool,
+    role: &str,
+    name: &str,
+    defined_in: &str,
+    info_name: &str,
+) -> String {
     let mut role = role.to_owned();
     let mut meta = "type";
     let mut din = defined_in;
@@ -160,6 +166,13 @@ fn describe_member(role: &str, name: &str, defined_in: &str, info_name: &str) ->
         } else if let Some(r) = rest.strip_suffix("-wrapper") {
             din = r;
         }
+    } else if legacy
+        && role == "value"
+        && let Some(r) = din.strip_suffix("Kind")
+    {
+        // The implicit enum of a simple union's branches.
+        role = "branch".into();
+        din = r;
     }
     if din != info_name {
         format!("{role} '{name}' of {meta} '{din}'")
@@ -712,8 +725,14 @@ impl<'a> Builder<'a> {
                 precise,
                 format!(
                     "{} collides with {}",
-                    describe_member(m.role, &m.name, &m.defined_in, iname),
-                    describe_member(prev.role, &prev.name, &prev.defined_in, iname)
+                    describe_member(self.rules.legacy, m.role, &m.name, &m.defined_in, iname),
+                    describe_member(
+                        self.rules.legacy,
+                        prev.role,
+                        &prev.name,
+                        &prev.defined_in,
+                        iname
+                    )
                 ),
             ));
         }
@@ -749,9 +768,9 @@ impl<'a> Builder<'a> {
             return Ok(());
         };
         self.check_feature_clash(ent.info.as_ref(), &c.features, &c.name)?;
-        if ent.e.is_type() && !self.rules.legacy {
+        if ent.e.is_type() {
             for f in &c.features {
-                if f.is_deprecated() || f.is_unstable() {
+                if f.is_deprecated() || (f.is_unstable() && !self.rules.legacy) {
                     return Err(self.err(
                         ent.info.as_ref(),
                         f.span,
@@ -779,7 +798,7 @@ impl<'a> Builder<'a> {
 
     fn check_member(&self, info: Option<&Info>, m: &Member, role: &'static str) -> R<usize> {
         let iname = info.map_or("", |i| i.name.as_str());
-        let what = describe_member(role, &m.name, &m.defined_in, iname);
+        let what = describe_member(self.rules.legacy, role, &m.name, &m.defined_in, iname);
         let t = self.resolve_type(&m.ty, info, m.span, &what)?;
         self.check_feature_clash(info, &m.features, &m.name)?;
         Ok(t)
@@ -977,7 +996,7 @@ impl<'a> Builder<'a> {
         }
         let iname = info.map_or("", |i| i.name.as_str());
         for v in &variants {
-            let what = describe_member("branch", &v.name, &union_name, iname);
+            let what = describe_member(self.rules.legacy, "branch", &v.name, &union_name, iname);
             let t = self.resolve_type(&v.ty, info, v.span, &what)?;
             if !seen.is_empty() {
                 if !enum_members.iter().any(|(n, _)| n == &v.name) {
@@ -1017,7 +1036,7 @@ impl<'a> Builder<'a> {
         let iname = info.map_or("", |i| i.name.as_str());
         let mut types = Vec::new();
         for v in &vs {
-            let what = describe_member("branch", &v.name, &name, iname);
+            let what = describe_member(self.rules.legacy, "branch", &v.name, &name, iname);
             types.push(self.resolve_type(&v.ty, info, v.span, &what)?);
         }
         let mut seen = SeenMap::default();
@@ -1033,7 +1052,7 @@ impl<'a> Builder<'a> {
                     defined_in: name.clone(),
                 },
             )?;
-            let what = describe_member("branch", &v.name, &name, iname);
+            let what = describe_member(self.rules.legacy, "branch", &v.name, &name, iname);
             let qtype = match self.ents[t].e.json_type() {
                 Some(JsonType::Null) => "QTYPE_QNULL",
                 Some(JsonType::String) => "QTYPE_QSTRING",
@@ -1364,13 +1383,18 @@ impl<'a> Builder<'a> {
                 if let Some(first) = bogus.first() {
                     let names: Vec<&str> = bogus.iter().map(|b| b.0.as_str()).collect();
                     let many = bogus.len() > 1;
+                    let what = if self.rules.legacy { "member" } else { what };
                     let msg = format!(
                         "documented {what}{} '{}' {} not exist",
                         if many { "s" } else { "" },
                         names.join("', '"),
                         if many { "do" } else { "does" }
                     );
-                    let at = first.2.or(d.span);
+                    let at = if self.rules.legacy {
+                        d.span
+                    } else {
+                        first.2.or(d.span)
+                    };
                     return Err(match at {
                         Some(at) => Box::new(self.rep.diag(DiagnosticKind::Doc, at, at, None, msg)),
                         None => Box::new(Diagnostic::file(DiagnosticKind::Doc, msg, "")),

@@ -1,0 +1,3 @@
+//! Subcommands of `qmp`, one module each.
+
+pub mod schema;

@@ -1,0 +1,244 @@
+//! `qmp schema`: check, dump and summarise QAPI schemas.
+//!
+//! Diagnostics go to stderr: with a source snippet when stderr is a
+//! terminal, otherwise in QEMU's plain form (`FILE: In struct 'X':` context
+//! lines, then `FILE:LINE:COL: message`).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use qmp_schema::model::{Entity, Model};
+use qmp_schema::{FLAT_UNIONS_ONLY, Level, ParseOptions};
+
+/// Arguments of `qmp schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    #[command(subcommand)]
+    command: SchemaCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum SchemaCommand {
+    /// Check QAPI schema files by QEMU's rules; exit 1 on the first error
+    /// of any file.
+    #[command(
+        after_help = "Example:\n  qmp schema check qemu/qapi/qapi-schema.json qemu/qga/qapi-schema.json\n  qmp schema check --level 5.1 old/qapi/qapi-schema.json"
+    )]
+    Check {
+        /// Schema files (their includes are read too).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        level: LevelArg,
+    },
+    /// Print the checked schema.
+    #[command(
+        after_help = "Example:\n  qmp schema dump qemu/qapi/qapi-schema.json --format json | jq '.entities | length'\n  qmp schema dump tests/qapi-schema/qapi-schema-test.json --format qapi-test"
+    )]
+    Dump {
+        /// Schema file.
+        file: PathBuf,
+        /// Output format: JSON, or the format of QEMU's QAPI test suite
+        /// (`tests/qapi-schema/*.out`, in the flavour of the schema's level).
+        #[arg(long, value_enum, default_value_t = DumpFormat::Json)]
+        format: DumpFormat,
+        #[command(flatten)]
+        level: LevelArg,
+    },
+    /// Count the definitions of a schema.
+    #[command(
+        after_help = "Example:\n  qmp schema stats qemu/qapi/qapi-schema.json\n  qmp schema stats --json qemu/qga/qapi-schema.json"
+    )]
+    Stats {
+        /// Schema file.
+        file: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        level: LevelArg,
+    },
+}
+
+#[derive(Debug, Args)]
+struct LevelArg {
+    /// QAPI language level (QEMU release, e.g. 10.0 or 5.1); default: read
+    /// from the QEMU tree's VERSION file, else the newest.
+    #[arg(long, value_name = "X.Y")]
+    level: Option<Level>,
+}
+
+impl LevelArg {
+    fn options(&self) -> ParseOptions {
+        ParseOptions {
+            level: self.level,
+            ..ParseOptions::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DumpFormat {
+    Json,
+    QapiTest,
+}
+
+/// Runs `qmp schema ...`.
+pub fn run(args: SchemaArgs) -> ExitCode {
+    match args.command {
+        SchemaCommand::Check { files, level } => {
+            let opts = level.options();
+            let mut ok = true;
+            for f in &files {
+                if load(f, &opts).is_none() {
+                    ok = false;
+                }
+            }
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        SchemaCommand::Dump {
+            file,
+            format,
+            level,
+        } => {
+            let opts = level.options();
+            let Some(model) = load(&file, &opts) else {
+                return ExitCode::FAILURE;
+            };
+            let text = match format {
+                DumpFormat::Json => {
+                    let mut s = serde_json::to_string_pretty(&qmp_schema::dump_json(&model))
+                        .unwrap_or_default();
+                    s.push('\n');
+                    s
+                }
+                DumpFormat::QapiTest => {
+                    if opts.level_for(&file) < FLAT_UNIONS_ONLY {
+                        qmp_schema::dump_qapi_test_legacy(&model)
+                    } else {
+                        qmp_schema::dump_qapi_test(&model)
+                    }
+                }
+            };
+            print_out(&text)
+        }
+        SchemaCommand::Stats { file, json, level } => {
+            let Some(model) = load(&file, &level.options()) else {
+                return ExitCode::FAILURE;
+            };
+            let stats = Stats::of(&model);
+            let text = if json {
+                let mut s = serde_json::to_string_pretty(&stats.to_json()).unwrap_or_default();
+                s.push('\n');
+                s
+            } else {
+                stats.table()
+            };
+            print_out(&text)
+        }
+    }
+}
+
+fn print_out(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`| head`) is not an error worth reporting.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qmp: cannot write output: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads and checks a schema, printing the diagnostic on failure.
+fn load(path: &Path, opts: &ParseOptions) -> Option<Model> {
+    match qmp_schema::load(path, opts) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            let stderr = std::io::stderr();
+            let text = if stderr.is_terminal() {
+                e.render_rich(std::env::var_os("NO_COLOR").is_none())
+            } else {
+                e.diagnostic.to_string()
+            };
+            let mut err = stderr.lock();
+            let _ = writeln!(err, "{}", text.trim_end());
+            None
+        }
+    }
+}
+
+/// Definition counts (explicit definitions only, not implicit types).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Stats {
+    commands: usize,
+    events: usize,
+    structs: usize,
+    unions: usize,
+    alternates: usize,
+    enums: usize,
+    modules: usize,
+}
+
+impl Stats {
+    fn of(model: &Model) -> Self {
+        let mut s = Stats {
+            modules: model
+                .modules
+                .iter()
+                .filter(|m| m.name != "./builtin")
+                .count(),
+            ..Stats::default()
+        };
+        for e in &model.entities {
+            if e.common().is_none_or(|c| c.implicit || c.span.is_none()) {
+                continue;
+            }
+            match e {
+                Entity::Command(_) => s.commands += 1,
+                Entity::Event(_) => s.events += 1,
+                Entity::Object(o) if o.variants.is_some() => s.unions += 1,
+                Entity::Object(_) => s.structs += 1,
+                Entity::Alternate(_) => s.alternates += 1,
+                Entity::Enum(_) => s.enums += 1,
+                _ => {}
+            }
+        }
+        s
+    }
+
+    fn rows(&self) -> [(&'static str, usize); 7] {
+        [
+            ("commands", self.commands),
+            ("events", self.events),
+            ("structs", self.structs),
+            ("unions", self.unions),
+            ("alternates", self.alternates),
+            ("enums", self.enums),
+            ("modules", self.modules),
+        ]
+    }
+
+    fn table(&self) -> String {
+        self.rows()
+            .iter()
+            .map(|(k, v)| format!("{k:<11}{v:>6}\n"))
+            .collect()
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        self.rows()
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+}
