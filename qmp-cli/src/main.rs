@@ -19,11 +19,14 @@ struct Cli {
 enum Command {
     /// QAPI schema tools: check, dump, stats.
     Schema(cmd::schema::SchemaArgs),
+    /// Generate Rust bindings from a QAPI schema or a saved query-qmp-schema reply.
+    Gen(cmd::r#gen::GenArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Schema(args) => cmd::schema::run(args),
+        Command::Gen(args) => cmd::r#gen::run(args),
     }
 }

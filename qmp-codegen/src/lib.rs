@@ -108,7 +108,6 @@ pub enum Error {
     },
 }
 
-
 /// Which definitions to keep.
 #[derive(Debug, Clone, Default)]
 struct Keep {
@@ -186,6 +185,7 @@ pub struct Builder {
     attrs: Vec<(String, String)>,
     keep: Keep,
     cargo_directives: Option<bool>,
+    parse: qmp_schema::ParseOptions,
 }
 
 impl Builder {
@@ -199,6 +199,12 @@ impl Builder {
     /// includes) or a saved `query-qmp-schema` reply.
     pub fn schema(&mut self, path: impl AsRef<Path>) -> &mut Self {
         self.schema = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// Options for reading [`schema`](Self::schema) (language level, limits).
+    pub fn parse_options(&mut self, opts: qmp_schema::ParseOptions) -> &mut Self {
+        self.parse = opts;
         self
     }
 
@@ -305,7 +311,7 @@ impl Builder {
         let Some(path) = &self.schema else {
             return Err(Error::NoSchema);
         };
-        let model = load_schema(path)?;
+        let model = qmp_schema::load(path, &self.parse)?;
         let inputs = model.sources.files().map(|(_, f)| f.path.clone()).collect();
         Ok((model, inputs))
     }
@@ -398,12 +404,6 @@ impl Builder {
         )?;
         Ok(out)
     }
-}
-
-/// Loads a schema file into a model: QAPI source (with includes), a saved
-/// `query-qmp-schema` reply, or a facts-only snapshot.
-fn load_schema(path: &Path) -> Result<Model, Error> {
-    Ok(qmp_schema::load(path, &qmp_schema::ParseOptions::default())?)
 }
 
 /// Writes a file unless it already has exactly this content (so cargo does
