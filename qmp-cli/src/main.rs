@@ -32,6 +32,8 @@ enum Command {
     Info(cmd::info::InfoArgs),
     /// Print a completion script for bash, zsh, fish, elvish or PowerShell.
     Completions(cmd::completions::CompletionsArgs),
+    /// Generate Rust bindings from a QAPI schema or a saved query-qmp-schema reply.
+    Gen(cmd::r#gen::GenArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Schema(args) => return cmd::schema::run(args),
         Command::Call(args) => return cmd::call::run(args),
         Command::Events(args) => return cmd::events::run(args),
+        Command::Gen(args) => return cmd::r#gen::run(args),
         Command::Shell(a) => cmd::shell::run(a),
         Command::Info(a) => cmd::info::run(a),
         Command::Completions(a) => cmd::completions::run(a, Cli::command()),

@@ -6,6 +6,7 @@ pub mod diff;
 pub mod events;
 pub mod extract;
 pub mod info;
+pub mod r#gen;
 pub mod schema;
 pub mod shell;
 pub mod target;

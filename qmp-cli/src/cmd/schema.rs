@@ -49,6 +49,9 @@ enum SchemaCommand {
         #[command(flatten)]
         level: LevelArg,
     },
+    /// Print the JSON Schema of a command's arguments and reply (all
+    /// commands when none is named).
+    JsonSchema(crate::cmd::r#gen::JsonSchemaArgs),
     /// Count the definitions of a schema.
     #[command(
         after_help = "Example:\n  qmp schema stats qemu/qapi/qapi-schema.json\n  qmp schema stats --json qemu/qga/qapi-schema.json"
@@ -135,6 +138,7 @@ pub fn run(args: SchemaArgs) -> ExitCode {
             };
             print_out(&text)
         }
+        SchemaCommand::JsonSchema(args) => crate::cmd::r#gen::json_schema(args),
         SchemaCommand::Stats { file, json, level } => {
             let Some(model) = load(&file, &level.options()) else {
                 return ExitCode::FAILURE;
