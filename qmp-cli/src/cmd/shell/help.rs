@@ -52,8 +52,16 @@ fn command(schema: &Schema, name: &str, rest: &[&str]) -> String {
         return format!("unknown command '{name}' (`help` lists the commands)\n");
     };
     let mut out = format!("{name}{}\n", features(&cmd.common.features));
-    if let Some(since) = &cmd.common.since {
-        let _ = writeln!(out, "  since {since}");
+    // The server's schema has no docs; the bindings' metadata (from the
+    // schema they were generated from) knows when a command appeared.
+    let since = cmd.common.since.as_deref().or_else(|| {
+        qmp_types::COMMANDS
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.since)
+    });
+    if let Some(since) = since {
+        let _ = writeln!(out, "  since QEMU {since}");
     }
     if cmd.allow_oob {
         let _ = writeln!(out, "  may run out-of-band (exec-oob)");
@@ -183,7 +191,11 @@ mod tests {
             help(Some(&s), &["set-speed"]),
             "set-speed\narguments:\n  value: int\n  unit: enum (optional) = kb | mb\n"
         );
-        assert_eq!(help(Some(&s), &["stop"]), "stop\nno arguments\n");
+        // `stop` is also a real command: its `since` comes from the bindings.
+        assert_eq!(
+            help(Some(&s), &["stop"]),
+            "stop\n  since QEMU 0.14\nno arguments\n"
+        );
         let b = help(Some(&s), &["blockdev-add"]);
         assert!(b.contains("driver: enum = file | qcow2"), "{b}");
         assert!(b.contains("more arguments depend on 'driver'"), "{b}");
