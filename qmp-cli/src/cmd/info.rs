@@ -8,6 +8,11 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
 
+use qmp_types::{
+    BlockDeviceInfo, BlockInfo, ChardevInfo, CpuInfoFast, FromJson, KvmInfo, MemoryInfo,
+    MigrationInfo, NameInfo, RxFilterInfo, StatusInfo, TargetInfo, UuidInfo, VersionInfo,
+};
+
 use crate::monitor::{Monitor, MonitorError};
 use crate::target::Target;
 use crate::term::{color_stdout, escape_controls, paint, write_stdout};
@@ -43,14 +48,6 @@ pub struct Field {
     pub json: Value,
 }
 
-fn s(v: &Value, k: &str) -> String {
-    match v.get(k) {
-        Some(Value::String(x)) => x.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    }
-}
-
 /// Human-readable byte size (binary units).
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -77,17 +74,24 @@ fn unavailable(e: &MonitorError) -> String {
     }
 }
 
-fn field(
+/// Runs `cmd` and decodes its reply as `T` (the generated bindings), then
+/// renders it; a missing command, an error reply or a reply that does not
+/// decode makes the field unavailable.
+fn field<T: FromJson>(
     m: &dyn Monitor,
     key: &'static str,
     label: &'static str,
     cmd: &str,
     args: Option<Value>,
-    render: impl FnOnce(&Value) -> (Vec<String>, Value),
+    render: impl FnOnce(T) -> (Vec<String>, Value),
 ) -> Field {
-    match m.execute(cmd, args) {
+    let result = m
+        .execute(cmd, args)
+        .map_err(|e| unavailable(&e))
+        .and_then(|v| T::from_json(v).map_err(|e| format!("unexpected reply to {cmd}: {e}")));
+    match result {
         Ok(v) => {
-            let (text, json) = render(&v);
+            let (text, json) = render(v);
             Field {
                 key,
                 label,
@@ -95,65 +99,87 @@ fn field(
                 json,
             }
         }
-        Err(e) => Field {
+        Err(why) => Field {
             key,
             label,
-            text: Err(unavailable(&e)),
+            text: Err(why),
             json: Value::Null,
         },
     }
 }
 
-fn list(v: &Value) -> &[Value] {
-    v.as_array().map(Vec::as_slice).unwrap_or(&[])
+fn or_none(mut lines: Vec<String>, none: &str) -> Vec<String> {
+    if lines.is_empty() {
+        lines.push(none.to_owned());
+    }
+    lines
 }
 
 /// Gathers the report.
 pub fn gather(m: &dyn Monitor) -> Vec<Field> {
     let mut out = Vec::new();
-    out.push(field(m, "version", "QEMU", "query-version", None, |v| {
-        let q = &v["qemu"];
-        let ver = format!("{}.{}.{}", q["major"], q["minor"], q["micro"]);
-        let pkg = s(v, "package");
-        let text = if pkg.trim().is_empty() {
-            ver.clone()
-        } else {
-            format!("{ver} ({})", pkg.trim())
-        };
-        (vec![text], json!({"version": ver, "package": pkg.trim()}))
-    }));
-    out.push(field(m, "name", "Name", "query-name", None, |v| {
-        let n = s(v, "name");
-        if n.is_empty() {
-            (vec!["(none)".into()], Value::Null)
-        } else {
-            (vec![n.clone()], Value::String(n))
-        }
-    }));
-    out.push(field(m, "uuid", "UUID", "query-uuid", None, |v| {
-        (vec![s(v, "UUID")], Value::String(s(v, "UUID")))
-    }));
-    out.push(field(m, "status", "Status", "query-status", None, |v| {
-        let st = s(v, "status");
-        let running = v["running"].as_bool().unwrap_or(false);
-        let text = if running || st == "running" {
-            st.clone()
-        } else {
-            format!("{st} (not running)")
-        };
-        (vec![text], json!({"status": st, "running": running}))
-    }));
-    out.push(field(m, "kvm", "KVM", "query-kvm", None, |v| {
-        let enabled = v["enabled"].as_bool().unwrap_or(false);
-        let present = v["present"].as_bool().unwrap_or(false);
-        let text = match (enabled, present) {
+    out.push(field(
+        m,
+        "version",
+        "QEMU",
+        "query-version",
+        None,
+        |v: VersionInfo| {
+            let q = &v.qemu;
+            let ver = format!("{}.{}.{}", q.major, q.minor, q.micro);
+            let pkg = v.package.trim().to_owned();
+            let text = if pkg.is_empty() {
+                ver.clone()
+            } else {
+                format!("{ver} ({pkg})")
+            };
+            (vec![text], json!({"version": ver, "package": pkg}))
+        },
+    ));
+    out.push(field(
+        m,
+        "name",
+        "Name",
+        "query-name",
+        None,
+        |v: NameInfo| match v.name {
+            Some(n) if !n.is_empty() => (vec![n.clone()], Value::String(n)),
+            _ => (vec!["(none)".into()], Value::Null),
+        },
+    ));
+    out.push(field(
+        m,
+        "uuid",
+        "UUID",
+        "query-uuid",
+        None,
+        |v: UuidInfo| (vec![v.uuid.clone()], Value::String(v.uuid)),
+    ));
+    out.push(field(
+        m,
+        "status",
+        "Status",
+        "query-status",
+        None,
+        |v: StatusInfo| {
+            let st = v.status.as_str().to_owned();
+            let text = if v.running {
+                st.clone()
+            } else {
+                format!("{st} (not running)")
+            };
+            (vec![text], json!({"status": st, "running": v.running}))
+        },
+    ));
+    out.push(field(m, "kvm", "KVM", "query-kvm", None, |v: KvmInfo| {
+        let text = match (v.enabled, v.present) {
             (true, _) => "enabled",
             (false, true) => "present, not in use",
             (false, false) => "not present",
         };
         (
             vec![text.into()],
-            json!({"enabled": enabled, "present": present}),
+            json!({"enabled": v.enabled, "present": v.present}),
         )
     }));
     // The machine type is the QOM type of `/machine`, named `<type>-machine`.
@@ -163,9 +189,8 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         "Machine",
         "qom-get",
         Some(json!({"path": "/machine", "property": "type"})),
-        |v| {
-            let t = v.as_str().unwrap_or("");
-            let name = t.strip_suffix("-machine").unwrap_or(t).to_owned();
+        |t: String| {
+            let name = t.strip_suffix("-machine").unwrap_or(&t).to_owned();
             (vec![name.clone()], Value::String(name))
         },
     ));
@@ -175,31 +200,35 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         "Architecture",
         "query-target",
         None,
-        |v| (vec![s(v, "arch")], Value::String(s(v, "arch"))),
+        |v: TargetInfo| {
+            let arch = v.arch.as_str().to_owned();
+            (vec![arch.clone()], Value::String(arch))
+        },
     ));
-    let mut cpus = field(m, "cpus", "CPUs", "query-cpus-fast", None, |v| {
-        let cpus = list(v);
-        let mut lines = vec![cpus.len().to_string()];
-        let mut arr = Vec::new();
-        for c in cpus {
-            let idx = s(c, "cpu-index");
-            let tid = s(c, "thread-id");
-            lines.push(format!("#{idx}: thread {tid}, {}", s(c, "qom-path")));
-            arr.push(
-                json!({"index": c.get("cpu-index"), "thread-id": c.get("thread-id"),
-                            "target": c.get("target"), "qom-path": c.get("qom-path")}),
-            );
-        }
-        (lines, json!({"count": cpus.len(), "cpus": arr}))
-    });
+    let mut first_cpu = None;
+    let mut cpus = field(
+        m,
+        "cpus",
+        "CPUs",
+        "query-cpus-fast",
+        None,
+        |cpus: Vec<CpuInfoFast>| {
+            let mut lines = vec![cpus.len().to_string()];
+            let mut arr = Vec::new();
+            first_cpu = cpus.first().map(|c| c.qom_path.clone());
+            for c in &cpus {
+                lines.push(format!(
+                    "#{}: thread {}, {}",
+                    c.cpu_index, c.thread_id, c.qom_path
+                ));
+                arr.push(json!({"index": c.cpu_index, "thread-id": c.thread_id,
+                            "target": c.target.as_str(), "qom-path": c.qom_path}));
+            }
+            (lines, json!({"count": cpus.len(), "cpus": arr}))
+        },
+    );
     // The CPU model is the QOM type of the first CPU.
-    if let Value::Object(o) = &mut cpus.json
-        && let Some(path) = o
-            .get("cpus")
-            .and_then(|c| c.get(0))
-            .and_then(|c| c.get("qom-path"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+    if let (Some(path), Value::Object(o)) = (first_cpu, &mut cpus.json)
         && let Ok(Value::String(ty)) =
             m.execute("qom-get", Some(json!({"path": path, "property": "type"})))
     {
@@ -217,15 +246,14 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         "Memory",
         "query-memory-size-summary",
         None,
-        |v| {
-            let base = v["base-memory"].as_u64().unwrap_or(0);
-            let mut text = human_size(base);
-            if let Some(p) = v["plugged-memory"].as_u64().filter(|p| *p > 0) {
+        |v: MemoryInfo| {
+            let mut text = human_size(v.base_memory);
+            if let Some(p) = v.plugged_memory.filter(|p| *p > 0) {
                 let _ = write!(text, " + {} plugged", human_size(p));
             }
             (
                 vec![text],
-                json!({"base": base, "plugged": v.get("plugged-memory")}),
+                json!({"base": v.base_memory, "plugged": v.plugged_memory}),
             )
         },
     ));
@@ -235,32 +263,29 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         "Block devices",
         "query-block",
         None,
-        |v| {
-            let devs = list(v);
+        |devs: Vec<BlockInfo>| {
             let mut lines = Vec::new();
-            for d in devs {
-                let name = if s(d, "device").is_empty() {
-                    s(d, "qdev")
-                } else {
-                    s(d, "device")
+            let mut arr = Vec::new();
+            for d in &devs {
+                let name = match (&d.qdev, d.device.is_empty()) {
+                    (Some(q), true) => q.clone(),
+                    _ => d.device.clone(),
                 };
-                let text = match d.get("inserted") {
+                lines.push(match &d.inserted {
                     Some(ins) => {
-                        let ro = if ins["ro"].as_bool() == Some(true) {
-                            ", read-only"
-                        } else {
-                            ""
-                        };
-                        format!("{name}: {} ({}{ro})", s(ins, "file"), s(ins, "drv"))
+                        let ro = if ins.ro { ", read-only" } else { "" };
+                        format!("{name}: {} ({}{ro})", ins.file, ins.drv)
                     }
                     None => format!("{name}: (empty)"),
-                };
-                lines.push(text);
+                });
+                arr.push(
+                    json!({"device": name, "qdev": d.qdev, "removable": d.removable,
+                "file": d.inserted.as_ref().map(|i| &i.file),
+                "drv": d.inserted.as_ref().map(|i| &i.drv),
+                "ro": d.inserted.as_ref().map(|i| i.ro)}),
+                );
             }
-            if lines.is_empty() {
-                lines.push("(none)".into());
-            }
-            (lines, v.clone())
+            (or_none(lines, "(none)"), Value::Array(arr))
         },
     ));
     out.push(field(
@@ -269,22 +294,21 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         "Block nodes",
         "query-named-block-nodes",
         Some(json!({"flat": true})),
-        |v| {
-            let mut lines: Vec<String> = list(v)
-                .iter()
-                .map(|n| format!("{}: {} {}", s(n, "node-name"), s(n, "drv"), s(n, "file")))
-                .collect();
-            if lines.is_empty() {
-                lines.push("(none)".into());
-            }
-            let slim: Vec<Value> = list(v)
+        |nodes: Vec<BlockDeviceInfo>| {
+            let lines = nodes
                 .iter()
                 .map(|n| {
-                    json!({"node-name": n.get("node-name"), "drv": n.get("drv"),
-                                "file": n.get("file"), "ro": n.get("ro")})
+                    let name = n.node_name.as_deref().unwrap_or("(unnamed)");
+                    format!("{name}: {} {}", n.drv, n.file)
                 })
                 .collect();
-            (lines, Value::Array(slim))
+            let arr: Vec<Value> = nodes
+                .iter()
+                .map(
+                    |n| json!({"node-name": n.node_name, "drv": n.drv, "file": n.file, "ro": n.ro}),
+                )
+                .collect();
+            (or_none(lines, "(none)"), Value::Array(arr))
         },
     ));
     out.push(field(
@@ -293,19 +317,19 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         "NIC filters",
         "query-rx-filter",
         None,
-        |v| {
-            let mut lines: Vec<String> = list(v)
+        |nics: Vec<RxFilterInfo>| {
+            let lines = nics
                 .iter()
-                .map(|n| format!("{}: {}", s(n, "name"), s(n, "main-mac")))
+                .map(|n| format!("{}: {}", n.name, n.main_mac))
                 .collect();
-            if lines.is_empty() {
-                lines.push("(none; only some NIC models report one)".into());
-            }
-            let slim: Vec<Value> = list(v)
+            let arr: Vec<Value> = nics
                 .iter()
-                .map(|n| json!({"name": n.get("name"), "mac": n.get("main-mac")}))
+                .map(|n| json!({"name": n.name, "mac": n.main_mac}))
                 .collect();
-            (lines, Value::Array(slim))
+            (
+                or_none(lines, "(none; only some NIC models report one)"),
+                Value::Array(arr),
+            )
         },
     ));
     out.push(field(
@@ -314,46 +338,33 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         "Network",
         "human-monitor-command",
         Some(json!({"command-line": "info network"})),
-        |v| {
-            let text = v.as_str().unwrap_or("").replace("\r\n", "\n");
-            let mut lines: Vec<String> = text
+        |text: String| {
+            let text = text.replace("\r\n", "\n");
+            let lines = text
                 .lines()
                 .map(|l| l.trim_end().to_owned())
                 .filter(|l| !l.is_empty())
                 .collect();
-            if lines.is_empty() {
-                lines.push("(none)".into());
-            }
-            (lines, Value::String(text))
+            (or_none(lines, "(none)"), Value::String(text))
         },
     ));
-    out.push(field(
-        m,
-        "chardevs",
-        "Chardevs",
-        "query-chardev",
-        None,
-        |v| {
-            let mut lines: Vec<String> = list(v)
-                .iter()
-                .map(|c| format!("{}: {}", s(c, "label"), s(c, "filename")))
-                .collect();
-            lines.sort();
-            if lines.is_empty() {
-                lines.push("(none)".into());
-            }
-            (lines, v.clone())
-        },
-    ));
+    out.push(field(m, "chardevs", "Chardevs", "query-chardev", None, |devs: Vec<ChardevInfo>| {
+        let mut lines: Vec<String> = devs.iter().map(|c| format!("{}: {}", c.label, c.filename)).collect();
+        lines.sort();
+        let arr: Vec<Value> = devs
+            .iter()
+            .map(|c| json!({"label": c.label, "filename": c.filename, "frontend-open": c.frontend_open}))
+            .collect();
+        (or_none(lines, "(none)"), Value::Array(arr))
+    }));
     out.push(field(
         m,
         "migration",
         "Migration",
         "query-migrate",
         None,
-        |v| {
-            let st = s(v, "status");
-            let st = if st.is_empty() { "none".to_owned() } else { st };
+        |v: MigrationInfo| {
+            let st = v.status.as_ref().map_or("none", |s| s.as_str()).to_owned();
             (vec![st.clone()], json!({"status": st}))
         },
     ));
@@ -455,6 +466,32 @@ mod tests {
                 }),
             }
         }
+    }
+
+    /// Replies that do not match the schema of the bindings.
+    struct Odd;
+
+    impl Monitor for Odd {
+        fn execute(&self, name: &str, _args: Option<Value>) -> Result<Value, MonitorError> {
+            match name {
+                "query-uuid" => Ok(json!({"UUID": 5})),
+                "query-status" => Ok(json!({"status": "some-new-state", "running": true})),
+                _ => Err(MonitorError::Connection("gone".into())),
+            }
+        }
+    }
+
+    #[test]
+    fn odd_replies_are_reported_not_fatal() {
+        let fields = gather(&Odd);
+        let uuid = fields.iter().find(|f| f.key == "uuid").unwrap();
+        let why = uuid.text.as_ref().unwrap_err();
+        assert!(why.starts_with("unexpected reply to query-uuid:"), "{why}");
+        // An enum value newer than the bindings still decodes.
+        let status = fields.iter().find(|f| f.key == "status").unwrap();
+        assert_eq!(status.text, Ok(vec!["some-new-state".to_owned()]));
+        let kvm = fields.iter().find(|f| f.key == "kvm").unwrap();
+        assert_eq!(kvm.text, Err("gone".to_owned()));
     }
 
     #[test]
