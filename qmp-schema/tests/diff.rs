@@ -99,6 +99,30 @@ fn changed_flags_and_features() {
 }
 
 #[test]
+fn deprecations_of_members_and_values() {
+    let Some(d) = the_diff() else { return };
+    // char.json: `*reconnect` of ChardevSocket gained `deprecated` and
+    // `*reconnect-ms` was added next to it.
+    let sock = details(&d.types, "ChardevSocket");
+    assert!(sock.contains(&Detail::FeatureAdded {
+        member: Some("reconnect".into()),
+        feature: "deprecated".into()
+    }));
+    assert!(sock.contains(&Detail::MemberAdded {
+        member: "reconnect-ms".into(),
+        ty: "int".into(),
+        optional: true
+    }));
+    // migration.json: the enum value `zero-blocks` became deprecated.
+    assert!(
+        details(&d.types, "MigrationCapability").contains(&Detail::FeatureAdded {
+            member: Some("zero-blocks".into()),
+            feature: "deprecated".into()
+        })
+    );
+}
+
+#[test]
 fn removed_member() {
     let Some(d) = the_diff() else { return };
     assert!(
