@@ -491,7 +491,8 @@ pub fn run(args: ShellArgs) -> Result<()> {
                 eprintln!("warning: cannot write history {}: {e}", h.display());
             }
         }
-        let mut out = std::io::stdout().lock();
+        // Not locked across the command: events may print meanwhile.
+        let mut out = std::io::stdout();
         match session.run_line(&line, &mut out) {
             Outcome::Continue => {}
             Outcome::Quit => break,
