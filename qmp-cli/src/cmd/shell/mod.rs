@@ -37,20 +37,25 @@ const EXAMPLES: &str = "\
 Examples:
   qmp shell /tmp/qmp.sock
   qmp shell -p --launch -- -machine q35 -m 512
-  qmp shell -H /tmp/qmp.sock          # HMP: type `info status`
+  qmp shell -H /tmp/qmp.sock                   # HMP: type `info status`
 
-Input:
-  query-status                        a command
-  blockdev-add driver=null-co node-name=n0 size=1048576
-  block-set-write-threshold node-name=n0 write-threshold=4096
-  a.b.c=1                             dotted keys build nested objects
-  key=123 key=true key=[1,2] key={\"a\":1} key=\"a string\"   values are JSON if they parse
-  {\"execute\": \"query-name\"}          raw JSON is sent as written
-  transaction(                        starts a transaction; one action per line,
-    block-dirty-bitmap-add node=n0 name=b0
-  )                                   and `)` sends it (or: transaction( ACTION ... ) on one line)
-  help [COMMAND]                      list commands / show a command's arguments
-Tab completes commands, argument names (nested with dots) and enum values.";
+Input (qmp-shell's syntax):
+  query-status                                 a command without arguments
+  blockdev-add driver=null-co node-name=n0     KEY=VALUE arguments
+  blockdev-add ... file.filename=a.img         dotted keys nest: {\"file\": {\"filename\": ...}}
+  x n=12 b=true l=[1,2] o={\"k\": 1} s=\"a b\" t='c d'
+                                               values are JSON when they parse as JSON,
+                                               else strings; where the schema wants a
+                                               string, an unquoted 123 is sent as \"123\"
+  {\"execute\": \"query-name\"}                    raw JSON is sent as written (unchecked)
+  transaction(                                 starts a transaction: one action per line
+  block-dirty-bitmap-add node=n0 name=b0       (TYPE KEY=VALUE..., the keys form its data)
+  )                                            sends it; `transaction( ACTION ... )` on one
+                                               line works too; Ctrl-C drops it
+  help [COMMAND [KEY=VALUE...]]                list commands / show a command's arguments
+  quit                                         leave (or Ctrl-D)
+Tab completes commands, argument names (nested with dots) and enum values; arguments
+are checked against the connected QEMU's schema before sending (--no-check to skip).";
 
 /// `qmp shell` options.
 #[derive(Debug, clap::Args)]
