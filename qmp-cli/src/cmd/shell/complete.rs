@@ -22,7 +22,10 @@ pub struct Completion {
 /// Completes `line` at byte offset `pos`. `in_transaction` tells whether a
 /// transaction is being typed on earlier lines.
 pub fn complete(schema: &Schema, line: &str, pos: usize, in_transaction: bool) -> Completion {
-    let pos = pos.min(line.len());
+    let mut pos = pos.min(line.len());
+    while !line.is_char_boundary(pos) {
+        pos -= 1;
+    }
     let text = &line[..pos];
     let (mut tokens, _) = tokenize_lenient(text);
     let at_new_token = text.is_empty() || text.ends_with(char::is_whitespace);
@@ -283,6 +286,26 @@ mod tests {
             c("blockdev-add driver=qcow2 file.driver=q", false).1,
             ["qcow2"]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(line in "\\PC{0,40}", pos in 0usize..50, trans: bool) {
+            let s = Schema::new(testmodel::model());
+            let r = complete(&s, &line, pos, trans);
+            proptest::prop_assert!(r.start <= line.len());
+        }
+
+        #[test]
+        fn never_panics_on_shell_like_lines(
+            words in proptest::collection::vec("[a-z.=(){}\\[\\]\"' -]{0,8}", 0..5),
+            trans: bool,
+        ) {
+            let s = Schema::new(testmodel::model());
+            let line = format!("blockdev-add {}", words.join(" "));
+            let r = complete(&s, &line, line.len(), trans);
+            proptest::prop_assert!(r.start <= line.len());
+        }
     }
 
     #[test]

@@ -894,6 +894,30 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever is typed, assembling and checking it never panics.
+        #[test]
+        fn checking_never_panics(
+            cmd in "(stop|set-speed|blockdev-add|set-id|transaction|other)",
+            args in proptest::collection::vec(
+                "[a-z.-]{1,10}=(-?[0-9]{1,3}|true|null|[a-z]{0,5}|\\[1,\"x\"\\]|\\{\"driver\":\"file\"\\})",
+                0..5,
+            ),
+        ) {
+            let s = schema();
+            let line = format!("{cmd} {}", args.join(" "));
+            if let Ok(Some(Request::Command { name, mut args })) = LineParser::new().parse_line(&line) {
+                let given = build_object(&args).unwrap_or_default();
+                if let Some(ty) = s.command(&name).and_then(|c| c.arg_type.clone()) {
+                    s.coerce(&ty, &[], &mut args, &given);
+                }
+                if let Ok(obj) = build_object(&args) {
+                    let _ = s.check_command(&name, Some(&Value::Object(obj)));
+                }
+            }
+        }
+    }
+
     #[test]
     fn members_and_values() {
         let s = schema();
