@@ -81,18 +81,41 @@ fn garbage_arguments_are_usage_errors() {
     }
 }
 
+/// The subcommand names listed by `qmp [PREFIX...] --help`.
+fn subcommands(prefix: &[&str]) -> Vec<String> {
+    let out = qmp().args(prefix).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .filter(|n| n != "help")
+        .collect()
+}
+
 #[test]
 fn every_subcommand_has_help_with_an_example() {
-    for sub in [
-        &["shell"][..],
-        &["info"],
-        &["completions"],
-        &["schema", "diff"],
-    ] {
+    let top = subcommands(&[]);
+    for must in ["shell", "info", "completions", "schema"] {
+        assert!(top.iter().any(|t| t == must), "{must} missing from {top:?}");
+    }
+    let mut all: Vec<Vec<String>> = Vec::new();
+    for t in &top {
+        let subs = subcommands(&[t]);
+        if subs.is_empty() {
+            all.push(vec![t.clone()]);
+        }
+        for s in subs {
+            all.push(vec![t.clone(), s]);
+        }
+    }
+    assert!(all.iter().any(|a| a == &["schema", "diff"]), "{all:?}");
+    for sub in &all {
         let out = qmp().args(sub).arg("--help").output().unwrap();
-        assert!(out.status.success());
+        assert!(out.status.success(), "{sub:?}");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("Example"), "{sub:?}: {text}");
+        assert!(text.contains("Example"), "{sub:?} has no example: {text}");
         assert!(!text.contains('\x1b'), "help is coloured when piped");
     }
 }

@@ -8,7 +8,7 @@ use std::process::Command;
 use rexpect::reader::Options;
 use rexpect::session::{PtySession, spawn_with_options};
 
-const TIMEOUT_MS: u64 = 8_000;
+const TIMEOUT_MS: u64 = 15_000;
 
 fn shell(sock: &Path, history: &Path, extra: &[&str]) -> PtySession {
     let mut cmd = Command::new(common::qmp_bin());
