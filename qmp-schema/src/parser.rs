@@ -851,3 +851,45 @@ impl<'a, 'c> FileParser<'a, 'c> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_path_helpers() {
+        assert_eq!(py_dirname("a.json"), "");
+        assert_eq!(py_dirname("qapi/a.json"), "qapi");
+        assert_eq!(py_dirname("a//b.json"), "a");
+        assert_eq!(py_dirname("/a.json"), "/");
+        assert_eq!(py_join("", "b.json"), "b.json");
+        assert_eq!(py_join("qapi", "b.json"), "qapi/b.json");
+        assert_eq!(py_join("/", "b.json"), "/b.json");
+        assert_eq!(py_join("qapi", "/abs/b.json"), "/abs/b.json");
+        assert_eq!(
+            py_abspath(Path::new("/x/y/../z/./w.json")),
+            PathBuf::from("/x/z/w.json")
+        );
+    }
+
+    #[test]
+    fn newlines() {
+        assert_eq!(normalize_newlines("a\r\nb\rc\n".into()), "a\nb\nc\n");
+        assert_eq!(normalize_newlines("é\r".into()), "é\n");
+    }
+
+    #[test]
+    fn os_error_text() {
+        let e = std::io::Error::from_raw_os_error(2);
+        assert_eq!(strerror(&e), "No such file or directory");
+    }
+
+    #[test]
+    fn utf8_location() {
+        let bytes = [b"ab\ncd".as_slice(), &[0xff], b"e"].concat();
+        let err = std::str::from_utf8(&bytes).unwrap_err();
+        let d = utf8_diagnostic("f.json", &bytes, &err);
+        assert_eq!((d.line, d.col), (2, 3));
+        assert!(d.message.contains("0xff"));
+    }
+}
