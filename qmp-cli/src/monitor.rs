@@ -45,6 +45,8 @@ pub enum Notice {
         /// What is wrong with it.
         reason: String,
     },
+    /// This many events were dropped because they were not read in time.
+    Lagged(u64),
     /// The connection ended.
     Closed(String),
 }
@@ -109,10 +111,7 @@ pub fn connection(qmp: qmp_client::blocking::Qmp) -> Connection {
             let notice = match item {
                 Ok(v) => Notice::Event(v),
                 Err(qmp_client::EventError::Closed(e)) => Notice::Closed(e.to_string()),
-                Err(e @ qmp_client::EventError::Lagged(_)) => Notice::Bad {
-                    text: String::new(),
-                    reason: e.to_string(),
-                },
+                Err(qmp_client::EventError::Lagged(n)) => Notice::Lagged(n),
                 Err(qmp_client::EventError::Decode { error, raw }) => Notice::Bad {
                     text: raw.message().chars().take(200).collect(),
                     reason: error.to_string(),

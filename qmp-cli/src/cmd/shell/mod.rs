@@ -182,6 +182,9 @@ fn format_notice(n: &Notice, pretty: bool) -> String {
             escape_controls(reason),
             escape_controls(text)
         ),
+        Notice::Lagged(n) => {
+            format!("warning: {n} events were dropped (the event buffer was full)")
+        }
         Notice::Closed(why) => format!("connection closed: {}", escape_controls(why)),
     }
 }
