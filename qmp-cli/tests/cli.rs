@@ -271,6 +271,10 @@ fn fake_server(
             let Ok(req) = req else { return };
             let id = req.get("id").cloned().unwrap_or(Value::Null).to_string();
             for out in reply(&req) {
+                if out == "\u{0}CLOSE" {
+                    let _ = w.shutdown(std::net::Shutdown::Both);
+                    return;
+                }
                 let _ = write!(w, "{}\r\n", out.replace("ID", &id));
             }
         }
@@ -364,4 +368,31 @@ fn shell_reads_piped_input_and_keeps_history_under_xdg_state_home() {
         history.contains("{\"execute\": \"query-name\"}"),
         "{history}"
     );
+}
+
+#[test]
+fn info_fails_in_one_line_when_the_connection_drops() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fake.sock");
+    let server = fake_server(&path, |req| {
+        match req["execute"].as_str() {
+        Some("qmp_capabilities") => vec![r#"{"return": {}, "id": ID}"#.into()],
+        Some("query-version") => vec![
+            r#"{"return": {"qemu": {"major": 10, "minor": 0, "micro": 2}, "package": ""}, "id": ID}"#.into(),
+        ],
+        // Then the server goes away mid-reply.
+        _ => vec![r#"{"return": {"na"#.into(), "\u{0}CLOSE".into()],
+    }
+    });
+    let out = qmp().arg("info").arg(&path).output().unwrap();
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("qmp: error: the connection to QEMU was lost:"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    drop(server);
 }

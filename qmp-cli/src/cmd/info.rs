@@ -424,6 +424,15 @@ pub fn render_json(fields: &[Field]) -> Value {
 pub fn run(args: InfoArgs) -> Result<()> {
     let (conn, _launched) = args.target.connect()?;
     let fields = gather(conn.monitor.as_ref());
+    // A connection lost half-way is an error, not a report of
+    // "unavailable" fields.
+    if conn.monitor.is_closed() {
+        let why = fields
+            .iter()
+            .find_map(|f| f.text.as_ref().err())
+            .map_or_else(|| "closed".to_owned(), |w| escape_controls(w));
+        anyhow::bail!("the connection to QEMU was lost: {why}");
+    }
     if args.json {
         let text = serde_json::to_string_pretty(&render_json(&fields))?;
         write_stdout(&format!("{}\n", escape_controls(&text)))?;
