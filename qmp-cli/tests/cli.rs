@@ -396,3 +396,28 @@ fn info_fails_in_one_line_when_the_connection_drops() {
     assert!(out.stdout.is_empty());
     drop(server);
 }
+
+#[test]
+fn shell_launch_runs_a_throwaway_qemu() {
+    if common::qemu_binary().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = qmp()
+        .args(["shell", "--history"])
+        .arg(dir.path().join("h"))
+        .args(["--launch", "--", "-machine", "none", "-name", "launched"])
+        .write_stdin("query-name\n")
+        .output()
+        .unwrap();
+    no_panic(&out);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"return\":{\"name\":\"launched\"}}\n"
+    );
+}
