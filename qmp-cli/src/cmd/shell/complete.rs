@@ -183,6 +183,69 @@ pub fn complete(schema: &Schema, line: &str, pos: usize, in_transaction: bool) -
     }
 }
 
+/// A hint for a line ending in a space after a command (or transaction
+/// action): its required arguments not given yet, as `name=<type>`.
+pub fn required_hint(schema: &Schema, line: &str, in_transaction: bool) -> Option<String> {
+    if !line.ends_with(char::is_whitespace) {
+        return None;
+    }
+    let (mut tokens, open) = tokenize_lenient(line);
+    if open {
+        return None;
+    }
+    let mut trans = in_transaction;
+    if !trans && tokens.first().is_some_and(|t| t.1 == "transaction(") {
+        tokens.remove(0);
+        trans = true;
+    }
+    let (_, head) = tokens.first()?;
+    let (root, prefix, mut assignments): (&str, Vec<String>, Vec<Assignment>) = if trans {
+        let action = schema.transaction_action_type()?;
+        let kind = Assignment {
+            path: vec!["type".into()],
+            raw: head.clone(),
+            value: Value::String(head.clone()),
+            explicit: true,
+        };
+        (action, vec!["data".to_owned()], vec![kind])
+    } else {
+        (
+            schema.command(head)?.arg_type.as_deref()?,
+            Vec::new(),
+            Vec::new(),
+        )
+    };
+    for (_, t) in &tokens[1..] {
+        let mut a = parse_assignment(t).ok()?;
+        a.path = prefix.iter().cloned().chain(a.path).collect();
+        assignments.push(a);
+    }
+    let given = build_lenient(&assignments);
+    let ty = schema.resolve(root, &prefix, &given)?;
+    let level = prefix
+        .iter()
+        .try_fold(&given, |m, p| m.get(p).and_then(Value::as_object))
+        .unwrap_or(&EMPTY);
+    // Of a union whose discriminator is not typed yet, only the common
+    // members are known to be required.
+    let members = match schema.model().get(ty) {
+        Some(qmp_schema::model::Entity::Object(o))
+            if o.variants
+                .as_ref()
+                .is_some_and(|v| !level.contains_key(&v.tag)) =>
+        {
+            o.members.iter().collect()
+        }
+        _ => schema.members(ty, level),
+    };
+    let missing: Vec<String> = members
+        .into_iter()
+        .filter(|m| !m.optional && !level.contains_key(&m.name))
+        .map(|m| format!("{}=<{}>", m.name, schema.describe(&m.ty)))
+        .collect();
+    (!missing.is_empty()).then(|| missing.join(" "))
+}
+
 static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
 
 /// Builds the value typed so far, skipping assignments that conflict.
@@ -306,6 +369,24 @@ mod tests {
             let r = complete(&s, &line, line.len(), trans);
             proptest::prop_assert!(r.start <= line.len());
         }
+    }
+
+    #[test]
+    fn hints_list_missing_required_arguments() {
+        let s = Schema::new(testmodel::model());
+        let h = |line: &str, t: bool| required_hint(&s, line, t);
+        assert_eq!(h("set-speed ", false).as_deref(), Some("value=<int>"));
+        assert_eq!(h("set-speed value=1 ", false), None);
+        assert_eq!(h("set-speed", false), None);
+        assert_eq!(h("stop ", false), None);
+        assert_eq!(h("blockdev-add ", false).as_deref(), Some("driver=<enum>"));
+        assert_eq!(
+            h("blockdev-add driver=file ", false).as_deref(),
+            Some("filename=<str>")
+        );
+        assert_eq!(h("stop-it ", true).as_deref(), Some("name=<str>"));
+        assert_eq!(h("transaction( stop-it name=x ", false), None);
+        assert_eq!(h("nope ", false), None);
     }
 
     #[test]

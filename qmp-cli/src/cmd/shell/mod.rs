@@ -86,6 +86,9 @@ struct ShellHelper {
     schema: Option<Arc<Schema>>,
     in_transaction: Arc<AtomicBool>,
     hmp: bool,
+    /// Colour is allowed (a terminal without `NO_COLOR`): show dimmed
+    /// hints of the required arguments.
+    color: bool,
 }
 
 impl Completer for ShellHelper {
@@ -115,8 +118,32 @@ impl Completer for ShellHelper {
     }
 }
 
+/// A hint that is only shown: the right arrow must not insert
+/// `name=<type>` placeholders into the line.
+struct ArgHint(String);
+
+impl rustyline::hint::Hint for ArgHint {
+    fn display(&self) -> &str {
+        &self.0
+    }
+
+    fn completion(&self) -> Option<&str> {
+        None
+    }
+}
+
 impl Hinter for ShellHelper {
-    type Hint = String;
+    type Hint = ArgHint;
+
+    fn hint(&self, line: &str, pos: usize, _ctx: &rustyline::Context<'_>) -> Option<ArgHint> {
+        // Undimmed, a hint would look like typed text: hints need colour.
+        let schema = self.schema.as_ref().filter(|_| !self.hmp && self.color)?;
+        if pos != line.len() {
+            return None;
+        }
+        let h = complete::required_hint(schema, line, self.in_transaction.load(Ordering::SeqCst))?;
+        Some(ArgHint(escape_controls(&h)))
+    }
 }
 
 impl Highlighter for ShellHelper {
@@ -126,6 +153,10 @@ impl Highlighter for ShellHelper {
         _default: bool,
     ) -> Cow<'b, str> {
         Cow::Borrowed(prompt)
+    }
+
+    fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
+        Cow::Owned(format!("\x1b[2m{hint}\x1b[0m"))
     }
 }
 
@@ -427,6 +458,7 @@ pub fn run(args: ShellArgs) -> Result<()> {
         schema: schema.clone(),
         in_transaction: in_transaction.clone(),
         hmp: args.hmp,
+        color: crate::term::color_stdout(),
     }));
     let _ = editor.set_max_history_size(10_000);
     let history = args.history.clone().or_else(default_history);
@@ -491,20 +523,27 @@ pub fn run(args: ShellArgs) -> Result<()> {
             Err(ReadlineError::Eof) => break,
             Err(e) => return Err(e).context("cannot read input"),
         };
-        if !line.trim().is_empty() {
-            let _ = editor.add_history_entry(line.as_str());
-            if let Some(h) = &history
-                && let Err(e) = editor.append_history(h)
-            {
-                eprintln!("warning: cannot write history {}: {e}", h.display());
+        // A paste of several lines arrives as one (bracketed paste): run
+        // them one by one, as if typed.
+        for line in line.split('\n') {
+            if !line.trim().is_empty() {
+                let _ = editor.add_history_entry(line);
+                if let Some(h) = &history
+                    && let Err(e) = editor.append_history(h)
+                {
+                    eprintln!("warning: cannot write history {}: {e}", h.display());
+                }
             }
-        }
-        // Not locked across the command: events may print meanwhile.
-        let mut out = std::io::stdout();
-        match session.run_line(&line, &mut out) {
-            Outcome::Continue => {}
-            Outcome::Quit => break,
-            Outcome::Disconnected => anyhow::bail!("the connection to QEMU is gone"),
+            // Not locked across the command: events may print meanwhile.
+            let mut out = std::io::stdout();
+            match session.run_line(line, &mut out) {
+                Outcome::Continue => {}
+                Outcome::Quit => {
+                    closing.store(true, Ordering::SeqCst);
+                    return Ok(());
+                }
+                Outcome::Disconnected => anyhow::bail!("the connection to QEMU is gone"),
+            }
         }
     }
     closing.store(true, Ordering::SeqCst);
