@@ -175,3 +175,20 @@ fn transaction_of_two_actions() {
     );
     assert!(side.contains("\"b1\""), "{side}");
 }
+
+#[test]
+fn a_pasted_block_of_lines_runs_line_by_line() {
+    let Some(q) = common::Qemu::start(&[]) else {
+        return;
+    };
+    let hist = q.dir.path().join("history");
+    let mut p = shell(&q.sock, &hist, &["-v"]);
+    // A bracketed paste of two lines, then Enter.
+    send(&mut p, "\x1b[200~query-name\nquery-status\x1b[201~\r");
+    p.exp_string("{\"execute\":\"query-name\"}").unwrap();
+    p.exp_string("{\"return\":{}}").unwrap();
+    p.exp_string("{\"execute\":\"query-status\"}").unwrap();
+    p.exp_string("\"status\":\"running\"").unwrap();
+    p.exp_string("(QEMU) ").unwrap();
+    quit(p);
+}
