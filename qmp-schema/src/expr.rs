@@ -721,25 +721,14 @@ impl ExprChecker<'_> {
             let mut cond = None;
             let mut features = Vec::new();
             if let Some(dict) = dict {
-                if self.rules.legacy {
-                    self.check_keys(
-                        cx,
-                        dict,
-                        arg.span,
-                        &key_source,
-                        &["type"],
-                        &["if", "features"],
-                    )?;
-                } else {
-                    self.check_keys(
-                        cx,
-                        dict,
-                        arg.span,
-                        &key_source,
-                        &["type"],
-                        &["if", "features"],
-                    )?;
-                }
+                self.check_keys(
+                    cx,
+                    dict,
+                    arg.span,
+                    &key_source,
+                    &["type"],
+                    &["if", "features"],
+                )?;
                 cond = self.check_if(cx, dict, &key_source)?;
                 features = self.check_features(cx, dict.get("features"))?;
             }

@@ -41,24 +41,31 @@
 #![warn(missing_docs)]
 
 pub mod ast;
+pub mod compare;
 pub mod diag;
 mod doc;
 pub mod dump;
 mod expr;
+pub mod introspect;
+pub mod json;
 mod lexer;
 pub mod model;
 pub mod options;
 pub mod parser;
 mod schema;
+pub mod snapshot;
 pub mod source;
 
 use std::path::Path;
 
+pub use compare::{Comparison, Mismatch, compare_introspection};
 pub use diag::{Diagnostic, DiagnosticKind};
 pub use dump::{dump_json, dump_qapi_test, dump_qapi_test_legacy};
+pub use introspect::{from_introspection_json, looks_like_introspection};
 pub use model::Model;
 pub use options::{Level, Limits, ParseOptions};
 pub use parser::{ParseError, parse_file, parse_str};
+pub use snapshot::looks_like_snapshot;
 pub use source::{FileId, SourceMap, Span};
 
 /// The first level whose rules are QEMU 10's: simple unions and the older
@@ -114,11 +121,32 @@ pub fn check(parsed: Parsed, opts: &CheckOptions) -> Result<Model, Error> {
     })
 }
 
-/// Reads a schema file (and its includes) and checks it.
+/// Reads a schema and checks it. What the file holds is detected from its
+/// content:
 ///
-/// The level is `opts.level`, or else the one of the QEMU tree the file
-/// belongs to (see [`Level::detect`]).
+/// * a saved `query-qmp-schema` reply ([`looks_like_introspection`]) is
+///   read with [`from_introspection_json`];
+/// * a facts-only snapshot ([`looks_like_snapshot`]) is read with
+///   [`snapshot::read`] and checked like source, at the snapshot's level
+///   (unless `opts.level` is given);
+/// * anything else is QAPI source: the file and its includes are parsed
+///   and checked. The level is `opts.level`, or else the one of the QEMU
+///   tree the file belongs to (see [`Level::detect`]).
 pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
+    // Peek at the content; files that cannot be read (or are too big, or
+    // not UTF-8) are left to the source parser, which reports them.
+    let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= opts.limits.max_file_size);
+    if small && let Ok(text) = std::fs::read_to_string(path) {
+        let name = path.to_string_lossy();
+        if looks_like_introspection(&text) {
+            return from_introspection_json(&name, &text);
+        }
+        if looks_like_snapshot(&text) {
+            let (parsed, level) = snapshot::read_with_level(&name, &text)?;
+            let level = opts.level.or(level).unwrap_or_default();
+            return check(parsed, &CheckOptions { level });
+        }
+    }
     let parsed = parse_file(path, opts)?;
     let level = parsed.level;
     check(parsed, &CheckOptions { level })

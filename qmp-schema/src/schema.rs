@@ -26,6 +26,9 @@ use crate::source::{FileId, SourceMap, Span};
 
 type R<T> = Result<T, Box<Diagnostic>>;
 
+/// A built-in type: name, JSON type, integer range.
+type Predefined = (&'static str, JsonType, Option<(i128, i128)>);
+
 /// Where an entity was defined, for error messages.
 #[derive(Debug, Clone)]
 struct Info {
@@ -396,7 +399,7 @@ impl<'a> Builder<'a> {
 
     fn def_predefineds(&mut self) -> R<()> {
         const I64: (i128, i128) = (i64::MIN as i128, i64::MAX as i128);
-        let builtins: [(&str, JsonType, Option<(i128, i128)>); 15] = [
+        let builtins: [Predefined; 15] = [
             ("str", JsonType::String, None),
             ("number", JsonType::Number, None),
             ("int", JsonType::Int, Some(I64)),

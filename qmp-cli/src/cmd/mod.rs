@@ -1,3 +1,4 @@
 //! Subcommands of `qmp`, one module each.
 
+pub mod extract;
 pub mod schema;

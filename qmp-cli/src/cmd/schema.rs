@@ -21,6 +21,8 @@ pub struct SchemaArgs {
 
 #[derive(Debug, Subcommand)]
 enum SchemaCommand {
+    /// Write the facts-only snapshot of a schema (no documentation prose).
+    Extract(super::extract::ExtractArgs),
     /// Check QAPI schema files by QEMU's rules; exit 1 on the first error
     /// of any file.
     #[command(
@@ -88,6 +90,7 @@ enum DumpFormat {
 /// Runs `qmp schema ...`.
 pub fn run(args: SchemaArgs) -> ExitCode {
     match args.command {
+        SchemaCommand::Extract(a) => super::extract::run(a),
         SchemaCommand::Check { files, level } => {
             let opts = level.options();
             let mut ok = true;
