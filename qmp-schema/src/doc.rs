@@ -13,6 +13,11 @@
 //! - **legacy** (older levels, modelled on QEMU 5.1): a permissive line
 //!   classifier with `Note(s):` and `Example(s):` sections, no indentation
 //!   rules, and its own error messages (`empty doc section 'X'`, ...).
+//!   QEMU 5.2 to 8.2 had variants of this parser (rST indentation rules,
+//!   kept leading whitespace); they are read with the 5.1 rules, which
+//!   accept what those releases accept but strip each line's whitespace
+//!   (except in `Example` sections), so texts can differ from theirs in
+//!   indentation only.
 //!
 //! The result is a [`Doc`] whose sections are in textual order; for the
 //! legacy dialect, `Note`/`Example` sections become plain sections with
