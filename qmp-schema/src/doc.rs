@@ -14,10 +14,12 @@
 //!   classifier with `Note(s):` and `Example(s):` sections, no indentation
 //!   rules, and its own error messages (`empty doc section 'X'`, ...).
 //!   QEMU 5.2 to 8.2 had variants of this parser (rST indentation rules,
-//!   kept leading whitespace); they are read with the 5.1 rules, which
-//!   accept what those releases accept but strip each line's whitespace
+//!   kept leading whitespace); they are read with the 5.1 rules, which are
+//!   more lenient about indentation but strip each line's whitespace
 //!   (except in `Example` sections), so texts can differ from theirs in
-//!   indentation only.
+//!   indentation, and an indented line starting with `@name:` inside a
+//!   description is an error here (as in 5.1) where those releases took it
+//!   as text.
 //!
 //! The result is a [`Doc`] whose sections are in textual order; for the
 //! legacy dialect, `Note`/`Example` sections become plain sections with
