@@ -57,6 +57,11 @@ pub trait Monitor: Send + Sync {
     /// `return` value.
     fn execute(&self, name: &str, args: Option<Value>) -> Result<Value, MonitorError>;
 
+    /// Runs `name` out of band (`exec-oob`).
+    fn execute_oob(&self, name: &str, args: Option<Value>) -> Result<Value, MonitorError> {
+        self.execute(name, args)
+    }
+
     /// Whether the connection is finished (no further command can run).
     fn is_closed(&self) -> bool {
         false
@@ -90,6 +95,10 @@ fn monitor_error(e: qmp_client::Error) -> MonitorError {
 impl Monitor for qmp_client::blocking::Qmp {
     fn execute(&self, name: &str, args: Option<Value>) -> Result<Value, MonitorError> {
         self.execute_raw(name, args).map_err(monitor_error)
+    }
+
+    fn execute_oob(&self, name: &str, args: Option<Value>) -> Result<Value, MonitorError> {
+        self.execute_raw_oob(name, args).map_err(monitor_error)
     }
 
     fn is_closed(&self) -> bool {

@@ -41,7 +41,10 @@ impl Target {
                 (Address::Unix(l.sock.clone()), Some(l))
             }
         };
+        // Out-of-band execution when the server offers it (raw
+        // `{"exec-oob": ...}` lines in the shell).
         let b = Builder::new()
+            .oob(true)
             .connect_timeout(Some(CONNECT_TIMEOUT))
             .handshake_timeout(Some(CONNECT_TIMEOUT));
         let shown = match &addr {

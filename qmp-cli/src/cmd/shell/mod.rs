@@ -297,7 +297,7 @@ impl Session {
                 return Outcome::Continue;
             }
         };
-        let (name, args) = match self.assemble(request) {
+        let (name, args, oob) = match self.assemble(request) {
             Ok(x) => x,
             Err(msgs) => {
                 for m in msgs {
@@ -310,7 +310,12 @@ impl Session {
         if self.verbose {
             let _ = writeln!(out, "{}", format_request(&name, args.as_ref(), self.pretty));
         }
-        match self.monitor.execute(&name, args) {
+        let reply = if oob {
+            self.monitor.execute_oob(&name, args)
+        } else {
+            self.monitor.execute(&name, args)
+        };
+        match reply {
             Ok(v) => {
                 let _ = writeln!(out, "{}", format_json(&json!({ "return": v }), self.pretty));
                 Outcome::Continue
@@ -343,10 +348,14 @@ impl Session {
 
     /// Turns a parsed request into a command name and arguments, checked
     /// against the schema. Errors are messages for the user.
-    fn assemble(&self, request: Request) -> Result<(String, Option<Value>), Vec<String>> {
+    fn assemble(&self, request: Request) -> Result<(String, Option<Value>, bool), Vec<String>> {
         let schema = self.schema.as_deref().filter(|_| self.check);
         match request {
-            Request::Raw { name, arguments } => Ok((name, arguments)),
+            Request::Raw {
+                name,
+                arguments,
+                oob,
+            } => Ok((name, arguments, oob)),
             Request::Command { name, mut args } => {
                 if let Some(s) = schema
                     && let Some(ty) = s.command(&name).and_then(|c| c.arg_type.clone())
@@ -367,7 +376,7 @@ impl Session {
                         return Err(problems.iter().map(ToString::to_string).collect());
                     }
                 }
-                Ok((name, args))
+                Ok((name, args, false))
             }
             Request::Transaction(actions) => {
                 let action_ty = schema.and_then(|s| s.transaction_action_type().map(str::to_owned));
@@ -391,7 +400,7 @@ impl Session {
                         return Err(problems.iter().map(ToString::to_string).collect());
                     }
                 }
-                Ok(("transaction".to_owned(), Some(args)))
+                Ok(("transaction".to_owned(), Some(args), false))
             }
         }
     }

@@ -96,6 +96,8 @@ pub enum Request {
         name: String,
         /// The `arguments` member, if any.
         arguments: Option<Value>,
+        /// Written with `exec-oob`: run out of band.
+        oob: bool,
     },
     /// A transaction: the actions as typed.
     Transaction(Vec<Action>),
@@ -203,13 +205,15 @@ fn parse_raw(text: &str) -> Result<Request, ParseError> {
     let Value::Object(mut obj) = v else {
         return Err(ParseError::NotCommand);
     };
-    let name = match obj.remove("execute").or_else(|| obj.remove("exec-oob")) {
-        Some(Value::String(s)) => s,
+    let (name, oob) = match (obj.remove("execute"), obj.remove("exec-oob")) {
+        (Some(Value::String(s)), None) => (s, false),
+        (None, Some(Value::String(s))) => (s, true),
         _ => return Err(ParseError::NotCommand),
     };
     Ok(Request::Raw {
         name,
         arguments: obj.remove("arguments"),
+        oob,
     })
 }
 
@@ -417,7 +421,8 @@ mod tests {
             p.parse_line(r#" {"execute": "stop"} "#).unwrap(),
             Some(Request::Raw {
                 name: "stop".into(),
-                arguments: None
+                arguments: None,
+                oob: false,
             })
         );
         assert_eq!(
@@ -425,8 +430,21 @@ mod tests {
                 .unwrap(),
             Some(Request::Raw {
                 name: "x".into(),
-                arguments: Some(json!({"a": 1}))
+                arguments: Some(json!({"a": 1})),
+                oob: false,
             })
+        );
+        assert_eq!(
+            p.parse_line(r#"{"exec-oob": "migrate-pause"}"#).unwrap(),
+            Some(Request::Raw {
+                name: "migrate-pause".into(),
+                arguments: None,
+                oob: true,
+            })
+        );
+        assert_eq!(
+            p.parse_line(r#"{"execute": "a", "exec-oob": "b"}"#),
+            Err(ParseError::NotCommand)
         );
         assert_eq!(p.parse_line(r#"{"x": 1}"#), Err(ParseError::NotCommand));
         assert!(matches!(p.parse_line("{bad"), Err(ParseError::Json(_))));
