@@ -49,6 +49,9 @@ fn features(f: &[Feature]) -> String {
 
 fn command(schema: &Schema, name: &str, rest: &[&str]) -> String {
     let Some(cmd) = schema.command(name) else {
+        if let Some(Entity::Event(ev)) = schema.model().get(name) {
+            return event(schema, ev);
+        }
         return format!("unknown command '{name}' (`help` lists the commands)\n");
     };
     let mut out = format!("{name}{}\n", features(&cmd.common.features));
@@ -82,6 +85,30 @@ fn command(schema: &Schema, name: &str, rest: &[&str]) -> String {
     }
     if let Some(ret) = &cmd.ret_type {
         let _ = writeln!(out, "returns: {}", schema.describe(ret));
+    }
+    out
+}
+
+fn event(schema: &Schema, ev: &qmp_schema::model::Event) -> String {
+    let name = &ev.common.name;
+    let mut out = format!("event {name}{}\n", features(&ev.common.features));
+    let since = ev.common.since.as_deref().or_else(|| {
+        qmp_types::EVENTS
+            .iter()
+            .find(|e| e.name == name)
+            .and_then(|e| e.since)
+    });
+    if let Some(since) = since {
+        let _ = writeln!(out, "  since QEMU {since}");
+    }
+    match &ev.arg_type {
+        Some(ty) if !schema.members(ty, &Map::new()).is_empty() => {
+            let _ = writeln!(out, "data:");
+            members(schema, ty, &Map::new(), "", 0, &mut out);
+        }
+        _ => {
+            let _ = writeln!(out, "no data");
+        }
     }
     out
 }
@@ -203,5 +230,32 @@ mod tests {
         let b = help(Some(&s), &["blockdev-add", "driver=file"]);
         assert!(b.contains("  filename: str\n"), "{b}");
         assert!(help(Some(&s), &["nope"]).starts_with("unknown command 'nope'"));
+    }
+}
+
+#[cfg(test)]
+mod real_schema_tests {
+    use super::*;
+
+    #[test]
+    fn events_and_since_from_a_real_schema() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../qmp-types/tests/corpus/qemu-system-q35.schema.json"
+        );
+        let text = std::fs::read_to_string(path).expect("corpus file");
+        let s = Schema::new(qmp_schema::from_introspection_json("q35", &text).expect("reads"));
+        let stop = help(Some(&s), &["STOP"]);
+        assert!(stop.starts_with("event STOP\n"), "{stop}");
+        assert!(stop.ends_with("no data\n"), "{stop}");
+        let done = help(Some(&s), &["BLOCK_JOB_COMPLETED"]);
+        assert!(done.contains("data:\n"), "{done}");
+        assert!(done.contains("  device: str\n"), "{done}");
+        assert!(done.contains("  error: str (optional)\n"), "{done}");
+        let b = help(Some(&s), &["block-set-write-threshold"]);
+        assert!(
+            b.contains("  node-name: str\n  write-threshold: int\n"),
+            "{b}"
+        );
     }
 }
