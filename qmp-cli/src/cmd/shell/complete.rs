@@ -79,6 +79,7 @@ pub fn complete(schema: &Schema, line: &str, pos: usize, in_transaction: bool) -
             .command_names()
             .into_iter()
             .map(str::to_owned)
+            .chain(schema.model().events().map(|e| e.common.name.clone()))
             .collect();
         return Completion {
             start,
