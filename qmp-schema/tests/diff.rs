@@ -180,3 +180,36 @@ fn source_against_introspection_of_the_same_release() {
     }
     assert!(find(&d.commands, "query-status").is_none());
 }
+
+/// The guest agent schema: a member whose type changed.
+#[test]
+fn guest_agent_member_type_change() {
+    let qga = |v: &str| {
+        let path = shared().join(v).join("qga/qapi-schema.json");
+        if !path.exists() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{} is missing",
+                path.display()
+            );
+            eprintln!("SKIP: {} not found", path.display());
+            return None;
+        }
+        Some(qmp_schema::load(&path, &ParseOptions::default()).expect("qga schema loads"))
+    };
+    let (Some(old), Some(new)) = (qga("5.1.0"), qga("10.0.2")) else {
+        return;
+    };
+    let d = diff(&old, &new);
+    assert!(
+        details(&d.commands, "guest-exec").contains(&Detail::TypeChanged {
+            member: "capture-output".into(),
+            old: "bool".into(),
+            new: "GuestExecCaptureOutput".into()
+        })
+    );
+    assert!(matches!(
+        find(&d.commands, "guest-ssh-add-authorized-keys").map(|c| &c.change),
+        Some(Change::Added { .. })
+    ));
+}
