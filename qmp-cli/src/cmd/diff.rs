@@ -54,6 +54,27 @@ fn read(path: &Path, level: Option<Level>) -> Result<Model, String> {
     })
 }
 
+/// Colours added (`+`), removed (`-`) and changed (`~`) lines, with the
+/// control characters of the schema text already escaped.
+fn colorize(text: &str, color: bool) -> String {
+    if !color {
+        return escape_controls(text);
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    for line in text.lines() {
+        let escaped = escape_controls(line);
+        let code = match line.trim_start().chars().next() {
+            Some('+') => "32",
+            Some('-') => "31",
+            Some('~') => "33",
+            _ => "1",
+        };
+        out.push_str(&crate::term::paint(true, code, &escaped));
+        out.push('\n');
+    }
+    out
+}
+
 /// Runs `qmp schema diff`.
 pub fn run(args: DiffArgs) -> ExitCode {
     let models =
@@ -68,7 +89,7 @@ pub fn run(args: DiffArgs) -> ExitCode {
     let d = qmp_schema::diff::diff(&old, &new);
     let text = if args.json {
         match serde_json::to_string_pretty(&d) {
-            Ok(s) => s + "\n",
+            Ok(s) => escape_controls(&s) + "\n",
             Err(e) => {
                 eprintln!("qmp: cannot encode the diff: {e}");
                 return ExitCode::from(2);
@@ -77,9 +98,10 @@ pub fn run(args: DiffArgs) -> ExitCode {
     } else if d.is_empty() {
         "no differences\n".to_owned()
     } else {
-        d.to_string()
+        // Escapes the schema's text, then colours.
+        colorize(&d.to_string(), crate::term::color_stdout())
     };
-    if let Err(e) = write_stdout(&escape_controls(&text)) {
+    if let Err(e) = write_stdout(&text) {
         eprintln!("qmp: cannot write output: {e}");
         return ExitCode::from(2);
     }
@@ -87,5 +109,24 @@ pub fn run(args: DiffArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colorize;
+
+    #[test]
+    fn colours_only_when_asked() {
+        let text =
+            "Commands: 1 added\n  + command a\n  - command b\n      ~ member 'x' type: \x1b t\n";
+        assert_eq!(colorize(text, false), text.replace('\x1b', "\\u001b"));
+        let c = colorize(text, true);
+        assert!(c.contains("\x1b[32m  + command a\x1b[0m"), "{c:?}");
+        assert!(c.contains("\x1b[31m  - command b\x1b[0m"), "{c:?}");
+        assert!(
+            c.contains("\x1b[33m      ~ member 'x' type: \\u001b t\x1b[0m"),
+            "{c:?}"
+        );
     }
 }
