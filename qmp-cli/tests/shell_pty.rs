@@ -192,3 +192,30 @@ fn a_pasted_block_of_lines_runs_line_by_line() {
     p.exp_string("(QEMU) ").unwrap();
     quit(p);
 }
+
+/// `qmp info` colours its labels on a terminal, unless `NO_COLOR` is set.
+#[test]
+fn info_colours_only_on_a_terminal_without_no_color() {
+    let Some(q) = common::Qemu::start(&[]) else {
+        return;
+    };
+    for (no_color, want_color) in [(None, true), (Some("1"), false)] {
+        let mut cmd = Command::new(common::qmp_bin());
+        cmd.arg("info")
+            .arg(&q.sock)
+            .env("TERM", "xterm")
+            .env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let opts = Options {
+            timeout_ms: Some(TIMEOUT_MS),
+            strip_ansi_escape_codes: false,
+        };
+        let mut p = spawn_with_options(cmd, opts).expect("spawn qmp info");
+        let out = p.exp_eof().expect("qmp info ends");
+        assert!(out.contains("Migration:"), "{out:?}");
+        assert_eq!(out.contains("\x1b[1mQEMU:"), want_color, "{out:?}");
+        assert_eq!(out.contains('\x1b'), want_color, "{out:?}");
+    }
+}
