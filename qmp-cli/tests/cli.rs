@@ -362,7 +362,11 @@ fn shell_reads_piped_input_and_keeps_history_under_xdg_state_home() {
         stdout.contains("error: unknown argument 'bogus'"),
         "{stdout}"
     );
-    let history = std::fs::read_to_string(state.path().join("qmp/history")).unwrap();
+    let path = state.path().join("qmp/history");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "history is private");
+    let history = std::fs::read_to_string(&path).unwrap();
     assert!(history.contains("query-status bogus=1"), "{history}");
     assert!(
         history.contains("{\"execute\": \"query-name\"}"),

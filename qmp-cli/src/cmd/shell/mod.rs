@@ -176,6 +176,17 @@ fn default_history() -> Option<PathBuf> {
     Some(state.join("qmp").join("history"))
 }
 
+/// Creates `path` if needed and makes it readable by its owner only.
+fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
 /// Formats a message for the terminal: JSON, compact or pretty, with
 /// control characters escaped.
 pub fn format_json(v: &Value, pretty: bool) -> String {
@@ -479,6 +490,11 @@ pub fn run(args: ShellArgs) -> Result<()> {
             && let Err(e) = editor.load_history(h)
         {
             eprintln!("warning: cannot read history {}: {e}", h.display());
+        }
+        // Commands may carry secrets (passwords of `object-add secret`):
+        // the history is private to its owner.
+        if let Err(e) = private_file(h) {
+            eprintln!("warning: cannot create history {}: {e}", h.display());
         }
     }
     let printer: Option<Box<dyn ExternalPrinter + Send>> = if std::io::stdin().is_terminal() {
