@@ -51,6 +51,7 @@
 pub mod ast;
 pub mod compare;
 pub mod diag;
+pub mod diff;
 mod doc;
 pub mod dump;
 mod expr;

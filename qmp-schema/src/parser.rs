@@ -15,9 +15,9 @@
 //!   first bad byte (QEMU fails with a Python traceback);
 //! - a byte order mark is rejected with a clear message (QEMU reports a
 //!   stray character);
-//! - files larger than [`Limits::max_file_size`], nesting deeper than
-//!   [`Limits::max_depth`] and includes nested deeper than
-//!   [`Limits::max_include_depth`] are rejected (QEMU has no limits);
+//! - files larger than [`Limits::max_file_size`](crate::Limits::max_file_size), nesting deeper than
+//!   [`Limits::max_depth`](crate::Limits::max_depth) and includes nested deeper than
+//!   [`Limits::max_include_depth`](crate::Limits::max_include_depth) are rejected (QEMU has no limits);
 //! - `\r\n` and lone `\r` line ends are read as `\n` (as Python does).
 
 use std::collections::HashSet;
