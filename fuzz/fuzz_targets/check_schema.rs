@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         _ => Level::new(5, 1),
     };
     if let Ok(parsed) = parse_str("fuzz-input.json", text, &ParseOptions::with_level(level)) {
-        match check(parsed, &CheckOptions { level }) {
+        match check(parsed, &CheckOptions { level: Some(level) }) {
             Ok(model) => {
                 let _ = model.entities.len();
             }

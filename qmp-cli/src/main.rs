@@ -19,11 +19,17 @@ struct Cli {
 enum Command {
     /// QAPI schema tools: check, dump, stats.
     Schema(cmd::schema::SchemaArgs),
+    /// Run one command and print its reply as JSON.
+    Call(cmd::call::CallArgs),
+    /// Print events as JSON lines.
+    Events(cmd::events::EventsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Schema(args) => cmd::schema::run(args),
+        Command::Call(args) => cmd::call::run(args),
+        Command::Events(args) => cmd::events::run(args),
     }
 }

@@ -1,0 +1,601 @@
+//! The tokio transport.
+//!
+//! Design: the sans-io [`Connection`](crate::proto::Connection) sits in a
+//! mutex shared by the callers and two background tasks. The *reader* task
+//! reads the socket, feeds the connection and routes replies to the
+//! callers' oneshot channels and events to the bounded event buffer; it
+//! never waits for a consumer, so a slow event consumer cannot stall
+//! replies. The *writer* task owns the write half and writes whole messages
+//! taken from a channel, so a caller that is cancelled (its future dropped)
+//! can never leave half a command on the wire: a command is either queued
+//! whole or not at all. A cancelled or timed-out call removes its waiter;
+//! its late reply is dropped and counted (P7/P18).
+
+use std::borrow::Cow;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use qmp_types::{Client, Command, EventKind, OobCommand};
+use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::config::Builder;
+use crate::error::{Error, IoOp, TimeoutKind};
+use crate::events::{EventStream, FromRawEvent, TypedEvent};
+use crate::fd;
+use crate::proto::{Connection, ExecOptions, Greeting, Mode, RawEvent, RawReply, Stats, Transmit};
+use crate::shared::{Shared, Waiter};
+
+const READ_BUF: usize = 64 * 1024;
+
+/// An async QMP (or guest agent) client on tokio. Cheap to clone; all
+/// clones share one connection, and any number of calls may be in flight
+/// at once (pipelining). Must be created inside a tokio runtime.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), qmp_client::Error> {
+/// let qmp = qmp_client::Qmp::connect_unix("/tmp/qmp.sock").await?;
+/// let status = qmp.execute_raw("query-status", None).await?;
+/// println!("{status}");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Qmp {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    tx: mpsc::UnboundedSender<Transmit>,
+    reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    greeting: Option<Greeting>,
+    command_timeout: Option<Duration>,
+    fd_passing: bool,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shared.close(Error::Closed);
+        self.reader.abort();
+        self.writer.abort();
+    }
+}
+
+impl std::fmt::Debug for Qmp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Qmp")
+            .field("greeting", &self.inner.greeting)
+            .field("fd_passing", &self.inner.fd_passing)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Sink {
+    Plain(Box<dyn AsyncWrite + Send + Unpin>),
+    Unix(tokio::net::unix::OwnedWriteHalf),
+}
+
+impl Sink {
+    async fn write(&mut self, data: &[u8], fds: &[OwnedFd]) -> std::io::Result<()> {
+        match self {
+            Sink::Plain(w) => {
+                w.write_all(data).await?;
+                w.flush().await
+            }
+            Sink::Unix(w) => {
+                let mut sent = 0;
+                if !fds.is_empty() {
+                    let s: &tokio::net::UnixStream = w.as_ref();
+                    sent = s
+                        .async_io(tokio::io::Interest::WRITABLE, || {
+                            fd::send_with_fds(s, data, fds)
+                        })
+                        .await?;
+                }
+                w.write_all(&data[sent..]).await
+            }
+        }
+    }
+}
+
+async fn write_loop(
+    mut sink: Sink,
+    mut rx: mpsc::UnboundedReceiver<Transmit>,
+    shared: Arc<Shared>,
+    write_timeout: Option<Duration>,
+) {
+    let mut batch = Vec::new();
+    while let Some(first) = rx.recv().await {
+        // Coalesce queued messages without descriptors into one write.
+        let mut fds = first.fds;
+        batch.clear();
+        batch.extend_from_slice(&first.data);
+        if fds.is_empty() {
+            while batch.len() < READ_BUF {
+                match rx.try_recv() {
+                    Ok(t) if t.fds.is_empty() => batch.extend_from_slice(&t.data),
+                    Ok(t) => {
+                        // Write what we have, then this one with its fds.
+                        if let Err(e) = timed_write(&mut sink, &batch, &[], write_timeout).await {
+                            shared.close(e);
+                            return;
+                        }
+                        batch.clear();
+                        batch.extend_from_slice(&t.data);
+                        fds = t.fds;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        if let Err(e) = timed_write(&mut sink, &batch, &fds, write_timeout).await {
+            shared.close(e);
+            return;
+        }
+    }
+}
+
+async fn timed_write(
+    sink: &mut Sink,
+    data: &[u8],
+    fds: &[OwnedFd],
+    t: Option<Duration>,
+) -> Result<(), Error> {
+    let fut = sink.write(data, fds);
+    let r = match t {
+        Some(t) => match tokio::time::timeout(t, fut).await {
+            Ok(r) => r,
+            Err(_) => return Err(Error::Timeout(TimeoutKind::Write)),
+        },
+        None => fut.await,
+    };
+    r.map_err(|e| Error::io(IoOp::Write, e))
+}
+
+async fn read_loop(
+    mut r: Box<dyn AsyncRead + Send + Unpin>,
+    shared: Arc<Shared>,
+    tx: mpsc::UnboundedSender<Transmit>,
+) {
+    let mut buf = vec![0u8; READ_BUF];
+    loop {
+        let res = r.read(&mut buf).await;
+        let mut st = shared.lock();
+        match res {
+            Ok(0) => st.conn.handle_eof(),
+            Ok(n) => st.conn.handle_input(&buf[..n]),
+            Err(e) => st.conn.close(Error::io(IoOp::Read, e)),
+        }
+        for t in st.transmits() {
+            let _ = tx.send(t);
+        }
+        st.dispatch();
+        if st.closed.is_some() {
+            return;
+        }
+    }
+}
+
+/// Removes the waiter of a call whose future is dropped before its reply
+/// arrived (cancellation or timeout).
+struct CancelGuard<'a> {
+    shared: &'a Shared,
+    id: u64,
+}
+
+impl Drop for CancelGuard<'_> {
+    fn drop(&mut self) {
+        self.shared.lock().cancel(self.id);
+    }
+}
+
+pub(crate) fn sync_value() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static COUNTER: AtomicI64 = AtomicI64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    (nanos ^ (i64::from(std::process::id()) << 40) ^ COUNTER.fetch_add(1, Ordering::Relaxed))
+        & i64::MAX
+}
+
+impl Builder {
+    /// Connects to a Unix socket and completes the handshake. File
+    /// descriptor passing is available on such connections.
+    pub async fn connect_unix(self, path: impl AsRef<Path>) -> Result<Qmp, Error> {
+        let fut = tokio::net::UnixStream::connect(path.as_ref());
+        let s = with_timeout(self.connect_timeout, TimeoutKind::Connect, fut)
+            .await?
+            .map_err(|e| Error::io(IoOp::Connect, e))?;
+        self.connect_unix_stream(s).await
+    }
+
+    /// Connects to a TCP address and completes the handshake.
+    pub async fn connect_tcp(self, addr: impl tokio::net::ToSocketAddrs) -> Result<Qmp, Error> {
+        let fut = tokio::net::TcpStream::connect(addr);
+        let s = with_timeout(self.connect_timeout, TimeoutKind::Connect, fut)
+            .await?
+            .map_err(|e| Error::io(IoOp::Connect, e))?;
+        let _ = s.set_nodelay(true);
+        let (r, w) = s.into_split();
+        self.start(Box::new(r), Sink::Plain(Box::new(w)), false)
+            .await
+    }
+
+    /// Completes the handshake on a connected Unix stream (fd passing
+    /// available).
+    pub async fn connect_unix_stream(self, s: tokio::net::UnixStream) -> Result<Qmp, Error> {
+        let (r, w) = s.into_split();
+        self.start(Box::new(r), Sink::Unix(w), true).await
+    }
+
+    /// Completes the handshake on any byte stream (e.g. an in-memory
+    /// `tokio::io::duplex`). No fd passing.
+    pub async fn connect_stream<S>(self, s: S) -> Result<Qmp, Error>
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (r, w) = tokio::io::split(s);
+        self.start(Box::new(r), Sink::Plain(Box::new(w)), false)
+            .await
+    }
+
+    async fn start(
+        self,
+        r: Box<dyn AsyncRead + Send + Unpin>,
+        sink: Sink,
+        fd_passing: bool,
+    ) -> Result<Qmp, Error> {
+        let shared = Arc::new(Shared::new(
+            Connection::new(self.proto),
+            self.event_capacity,
+        ));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (htx, hrx) = oneshot::channel();
+        {
+            let mut st = shared.lock();
+            match st.handshake.take() {
+                Some(r) => {
+                    let _ = htx.send(r);
+                }
+                None => st.handshake_tx = Some(htx),
+            }
+        }
+        let writer = tokio::spawn(write_loop(sink, rx, shared.clone(), self.write_timeout));
+        let reader = tokio::spawn(read_loop(r, shared.clone(), tx.clone()));
+        let mut inner = Inner {
+            shared,
+            tx,
+            reader,
+            writer,
+            greeting: None,
+            command_timeout: self.command_timeout,
+            fd_passing,
+        };
+        let handshake = async {
+            let greeting = hrx.await.unwrap_or(Err(Error::Closed))?;
+            Ok::<_, Error>(greeting)
+        };
+        let greeting =
+            match with_timeout(self.handshake_timeout, TimeoutKind::Handshake, handshake).await {
+                Ok(Ok(g)) => g,
+                Ok(Err(e)) | Err(e) => {
+                    inner.shared.close(e.clone());
+                    return Err(e);
+                }
+            };
+        inner.greeting = greeting;
+        let qmp = Qmp {
+            inner: Arc::new(inner),
+        };
+        if self.proto.mode == Mode::GuestAgent {
+            let sync = qmp.guest_sync();
+            match with_timeout(self.handshake_timeout, TimeoutKind::Handshake, sync).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) | Err(e) => {
+                    qmp.inner.shared.close(e.clone());
+                    return Err(e);
+                }
+            }
+        }
+        Ok(qmp)
+    }
+}
+
+async fn with_timeout<F: std::future::Future>(
+    t: Option<Duration>,
+    kind: TimeoutKind,
+    fut: F,
+) -> Result<F::Output, Error> {
+    match t {
+        Some(t) => tokio::time::timeout(t, fut)
+            .await
+            .map_err(|_| Error::Timeout(kind)),
+        None => Ok(fut.await),
+    }
+}
+
+impl Qmp {
+    /// Options for a new connection.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Connects to a QMP Unix socket with default options.
+    pub async fn connect_unix(path: impl AsRef<Path>) -> Result<Qmp, Error> {
+        Builder::new().connect_unix(path).await
+    }
+
+    /// Connects to a QMP TCP socket with default options.
+    pub async fn connect_tcp(addr: impl tokio::net::ToSocketAddrs) -> Result<Qmp, Error> {
+        Builder::new().connect_tcp(addr).await
+    }
+
+    /// The server greeting (`None` for a guest agent).
+    pub fn greeting(&self) -> Option<&Greeting> {
+        self.inner.greeting.as_ref()
+    }
+
+    /// Whether `oob` was negotiated.
+    pub fn oob_enabled(&self) -> bool {
+        self.inner.shared.lock().conn.oob_enabled()
+    }
+
+    /// Counters (unknown replies dropped, ...).
+    pub fn stats(&self) -> Stats {
+        self.inner.shared.lock().conn.stats()
+    }
+
+    /// Why the connection is finished, if it is.
+    pub fn closed(&self) -> Option<Error> {
+        self.inner.shared.lock().closed.clone()
+    }
+
+    /// Closes the connection: pending calls fail with [`Error::Closed`].
+    /// Closing twice is harmless.
+    pub fn close(&self) {
+        self.inner.shared.close(Error::Closed);
+        self.inner.reader.abort();
+        self.inner.writer.abort();
+    }
+
+    /// Runs a typed command (same as [`Client::execute`]), with the
+    /// builder's default timeout.
+    pub async fn execute<C: Command>(&self, command: C) -> Result<C::Returns, Error> {
+        self.execute_with_timeout(command, self.inner.command_timeout)
+            .await
+    }
+
+    /// Runs a typed command with an explicit timeout (`None`: none).
+    pub async fn execute_with_timeout<C: Command>(
+        &self,
+        command: C,
+        timeout: Option<Duration>,
+    ) -> Result<C::Returns, Error> {
+        self.typed(command, false, Vec::new(), timeout).await
+    }
+
+    /// Runs a command out-of-band (`exec-oob`); needs the `oob` capability
+    /// ([`Builder::oob`]).
+    pub async fn execute_oob<C: OobCommand>(&self, command: C) -> Result<C::Returns, Error> {
+        self.typed(command, true, Vec::new(), self.inner.command_timeout)
+            .await
+    }
+
+    /// Runs a command passing file descriptors with it (`getfd`,
+    /// `add-fd`); Unix socket connections only.
+    pub async fn execute_with_fds<C: Command>(
+        &self,
+        command: C,
+        fds: Vec<OwnedFd>,
+    ) -> Result<C::Returns, Error> {
+        self.typed(command, false, fds, self.inner.command_timeout)
+            .await
+    }
+
+    async fn typed<C: Command>(
+        &self,
+        command: C,
+        oob: bool,
+        fds: Vec<OwnedFd>,
+        timeout: Option<Duration>,
+    ) -> Result<C::Returns, Error> {
+        let reply = self
+            .send(
+                Cow::Borrowed(C::NAME),
+                &command,
+                oob,
+                fds,
+                C::SUCCESS_RESPONSE,
+                timeout,
+            )
+            .await?;
+        match reply {
+            Some(r) => r.decode(C::NAME),
+            None => serde_json::from_str("{}").map_err(|e| Error::Decode {
+                command: C::NAME.to_owned(),
+                path: ".".to_owned(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// Runs any command by name, untyped: `args` is the `arguments` object
+    /// (or `None`), the result is the `return` value.
+    pub async fn execute_raw(
+        &self,
+        name: &str,
+        args: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, Error> {
+        Ok(self
+            .execute_raw_reply(name, args.as_ref())
+            .await?
+            .to_value())
+    }
+
+    /// Like [`execute_raw`](Self::execute_raw) but returns the reply
+    /// undecoded (its `return` JSON text), for callers that decode
+    /// themselves.
+    pub async fn execute_raw_reply(
+        &self,
+        name: &str,
+        args: Option<&serde_json::Value>,
+    ) -> Result<RawReply, Error> {
+        let reply = self
+            .send(
+                Cow::Owned(name.to_owned()),
+                &args,
+                false,
+                Vec::new(),
+                true,
+                self.inner.command_timeout,
+            )
+            .await?;
+        reply.ok_or(Error::Closed)
+    }
+
+    /// Runs any command by name out-of-band, untyped.
+    pub async fn execute_raw_oob(
+        &self,
+        name: &str,
+        args: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, Error> {
+        let reply = self
+            .send(
+                Cow::Owned(name.to_owned()),
+                &args,
+                true,
+                Vec::new(),
+                true,
+                self.inner.command_timeout,
+            )
+            .await?;
+        reply.ok_or(Error::Closed).map(|r| r.to_value())
+    }
+
+    /// Untyped call passing file descriptors.
+    pub async fn execute_raw_with_fds(
+        &self,
+        name: &str,
+        args: Option<serde_json::Value>,
+        fds: Vec<OwnedFd>,
+    ) -> Result<serde_json::Value, Error> {
+        let reply = self
+            .send(
+                Cow::Owned(name.to_owned()),
+                &args,
+                false,
+                fds,
+                true,
+                self.inner.command_timeout,
+            )
+            .await?;
+        reply.ok_or(Error::Closed).map(|r| r.to_value())
+    }
+
+    async fn send<A: Serialize + ?Sized>(
+        &self,
+        name: Cow<'static, str>,
+        args: &A,
+        oob: bool,
+        fds: Vec<OwnedFd>,
+        expect_reply: bool,
+        timeout: Option<Duration>,
+    ) -> Result<Option<RawReply>, Error> {
+        if !fds.is_empty() && !self.inner.fd_passing {
+            return Err(Error::FdPassingUnsupported);
+        }
+        let shared = &*self.inner.shared;
+        let (id, rx) = {
+            let mut st = shared.lock();
+            let id = st.conn.execute(
+                name,
+                args,
+                ExecOptions {
+                    oob,
+                    fds,
+                    expect_reply,
+                },
+            )?;
+            let rx = if expect_reply {
+                let (tx, rx) = oneshot::channel();
+                st.waiters.insert(id, Waiter::Async(tx));
+                Some(rx)
+            } else {
+                None
+            };
+            for t in st.transmits() {
+                let _ = self.inner.tx.send(t);
+            }
+            (id, rx)
+        };
+        let Some(rx) = rx else {
+            return Ok(None);
+        };
+        let guard = CancelGuard { shared, id };
+        let fut = async { rx.await.unwrap_or(Err(Error::Closed)) };
+        let r = with_timeout(timeout, TimeoutKind::Reply, fut).await;
+        drop(guard);
+        r?.map(Some)
+    }
+
+    /// Guest agent: resynchronises the stream with `guest-sync-delimited`
+    /// (done once at connect; call again after a reply timeout).
+    pub async fn guest_sync(&self) -> Result<(), Error> {
+        let value = sync_value();
+        let shared = &*self.inner.shared;
+        let (id, rx) = {
+            let mut st = shared.lock();
+            let id = st.conn.guest_sync(value)?;
+            let (tx, rx) = oneshot::channel();
+            st.waiters.insert(id, Waiter::Async(tx));
+            for t in st.transmits() {
+                let _ = self.inner.tx.send(t);
+            }
+            (id, rx)
+        };
+        let guard = CancelGuard { shared, id };
+        let r = rx.await.unwrap_or(Err(Error::Closed));
+        drop(guard);
+        let got: i64 = r?.decode("guest-sync-delimited")?;
+        if got != value {
+            return Err(Error::GuestSync(format!("expected {value}, got {got}")));
+        }
+        Ok(())
+    }
+
+    /// The event stream, raw (name, timestamp, JSON). All streams of a
+    /// connection share one buffer.
+    pub fn events(&self) -> EventStream<RawEvent> {
+        EventStream::new(self.inner.shared.clone())
+    }
+
+    /// The event stream decoded as `E` (any [`FromRawEvent`] type).
+    pub fn events_as<E: FromRawEvent>(&self) -> EventStream<E> {
+        EventStream::new(self.inner.shared.clone())
+    }
+
+    /// The event stream decoded as the event type `K` (e.g. the generated
+    /// `Event` enum), with timestamps and raw JSON kept.
+    pub fn typed_events<K: EventKind>(&self) -> EventStream<TypedEvent<K>> {
+        EventStream::new(self.inner.shared.clone())
+    }
+}
+
+impl Client for Qmp {
+    type Error = Error;
+
+    fn execute<C: Command>(
+        &self,
+        command: C,
+    ) -> impl std::future::Future<Output = Result<C::Returns, Error>> + Send {
+        Qmp::execute(self, command)
+    }
+}
