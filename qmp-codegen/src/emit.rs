@@ -442,6 +442,7 @@ impl<'m> Emitter<'m> {
         what: &str,
         doc_common: &Common,
         extra_doc: &[String],
+        open: bool,
     ) -> TokenStream {
         let name = self.rust_name(&o.common.name);
         let cfg = self.cfg(doc_common);
@@ -449,7 +450,21 @@ impl<'m> Emitter<'m> {
         let dep = Self::deprecated(&doc_common.features);
         let attrs = self.user_attrs(&o.common.name);
         let members: Vec<&Member> = o.members.iter().collect();
-        let f = self.fields(&o.common.name, &members, &[]);
+        let mut f = self.fields(
+            &o.common.name,
+            &members,
+            if open { &["extra"] } else { &[] },
+        );
+        if open {
+            let d = doc_attrs(
+                "Further members the schema does not describe (QAPI does not check this command's\narguments: e.g. device properties), sent and received verbatim.",
+            );
+            f.decl
+                .push(quote!(#d pub extra: rt::Map<::std::string::String, rt::Value>));
+            f.decode
+                .push(quote!(extra: ::std::mem::take(members).into_rest()));
+            f.encode.push(quote!(rt::put_rest(map, &self.extra);));
+        }
         let Fields {
             decl,
             decode,
@@ -855,12 +870,13 @@ impl Emitter<'_> {
         payload: &Payload,
         what: &str,
         extra: &[String],
+        open: bool,
     ) -> TokenStream {
         let cfg = self.cfg(c);
         match payload {
             Payload::Inline(arg) => {
                 let o = self.model.object(arg).expect("inline payloads are objects");
-                self.emit_struct(o, what, c, extra)
+                self.emit_struct(o, what, c, extra, open)
             }
             Payload::Named(t) => {
                 let doc = doc_attrs(&self.def_doc(c, what, extra));
@@ -968,7 +984,7 @@ impl Emitter<'_> {
         if !flags.is_empty() {
             extra.push(format!("This command {}.", flags.join("; ")));
         }
-        let ty = self.emit_payload(&c.common, &name, payload, "command", &extra);
+        let ty = self.emit_payload(&c.common, &name, payload, "command", &extra, !c.generate);
         let wire = lit(&c.common.name);
         let oob = c.allow_oob;
         let sr = c.success_response;
@@ -1002,7 +1018,7 @@ impl Emitter<'_> {
         let payload = &self.plan.payloads[&e.common.name];
         let cfg = self.cfg(&e.common);
         let extra = vec![format!("The data of QMP event `{}`.", e.common.name)];
-        let ty = self.emit_payload(&e.common, &name, payload, "event", &extra);
+        let ty = self.emit_payload(&e.common, &name, payload, "event", &extra, false);
         let wire = lit(&e.common.name);
         let meta = self.meta_consts(&e.common);
         quote! {
@@ -1140,6 +1156,7 @@ impl Emitter<'_> {
         let mut froms = Vec::new();
         let mut resp_decl = Vec::new();
         let mut resp_dec = Vec::new();
+        let mut resp_enc = Vec::new();
         let mut async_methods = Vec::new();
         let mut blocking_methods = Vec::new();
         let mut method_namer = names::Namer::with_reserved(&["execute"]);
@@ -1182,6 +1199,7 @@ impl Emitter<'_> {
             });
             let ret = self.returns_ty(c);
             resp_decl.push(quote!(#d #cfg #t(#ret)));
+            resp_enc.push(quote!(#cfg Self::#t(v) => rt::ToJson::to_json(v)));
             resp_dec.push(quote! {
                 #cfg Self::#t(_) => Response::#t(<#ret as rt::FromJson>::from_json(value)?)
             });
@@ -1198,7 +1216,8 @@ impl Emitter<'_> {
                 }
                 Payload::Inline(arg) => {
                     let o = self.model.object(arg).expect("object");
-                    let positional = o.members.len() <= 2
+                    let positional = c.generate
+                        && o.members.len() <= 2
                         && o.members
                             .iter()
                             .all(|m| !m.optional && m.features.is_empty());
@@ -1321,6 +1340,21 @@ impl Emitter<'_> {
                 /// The reply to a command these bindings do not know.
                 Unknown(rt::Value),
             }
+            #[allow(deprecated)]
+            impl rt::ToJson for Response {
+                #[inline]
+                fn to_json(&self) -> rt::Value {
+                    match self {
+                        #(#resp_enc,)*
+                        Self::Unknown(v) => v.clone(),
+                    }
+                }
+            }
+            impl rt::serde::Serialize for Response {
+                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                    rt::serialize_json(self, serializer)
+                }
+            }
 
             /// One method per command, for every asynchronous
             /// [`Client`](rt::Client) (blanket-implemented).
@@ -1408,7 +1442,7 @@ impl Emitter<'_> {
                     if o.variants.is_some() {
                         items.push(self.emit_union(o));
                     } else {
-                        items.push(self.emit_struct(o, "struct", &o.common, &[]));
+                        items.push(self.emit_struct(o, "struct", &o.common, &[], false));
                     }
                 }
                 Entity::Alternate(a) => items.push(self.emit_alternate(a)),
