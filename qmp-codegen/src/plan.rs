@@ -189,7 +189,12 @@ impl Plan {
                 masked.push(c.name.clone());
                 continue;
             }
-            let n = namer.unique(&names::camel(&c.name));
+            let mut base = names::camel(&c.name);
+            if RESERVED_TYPES.contains(&base.as_str()) {
+                // `String`, `Event`, ...: names the generated code needs.
+                base.insert_str(0, "Qapi");
+            }
+            let n = namer.unique(&base);
             plan.types.insert(c.name.clone(), n);
         }
         // Commands, then events.
