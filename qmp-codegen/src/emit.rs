@@ -1070,6 +1070,19 @@ impl Emitter<'_> {
             });
         }
         let schema = self.json_schema_impl(&format_ident!("Event"), &quote!());
+        let event_decode = if dec.is_empty() {
+            quote!(::std::result::Result::Ok(Self::Unknown {
+                name,
+                data: data.unwrap_or(rt::Value::Null)
+            }))
+        } else {
+            quote! {
+                ::std::result::Result::Ok(match name.as_str() {
+                    #(#dec,)*
+                    _ => Self::Unknown { name, data: data.unwrap_or(rt::Value::Null) },
+                })
+            }
+        };
         quote! {
             /// Every event of the schema, decoded from `{"event": NAME, "data": {...}}`
             /// (a `timestamp` member is ignored: decode an
@@ -1131,10 +1144,7 @@ impl Emitter<'_> {
                     let mut members = rt::Members::new(value)?;
                     let name: ::std::string::String = members.required("event")?;
                     let data = members.take("data");
-                    ::std::result::Result::Ok(match name.as_str() {
-                        #(#dec,)*
-                        _ => Self::Unknown { name, data: data.unwrap_or(rt::Value::Null) },
-                    })
+                    #event_decode
                 }
             }
             impl<'de> rt::serde::Deserialize<'de> for Event {

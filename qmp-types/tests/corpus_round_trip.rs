@@ -30,6 +30,10 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Decodes a command's arguments and reply and re-encodes both; `None`
+/// when the bindings do not know the command.
+type Decoder = dyn Fn(&str, Value, Value) -> Option<Result<(Value, Value), String>>;
+
 struct Stats {
     commands: usize,
     skipped: Vec<String>,
@@ -37,10 +41,7 @@ struct Stats {
 
 /// Runs the corpus entries through `Request` (generic over the bindings'
 /// request and response types via closures).
-fn check_commands(
-    entries: &[Value],
-    decode: &dyn Fn(&str, Value, Value) -> Option<Result<(Value, Value), String>>,
-) -> Stats {
+fn check_commands(entries: &[Value], decode: &Decoder) -> Stats {
     let mut stats = Stats {
         commands: 0,
         skipped: Vec::new(),

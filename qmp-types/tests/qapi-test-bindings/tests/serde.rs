@@ -247,8 +247,8 @@ fn integer_ranges_are_enforced_on_decode() {
 #[test]
 fn commands_know_their_metadata() {
     assert_eq!(UserDefCmd2::NAME, "user-def-cmd2");
-    assert!(!CmdSuccessResponse::SUCCESS_RESPONSE);
-    assert!(TestFlagsCommand::ALLOW_OOB);
+    const { assert!(!CmdSuccessResponse::SUCCESS_RESPONSE) };
+    const { assert!(TestFlagsCommand::ALLOW_OOB) };
     fn oob<C: OobCommand>() {}
     oob::<TestFlagsCommand>();
     let _: Option<<GuestGetTime as Command>::Returns> = Some(5i64);
