@@ -4,6 +4,8 @@
 //! `Event`, and each re-encodes to the same JSON (modulo member order and
 //! integer-valued floats).
 
+#![cfg(feature = "full")]
+
 use qmp_types::runtime::FromJson;
 use serde_json::Value;
 
