@@ -318,6 +318,7 @@ impl Inner {
                 return Err(st.closed.clone().unwrap_or(Error::Closed));
             }
             if st.reading {
+                st.waiting += 1;
                 st = match remaining {
                     Some(r) => {
                         shared
@@ -328,6 +329,7 @@ impl Inner {
                     }
                     None => shared.cv.wait(st).unwrap_or_else(|p| p.into_inner()),
                 };
+                st.waiting -= 1;
                 continue;
             }
             st.reading = true;
@@ -352,7 +354,9 @@ impl Inner {
             drop(rd);
             let ts = st.transmits();
             st.dispatch();
-            shared.cv.notify_all();
+            if st.waiting > 0 {
+                shared.cv.notify_all();
+            }
             if !ts.is_empty() {
                 drop(st);
                 // A write failure closes the connection; the loop sees it.

@@ -83,6 +83,9 @@ pub(crate) struct State {
     pub(crate) closed: Option<Error>,
     /// Blocking transport: a caller is currently reading the socket.
     pub(crate) reading: bool,
+    /// Blocking transport: callers waiting on the condvar (notify only
+    /// when someone waits: a futex wake per read is measurable).
+    pub(crate) waiting: usize,
 }
 
 impl State {
@@ -185,6 +188,7 @@ impl Shared {
             handshake_tx: None,
             closed: None,
             reading: false,
+            waiting: 0,
         };
         st.dispatch();
         Shared {

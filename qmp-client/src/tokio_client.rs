@@ -12,6 +12,9 @@
 //! its late reply is dropped and counted (P7/P18).
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::sync::Arc;
@@ -20,7 +23,7 @@ use std::time::Duration;
 use qmp_types::{Client, Command, EventKind, OobCommand};
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::Builder;
@@ -50,7 +53,7 @@ pub struct Qmp {
 
 struct Inner {
     shared: Arc<Shared>,
-    tx: mpsc::UnboundedSender<Transmit>,
+    writer_state: Arc<Writer>,
     reader: JoinHandle<()>,
     writer: JoinHandle<()>,
     greeting: Option<Greeting>,
@@ -103,40 +106,128 @@ impl Sink {
     }
 }
 
-async fn write_loop(
-    mut sink: Sink,
-    mut rx: mpsc::UnboundedReceiver<Transmit>,
-    shared: Arc<Shared>,
-    write_timeout: Option<Duration>,
-) {
-    let mut batch = Vec::new();
-    while let Some(first) = rx.recv().await {
-        // Coalesce queued messages without descriptors into one write.
-        let mut fds = first.fds;
-        batch.clear();
-        batch.extend_from_slice(&first.data);
-        if fds.is_empty() {
-            while batch.len() < READ_BUF {
-                match rx.try_recv() {
-                    Ok(t) if t.fds.is_empty() => batch.extend_from_slice(&t.data),
-                    Ok(t) => {
-                        // Write what we have, then this one with its fds.
-                        if let Err(e) = timed_write(&mut sink, &batch, &[], write_timeout).await {
-                            shared.close(e);
-                            return;
-                        }
-                        batch.clear();
-                        batch.extend_from_slice(&t.data);
-                        fds = t.fds;
-                        break;
-                    }
-                    Err(_) => break,
+impl Sink {
+    /// One non-blocking write attempt (no await, so it cannot be cut short
+    /// by cancellation): bytes written and whether they are flushed, or
+    /// `WouldBlock`.
+    fn try_write(&mut self, data: &[u8]) -> std::io::Result<(usize, bool)> {
+        match self {
+            Sink::Unix(w) => w.try_write(data).map(|n| (n, true)),
+            Sink::Plain(w) => {
+                let mut cx = Context::from_waker(Waker::noop());
+                match Pin::new(&mut **w).poll_write(&mut cx, data) {
+                    Poll::Ready(Ok(n)) => match Pin::new(&mut **w).poll_flush(&mut cx) {
+                        Poll::Ready(Ok(())) => Ok((n, true)),
+                        Poll::Ready(Err(e)) => Err(e),
+                        Poll::Pending => Ok((n, false)),
+                    },
+                    Poll::Ready(Err(e)) => Err(e),
+                    Poll::Pending => Err(std::io::ErrorKind::WouldBlock.into()),
                 }
             }
         }
-        if let Err(e) = timed_write(&mut sink, &batch, &fds, write_timeout).await {
-            shared.close(e);
+    }
+}
+
+/// The write side: the sink plus a queue of messages not yet written.
+///
+/// A caller first tries to write its message directly with one
+/// non-blocking write (no task hand-off in the common case); whatever
+/// cannot be written at once is queued whole and finished by the writer
+/// task, which owns the sink while it writes. Messages are never
+/// interleaved: a caller writes directly only when the queue is empty and
+/// the writer task is idle.
+struct Writer {
+    state: std::sync::Mutex<WriterState>,
+    notify: Notify,
+}
+
+struct WriterState {
+    /// `None` while the writer task is writing with it.
+    sink: Option<Sink>,
+    queue: VecDeque<Transmit>,
+}
+
+impl Writer {
+    fn lock(&self) -> std::sync::MutexGuard<'_, WriterState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes or queues `ts`, in order.
+    fn submit(&self, ts: Vec<Transmit>, shared: &Shared) {
+        if ts.is_empty() {
             return;
+        }
+        let mut w = self.lock();
+        let mut wake = false;
+        for t in ts {
+            if w.queue.is_empty() && t.fds.is_empty() {
+                if let Some(sink) = w.sink.as_mut() {
+                    match sink.try_write(&t.data) {
+                        Ok((n, true)) if n == t.data.len() => continue,
+                        // Written but not flushed: the writer task flushes.
+                        Ok((n, _)) => w.queue.push_back(Transmit {
+                            data: t.data[n..].to_vec(),
+                            fds: Vec::new(),
+                        }),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            w.queue.push_back(t)
+                        }
+                        Err(e) => {
+                            drop(w);
+                            shared.close(Error::io(IoOp::Write, e));
+                            return;
+                        }
+                    }
+                    wake = true;
+                    continue;
+                }
+            }
+            w.queue.push_back(t);
+            wake = true;
+        }
+        drop(w);
+        if wake {
+            self.notify.notify_one();
+        }
+    }
+}
+
+async fn write_loop(writer: Arc<Writer>, shared: Arc<Shared>, write_timeout: Option<Duration>) {
+    let mut batch = Vec::new();
+    loop {
+        writer.notify.notified().await;
+        loop {
+            let (mut sink, queue) = {
+                let mut w = writer.lock();
+                if w.queue.is_empty() {
+                    break;
+                }
+                let Some(sink) = w.sink.take() else { break };
+                (sink, std::mem::take(&mut w.queue))
+            };
+            // Coalesce messages without descriptors into few writes.
+            batch.clear();
+            for t in queue {
+                if !t.fds.is_empty() {
+                    if let Err(e) = timed_write(&mut sink, &batch, &[], write_timeout).await {
+                        shared.close(e);
+                        return;
+                    }
+                    batch.clear();
+                    if let Err(e) = timed_write(&mut sink, &t.data, &t.fds, write_timeout).await {
+                        shared.close(e);
+                        return;
+                    }
+                } else {
+                    batch.extend_from_slice(&t.data);
+                }
+            }
+            if let Err(e) = timed_write(&mut sink, &batch, &[], write_timeout).await {
+                shared.close(e);
+                return;
+            }
+            writer.lock().sink = Some(sink);
         }
     }
 }
@@ -158,27 +249,26 @@ async fn timed_write(
     r.map_err(|e| Error::io(IoOp::Write, e))
 }
 
-async fn read_loop(
-    mut r: Box<dyn AsyncRead + Send + Unpin>,
-    shared: Arc<Shared>,
-    tx: mpsc::UnboundedSender<Transmit>,
-) {
+async fn read_loop(r: Box<dyn AsyncRead + Send + Unpin>, shared: Arc<Shared>, writer: Arc<Writer>) {
+    let mut r = r;
     let mut buf = vec![0u8; READ_BUF];
     loop {
         let res = r.read(&mut buf).await;
-        let mut st = shared.lock();
-        match res {
-            Ok(0) => st.conn.handle_eof(),
-            Ok(n) => st.conn.handle_input(&buf[..n]),
-            Err(e) => st.conn.close(Error::io(IoOp::Read, e)),
-        }
-        for t in st.transmits() {
-            let _ = tx.send(t);
-        }
-        st.dispatch();
-        if st.closed.is_some() {
-            return;
-        }
+        let ts = {
+            let mut st = shared.lock();
+            match res {
+                Ok(0) => st.conn.handle_eof(),
+                Ok(n) => st.conn.handle_input(&buf[..n]),
+                Err(e) => st.conn.close(Error::io(IoOp::Read, e)),
+            }
+            let ts = st.transmits();
+            st.dispatch();
+            if st.closed.is_some() {
+                return;
+            }
+            ts
+        };
+        writer.submit(ts, &shared);
     }
 }
 
@@ -257,7 +347,13 @@ impl Builder {
             Connection::new(self.proto),
             self.event_capacity,
         ));
-        let (tx, rx) = mpsc::unbounded_channel();
+        let writer_state = Arc::new(Writer {
+            state: std::sync::Mutex::new(WriterState {
+                sink: Some(sink),
+                queue: VecDeque::new(),
+            }),
+            notify: Notify::new(),
+        });
         let (htx, hrx) = oneshot::channel();
         {
             let mut st = shared.lock();
@@ -268,11 +364,15 @@ impl Builder {
                 None => st.handshake_tx = Some(htx),
             }
         }
-        let writer = tokio::spawn(write_loop(sink, rx, shared.clone(), self.write_timeout));
-        let reader = tokio::spawn(read_loop(r, shared.clone(), tx.clone()));
+        let writer = tokio::spawn(write_loop(
+            writer_state.clone(),
+            shared.clone(),
+            self.write_timeout,
+        ));
+        let reader = tokio::spawn(read_loop(r, shared.clone(), writer_state.clone()));
         let mut inner = Inner {
             shared,
-            tx,
+            writer_state,
             reader,
             writer,
             greeting: None,
@@ -513,7 +613,7 @@ impl Qmp {
             return Err(Error::FdPassingUnsupported);
         }
         let shared = &*self.inner.shared;
-        let (id, rx) = {
+        let (id, rx, ts) = {
             let mut st = shared.lock();
             let id = st.conn.execute(
                 name,
@@ -531,11 +631,9 @@ impl Qmp {
             } else {
                 None
             };
-            for t in st.transmits() {
-                let _ = self.inner.tx.send(t);
-            }
-            (id, rx)
+            (id, rx, st.transmits())
         };
+        self.inner.writer_state.submit(ts, shared);
         let Some(rx) = rx else {
             return Ok(None);
         };
@@ -551,16 +649,14 @@ impl Qmp {
     pub async fn guest_sync(&self) -> Result<(), Error> {
         let value = sync_value();
         let shared = &*self.inner.shared;
-        let (id, rx) = {
+        let (id, rx, ts) = {
             let mut st = shared.lock();
             let id = st.conn.guest_sync(value)?;
             let (tx, rx) = oneshot::channel();
             st.waiters.insert(id, Waiter::Async(tx));
-            for t in st.transmits() {
-                let _ = self.inner.tx.send(t);
-            }
-            (id, rx)
+            (id, rx, st.transmits())
         };
+        self.inner.writer_state.submit(ts, shared);
         let guard = CancelGuard { shared, id };
         let r = rx.await.unwrap_or(Err(Error::Closed));
         drop(guard);
