@@ -29,10 +29,18 @@ fn main() {
         eprintln!("usage: bench_client async|blocking seq|pipe64 N SOCKET");
         std::process::exit(2);
     }
-    let (flavour, mode, n, sock) = (a[1].as_str(), a[2].as_str(), a[3].parse::<usize>().unwrap(), a[4].as_str());
+    let (flavour, mode, n, sock) = (
+        a[1].as_str(),
+        a[2].as_str(),
+        a[3].parse::<usize>().unwrap(),
+        a[4].as_str(),
+    );
     match flavour {
         "async" => {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 let qmp = qmp_client::Qmp::connect_unix(sock).await.unwrap();
                 let start = Instant::now();

@@ -13,11 +13,11 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
 use std::os::fd::OwnedFd;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use qmp_types::{Client, Command, EventKind, OobCommand};
