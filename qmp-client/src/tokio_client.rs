@@ -22,7 +22,10 @@ use std::time::Duration;
 
 use qmp_types::{Client, Command, EventKind, OobCommand};
 use serde::Serialize;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::io::{Read, Write};
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
@@ -80,7 +83,99 @@ impl std::fmt::Debug for Qmp {
 
 enum Sink {
     Plain(Box<dyn AsyncWrite + Send + Unpin>),
-    Unix(tokio::net::unix::OwnedWriteHalf),
+    /// A non-blocking std Unix socket. It is registered with the reactor
+    /// for writability only while a write is pending, so the common path
+    /// (direct writes) gets no EPOLLOUT wake-ups.
+    Unix(std::os::unix::net::UnixStream),
+}
+
+/// Registers an owned socket with the reactor for `interest`.
+///
+/// `AsyncFd::with_interest` is deprecated in favour of an `unsafe`
+/// constructor because a *borrowed* raw fd could be closed while still
+/// registered; here the `AsyncFd` owns the `UnixStream` (the fd lives
+/// exactly as long as the registration), which is the sound case.
+#[allow(deprecated)]
+fn register(
+    s: std::os::unix::net::UnixStream,
+    interest: Interest,
+) -> std::io::Result<AsyncFd<std::os::unix::net::UnixStream>> {
+    AsyncFd::with_interest(s, interest)
+}
+
+/// The read side of a Unix socket: registered for readability only.
+struct UnixReader(AsyncFd<std::os::unix::net::UnixStream>);
+
+impl AsyncRead for UnixReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        loop {
+            let mut guard = match self.0.poll_read_ready(cx) {
+                Poll::Ready(Ok(g)) => g,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            let unfilled = buf.initialize_unfilled();
+            let len = unfilled.len();
+            match guard.try_io(|s| {
+                let mut r: &std::os::unix::net::UnixStream = s.get_ref();
+                r.read(unfilled)
+            }) {
+                Ok(Ok(n)) => {
+                    // A short read drained the socket (edge-triggered: new
+                    // data raises a new edge), so skip the EAGAIN read.
+                    if n > 0 && n < len {
+                        guard.clear_ready();
+                    }
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+/// Writes all of `data` (fds with the first bytes) on a non-blocking Unix
+/// socket, waiting for writability through a temporary registration.
+async fn unix_write_all(
+    s: &std::os::unix::net::UnixStream,
+    mut data: &[u8],
+    mut fds: &[OwnedFd],
+) -> std::io::Result<()> {
+    let mut afd: Option<AsyncFd<std::os::unix::net::UnixStream>> = None;
+    while !data.is_empty() || !fds.is_empty() {
+        let r = if fds.is_empty() {
+            {
+                let mut w: &std::os::unix::net::UnixStream = s;
+                w.write(data)
+            }
+        } else {
+            fd::send_with_fds(s, data, fds)
+        };
+        match r {
+            Ok(0) if !data.is_empty() => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                data = &data[n..];
+                fds = &[];
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if afd.is_none() {
+                    afd = Some(register(s.try_clone()?, Interest::WRITABLE)?);
+                }
+                if let Some(a) = &afd {
+                    a.writable().await?.clear_ready();
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 impl Sink {
@@ -90,18 +185,7 @@ impl Sink {
                 w.write_all(data).await?;
                 w.flush().await
             }
-            Sink::Unix(w) => {
-                let mut sent = 0;
-                if !fds.is_empty() {
-                    let s: &tokio::net::UnixStream = w.as_ref();
-                    sent = s
-                        .async_io(tokio::io::Interest::WRITABLE, || {
-                            fd::send_with_fds(s, data, fds)
-                        })
-                        .await?;
-                }
-                w.write_all(&data[sent..]).await
-            }
+            Sink::Unix(s) => unix_write_all(s, data, fds).await,
         }
     }
 }
@@ -112,7 +196,11 @@ impl Sink {
     /// `WouldBlock`.
     fn try_write(&mut self, data: &[u8]) -> std::io::Result<(usize, bool)> {
         match self {
-            Sink::Unix(w) => w.try_write(data).map(|n| (n, true)),
+            Sink::Unix(s) => {
+                let mut w: &std::os::unix::net::UnixStream = s;
+                w.write(data)
+            }
+            .map(|n| (n, true)),
             Sink::Plain(w) => {
                 let mut cx = Context::from_waker(Waker::noop());
                 match Pin::new(&mut **w).poll_write(&mut cx, data) {
@@ -322,8 +410,13 @@ impl Builder {
     /// Completes the handshake on a connected Unix stream (fd passing
     /// available).
     pub async fn connect_unix_stream(self, s: tokio::net::UnixStream) -> Result<Qmp, Error> {
-        let (r, w) = s.into_split();
-        self.start(Box::new(r), Sink::Unix(w), true).await
+        let io = |e| Error::io(IoOp::Connect, e);
+        let s = s.into_std().map_err(io)?;
+        s.set_nonblocking(true).map_err(io)?;
+        let w = s.try_clone().map_err(io)?;
+        let r = register(s, Interest::READABLE).map_err(io)?;
+        self.start(Box::new(UnixReader(r)), Sink::Unix(w), true)
+            .await
     }
 
     /// Completes the handshake on any byte stream (e.g. an in-memory

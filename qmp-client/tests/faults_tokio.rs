@@ -1109,3 +1109,50 @@ async fn raw_and_typed_share_one_connection() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn unix_socket_backpressure_large_write() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    bounded(async {
+        let (c, mut s) = tokio::net::UnixStream::pair().unwrap();
+        let srv = tokio::spawn(async move {
+            s.write_all(GREETING.as_bytes()).await.unwrap();
+            let mut inbox = Inbox::default();
+            let mut buf = vec![0u8; 65536];
+            let mut msgs = Vec::new();
+            let mut slept = false;
+            loop {
+                while let Some(cmd) = msgs.pop() {
+                    let cmd: Value = cmd;
+                    let ret = match cmd["arguments"]["command-line"].as_str() {
+                        Some(l) => json!(l.len().to_string()),
+                        None => json!({}),
+                    };
+                    let msg = json!({"return": ret, "id": cmd["id"]}).to_string();
+                    s.write_all(msg.as_bytes()).await.unwrap();
+                }
+                if !slept && msgs.is_empty() {
+                    // Stop reading for a while so the client's send blocks.
+                    slept = true;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                let n = s.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    return;
+                }
+                msgs = inbox.push(&buf[..n]);
+                msgs.reverse();
+            }
+        });
+        let qmp = quick().connect_unix_stream(c).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let big = "z".repeat(4 << 20);
+        let h = HumanMonitorCommand { command_line: big };
+        let (a, b) = tokio::join!(qmp.execute(h), qmp.execute_raw("after", None));
+        assert_eq!(a.unwrap(), "4194304");
+        assert_eq!(b.unwrap(), json!({}));
+        qmp.close();
+        srv.abort();
+    })
+    .await;
+}
