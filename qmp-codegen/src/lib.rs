@@ -1,5 +1,425 @@
 //! `qmp-codegen`: QAPI model → Rust bindings, for `build.rs`.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     # let model = qmp_codegen::qmp_schema::Model::default();
+//!     qmp_codegen::Builder::new()
+//!         .model(model) // or .schema("qapi/qapi-schema.json")
+//!         .out_dir(std::env::var("OUT_DIR")?)
+//!         .generate()?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! and in the crate:
+//!
+//! ```ignore
+//! #[allow(deprecated, clippy::large_enum_variant, clippy::enum_variant_names)]
+//! mod qmp {
+//!     include!(concat!(env!("OUT_DIR"), "/qmp.rs"));
+//! }
+//! ```
+//!
+//! The generated code refers to the runtime as `::qmp_types::runtime`
+//! (configurable with [`Builder::runtime_path`]). It writes two files: the
+//! Rust code (`qmp.rs`) and the JSON Schema document it embeds
+//! (`qmp.schema.json`).
+//!
+//! # The mapping
+//!
+//! * names: types and variants `UpperCamelCase`, fields and methods
+//!   `snake_case` (see [`names`]), wire names kept exactly;
+//! * struct → struct; optional members `Option<T>` (absent when `None`);
+//!   arrays `Vec<T>`; `any` → `serde_json::Value`; `null` →
+//!   `qmp_types::runtime::Null`; `int*`/`uint*`/`size` → the Rust integer of
+//!   that width (range checked on decode); `number` → `f64`; base members
+//!   inlined;
+//! * enum → enum with `ALL`, `as_str()`, `FromStr`, `Display` and a fallback
+//!   variant (`Unknown(String)`) keeping values from a newer QEMU;
+//! * union (flat, or legacy simple) → a struct with the base members and
+//!   the discriminator as a field holding a branch enum
+//!   (`<Union><Tag>`), whose `Unknown { value, members }` keeps unknown
+//!   branches verbatim; a simple union's branches hold their `data`;
+//! * alternate → enum decoded by the JSON type of the value;
+//! * command → a type implementing `Command` (the argument struct itself
+//!   for inline arguments, a newtype for a named/boxed argument type, a unit
+//!   struct without arguments), with `SINCE`/`FEATURES`/`CONDITION`
+//!   consts; `Request`/`Response` enums over all commands; `ClientExt` and
+//!   `ClientBlockingExt` with one method per command;
+//! * event → `<Name>Event` data type, an `Event` enum with an
+//!   `Unknown { name, data }` fallback;
+//! * `deprecated` → `#[deprecated]`; `unstable` → documented, and gated
+//!   behind a cargo feature when [`Builder::unstable_feature`] is set;
+//!   docs, `since`, features and conditions → rustdoc.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod docs;
+mod emit;
+mod jsonschema;
+pub mod names;
+mod plan;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use proc_macro2::TokenStream;
 pub use qmp_schema;
+use qmp_schema::model::{Entity, Model};
+
+/// The generator's version, written into generated files.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The schema could not be read or is invalid; the diagnostic carries
+    /// its location (`file:line:col: message`).
+    #[error(transparent)]
+    Schema(#[from] qmp_schema::Error),
+    /// Neither [`Builder::schema`] nor [`Builder::model`] was given.
+    #[error("no schema: call `Builder::schema` or `Builder::model`")]
+    NoSchema,
+    /// No output directory, and `OUT_DIR` is not set.
+    #[error("no output directory: call `Builder::out_dir` or run from a build script")]
+    NoOutDir,
+    /// A user attribute does not parse.
+    #[error("invalid attribute `{attribute}` for `{path}`: {message}")]
+    Attribute {
+        /// The type path it was given for.
+        path: String,
+        /// The attribute text.
+        attribute: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// The generated code does not parse (a generator bug).
+    #[error("generated code does not parse: {0}")]
+    Syntax(String),
+    /// Writing an output file failed.
+    #[error("cannot write `{path}`: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Which definitions to keep.
+#[derive(Debug, Clone, Default)]
+struct Keep {
+    names: Vec<String>,
+    prefixes: Vec<String>,
+    modules: Vec<String>,
+}
+
+impl Keep {
+    fn is_empty(&self) -> bool {
+        self.names.is_empty() && self.prefixes.is_empty() && self.modules.is_empty()
+    }
+
+    fn matches(&self, e: &Entity, module: &str) -> bool {
+        let Some(name) = e.name() else { return false };
+        if matches!(e, Entity::Builtin(_)) {
+            return false;
+        }
+        self.names.iter().any(|n| n == name)
+            || self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
+            || self.modules.iter().any(|m| module_matches(module, m))
+    }
+}
+
+/// `block` matches module `block.json`, `qapi/block.json`, `block-core.json`
+/// does not match `block`. A full module name matches itself.
+fn module_matches(module: &str, wanted: &str) -> bool {
+    let file = module.rsplit('/').next().unwrap_or(module);
+    module == wanted || file == wanted || file.strip_suffix(".json") == Some(wanted)
+}
+
+/// Generator options (see [`Builder`]).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Emit documentation from the schema's doc comments.
+    pub docs: bool,
+    /// Gate `unstable` commands and events behind this cargo feature.
+    pub unstable_feature: Option<String>,
+    /// Path of the runtime module in generated code.
+    pub runtime_path: String,
+    /// Base name of the output files.
+    pub file_stem: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            docs: true,
+            unstable_feature: None,
+            runtime_path: "::qmp_types::runtime".to_owned(),
+            file_stem: "qmp".to_owned(),
+        }
+    }
+}
+
+/// The generated output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// The Rust code, formatted, with its `@generated` header.
+    pub code: String,
+    /// The JSON Schema document (`<stem>.schema.json`).
+    pub json_schema: String,
+    /// Files the code was generated from (for `rerun-if-changed`).
+    pub inputs: Vec<PathBuf>,
+}
+
+/// Configures and runs the generator (`&mut Self` setters, in the style of
+/// `prost_build::Config`).
+#[derive(Debug, Default)]
+pub struct Builder {
+    schema: Option<PathBuf>,
+    model: Option<Model>,
+    out_dir: Option<PathBuf>,
+    opts: Options,
+    attrs: Vec<(String, String)>,
+    keep: Keep,
+    cargo_directives: Option<bool>,
+    parse: qmp_schema::ParseOptions,
+}
+
+impl Builder {
+    /// A builder with default options: docs on, everything kept, no
+    /// feature gating, files `qmp.rs` and `qmp.schema.json`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads the schema from this file: a QAPI `qapi-schema.json` (with its
+    /// includes) or a saved `query-qmp-schema` reply.
+    pub fn schema(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.schema = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// Options for reading [`schema`](Self::schema) (language level, limits).
+    pub fn parse_options(&mut self, opts: qmp_schema::ParseOptions) -> &mut Self {
+        self.parse = opts;
+        self
+    }
+
+    /// Uses an already loaded model (takes precedence over [`schema`](Self::schema)).
+    pub fn model(&mut self, model: Model) -> &mut Self {
+        self.model = Some(model);
+        self
+    }
+
+    /// Where to write the files (default: `OUT_DIR`).
+    pub fn out_dir(&mut self, dir: impl AsRef<Path>) -> &mut Self {
+        self.out_dir = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    /// The output file stem: `<stem>.rs` and `<stem>.schema.json`.
+    pub fn file_stem(&mut self, stem: impl Into<String>) -> &mut Self {
+        self.opts.file_stem = stem.into();
+        self
+    }
+
+    /// Emits rustdoc from the schema's doc comments (default on). Without,
+    /// items still get a one-line description and their metadata.
+    pub fn docs(&mut self, on: bool) -> &mut Self {
+        self.opts.docs = on;
+        self
+    }
+
+    /// Gates `unstable` commands and events behind `#[cfg(feature = ..)]`
+    /// of the crate that includes the code.
+    pub fn unstable_feature(&mut self, feature: Option<&str>) -> &mut Self {
+        self.opts.unstable_feature = feature.map(str::to_owned);
+        self
+    }
+
+    /// The path generated code uses for the runtime (default
+    /// `::qmp_types::runtime`).
+    pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
+        self.opts.runtime_path = path.into();
+        self
+    }
+
+    /// Adds an attribute (e.g. `#[derive(Hash)]`) to the type generated for
+    /// a QAPI definition (`"."` for every type). Checked with `syn` when
+    /// generating.
+    pub fn type_attribute(
+        &mut self,
+        path: impl Into<String>,
+        attribute: impl Into<String>,
+    ) -> &mut Self {
+        self.attrs.push((path.into(), attribute.into()));
+        self
+    }
+
+    /// Keeps this definition (and what it needs). Without any `keep_*`
+    /// call, everything is kept.
+    pub fn keep(&mut self, name: impl Into<String>) -> &mut Self {
+        self.keep.names.push(name.into());
+        self
+    }
+
+    /// Keeps definitions whose name starts with `prefix` (and what they need).
+    pub fn keep_prefix(&mut self, prefix: impl Into<String>) -> &mut Self {
+        self.keep.prefixes.push(prefix.into());
+        self
+    }
+
+    /// Keeps definitions of a QAPI module (`block`, `block.json` or the
+    /// module path), and what they need.
+    pub fn keep_module(&mut self, module: impl Into<String>) -> &mut Self {
+        self.keep.modules.push(module.into());
+        self
+    }
+
+    /// Whether to print `cargo:rerun-if-changed` lines (default: when
+    /// `OUT_DIR` is set, i.e. in a build script).
+    pub fn cargo_directives(&mut self, on: bool) -> &mut Self {
+        self.cargo_directives = Some(on);
+        self
+    }
+
+    fn parsed_attrs(&self) -> Result<HashMap<String, Vec<TokenStream>>, Error> {
+        let mut out: HashMap<String, Vec<TokenStream>> = HashMap::new();
+        for (path, attr) in &self.attrs {
+            let text = format!("{attr}\nstruct S;");
+            let parsed =
+                syn::parse_str::<syn::DeriveInput>(&text).map_err(|e| Error::Attribute {
+                    path: path.clone(),
+                    attribute: attr.clone(),
+                    message: e.to_string(),
+                })?;
+            for a in parsed.attrs {
+                out.entry(path.clone()).or_default().push(quote::quote!(#a));
+            }
+        }
+        Ok(out)
+    }
+
+    fn load(&mut self) -> Result<(Model, Vec<PathBuf>), Error> {
+        if let Some(m) = self.model.take() {
+            let inputs = m.sources.files().map(|(_, f)| f.path.clone()).collect();
+            return Ok((m, inputs));
+        }
+        let Some(path) = &self.schema else {
+            return Err(Error::NoSchema);
+        };
+        let model = qmp_schema::load(path, &self.parse)?;
+        let inputs = model.sources.files().map(|(_, f)| f.path.clone()).collect();
+        Ok((model, inputs))
+    }
+
+    /// Generates the code without writing anything.
+    pub fn generate_output(&mut self) -> Result<Output, Error> {
+        let (model, inputs) = self.load()?;
+        let attrs = self.parsed_attrs()?;
+        let keep = self.keep.clone();
+        let keep_fn = |e: &Entity, m: &str| keep.matches(e, m);
+        let plan = plan::Plan::new(
+            &model,
+            if keep.is_empty() {
+                None
+            } else {
+                Some(&keep_fn)
+            },
+            true,
+        );
+        let schema_file = format!("{}.schema.json", self.opts.file_stem);
+        let emitter = emit::Emitter {
+            model: &model,
+            plan,
+            opts: &self.opts,
+            attrs: &attrs,
+            schema_file,
+        };
+        let tokens = emitter.emit_all();
+        let tokens = if self.opts.runtime_path == "::qmp_types::runtime" {
+            tokens
+        } else {
+            let text =
+                tokens
+                    .to_string()
+                    .replacen(":: qmp_types :: runtime", &self.opts.runtime_path, 1);
+            text.parse()
+                .map_err(|e: proc_macro2::LexError| Error::Syntax(e.to_string()))?
+        };
+        let file = syn::parse2::<syn::File>(tokens).map_err(|e| Error::Syntax(e.to_string()))?;
+        let source = inputs
+            .first()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "a schema model".to_owned());
+        let header = format!(
+            "// @generated by qmp-codegen {VERSION} from {source}.\n// Do not edit: regenerate instead.\n\n"
+        );
+        let code = header + &prettyplease::unparse(&file);
+        let doc = emitter.json_schema_document();
+        let json_schema = serde_json::to_string(&doc).map_err(|e| Error::Syntax(e.to_string()))?;
+        Ok(Output {
+            code,
+            json_schema,
+            inputs,
+        })
+    }
+
+    /// Generates and writes `<stem>.rs` and `<stem>.schema.json` into the
+    /// output directory (only when their content changed), and in a build
+    /// script prints `cargo:rerun-if-changed` for every schema file read.
+    pub fn generate(&mut self) -> Result<Output, Error> {
+        let dir = match &self.out_dir {
+            Some(d) => d.clone(),
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or(Error::NoOutDir)?,
+        };
+        let directives = self
+            .cargo_directives
+            .unwrap_or_else(|| std::env::var_os("OUT_DIR").is_some());
+        let schema_path = self.schema.clone();
+        let out = self.generate_output()?;
+        if directives {
+            let mut seen: Vec<&PathBuf> = out.inputs.iter().collect();
+            if let Some(p) = &schema_path
+                && !seen.contains(&p)
+            {
+                seen.push(p);
+            }
+            for p in seen {
+                println!("cargo:rerun-if-changed={}", p.display());
+            }
+        }
+        write_file_if_changed(
+            &dir.join(format!("{}.rs", self.opts.file_stem)),
+            out.code.as_bytes(),
+        )?;
+        write_file_if_changed(
+            &dir.join(format!("{}.schema.json", self.opts.file_stem)),
+            out.json_schema.as_bytes(),
+        )?;
+        Ok(out)
+    }
+}
+
+/// Writes a file unless it already has exactly this content (so cargo does
+/// not see a change and rebuild needlessly).
+pub fn write_file_if_changed(path: &Path, content: &[u8]) -> Result<(), Error> {
+    if std::fs::read(path).is_ok_and(|old| old == content) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            path: parent.to_owned(),
+            source,
+        })?;
+    }
+    std::fs::write(path, content).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })
+}

@@ -13,6 +13,13 @@
 //! - **legacy** (older levels, modelled on QEMU 5.1): a permissive line
 //!   classifier with `Note(s):` and `Example(s):` sections, no indentation
 //!   rules, and its own error messages (`empty doc section 'X'`, ...).
+//!   QEMU 5.2 to 8.2 had variants of this parser (rST indentation rules,
+//!   kept leading whitespace); they are read with the 5.1 rules, which are
+//!   more lenient about indentation but strip each line's whitespace
+//!   (except in `Example` sections), so texts can differ from theirs in
+//!   indentation, and an indented line starting with `@name:` inside a
+//!   description is an error here (as in 5.1) where those releases took it
+//!   as text.
 //!
 //! The result is a [`Doc`] whose sections are in textual order; for the
 //! legacy dialect, `Note`/`Example` sections become plain sections with
@@ -73,51 +80,95 @@ fn section(kind: DocSectionKind, name: Option<String>, span: Span) -> DocSection
 }
 
 /// A modern doc block under construction (QEMU's `QAPIDoc`).
-struct Builder {
+///
+/// Section texts are collected as borrowed lines and joined once at the
+/// end, so each text is allocated exactly once.
+struct Builder<'a> {
     span: Span,
     symbol: Option<String>,
     sections: Vec<DocSection>,
-    args: Vec<String>,
-    features: Vec<String>,
+    /// Each line with the index of its section, in order.
+    lines: Vec<(usize, &'a str)>,
+    has_features: bool,
     has_returns: bool,
     has_errors: bool,
     has_since: bool,
 }
 
-impl Builder {
+impl<'a> Builder<'a> {
     fn new(span: Span, symbol: Option<String>) -> Self {
         Self {
             span,
             symbol,
             sections: vec![section(DocSectionKind::Plain, None, span)],
-            args: Vec::new(),
-            features: Vec::new(),
+            lines: Vec::new(),
+            has_features: false,
             has_returns: false,
             has_errors: false,
             has_since: false,
         }
     }
 
-    fn append_line(&mut self, line: &str) {
-        if let Some(s) = self.sections.last_mut() {
-            s.text.push_str(line);
-            s.text.push('\n');
-        }
+    /// Appends a line to the last section.
+    fn append_line(&mut self, line: &'a str) {
+        self.lines.push((self.sections.len() - 1, line));
+    }
+
+    /// Whether the last section has no text so far.
+    fn last_is_empty(&self) -> bool {
+        self.lines
+            .last()
+            .is_none_or(|&(i, _)| i != self.sections.len() - 1)
     }
 
     fn ensure_untagged_section(&mut self, span: Span) {
-        if let Some(last) = self.sections.last_mut()
+        if let Some(last) = self.sections.last()
             && last.kind == DocSectionKind::Plain
             && last.tag.is_none()
         {
-            if last.text.is_empty() {
-                last.span = Some(span);
+            if self.last_is_empty() {
+                if let Some(last) = self.sections.last_mut() {
+                    last.span = Some(span);
+                }
             }
-            last.text.push('\n');
+            // QEMU appends a newline: an empty line.
+            self.append_line("");
             return;
         }
         self.sections
             .push(section(DocSectionKind::Plain, None, span));
+    }
+
+    /// Sets each section's text: its lines joined by newlines, without
+    /// leading and trailing empty lines (QEMU's `strip('\\n')`).
+    fn fill_texts(&mut self) {
+        let mut i = 0;
+        while i < self.lines.len() {
+            let idx = self.lines[i].0;
+            let mut j = i;
+            while j < self.lines.len() && self.lines[j].0 == idx {
+                j += 1;
+            }
+            let group = &self.lines[i..j];
+            let first = group.iter().position(|(_, l)| !l.is_empty());
+            if let Some(first) = first {
+                let last = group
+                    .iter()
+                    .rposition(|(_, l)| !l.is_empty())
+                    .unwrap_or(first);
+                let kept = &group[first..=last];
+                let len = kept.iter().map(|(_, l)| l.len() + 1).sum::<usize>() - 1;
+                let mut text = String::with_capacity(len);
+                for (n, (_, l)) in kept.iter().enumerate() {
+                    if n > 0 {
+                        text.push('\n');
+                    }
+                    text.push_str(l);
+                }
+                self.sections[idx].text = text;
+            }
+            i = j;
+        }
     }
 }
 
@@ -187,7 +238,7 @@ impl<'a> FileParser<'a, '_> {
                 }
                 let Some(cur) = line.take() else { break };
                 if cur == "Features:" {
-                    if !doc.features.is_empty() {
+                    if doc.has_features {
                         return Err(self.doc_err("duplicated 'Features:' line"));
                     }
                     line = self.next_doc_line()?;
@@ -205,7 +256,7 @@ impl<'a> FileParser<'a, '_> {
                         }
                         line = self.get_doc_indented(&mut doc)?;
                     }
-                    if doc.features.is_empty() {
+                    if !doc.has_features {
                         return Err(self.doc_err("feature descriptions expected"));
                     }
                     no_more_args = true;
@@ -282,25 +333,31 @@ impl<'a> FileParser<'a, '_> {
         self.end_modern(doc)
     }
 
-    fn new_description(&self, doc: &mut Builder, name: &str, kind: DocSectionKind) -> PResult<()> {
+    fn new_description(
+        &self,
+        doc: &mut Builder<'a>,
+        name: &str,
+        kind: DocSectionKind,
+    ) -> PResult<()> {
         if name.is_empty() {
             return Err(self.doc_err("invalid parameter name"));
         }
-        let names = if kind == DocSectionKind::Feature {
-            &mut doc.features
-        } else {
-            &mut doc.args
-        };
-        if names.iter().any(|n| n == name) {
+        let dup = doc
+            .sections
+            .iter()
+            .any(|s| s.kind == kind && s.name.as_deref() == Some(name));
+        if dup {
             return Err(self.doc_err(format!("'{name}' parameter name duplicated")));
         }
-        names.push(name.to_owned());
+        if kind == DocSectionKind::Feature {
+            doc.has_features = true;
+        }
         doc.sections
             .push(section(kind, Some(name.to_owned()), self.tok_span()));
         Ok(())
     }
 
-    fn new_tagged_section(&self, doc: &mut Builder, tag: &str) -> PResult<()> {
+    fn new_tagged_section(&self, doc: &mut Builder<'a>, tag: &str) -> PResult<()> {
         let (kind, seen) = match tag {
             "Returns" => (DocSectionKind::Returns, Some(&mut doc.has_returns)),
             "Errors" => (DocSectionKind::Errors, Some(&mut doc.has_errors)),
@@ -324,7 +381,7 @@ impl<'a> FileParser<'a, '_> {
 
     /// QEMU's `get_doc_indented`: the rest of a description or tagged
     /// section. Returns the first line that is not part of it.
-    fn get_doc_indented(&mut self, doc: &mut Builder) -> PResult<Option<&'a str>> {
+    fn get_doc_indented(&mut self, doc: &mut Builder<'a>) -> PResult<Option<&'a str>> {
         let mut line = self.next_doc_line()?;
         while line == Some("") {
             doc.append_line("");
@@ -360,7 +417,7 @@ impl<'a> FileParser<'a, '_> {
     }
 
     /// QEMU's `get_doc_paragraph`: lines up to a blank line or the end.
-    fn get_doc_paragraph(&mut self, doc: &mut Builder) -> PResult<Option<&'a str>> {
+    fn get_doc_paragraph(&mut self, doc: &mut Builder<'a>) -> PResult<Option<&'a str>> {
         loop {
             match self.next_doc_line()? {
                 None => return Ok(None),
@@ -370,13 +427,9 @@ impl<'a> FileParser<'a, '_> {
         }
     }
 
-    fn end_modern(&self, doc: Builder) -> PResult<Doc> {
-        let mut sections = doc.sections;
-        for s in &mut sections {
-            let trimmed = s.text.trim_matches('\n');
-            if trimmed.len() != s.text.len() {
-                s.text = trimmed.to_owned();
-            }
+    fn end_modern(&self, mut doc: Builder<'a>) -> PResult<Doc> {
+        doc.fill_texts();
+        for s in &doc.sections {
             if s.kind != DocSectionKind::Plain && s.text.is_empty() {
                 let at = s.span.unwrap_or(doc.span);
                 return Err(self.diag_at(
@@ -389,7 +442,7 @@ impl<'a> FileParser<'a, '_> {
         Ok(Doc {
             span: Some(doc.span),
             symbol: doc.symbol,
-            sections,
+            sections: doc.sections,
         })
     }
 

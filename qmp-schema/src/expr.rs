@@ -209,122 +209,124 @@ impl Reporter<'_> {
 // ---------------------------------------------------------------------
 // Names
 
+/// C, C++ and GCC keywords and a few polluted names, which QEMU's
+/// `c_name()` protects with a `q_` prefix.
+fn is_reserved_word(s: &str) -> bool {
+    matches!(
+        s,
+        "auto"
+            | "break"
+            | "case"
+            | "char"
+            | "const"
+            | "continue"
+            | "default"
+            | "do"
+            | "double"
+            | "else"
+            | "enum"
+            | "extern"
+            | "float"
+            | "for"
+            | "goto"
+            | "if"
+            | "int"
+            | "long"
+            | "register"
+            | "return"
+            | "short"
+            | "signed"
+            | "sizeof"
+            | "static"
+            | "struct"
+            | "switch"
+            | "typedef"
+            | "union"
+            | "unsigned"
+            | "void"
+            | "volatile"
+            | "while"
+            | "inline"
+            | "restrict"
+            | "_Bool"
+            | "_Complex"
+            | "_Imaginary"
+            | "_Alignas"
+            | "_Alignof"
+            | "_Atomic"
+            | "_Generic"
+            | "_Noreturn"
+            | "_Static_assert"
+            | "_Thread_local"
+            | "asm"
+            | "typeof"
+            | "bool"
+            | "catch"
+            | "class"
+            | "const_cast"
+            | "delete"
+            | "dynamic_cast"
+            | "explicit"
+            | "false"
+            | "friend"
+            | "mutable"
+            | "namespace"
+            | "new"
+            | "operator"
+            | "private"
+            | "protected"
+            | "public"
+            | "reinterpret_cast"
+            | "static_cast"
+            | "template"
+            | "this"
+            | "throw"
+            | "true"
+            | "try"
+            | "typeid"
+            | "typename"
+            | "using"
+            | "virtual"
+            | "wchar_t"
+            | "and"
+            | "and_eq"
+            | "bitand"
+            | "bitor"
+            | "compl"
+            | "not"
+            | "not_eq"
+            | "or"
+            | "or_eq"
+            | "xor"
+            | "xor_eq"
+            | "unix"
+            | "errno"
+            | "mips"
+            | "sparc"
+            | "i386"
+            | "linux"
+    )
+}
+
 /// QEMU's `c_name()`: maps a name to a C identifier.
-pub(crate) fn c_name(name: &str, protect: bool) -> String {
-    const WORDS: &[&str] = &[
-        // C89
-        "auto",
-        "break",
-        "case",
-        "char",
-        "const",
-        "continue",
-        "default",
-        "do",
-        "double",
-        "else",
-        "enum",
-        "extern",
-        "float",
-        "for",
-        "goto",
-        "if",
-        "int",
-        "long",
-        "register",
-        "return",
-        "short",
-        "signed",
-        "sizeof",
-        "static",
-        "struct",
-        "switch",
-        "typedef",
-        "union",
-        "unsigned",
-        "void",
-        "volatile",
-        "while",
-        // C99
-        "inline",
-        "restrict",
-        "_Bool",
-        "_Complex",
-        "_Imaginary",
-        // C11
-        "_Alignas",
-        "_Alignof",
-        "_Atomic",
-        "_Generic",
-        "_Noreturn",
-        "_Static_assert",
-        "_Thread_local",
-        // GCC
-        "asm",
-        "typeof",
-        // C++
-        "bool",
-        "catch",
-        "class",
-        "const_cast",
-        "delete",
-        "dynamic_cast",
-        "explicit",
-        "false",
-        "friend",
-        "mutable",
-        "namespace",
-        "new",
-        "operator",
-        "private",
-        "protected",
-        "public",
-        "reinterpret_cast",
-        "static_cast",
-        "template",
-        "this",
-        "throw",
-        "true",
-        "try",
-        "typeid",
-        "typename",
-        "using",
-        "virtual",
-        "wchar_t",
-        "and",
-        "and_eq",
-        "bitand",
-        "bitor",
-        "compl",
-        "not",
-        "not_eq",
-        "or",
-        "or_eq",
-        "xor",
-        "xor_eq",
-        // namespace pollution
-        "unix",
-        "errno",
-        "mips",
-        "sparc",
-        "i386",
-        "linux",
-    ];
-    let mapped: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if protect
-        && (WORDS.contains(&mapped.as_str())
-            || mapped.chars().next().is_some_and(|c| c.is_ascii_digit()))
-    {
-        return format!("q_{mapped}");
+pub(crate) fn c_name(name: &str, protect: bool) -> std::borrow::Cow<'_, str> {
+    let mapped: std::borrow::Cow<'_, str> =
+        if name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+            std::borrow::Cow::Borrowed(name)
+        } else {
+            name.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect::<String>()
+                .into()
+        };
+    if protect && (is_reserved_word(&mapped) || mapped.starts_with(|c: char| c.is_ascii_digit())) {
+        return format!("q_{mapped}").into();
     }
     mapped
 }

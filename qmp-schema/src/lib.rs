@@ -43,6 +43,7 @@
 pub mod ast;
 pub mod compare;
 pub mod diag;
+pub mod diff;
 mod doc;
 pub mod dump;
 mod expr;
@@ -75,8 +76,9 @@ pub const FLAT_UNIONS_ONLY: Level = Level::new(6, 2);
 /// Options for [`check`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CheckOptions {
-    /// The language level whose rules apply.
-    pub level: Level,
+    /// The language level whose rules apply; `None`: the level the schema
+    /// was parsed at ([`Parsed::level`]).
+    pub level: Option<Level>,
 }
 
 /// A schema that failed to load or check: the diagnostic and the files
@@ -108,17 +110,26 @@ impl From<ParseError> for Error {
 
 /// Checks a parsed schema and resolves it into a [`Model`].
 pub fn check(parsed: Parsed, opts: &CheckOptions) -> Result<Model, Error> {
+    let Parsed {
+        sources,
+        items,
+        pragma,
+        level,
+    } = parsed;
     let rules = expr::Rules {
-        legacy: opts.level < FLAT_UNIONS_ONLY,
+        legacy: opts.level.unwrap_or(level) < FLAT_UNIONS_ONLY,
     };
-    let result = {
-        let builder = schema::Builder::new(&parsed.sources, &parsed.pragma, rules);
-        builder.run(&parsed.items, parsed.sources.clone(), parsed.pragma.clone())
-    };
-    result.map_err(|diagnostic| Error {
-        diagnostic,
-        sources: parsed.sources,
-    })
+    let result = schema::Builder::new(&sources, &pragma, rules).run(items, pragma.clone());
+    match result {
+        Ok(mut model) => {
+            model.sources = sources;
+            Ok(model)
+        }
+        Err(diagnostic) => Err(Error {
+            diagnostic,
+            sources,
+        }),
+    }
 }
 
 /// Reads a schema and checks it. What the file holds is detected from its
@@ -144,12 +155,11 @@ pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
         if looks_like_snapshot(&text) {
             let (parsed, level) = snapshot::read_with_level(&name, &text)?;
             let level = opts.level.or(level).unwrap_or_default();
-            return check(parsed, &CheckOptions { level });
+            return check(parsed, &CheckOptions { level: Some(level) });
         }
     }
     let parsed = parse_file(path, opts)?;
-    let level = parsed.level;
-    check(parsed, &CheckOptions { level })
+    check(parsed, &CheckOptions::default())
 }
 
 pub use ast::Parsed;

@@ -63,7 +63,8 @@
 //! module (so the checker assigns definitions to the right modules); all
 //! of them hold the snapshot's text, which their spans point into, so a
 //! diagnostic names the module but its line and column are in the snapshot
-//! file. `included_from` is not recorded.
+//! file. Each module's `included_from` is the `include` item that first
+//! included it.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -580,7 +581,7 @@ fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<(Parsed, Optio
     if modules.is_empty() {
         return Err(r.bad(modules_v, "'modules' must not be empty"));
     }
-    let mut sources = SourceMap::new();
+    let mut files: Vec<SourceFile> = Vec::new();
     let mut by_name: HashMap<String, (FileId, &[JsonValue])> = HashMap::new();
     let mut main_name = String::new();
     for (i, m) in modules.iter().enumerate() {
@@ -601,7 +602,8 @@ fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<(Parsed, Optio
         if i == 0 {
             main_name = norm.clone();
         }
-        let id = sources.add(SourceFile {
+        let id = FileId(i as u32);
+        files.push(SourceFile {
             name: name.to_owned(),
             path: file.path.clone(),
             text: file.text.clone(),
@@ -622,7 +624,7 @@ fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<(Parsed, Optio
     }
 
     let mut out = Parsed {
-        sources,
+        sources: SourceMap::new(),
         items: Vec::new(),
         pragma,
         level: level.unwrap_or_default(),
@@ -651,6 +653,8 @@ fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<(Parsed, Optio
                         format!("included module '{full}' is not in the snapshot"),
                     ));
                 }
+                let (inc_file, _) = by_name[&full];
+                files[inc_file.0 as usize].included_from = Some(span);
                 stack.push((full, 0));
             }
             continue;
@@ -674,6 +678,9 @@ fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<(Parsed, Optio
             dv,
             "'docs' has entries for definitions the snapshot does not have",
         ));
+    }
+    for f in files {
+        out.sources.add(f);
     }
     Ok((out, level))
 }
@@ -819,6 +826,12 @@ mod tests {
             ]
         );
         assert_eq!(p.pragma.documentation_exceptions, ["Foo"]);
+        let included: Vec<Option<u32>> = p
+            .sources
+            .files()
+            .map(|(_, f)| f.included_from.map(|s| s.line))
+            .collect();
+        assert_eq!(included, [None, Some(9), Some(19)]);
         assert!(p.pragma.doc_required);
     }
 
@@ -948,6 +961,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn checker_errors_point_into_the_snapshot() {
+        let bad = SNAP
+            .replace("\"a\": \"int\"", "\"a\": \"Nope\"")
+            .replace("\"enum\": \"E\"", "\"enum\": \"Ee\"")
+            .replace("\"E\": {\"members\"", "\"Ee\": {\"members\"");
+        let parsed = read("snap.json", &bad).unwrap_or_else(|e| panic!("{e}"));
+        let e = crate::check(parsed, &crate::CheckOptions::default())
+            .expect_err("unknown type must be rejected");
+        let text = e.to_string();
+        assert!(
+            text.contains("In file included from main.json:9:"),
+            "{text}"
+        );
+        assert!(text.contains("sub/a.json:20"), "{text}");
+        assert!(text.contains("'Nope'"), "{text}");
     }
 
     #[test]

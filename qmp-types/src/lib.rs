@@ -1,9 +1,78 @@
 //! `qmp-types`: typed QMP commands, replies and events.
+//!
+//! The bindings are generated at build time by `qmp-codegen` from a QAPI
+//! schema: by default the embedded QEMU 10.0.2 schema (a facts-only
+//! snapshot: no documentation prose), or the schema named by the `QMP_SCHEMA`
+//! environment variable (a QEMU source tree's `qapi/qapi-schema.json`, which
+//! gives full documentation, or a saved `query-qmp-schema` reply, which gives
+//! bindings for exactly that QEMU binary).
+//!
+//! ```no_run
+//! # async fn f(client: impl qmp_types::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! use qmp_types::ClientExt as _;
+//! let status = client.query_status().await?;
+//! println!("{:?}", status.status);
+//! # Ok(()) }
+//! ```
+//!
+//! # Cargo features
+//!
+//! * `unstable`: commands and events marked `unstable` in the schema
+//!   (off by default: unstable interfaces may change in any QEMU release).
+//! * `all-modules` (default): every QAPI module. Turn it off and pick module
+//!   groups (`block`, `migration`, `machine`, `char`, `net`, `ui`, `qom`,
+//!   `misc`) to compile less; types the selected definitions need are always
+//!   included.
+//! * `qga`, `storage-daemon`: the guest agent and storage daemon bindings,
+//!   in [`qga`] and [`storage_daemon`] (schemas overridable with
+//!   `QMP_QGA_SCHEMA` / `QMP_QSD_SCHEMA`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+extern crate self as qmp_types;
 
 pub mod runtime;
 
 pub use runtime::{
-    Client, ClientBlocking, Command, Empty, ErrorReply, EventKind, OobCommand, Timestamp,
+    Client, ClientBlocking, Command, DecodeError, Empty, ErrorReply, EventKind, EventMessage,
+    FromJson, Null, OobCommand, Timestamp,
 };
+
+#[allow(
+    deprecated,
+    missing_docs,
+    clippy::large_enum_variant,
+    clippy::enum_variant_names,
+    clippy::doc_lazy_continuation,
+    clippy::too_many_lines
+)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/qmp.rs"));
+}
+pub use generated::*;
+
+/// Bindings for the guest agent (`qemu-ga`) schema.
+#[cfg(feature = "qga")]
+#[allow(
+    deprecated,
+    missing_docs,
+    clippy::large_enum_variant,
+    clippy::enum_variant_names,
+    clippy::doc_lazy_continuation
+)]
+pub mod qga {
+    include!(concat!(env!("OUT_DIR"), "/qga.rs"));
+}
+
+/// Bindings for the storage daemon (`qemu-storage-daemon`) schema.
+#[cfg(feature = "storage-daemon")]
+#[allow(
+    deprecated,
+    missing_docs,
+    clippy::large_enum_variant,
+    clippy::enum_variant_names,
+    clippy::doc_lazy_continuation
+)]
+pub mod storage_daemon {
+    include!(concat!(env!("OUT_DIR"), "/storage_daemon.rs"));
+}

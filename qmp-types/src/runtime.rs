@@ -96,3 +96,482 @@ pub trait ClientBlocking {
     /// Sends a command and waits for its typed reply.
     fn execute<C: Command>(&self, command: C) -> Result<C::Returns, Self::Error>;
 }
+
+// ---------------------------------------------------------------------------
+// Decoding support used by the generated code.
+//
+// Generated types decode through [`FromJson`]: the value is first read into a
+// `serde_json::Value` and then taken apart by small, non-generic functions.
+// This keeps the generated code compact (one short function per type instead
+// of a derive expansion per type and deserializer), gives decode errors a JSON
+// path, and makes forward-compatible decoding (unknown members, enum values and
+// union branches) straightforward.
+
+use serde::{Deserializer, Serializer};
+pub use serde_json::Value;
+
+/// A typed-decode error: what was wrong, and where in the JSON value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// The JSON path of the offending value, e.g. `.devices[2].type`
+    /// (empty for the top-level value).
+    pub path: String,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl DecodeError {
+    /// An error at the current value.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            path: String::new(),
+            message: message.into(),
+        }
+    }
+
+    /// An error about a value of the wrong JSON type.
+    pub fn expected(what: &str, found: &Value) -> Self {
+        Self::new(format!("expected {what}, found {}", json_type_name(found)))
+    }
+
+    /// Prefixes the path with an object member name.
+    pub fn in_member(mut self, name: &str) -> Self {
+        self.path.insert_str(0, &format!(".{name}"));
+        self
+    }
+
+    /// Prefixes the path with an array index.
+    pub fn in_index(mut self, index: usize) -> Self {
+        self.path.insert_str(0, &format!("[{index}]"));
+        self
+    }
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "at `{}`: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// The name of a JSON value's type, for error messages.
+pub fn json_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a number",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Decoding from a JSON value: implemented by every generated type and by
+/// the types QAPI's built-in types map to.
+pub trait FromJson: Sized {
+    /// Decodes a value, ignoring object members it does not know.
+    fn from_json(value: Value) -> Result<Self, DecodeError>;
+}
+
+/// Decodes through [`FromJson`] in a `Deserialize` impl.
+pub fn deserialize_from_json<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromJson,
+{
+    let value = <Value as Deserialize>::deserialize(deserializer)?;
+    T::from_json(value).map_err(serde::de::Error::custom)
+}
+
+macro_rules! from_json_int {
+    ($($t:ty),*) => {$(
+        impl FromJson for $t {
+            fn from_json(value: Value) -> Result<Self, DecodeError> {
+                let n = match &value {
+                    Value::Number(n) => n,
+                    other => return Err(DecodeError::expected("an integer", other)),
+                };
+                let v = if let Some(i) = n.as_i64() {
+                    <$t>::try_from(i).ok()
+                } else if let Some(u) = n.as_u64() {
+                    <$t>::try_from(u).ok()
+                } else {
+                    return Err(DecodeError::expected("an integer", &value));
+                };
+                v.ok_or_else(|| {
+                    DecodeError::new(format!(
+                        "integer {n} out of range for {}",
+                        stringify!($t)
+                    ))
+                })
+            }
+        }
+    )*};
+}
+from_json_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl FromJson for f64 {
+    fn from_json(value: Value) -> Result<Self, DecodeError> {
+        match &value {
+            Value::Number(n) => n
+                .as_f64()
+                .ok_or_else(|| DecodeError::expected("a number", &value)),
+            other => Err(DecodeError::expected("a number", other)),
+        }
+    }
+}
+
+impl FromJson for bool {
+    fn from_json(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::Bool(b) => Ok(b),
+            other => Err(DecodeError::expected("a boolean", &other)),
+        }
+    }
+}
+
+impl FromJson for String {
+    fn from_json(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::String(s) => Ok(s),
+            other => Err(DecodeError::expected("a string", &other)),
+        }
+    }
+}
+
+impl FromJson for Value {
+    fn from_json(value: Value) -> Result<Self, DecodeError> {
+        Ok(value)
+    }
+}
+
+impl<T: FromJson> FromJson for Vec<T> {
+    fn from_json(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::Array(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| T::from_json(v).map_err(|e| e.in_index(i)))
+                .collect(),
+            other => Err(DecodeError::expected("an array", &other)),
+        }
+    }
+}
+
+impl<T: FromJson> FromJson for Box<T> {
+    fn from_json(value: Value) -> Result<Self, DecodeError> {
+        T::from_json(value).map(Box::new)
+    }
+}
+
+impl FromJson for Empty {
+    fn from_json(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::Object(_) => Ok(Empty {}),
+            other => Err(DecodeError::expected("an object", &other)),
+        }
+    }
+}
+
+/// QAPI's built-in type `null`: only the JSON value `null`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Null;
+
+impl Serialize for Null {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_unit()
+    }
+}
+
+impl<'de> Deserialize<'de> for Null {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_from_json(deserializer)
+    }
+}
+
+impl FromJson for Null {
+    fn from_json(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::Null => Ok(Null),
+            other => Err(DecodeError::expected("null", &other)),
+        }
+    }
+}
+
+/// The members of a JSON object being decoded. Generated code takes the
+/// members it knows out one by one; whatever is left is ignored (or kept, by
+/// union fallbacks).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Members(Map<String, Value>);
+
+impl Members {
+    /// Takes a JSON object apart; anything else is an error.
+    pub fn new(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::Object(map) => Ok(Self(map)),
+            other => Err(DecodeError::expected("an object", &other)),
+        }
+    }
+
+    /// Takes a mandatory member.
+    pub fn required<T: FromJson>(&mut self, name: &str) -> Result<T, DecodeError> {
+        match self.0.remove(name) {
+            Some(v) => T::from_json(v).map_err(|e| e.in_member(name)),
+            None => Err(DecodeError::new(format!("missing member `{name}`"))),
+        }
+    }
+
+    /// Takes an optional member.
+    pub fn optional<T: FromJson>(&mut self, name: &str) -> Result<Option<T>, DecodeError> {
+        match self.0.remove(name) {
+            Some(v) => T::from_json(v).map(Some).map_err(|e| e.in_member(name)),
+            None => Ok(None),
+        }
+    }
+
+    /// Takes a member as raw JSON, if present.
+    pub fn take(&mut self, name: &str) -> Option<Value> {
+        self.0.remove(name)
+    }
+
+    /// The members not taken yet.
+    pub fn into_rest(self) -> Map<String, Value> {
+        self.0
+    }
+}
+
+/// Implemented by generated object types (structs and unions): decoding
+/// from, and encoding into, the members of a JSON object that may hold
+/// other members too (a union's branch shares its object with the base).
+pub trait ObjectType: Sized {
+    /// Takes this type's members out of `members`.
+    fn from_members(members: &mut Members) -> Result<Self, DecodeError>;
+
+    /// Writes this type's members.
+    fn serialize_members<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error>;
+}
+
+/// Decodes an object type from a JSON object.
+pub fn object_from_json<T: ObjectType>(value: Value) -> Result<T, DecodeError> {
+    let mut members = Members::new(value)?;
+    T::from_members(&mut members)
+}
+
+/// Encodes an object type as a JSON object.
+pub fn serialize_object<T: ObjectType, S: Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(None)?;
+    value.serialize_members(&mut map)?;
+    map.end()
+}
+
+/// Writes a map of extra members (kept by a union's fallback branch).
+pub fn serialize_rest<M: serde::ser::SerializeMap>(
+    rest: &Map<String, Value>,
+    map: &mut M,
+) -> Result<(), M::Error> {
+    for (k, v) in rest {
+        map.serialize_entry(k, v)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Events.
+
+/// An event as it comes off the wire: the event (name and data) and its
+/// timestamp. `E` is usually the generated `Event` enum.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventMessage<E> {
+    /// The event.
+    pub event: E,
+    /// When QEMU emitted it.
+    pub timestamp: Timestamp,
+}
+
+impl<E: Serialize> Serialize for EventMessage<E> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut value = serde_json::to_value(&self.event).map_err(serde::ser::Error::custom)?;
+        if let Value::Object(map) = &mut value {
+            let ts = serde_json::to_value(self.timestamp).map_err(serde::ser::Error::custom)?;
+            map.insert("timestamp".to_owned(), ts);
+        }
+        value.serialize(serializer)
+    }
+}
+
+impl<'de, E: FromJson> Deserialize<'de> for EventMessage<E> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_from_json(deserializer)
+    }
+}
+
+impl<E: FromJson> FromJson for EventMessage<E> {
+    fn from_json(value: Value) -> Result<Self, DecodeError> {
+        let mut value = value;
+        let timestamp = match &mut value {
+            Value::Object(map) => match map.remove("timestamp") {
+                Some(ts) => Timestamp::from_json(ts).map_err(|e| e.in_member("timestamp"))?,
+                None => return Err(DecodeError::new("missing member `timestamp`")),
+            },
+            other => return Err(DecodeError::expected("an object", other)),
+        };
+        Ok(Self {
+            event: E::from_json(value)?,
+            timestamp,
+        })
+    }
+}
+
+impl FromJson for Timestamp {
+    fn from_json(value: Value) -> Result<Self, DecodeError> {
+        let mut m = Members::new(value)?;
+        Ok(Timestamp {
+            seconds: m.required("seconds")?,
+            microseconds: m.required("microseconds")?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Metadata tables.
+
+/// What the schema says about a command, for runtime introspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandInfo {
+    /// The wire name.
+    pub name: &'static str,
+    /// The release it appeared in (`Since:`), when known.
+    pub since: Option<&'static str>,
+    /// Its features (`deprecated`, `unstable`, ...).
+    pub features: &'static [&'static str],
+    /// Its `if` condition, rendered (`CONFIG_KVM`, `all(A, not(B))`).
+    pub condition: Option<&'static str>,
+    /// The Rust name of its argument type, if it takes arguments.
+    pub arguments: Option<&'static str>,
+    /// The Rust name of its return type, if it declares one.
+    pub returns: Option<&'static str>,
+    /// `allow-oob`.
+    pub allow_oob: bool,
+    /// `success-response`.
+    pub success_response: bool,
+    /// `allow-preconfig`.
+    pub allow_preconfig: bool,
+}
+
+/// What the schema says about an event, for runtime introspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventInfo {
+    /// The wire name.
+    pub name: &'static str,
+    /// The release it appeared in (`Since:`), when known.
+    pub since: Option<&'static str>,
+    /// Its features.
+    pub features: &'static [&'static str],
+    /// Its `if` condition, rendered.
+    pub condition: Option<&'static str>,
+    /// The Rust name of its data type, if it carries data.
+    pub data: Option<&'static str>,
+}
+
+// ---------------------------------------------------------------------------
+// JSON Schema.
+
+/// Builds a type's JSON Schema from a precomputed document of definitions
+/// (`{"$defs": {...}}`, references written as `#/$defs/Name`), adding the
+/// definitions it refers to to the generator.
+pub fn json_schema_from_defs(
+    defs: &Value,
+    name: &str,
+    generator: &mut schemars::SchemaGenerator,
+) -> schemars::Schema {
+    let all = defs.get("$defs").and_then(Value::as_object);
+    let prefix = generator.settings().definitions_path.to_string();
+    let prefix = format!("#{}/", prefix.trim_start_matches('#').trim_end_matches('/'));
+    let Some(all) = all else {
+        return schemars::Schema::default();
+    };
+    let mut todo = vec![name.to_owned()];
+    let mut seen = std::collections::BTreeSet::new();
+    let mut own = None;
+    while let Some(n) = todo.pop() {
+        if !seen.insert(n.clone()) {
+            continue;
+        }
+        let Some(def) = all.get(&n) else { continue };
+        let mut def = def.clone();
+        rewrite_refs(&mut def, &prefix, &mut todo);
+        if n == name {
+            own = Some(def);
+        } else if !generator.definitions().contains_key(&n) {
+            generator.definitions_mut().insert(n, def);
+        }
+    }
+    own.and_then(|v| schemars::Schema::try_from(v).ok())
+        .unwrap_or_default()
+}
+
+fn rewrite_refs(v: &mut Value, prefix: &str, found: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get_mut("$ref")
+                && let Some(n) = r.strip_prefix("#/$defs/")
+            {
+                found.push(n.to_owned());
+                *r = format!("{prefix}{n}");
+            }
+            for (_, x) in map.iter_mut() {
+                rewrite_refs(x, prefix, found);
+            }
+        }
+        Value::Array(items) => {
+            for x in items {
+                rewrite_refs(x, prefix, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+macro_rules! static_schema {
+    ($t:ty, $name:literal, $schema:expr) => {
+        impl schemars::JsonSchema for $t {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::Schema::try_from($schema).unwrap_or_default()
+            }
+        }
+    };
+}
+static_schema!(Empty, "Empty", serde_json::json!({"type": "object"}));
+static_schema!(Null, "Null", serde_json::json!({"type": "null"}));
+static_schema!(
+    Timestamp,
+    "Timestamp",
+    serde_json::json!({
+        "type": "object",
+        "properties": {
+            "seconds": {"type": "integer"},
+            "microseconds": {"type": "integer"}
+        },
+        "required": ["seconds", "microseconds"]
+    })
+);
+
+// Re-exports for the generated code (so crates that include generated
+// bindings need no direct dependency on these).
+pub use schemars;
+pub use serde;
+pub use serde_json;
+pub use serde_json::Map;

@@ -49,6 +49,9 @@ enum SchemaCommand {
         #[command(flatten)]
         level: LevelArg,
     },
+    /// Print the JSON Schema of a command's arguments and reply (all
+    /// commands when none is named).
+    JsonSchema(crate::cmd::r#gen::JsonSchemaArgs),
     /// Count the definitions of a schema.
     #[command(
         after_help = "Example:\n  qmp schema stats qemu/qapi/qapi-schema.json\n  qmp schema stats --json qemu/qga/qapi-schema.json"
@@ -62,6 +65,9 @@ enum SchemaCommand {
         #[command(flatten)]
         level: LevelArg,
     },
+    /// Compare two schemas: commands, events and types added, removed or
+    /// changed.
+    Diff(super::diff::DiffArgs),
 }
 
 #[derive(Debug, Args)]
@@ -90,13 +96,18 @@ enum DumpFormat {
 /// Runs `qmp schema ...`.
 pub fn run(args: SchemaArgs) -> ExitCode {
     match args.command {
+        SchemaCommand::Diff(a) => super::diff::run(a),
         SchemaCommand::Extract(a) => super::extract::run(a),
         SchemaCommand::Check { files, level } => {
             let opts = level.options();
             let mut ok = true;
             for f in &files {
-                if load(f, &opts).is_none() {
-                    ok = false;
+                match load(f, &opts) {
+                    // The process ends soon: leave freeing the model (a
+                    // noticeable part of the run time for a big schema) to
+                    // the operating system.
+                    Some(model) => std::mem::forget(model),
+                    None => ok = false,
                 }
             }
             if ok {
@@ -131,6 +142,7 @@ pub fn run(args: SchemaArgs) -> ExitCode {
             };
             print_out(&text)
         }
+        SchemaCommand::JsonSchema(args) => crate::cmd::r#gen::json_schema(args),
         SchemaCommand::Stats { file, json, level } => {
             let Some(model) = load(&file, &level.options()) else {
                 return ExitCode::FAILURE;

@@ -1,0 +1,168 @@
+//! Generates the bindings from a QAPI schema with `qmp-codegen`.
+//!
+//! * `QMP_SCHEMA`: the schema for the main bindings — a QEMU tree's
+//!   `qapi/qapi-schema.json` (full docs), a saved `query-qmp-schema` reply
+//!   (bindings for exactly that binary) or a facts-only snapshot. Default:
+//!   the embedded QEMU 10.0.2 snapshot `schema/qemu-10.0.2-qmp.json`.
+//! * `QMP_QGA_SCHEMA` / `QMP_QSD_SCHEMA`: the same for the guest agent
+//!   (feature `qga`) and the storage daemon (feature `storage-daemon`).
+//!
+//! Module features (`block`, `migration`, ...) select which QAPI modules
+//! are generated; see `Cargo.toml`.
+
+use std::path::{Path, PathBuf};
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn schema_path(env: &str, default: &str) -> PathBuf {
+    println!("cargo:rerun-if-env-changed={env}");
+    match std::env::var_os(env) {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => {
+            let manifest =
+                PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+            let embedded = manifest.join(default);
+            println!("cargo:rerun-if-changed={}", embedded.display());
+            if embedded.exists() {
+                return embedded;
+            }
+            // Interim, until the facts-only snapshots are committed: the
+            // QEMU 10.0.2 source tree next to the workspace.
+            let fallback = match default {
+                d if d.ends_with("-qga.json") => "qga/qapi-schema.json",
+                d if d.ends_with("-storage-daemon.json") => "storage-daemon/qapi/qapi-schema.json",
+                _ => "qapi/qapi-schema.json",
+            };
+            manifest.join("../../shared/qemu/10.0.2").join(fallback)
+        }
+    }
+}
+
+/// The QAPI modules of QEMU's QMP schema that the module features select.
+const MODULE_FEATURES: &[(&str, &[&str])] = &[
+    (
+        "block",
+        &[
+            "block",
+            "block-core",
+            "block-export",
+            "block-job",
+            "job",
+            "transaction",
+        ],
+    ),
+    ("migration", &["migration", "dump"]),
+    (
+        "machine",
+        &[
+            "machine",
+            "machine-common",
+            "machine-target",
+            "machine-s390x",
+            "acpi",
+            "numa",
+        ],
+    ),
+    ("char", &["char"]),
+    ("net", &["net"]),
+    ("ui", &["ui", "audio"]),
+    ("qom", &["qom", "qdev", "authz", "crypto", "cryptodev"]),
+    (
+        "misc",
+        &[
+            "misc",
+            "misc-target",
+            "misc-i386",
+            "misc-arm",
+            "control",
+            "introspect",
+            "qapi-schema",
+            "run-state",
+            "sockets",
+            "common",
+            "error",
+            "pragma",
+            "compat",
+            "replay",
+            "yank",
+            "stats",
+            "virtio",
+            "rocker",
+            "tpm",
+            "trace",
+            "pci",
+            "cxl",
+            "uefi",
+            "vfio",
+            "rdma",
+            "ebpf",
+            "cryptodev",
+            "dump",
+            "accelerator",
+            "qemu-ga",
+            "qga",
+        ],
+    ),
+];
+
+fn generate(
+    schema: &Path,
+    out: &Path,
+    stem: &str,
+    modules: Option<Vec<&str>>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut b = qmp_codegen::Builder::new();
+    b.schema(schema)
+        .out_dir(out)
+        .file_stem(stem)
+        .unstable_feature(Some("unstable"));
+    if let Some(mods) = modules {
+        for m in mods {
+            b.keep_module(m);
+        }
+    }
+    b.generate()?;
+    Ok(())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
+    let feature = |f: &str| {
+        std::env::var_os(format!(
+            "CARGO_FEATURE_{}",
+            f.to_uppercase().replace('-', "_")
+        ))
+        .is_some()
+    };
+
+    // Main QMP bindings: every module when `all-modules` is on (or a custom
+    // schema is given), otherwise the modules of the enabled features.
+    let qmp = schema_path("QMP_SCHEMA", "schema/qemu-10.0.2-qmp.json");
+    let custom = std::env::var_os("QMP_SCHEMA").is_some_and(|s| !s.is_empty());
+    let modules = if custom || feature("all-modules") {
+        None
+    } else {
+        let mut mods = Vec::new();
+        for (f, ms) in MODULE_FEATURES {
+            if feature(f) {
+                mods.extend_from_slice(ms);
+            }
+        }
+        Some(mods)
+    };
+    generate(&qmp, &out, "qmp", modules)?;
+    if feature("qga") {
+        let qga = schema_path("QMP_QGA_SCHEMA", "schema/qemu-10.0.2-qga.json");
+        generate(&qga, &out, "qga", None)?;
+    }
+    if feature("storage-daemon") {
+        let qsd = schema_path("QMP_QSD_SCHEMA", "schema/qemu-10.0.2-storage-daemon.json");
+        generate(&qsd, &out, "storage_daemon", None)?;
+    }
+    Ok(())
+}
