@@ -108,7 +108,8 @@ pub fn system(machine: &str, extra: &[&str]) -> Option<Proc> {
 }
 
 /// `qemu-system-x86_64 -machine none` with a monitor on its own chardev,
-/// which runs in the monitor I/O thread and so offers `oob`.
+/// which runs in the monitor I/O thread and so offers `oob`; started
+/// paused (`-S`).
 pub fn system_oob() -> Option<Proc> {
     let bin = find("qemu-system-x86_64")?;
     let dir = tempfile::tempdir().unwrap();
@@ -119,6 +120,7 @@ pub fn system_oob() -> Option<Proc> {
         "-nodefaults".into(),
         "-display".into(),
         "none".into(),
+        "-S".into(),
         "-chardev".into(),
         format!("socket,id=mon0,path={},server=on,wait=off", sock.display()),
         "-mon".into(),
