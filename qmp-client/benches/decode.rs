@@ -1,8 +1,11 @@
 //! Decode cost of a large reply: the full `query-qmp-schema` reply of the
 //! local QEMU (captured at start; the bench is skipped without QEMU).
 //!
-//! * `typed`: the client's path — framing, envelope scan, then the typed
-//!   `Vec<SchemaInfo>` decoded straight from the `return` slice.
+//! * `typed`: the client's path — framing, envelope scan, then a typed
+//!   `Vec<SchemaInfo>` (serde derive, below) decoded straight from the
+//!   `return` slice.
+//! * `typed_generated`: the same with the generated
+//!   `qmp_types::SchemaInfo` (whose decoder goes through a `Value`).
 //! * `value`: the same framing and envelope, `return` decoded into a
 //!   `serde_json::Value`.
 //! * `serde_json_value_whole`: just `serde_json::from_str::<Value>` of the
@@ -157,6 +160,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let r = reply(&msg);
             let v: Vec<SchemaInfo> = r.decode("query-qmp-schema").unwrap();
+            v.len()
+        })
+    });
+    g.bench_function("typed_generated", |b| {
+        b.iter(|| {
+            let r = reply(&msg);
+            let v: Vec<qmp_types::SchemaInfo> = r.decode("query-qmp-schema").unwrap();
             v.len()
         })
     });

@@ -1,27 +1,11 @@
-//! This client in the benchmark: typed `query-status`, async (tokio
-//! current-thread) or blocking. `bench_client async|blocking seq|pipe64 N SOCK`.
+//! This client in the benchmark: the generated `query-status` binding,
+//! async (tokio current-thread) or blocking. `bench_client async|blocking seq|pipe64 N SOCK`.
 
 use std::time::Instant;
 
-use qmp_types::Command;
-use serde::{Deserialize, Serialize};
+use qmp_types::QueryStatus;
 
 include!("common/bench.rs");
-
-#[derive(Serialize)]
-struct QueryStatus;
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct StatusInfo {
-    running: bool,
-    status: String,
-}
-
-impl Command for QueryStatus {
-    const NAME: &'static str = "query-status";
-    type Returns = StatusInfo;
-}
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
@@ -48,7 +32,7 @@ fn main() {
                 if mode == "seq" {
                     for _ in 0..n {
                         let s = qmp.execute(QueryStatus).await.unwrap();
-                        assert!(!s.status.is_empty());
+                        assert!(!s.status.as_str().is_empty());
                     }
                 } else {
                     let mut set = tokio::task::JoinSet::new();
@@ -73,7 +57,7 @@ fn main() {
             if mode == "seq" {
                 for _ in 0..n {
                     let s = qmp.execute(QueryStatus).unwrap();
-                    assert!(!s.status.is_empty());
+                    assert!(!s.status.as_str().is_empty());
                 }
             } else {
                 std::thread::scope(|s| {
