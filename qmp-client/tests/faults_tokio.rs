@@ -402,7 +402,7 @@ async fn wrong_shape_reply_is_a_per_call_decode_error() {
         .await;
         let c = c.unwrap();
         let e = c.execute(QueryStatus).await.unwrap_err();
-        assert!(matches!(&e, Error::Decode { command, path, .. } if command == "query-status" && path == "running"), "{e:?}");
+        assert!(matches!(&e, Error::Decode { command, path, .. } if command == "query-status" && path == ".running"), "{e:?}");
         let e = c.execute(QueryStatus).await.unwrap_err();
         assert!(matches!(&e, Error::Decode { message, .. } if message.contains("running")), "{e:?}");
         assert!(!e.is_fatal());
@@ -1153,6 +1153,59 @@ async fn unix_socket_backpressure_large_write() {
         assert_eq!(b.unwrap(), json!({}));
         qmp.close();
         srv.abort();
+    })
+    .await;
+}
+
+// ---- the generated bindings over the fake server ----
+
+#[tokio::test]
+async fn generated_types_unknown_enum_values_members_and_decode_paths() {
+    use qmp_types::ClientExt as _;
+    bounded(async {
+        let (c, _srv) = pair(quick(), |mut s| async move {
+            s.handshake().await;
+            // A run state from a future QEMU, plus an unknown member.
+            let cmd = s.recv().await.unwrap();
+            s.reply(
+                &cmd,
+                json!({"running": false, "status": "hibernating", "x-new": [1]}),
+            )
+            .await;
+            // Wrong type deep inside.
+            let cmd = s.recv().await.unwrap();
+            s.reply(&cmd, json!({"running": "no", "status": "paused"}))
+                .await;
+            let cmd = s.recv().await.unwrap();
+            s.reply(&cmd, json!({"running": true, "status": "running"}))
+                .await;
+            s.send(&event("STOP", None)).await;
+            s.send(&event("FUTURE_EVENT", Some(json!({"a": 1})))).await;
+            s.recv().await;
+        })
+        .await;
+        let c = c.unwrap();
+        let st = c.query_status().await.unwrap();
+        assert_eq!(st.status.as_str(), "hibernating");
+        let e = c.query_status().await.unwrap_err();
+        match &e {
+            Error::Decode {
+                command,
+                path,
+                message,
+            } => {
+                assert_eq!(command, "query-status");
+                assert_eq!(path, ".running", "{message}");
+                assert!(message.contains("expected a boolean"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(c.query_status().await.unwrap().running);
+        let mut ev = c.typed_events::<qmp_types::Event>();
+        let stop = ev.next().await.unwrap().unwrap();
+        assert!(matches!(stop.event, qmp_types::Event::Stop(_)));
+        let fut = ev.next().await.unwrap().unwrap();
+        assert_eq!(qmp_types::EventKind::name(&fut.event), "FUTURE_EVENT");
     })
     .await;
 }
