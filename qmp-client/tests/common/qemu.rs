@@ -129,6 +129,27 @@ pub fn system_oob() -> Option<Proc> {
     Some(spawn(&bin, args, dir, sock))
 }
 
+/// `qemu-system-x86_64 -machine none -S` whose monitor pretty-prints
+/// every message over many lines (`pretty=on`).
+pub fn system_pretty() -> Option<Proc> {
+    let bin = find("qemu-system-x86_64")?;
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("qmp.sock");
+    let args: Vec<String> = vec![
+        "-machine".into(),
+        "none".into(),
+        "-nodefaults".into(),
+        "-display".into(),
+        "none".into(),
+        "-S".into(),
+        "-chardev".into(),
+        format!("socket,id=mon0,path={},server=on,wait=off", sock.display()),
+        "-mon".into(),
+        "chardev=mon0,mode=control,pretty=on".into(),
+    ];
+    Some(spawn(&bin, args, dir, sock))
+}
+
 /// `qemu-storage-daemon` with a QMP monitor.
 pub fn storage_daemon() -> Option<Proc> {
     let bin = find("qemu-storage-daemon")?;
