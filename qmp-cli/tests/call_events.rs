@@ -114,8 +114,8 @@ fn call_qmp_error_exit_1() {
     assert_eq!(code, 1);
     assert!(out.is_empty());
     assert_eq!(
-        err.trim(),
-        "CommandNotFound: The command no-such-command has not been found"
+        err.lines().last(),
+        Some("CommandNotFound: The command no-such-command has not been found")
     );
     let (code, _, err) = run(qmp().args(["call", s, "device_del", r#"{"id": "nothing"}"#]));
     assert_eq!(code, 1);
@@ -236,4 +236,88 @@ fn events_timeout_and_launch() {
     ]));
     assert_eq!(code, 2);
     assert!(err.contains("timed out after 0 of 1"), "{err}");
+}
+
+#[test]
+fn call_validates_arguments_before_connecting() {
+    // Nothing listens on this socket: validation fails first.
+    let (code, _, err) =
+        run(qmp().args(["call", "/nonexistent/sock", "device_del", r#"{"id": 5}"#]));
+    assert_eq!(code, 2);
+    assert_eq!(
+        err.trim(),
+        "qmp call: invalid arguments for `device_del`: at `.arguments.id`: expected a string, found an integer"
+    );
+    let (code, _, err) = run(qmp().args(["call", "/nonexistent/sock", "device_del"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("missing member `id`"), "{err}");
+}
+
+#[test]
+fn call_unknown_command_runs_untyped_with_a_note() {
+    if !have_qemu() {
+        return;
+    }
+    let vm = vm(1);
+    let s = vm.socks[0].to_str().unwrap();
+    let (code, _, err) = run(qmp().args(["call", s, "no-such-thing"]));
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[0],
+        "qmp call: note: `no-such-thing` is not in the bindings; running it untyped"
+    );
+    assert!(lines[1].starts_with("CommandNotFound: "), "{err}");
+}
+
+#[test]
+fn call_guest_agent_typed() {
+    let ga = ["/usr/sbin/qemu-ga", "/usr/bin/qemu-ga"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file());
+    let Some(ga) = ga else {
+        if std::env::var_os("CI").is_some() {
+            panic!("qemu-ga is required under CI");
+        }
+        eprintln!("SKIPPED: qemu-ga not found");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("qga.sock");
+    let child = Command::new(ga)
+        .args(["--method", "unix-listen", "--path"])
+        .arg(&sock)
+        .arg("--pidfile")
+        .arg(dir.path().join("pid"))
+        .arg("--statedir")
+        .arg(dir.path())
+        .args([
+            "--allow-rpcs",
+            "guest-ping,guest-info,guest-get-time,guest-sync-delimited",
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut vm = Vm {
+        child,
+        _dir: dir,
+        socks: vec![sock.clone()],
+    };
+    let end = Instant::now() + Duration::from_secs(20);
+    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
+        assert!(Instant::now() < end);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let s = sock.to_str().unwrap();
+    let (code, out, err) = run(qmp().args(["call", "--guest-agent", s, "guest-get-time"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.trim().parse::<i64>().unwrap() > 0);
+    assert!(err.is_empty(), "{err}");
+    let (code, _, err) =
+        run(qmp().args(["call", "--guest-agent", s, "guest-sync", r#"{"id": "x"}"#]));
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid arguments for `guest-sync`"), "{err}");
+    let _ = vm.child.kill();
+    let _ = vm.child.wait();
+    vm.socks.clear();
 }

@@ -141,6 +141,14 @@ impl<S: Stream> WriteIo for WriteSide<S> {
     }
 }
 
+/// What a parked caller waits for (who to wake when).
+#[derive(Clone, Copy)]
+enum Role {
+    Handshake,
+    Reply(u64),
+    Event,
+}
+
 struct Inner {
     shared: Arc<Shared>,
     reader: Mutex<(Box<dyn Io>, Vec<u8>)>,
@@ -234,7 +242,9 @@ impl Builder {
             fd_passing,
         };
         let deadline = self.handshake_timeout.map(|t| Instant::now() + t);
-        let hs = inner.wait(deadline, TimeoutKind::Handshake, |st| st.handshake.clone());
+        let hs = inner.wait(deadline, TimeoutKind::Handshake, Role::Handshake, |st| {
+            st.handshake.clone()
+        });
         match hs {
             Ok(Ok(g)) => inner.greeting = g,
             Ok(Err(e)) | Err(e) => {
@@ -287,47 +297,61 @@ impl Inner {
     }
 
     /// Waits until `check` yields a value, reading the socket if nobody
-    /// else is. `deadline` bounds the wait.
+    /// else is; otherwise parks until woken (its reply filed, an event for
+    /// an event consumer, the reader role free, or the close). `deadline`
+    /// bounds the wait.
     fn wait<T>(
         &self,
         deadline: Option<Instant>,
         kind: TimeoutKind,
+        role: Role,
         mut check: impl FnMut(&mut State) -> Option<T>,
     ) -> Result<T, Error> {
         let shared = &*self.shared;
         let mut st = shared.lock();
-        loop {
+        let r = loop {
             if let Some(v) = check(&mut st) {
-                return Ok(v);
+                break Ok(v);
+            }
+            if st.closed.is_some() {
+                // `check` saw everything there is; nothing more will come.
+                break Err(st.closed.clone().unwrap_or(Error::Closed));
             }
             let remaining = match deadline {
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
-                        return Err(Error::Timeout(kind));
+                        break Err(Error::Timeout(kind));
                     }
                     Some(d - now)
                 }
                 None => None,
             };
-            if st.closed.is_some() {
-                // `check` saw everything there is; nothing more will come.
-                if let Some(v) = check(&mut st) {
-                    return Ok(v);
-                }
-                return Err(st.closed.clone().unwrap_or(Error::Closed));
-            }
             if st.reading {
-                st = match remaining {
-                    Some(r) => {
-                        shared
-                            .cv
-                            .wait_timeout(st, r)
-                            .unwrap_or_else(|p| p.into_inner())
-                            .0
+                let me = std::thread::current();
+                let my_id = me.id();
+                st.followers.push(me.clone());
+                match role {
+                    Role::Reply(id) => {
+                        st.parked_replies.insert(id, me);
                     }
-                    None => shared.cv.wait(st).unwrap_or_else(|p| p.into_inner()),
-                };
+                    Role::Event => st.parked_events.push(me),
+                    Role::Handshake => {}
+                }
+                drop(st);
+                match remaining {
+                    Some(r) => std::thread::park_timeout(r),
+                    None => std::thread::park(),
+                }
+                st = shared.lock();
+                st.followers.retain(|t| t.id() != my_id);
+                match role {
+                    Role::Reply(id) => {
+                        st.parked_replies.remove(&id);
+                    }
+                    Role::Event => st.parked_events.retain(|t| t.id() != my_id),
+                    Role::Handshake => {}
+                }
                 continue;
             }
             st.reading = true;
@@ -352,14 +376,20 @@ impl Inner {
             drop(rd);
             let ts = st.transmits();
             st.dispatch();
-            shared.cv.notify_all();
             if !ts.is_empty() {
                 drop(st);
                 // A write failure closes the connection; the loop sees it.
                 let _ = self.write(ts);
                 st = shared.lock();
             }
+        };
+        // Hand the reader role on if someone is parked waiting for it.
+        if !st.reading {
+            if let Some(t) = st.followers.first() {
+                t.unpark();
+            }
         }
+        r
     }
 
     fn send<A: Serialize + ?Sized>(
@@ -399,7 +429,7 @@ impl Inner {
     }
 
     fn wait_reply(&self, id: u64, deadline: Option<Instant>) -> Result<RawReply, Error> {
-        let r = self.wait(deadline, TimeoutKind::Reply, |st| {
+        let r = self.wait(deadline, TimeoutKind::Reply, Role::Reply(id), |st| {
             match st.waiters.get(&id) {
                 Some(Waiter::Slot(Some(_))) => match st.waiters.remove(&id) {
                     Some(Waiter::Slot(Some(r))) => Some(r),
@@ -658,13 +688,16 @@ impl<E: FromRawEvent> Events<E> {
         deadline: Option<Instant>,
     ) -> Result<Option<Result<E, EventError>>, Error> {
         let ended = &mut self.ended;
-        let r = self.qmp.inner.wait(deadline, TimeoutKind::Event, |st| {
-            match next_item::<E>(st.poll_event(), ended) {
+        let r = self.qmp.inner.wait(
+            deadline,
+            TimeoutKind::Event,
+            Role::Event,
+            |st| match next_item::<E>(st.poll_event(), ended) {
                 Next::Item(i) => Some(Some(i)),
                 Next::End => Some(None),
                 Next::Pending => None,
-            }
-        });
+            },
+        );
         match r {
             Ok(v) => Ok(v),
             Err(Error::Timeout(k)) => Err(Error::Timeout(k)),

@@ -2,8 +2,9 @@
 //! connection, who waits for which reply, and the event buffer.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
+use std::thread::Thread;
 
 use tokio::sync::oneshot;
 
@@ -83,16 +84,27 @@ pub(crate) struct State {
     pub(crate) closed: Option<Error>,
     /// Blocking transport: a caller is currently reading the socket.
     pub(crate) reading: bool,
+    /// Blocking transport: parked callers, woken one at a time when the
+    /// reader role is free (no thundering herd).
+    pub(crate) followers: Vec<Thread>,
+    /// Blocking transport: the parked caller waiting for each reply.
+    pub(crate) parked_replies: HashMap<u64, Thread>,
+    /// Blocking transport: parked event consumers.
+    pub(crate) parked_events: Vec<Thread>,
 }
 
 impl State {
     /// Routes everything the connection produced.
     pub(crate) fn dispatch(&mut self) {
+        let mut events = false;
         while let Some(out) = self.conn.poll_output() {
             match out {
                 Output::Ready(g) => self.finish_handshake(Ok(g)),
                 Output::Reply { id, result } => self.complete(id, result),
-                Output::Event(ev) => self.events.push(ev),
+                Output::Event(ev) => {
+                    self.events.push(ev);
+                    events = true;
+                }
                 Output::Closed(e) => {
                     self.finish_handshake(Err(e.clone()));
                     // Waiters registered without a pending entry (none in
@@ -108,7 +120,16 @@ impl State {
                     }
                     self.closed = Some(e);
                     self.events.wake();
+                    for t in self.followers.iter().chain(self.parked_replies.values()) {
+                        t.unpark();
+                    }
+                    events = true;
                 }
+            }
+        }
+        if events {
+            for t in &self.parked_events {
+                t.unpark();
             }
         }
     }
@@ -131,6 +152,9 @@ impl State {
             }
             Some(Waiter::Slot(None)) => {
                 self.waiters.insert(id, Waiter::Slot(Some(result)));
+                if let Some(t) = self.parked_replies.get(&id) {
+                    t.unpark();
+                }
             }
             Some(w @ Waiter::Slot(Some(_))) => {
                 self.waiters.insert(id, w);
@@ -172,7 +196,6 @@ impl State {
 
 pub(crate) struct Shared {
     state: Mutex<State>,
-    pub(crate) cv: Condvar,
 }
 
 impl Shared {
@@ -185,11 +208,13 @@ impl Shared {
             handshake_tx: None,
             closed: None,
             reading: false,
+            followers: Vec::new(),
+            parked_replies: HashMap::new(),
+            parked_events: Vec::new(),
         };
         st.dispatch();
         Shared {
             state: Mutex::new(st),
-            cv: Condvar::new(),
         }
     }
 
@@ -205,7 +230,5 @@ impl Shared {
         let mut st = self.lock();
         st.conn.close(err);
         st.dispatch();
-        drop(st);
-        self.cv.notify_all();
     }
 }

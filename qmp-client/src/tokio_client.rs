@@ -12,15 +12,21 @@
 //! its late reply is dropped and counted (P7/P18).
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use qmp_types::{Client, Command, EventKind, OobCommand};
 use serde::Serialize;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use std::io::{Read, Write};
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
+use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::Builder;
@@ -50,7 +56,7 @@ pub struct Qmp {
 
 struct Inner {
     shared: Arc<Shared>,
-    tx: mpsc::UnboundedSender<Transmit>,
+    writer_state: Arc<Writer>,
     reader: JoinHandle<()>,
     writer: JoinHandle<()>,
     greeting: Option<Greeting>,
@@ -77,7 +83,99 @@ impl std::fmt::Debug for Qmp {
 
 enum Sink {
     Plain(Box<dyn AsyncWrite + Send + Unpin>),
-    Unix(tokio::net::unix::OwnedWriteHalf),
+    /// A non-blocking std Unix socket. It is registered with the reactor
+    /// for writability only while a write is pending, so the common path
+    /// (direct writes) gets no EPOLLOUT wake-ups.
+    Unix(std::os::unix::net::UnixStream),
+}
+
+/// Registers an owned socket with the reactor for `interest`.
+///
+/// `AsyncFd::with_interest` is deprecated in favour of an `unsafe`
+/// constructor because a *borrowed* raw fd could be closed while still
+/// registered; here the `AsyncFd` owns the `UnixStream` (the fd lives
+/// exactly as long as the registration), which is the sound case.
+#[allow(deprecated)]
+fn register(
+    s: std::os::unix::net::UnixStream,
+    interest: Interest,
+) -> std::io::Result<AsyncFd<std::os::unix::net::UnixStream>> {
+    AsyncFd::with_interest(s, interest)
+}
+
+/// The read side of a Unix socket: registered for readability only.
+struct UnixReader(AsyncFd<std::os::unix::net::UnixStream>);
+
+impl AsyncRead for UnixReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        loop {
+            let mut guard = match self.0.poll_read_ready(cx) {
+                Poll::Ready(Ok(g)) => g,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            let unfilled = buf.initialize_unfilled();
+            let len = unfilled.len();
+            match guard.try_io(|s| {
+                let mut r: &std::os::unix::net::UnixStream = s.get_ref();
+                r.read(unfilled)
+            }) {
+                Ok(Ok(n)) => {
+                    // A short read drained the socket (edge-triggered: new
+                    // data raises a new edge), so skip the EAGAIN read.
+                    if n > 0 && n < len {
+                        guard.clear_ready();
+                    }
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+/// Writes all of `data` (fds with the first bytes) on a non-blocking Unix
+/// socket, waiting for writability through a temporary registration.
+async fn unix_write_all(
+    s: &std::os::unix::net::UnixStream,
+    mut data: &[u8],
+    mut fds: &[OwnedFd],
+) -> std::io::Result<()> {
+    let mut afd: Option<AsyncFd<std::os::unix::net::UnixStream>> = None;
+    while !data.is_empty() || !fds.is_empty() {
+        let r = if fds.is_empty() {
+            {
+                let mut w: &std::os::unix::net::UnixStream = s;
+                w.write(data)
+            }
+        } else {
+            fd::send_with_fds(s, data, fds)
+        };
+        match r {
+            Ok(0) if !data.is_empty() => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                data = &data[n..];
+                fds = &[];
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if afd.is_none() {
+                    afd = Some(register(s.try_clone()?, Interest::WRITABLE)?);
+                }
+                if let Some(a) = &afd {
+                    a.writable().await?.clear_ready();
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 impl Sink {
@@ -87,56 +185,137 @@ impl Sink {
                 w.write_all(data).await?;
                 w.flush().await
             }
-            Sink::Unix(w) => {
-                let mut sent = 0;
-                if !fds.is_empty() {
-                    let s: &tokio::net::UnixStream = w.as_ref();
-                    sent = s
-                        .async_io(tokio::io::Interest::WRITABLE, || {
-                            fd::send_with_fds(s, data, fds)
-                        })
-                        .await?;
+            Sink::Unix(s) => unix_write_all(s, data, fds).await,
+        }
+    }
+}
+
+impl Sink {
+    /// One non-blocking write attempt (no await, so it cannot be cut short
+    /// by cancellation): bytes written and whether they are flushed, or
+    /// `WouldBlock`.
+    fn try_write(&mut self, data: &[u8]) -> std::io::Result<(usize, bool)> {
+        match self {
+            Sink::Unix(s) => {
+                let mut w: &std::os::unix::net::UnixStream = s;
+                w.write(data)
+            }
+            .map(|n| (n, true)),
+            Sink::Plain(w) => {
+                let mut cx = Context::from_waker(Waker::noop());
+                match Pin::new(&mut **w).poll_write(&mut cx, data) {
+                    Poll::Ready(Ok(n)) => match Pin::new(&mut **w).poll_flush(&mut cx) {
+                        Poll::Ready(Ok(())) => Ok((n, true)),
+                        Poll::Ready(Err(e)) => Err(e),
+                        Poll::Pending => Ok((n, false)),
+                    },
+                    Poll::Ready(Err(e)) => Err(e),
+                    Poll::Pending => Err(std::io::ErrorKind::WouldBlock.into()),
                 }
-                w.write_all(&data[sent..]).await
             }
         }
     }
 }
 
-async fn write_loop(
-    mut sink: Sink,
-    mut rx: mpsc::UnboundedReceiver<Transmit>,
-    shared: Arc<Shared>,
-    write_timeout: Option<Duration>,
-) {
-    let mut batch = Vec::new();
-    while let Some(first) = rx.recv().await {
-        // Coalesce queued messages without descriptors into one write.
-        let mut fds = first.fds;
-        batch.clear();
-        batch.extend_from_slice(&first.data);
-        if fds.is_empty() {
-            while batch.len() < READ_BUF {
-                match rx.try_recv() {
-                    Ok(t) if t.fds.is_empty() => batch.extend_from_slice(&t.data),
-                    Ok(t) => {
-                        // Write what we have, then this one with its fds.
-                        if let Err(e) = timed_write(&mut sink, &batch, &[], write_timeout).await {
-                            shared.close(e);
+/// The write side: the sink plus a queue of messages not yet written.
+///
+/// A caller first tries to write its message directly with one
+/// non-blocking write (no task hand-off in the common case); whatever
+/// cannot be written at once is queued whole and finished by the writer
+/// task, which owns the sink while it writes. Messages are never
+/// interleaved: a caller writes directly only when the queue is empty and
+/// the writer task is idle.
+struct Writer {
+    state: std::sync::Mutex<WriterState>,
+    notify: Notify,
+}
+
+struct WriterState {
+    /// `None` while the writer task is writing with it.
+    sink: Option<Sink>,
+    queue: VecDeque<Transmit>,
+}
+
+impl Writer {
+    fn lock(&self) -> std::sync::MutexGuard<'_, WriterState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes or queues `ts`, in order.
+    fn submit(&self, ts: Vec<Transmit>, shared: &Shared) {
+        if ts.is_empty() {
+            return;
+        }
+        let mut w = self.lock();
+        let mut wake = false;
+        for t in ts {
+            if w.queue.is_empty() && t.fds.is_empty() {
+                if let Some(sink) = w.sink.as_mut() {
+                    match sink.try_write(&t.data) {
+                        Ok((n, true)) if n == t.data.len() => continue,
+                        // Written but not flushed: the writer task flushes.
+                        Ok((n, _)) => w.queue.push_back(Transmit {
+                            data: t.data[n..].to_vec(),
+                            fds: Vec::new(),
+                        }),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            w.queue.push_back(t)
+                        }
+                        Err(e) => {
+                            drop(w);
+                            shared.close(Error::io(IoOp::Write, e));
                             return;
                         }
-                        batch.clear();
-                        batch.extend_from_slice(&t.data);
-                        fds = t.fds;
-                        break;
                     }
-                    Err(_) => break,
+                    wake = true;
+                    continue;
                 }
             }
+            w.queue.push_back(t);
+            wake = true;
         }
-        if let Err(e) = timed_write(&mut sink, &batch, &fds, write_timeout).await {
-            shared.close(e);
-            return;
+        drop(w);
+        if wake {
+            self.notify.notify_one();
+        }
+    }
+}
+
+async fn write_loop(writer: Arc<Writer>, shared: Arc<Shared>, write_timeout: Option<Duration>) {
+    let mut batch = Vec::new();
+    loop {
+        writer.notify.notified().await;
+        loop {
+            let (mut sink, queue) = {
+                let mut w = writer.lock();
+                if w.queue.is_empty() {
+                    break;
+                }
+                let Some(sink) = w.sink.take() else { break };
+                (sink, std::mem::take(&mut w.queue))
+            };
+            // Coalesce messages without descriptors into few writes.
+            batch.clear();
+            for t in queue {
+                if !t.fds.is_empty() {
+                    if let Err(e) = timed_write(&mut sink, &batch, &[], write_timeout).await {
+                        shared.close(e);
+                        return;
+                    }
+                    batch.clear();
+                    if let Err(e) = timed_write(&mut sink, &t.data, &t.fds, write_timeout).await {
+                        shared.close(e);
+                        return;
+                    }
+                } else {
+                    batch.extend_from_slice(&t.data);
+                }
+            }
+            if let Err(e) = timed_write(&mut sink, &batch, &[], write_timeout).await {
+                shared.close(e);
+                return;
+            }
+            writer.lock().sink = Some(sink);
         }
     }
 }
@@ -158,27 +337,26 @@ async fn timed_write(
     r.map_err(|e| Error::io(IoOp::Write, e))
 }
 
-async fn read_loop(
-    mut r: Box<dyn AsyncRead + Send + Unpin>,
-    shared: Arc<Shared>,
-    tx: mpsc::UnboundedSender<Transmit>,
-) {
+async fn read_loop(r: Box<dyn AsyncRead + Send + Unpin>, shared: Arc<Shared>, writer: Arc<Writer>) {
+    let mut r = r;
     let mut buf = vec![0u8; READ_BUF];
     loop {
         let res = r.read(&mut buf).await;
-        let mut st = shared.lock();
-        match res {
-            Ok(0) => st.conn.handle_eof(),
-            Ok(n) => st.conn.handle_input(&buf[..n]),
-            Err(e) => st.conn.close(Error::io(IoOp::Read, e)),
-        }
-        for t in st.transmits() {
-            let _ = tx.send(t);
-        }
-        st.dispatch();
-        if st.closed.is_some() {
-            return;
-        }
+        let ts = {
+            let mut st = shared.lock();
+            match res {
+                Ok(0) => st.conn.handle_eof(),
+                Ok(n) => st.conn.handle_input(&buf[..n]),
+                Err(e) => st.conn.close(Error::io(IoOp::Read, e)),
+            }
+            let ts = st.transmits();
+            st.dispatch();
+            if st.closed.is_some() {
+                return;
+            }
+            ts
+        };
+        writer.submit(ts, &shared);
     }
 }
 
@@ -232,8 +410,13 @@ impl Builder {
     /// Completes the handshake on a connected Unix stream (fd passing
     /// available).
     pub async fn connect_unix_stream(self, s: tokio::net::UnixStream) -> Result<Qmp, Error> {
-        let (r, w) = s.into_split();
-        self.start(Box::new(r), Sink::Unix(w), true).await
+        let io = |e| Error::io(IoOp::Connect, e);
+        let s = s.into_std().map_err(io)?;
+        s.set_nonblocking(true).map_err(io)?;
+        let w = s.try_clone().map_err(io)?;
+        let r = register(s, Interest::READABLE).map_err(io)?;
+        self.start(Box::new(UnixReader(r)), Sink::Unix(w), true)
+            .await
     }
 
     /// Completes the handshake on any byte stream (e.g. an in-memory
@@ -257,7 +440,13 @@ impl Builder {
             Connection::new(self.proto),
             self.event_capacity,
         ));
-        let (tx, rx) = mpsc::unbounded_channel();
+        let writer_state = Arc::new(Writer {
+            state: std::sync::Mutex::new(WriterState {
+                sink: Some(sink),
+                queue: VecDeque::new(),
+            }),
+            notify: Notify::new(),
+        });
         let (htx, hrx) = oneshot::channel();
         {
             let mut st = shared.lock();
@@ -268,11 +457,15 @@ impl Builder {
                 None => st.handshake_tx = Some(htx),
             }
         }
-        let writer = tokio::spawn(write_loop(sink, rx, shared.clone(), self.write_timeout));
-        let reader = tokio::spawn(read_loop(r, shared.clone(), tx.clone()));
+        let writer = tokio::spawn(write_loop(
+            writer_state.clone(),
+            shared.clone(),
+            self.write_timeout,
+        ));
+        let reader = tokio::spawn(read_loop(r, shared.clone(), writer_state.clone()));
         let mut inner = Inner {
             shared,
-            tx,
+            writer_state,
             reader,
             writer,
             greeting: None,
@@ -513,7 +706,7 @@ impl Qmp {
             return Err(Error::FdPassingUnsupported);
         }
         let shared = &*self.inner.shared;
-        let (id, rx) = {
+        let (id, rx, ts) = {
             let mut st = shared.lock();
             let id = st.conn.execute(
                 name,
@@ -531,11 +724,9 @@ impl Qmp {
             } else {
                 None
             };
-            for t in st.transmits() {
-                let _ = self.inner.tx.send(t);
-            }
-            (id, rx)
+            (id, rx, st.transmits())
         };
+        self.inner.writer_state.submit(ts, shared);
         let Some(rx) = rx else {
             return Ok(None);
         };
@@ -551,16 +742,14 @@ impl Qmp {
     pub async fn guest_sync(&self) -> Result<(), Error> {
         let value = sync_value();
         let shared = &*self.inner.shared;
-        let (id, rx) = {
+        let (id, rx, ts) = {
             let mut st = shared.lock();
             let id = st.conn.guest_sync(value)?;
             let (tx, rx) = oneshot::channel();
             st.waiters.insert(id, Waiter::Async(tx));
-            for t in st.transmits() {
-                let _ = self.inner.tx.send(t);
-            }
-            (id, rx)
+            (id, rx, st.transmits())
         };
+        self.inner.writer_state.submit(ts, shared);
         let guard = CancelGuard { shared, id };
         let r = rx.await.unwrap_or(Err(Error::Closed));
         drop(guard);

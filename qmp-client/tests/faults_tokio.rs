@@ -402,7 +402,7 @@ async fn wrong_shape_reply_is_a_per_call_decode_error() {
         .await;
         let c = c.unwrap();
         let e = c.execute(QueryStatus).await.unwrap_err();
-        assert!(matches!(&e, Error::Decode { command, path, .. } if command == "query-status" && path == "running"), "{e:?}");
+        assert!(matches!(&e, Error::Decode { command, path, .. } if command == "query-status" && path == ".running"), "{e:?}");
         let e = c.execute(QueryStatus).await.unwrap_err();
         assert!(matches!(&e, Error::Decode { message, .. } if message.contains("running")), "{e:?}");
         assert!(!e.is_fatal());
@@ -1106,6 +1106,106 @@ async fn raw_and_typed_share_one_connection() {
         assert_eq!(v, json!({"echo": {"a": [1, 2]}, "name": "x-anything"}));
         let v = c.execute_raw("no-args", None).await.unwrap();
         assert_eq!(v["echo"], Value::Null);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unix_socket_backpressure_large_write() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    bounded(async {
+        let (c, mut s) = tokio::net::UnixStream::pair().unwrap();
+        let srv = tokio::spawn(async move {
+            s.write_all(GREETING.as_bytes()).await.unwrap();
+            let mut inbox = Inbox::default();
+            let mut buf = vec![0u8; 65536];
+            let mut msgs = Vec::new();
+            let mut slept = false;
+            loop {
+                while let Some(cmd) = msgs.pop() {
+                    let cmd: Value = cmd;
+                    let ret = match cmd["arguments"]["command-line"].as_str() {
+                        Some(l) => json!(l.len().to_string()),
+                        None => json!({}),
+                    };
+                    let msg = json!({"return": ret, "id": cmd["id"]}).to_string();
+                    s.write_all(msg.as_bytes()).await.unwrap();
+                }
+                if !slept && msgs.is_empty() {
+                    // Stop reading for a while so the client's send blocks.
+                    slept = true;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                let n = s.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    return;
+                }
+                msgs = inbox.push(&buf[..n]);
+                msgs.reverse();
+            }
+        });
+        let qmp = quick().connect_unix_stream(c).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let big = "z".repeat(4 << 20);
+        let h = HumanMonitorCommand { command_line: big };
+        let (a, b) = tokio::join!(qmp.execute(h), qmp.execute_raw("after", None));
+        assert_eq!(a.unwrap(), "4194304");
+        assert_eq!(b.unwrap(), json!({}));
+        qmp.close();
+        srv.abort();
+    })
+    .await;
+}
+
+// ---- the generated bindings over the fake server ----
+
+#[tokio::test]
+async fn generated_types_unknown_enum_values_members_and_decode_paths() {
+    use qmp_types::ClientExt as _;
+    bounded(async {
+        let (c, _srv) = pair(quick(), |mut s| async move {
+            s.handshake().await;
+            // A run state from a future QEMU, plus an unknown member.
+            let cmd = s.recv().await.unwrap();
+            s.reply(
+                &cmd,
+                json!({"running": false, "status": "hibernating", "x-new": [1]}),
+            )
+            .await;
+            // Wrong type deep inside.
+            let cmd = s.recv().await.unwrap();
+            s.reply(&cmd, json!({"running": "no", "status": "paused"}))
+                .await;
+            let cmd = s.recv().await.unwrap();
+            s.reply(&cmd, json!({"running": true, "status": "running"}))
+                .await;
+            s.send(&event("STOP", None)).await;
+            s.send(&event("FUTURE_EVENT", Some(json!({"a": 1})))).await;
+            s.recv().await;
+        })
+        .await;
+        let c = c.unwrap();
+        let st = c.query_status().await.unwrap();
+        assert_eq!(st.status.as_str(), "hibernating");
+        let e = c.query_status().await.unwrap_err();
+        match &e {
+            Error::Decode {
+                command,
+                path,
+                message,
+            } => {
+                assert_eq!(command, "query-status");
+                assert_eq!(path, ".running", "{message}");
+                assert!(message.contains("expected a boolean"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(c.query_status().await.unwrap().running);
+        let mut ev = c.typed_events::<qmp_types::Event>();
+        let stop = ev.next().await.unwrap().unwrap();
+        assert!(matches!(stop.event, qmp_types::Event::Stop(_)));
+        let fut = ev.next().await.unwrap().unwrap();
+        assert_eq!(qmp_types::EventKind::name(&fut.event), "FUTURE_EVENT");
     })
     .await;
 }

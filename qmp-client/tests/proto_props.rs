@@ -130,3 +130,93 @@ proptest! {
         prop_assert_eq!(whole, chunked);
     }
 }
+
+#[derive(Debug, Clone)]
+enum Act {
+    Execute,
+    Cancel(usize),
+    Reply(usize),
+    ErrorReply(usize),
+    UnknownReply(u64),
+    Event,
+    Garbage,
+    Eof,
+}
+
+fn act() -> impl Strategy<Value = Act> {
+    prop_oneof![
+        4 => Just(Act::Execute),
+        1 => any::<usize>().prop_map(Act::Cancel),
+        3 => any::<usize>().prop_map(Act::Reply),
+        1 => any::<usize>().prop_map(Act::ErrorReply),
+        1 => (1000u64..2000).prop_map(Act::UnknownReply),
+        2 => Just(Act::Event),
+        1 => Just(Act::Garbage),
+        1 => Just(Act::Eof),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// A random session: every command gets exactly one outcome unless it
+    /// was cancelled first; no outcome ever goes to an id that was not
+    /// pending; after a close every pending command has its error.
+    #[test]
+    fn session_outcomes_are_exact(acts in proptest::collection::vec(act(), 1..80)) {
+        let mut c = ready();
+        let mut ids: Vec<u64> = Vec::new();
+        let mut pending: std::collections::BTreeSet<u64> = Default::default();
+        let mut outcomes: std::collections::BTreeMap<u64, usize> = Default::default();
+        let mut closed = false;
+        for a in acts {
+            match a {
+                Act::Execute => match c.execute("x", &(), ExecOptions { expect_reply: true, ..Default::default() }) {
+                    Ok(id) => {
+                        prop_assert!(!closed);
+                        ids.push(id);
+                        pending.insert(id);
+                    }
+                    Err(_) => prop_assert!(closed),
+                },
+                Act::Cancel(i) if !ids.is_empty() => {
+                    let id = ids[i % ids.len()];
+                    let was = c.cancel(id);
+                    prop_assert_eq!(was, pending.remove(&id));
+                }
+                Act::Reply(i) | Act::ErrorReply(i) if !ids.is_empty() => {
+                    let id = ids[i % ids.len()];
+                    let msg = if matches!(a, Act::Reply(_)) {
+                        format!("{{\"return\": {id}, \"id\": {id}}}\r\n")
+                    } else {
+                        format!("{{\"error\": {{\"class\": \"GenericError\", \"desc\": \"e\"}}, \"id\": {id}}}\r\n")
+                    };
+                    c.handle_input(msg.as_bytes());
+                }
+                Act::UnknownReply(id) => c.handle_input(format!("{{\"return\": 0, \"id\": {id}}}").as_bytes()),
+                Act::Event => c.handle_input(b"{\"event\": \"E\", \"timestamp\": {\"seconds\": 1, \"microseconds\": 1}}"),
+                Act::Garbage => c.handle_input(b"]"),
+                Act::Eof => c.handle_eof(),
+                _ => {}
+            }
+            while let Some(o) = c.poll_output() {
+                match o {
+                    Output::Reply { id, result } => {
+                        prop_assert!(pending.remove(&id), "outcome for non-pending id {}", id);
+                        *outcomes.entry(id).or_default() += 1;
+                        if let Ok(r) = result {
+                            prop_assert_eq!(r.json(), id.to_string());
+                        }
+                    }
+                    Output::Closed(_) => {
+                        prop_assert!(pending.is_empty(), "pending after close: {:?}", pending);
+                        closed = true;
+                    }
+                    _ => {}
+                }
+            }
+            prop_assert_eq!(c.pending(), pending.len());
+        }
+        prop_assert!(outcomes.values().all(|n| *n == 1));
+    }
+}

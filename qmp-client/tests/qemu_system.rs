@@ -421,3 +421,23 @@ async fn quit_resolves_everything() {
     assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
     assert!(p.wait_exit(Duration::from_secs(10)));
 }
+
+#[tokio::test]
+async fn pretty_printing_monitor_huge_reply_and_events() {
+    let Some(p) = qemu::system_pretty() else {
+        return;
+    };
+    let qmp = builder().connect_unix(&p.sock).await.unwrap();
+    let mut ev = qmp.events();
+    // The whole schema, pretty-printed (~1 MB over ~40k lines), default limits.
+    let raw = qmp
+        .execute_raw_reply("query-qmp-schema", None)
+        .await
+        .unwrap();
+    assert!(raw.message().len() > 500_000, "{}", raw.message().len());
+    assert!(raw.message().lines().count() > 10_000);
+    assert!(raw.to_value().as_array().unwrap().len() > 1000);
+    qmp.execute_raw("cont", None).await.unwrap();
+    assert_eq!(next_event(&mut ev, "RESUME").await.name(), "RESUME");
+    assert_eq!(qmp.execute(QueryStatus).await.unwrap().status, "running");
+}

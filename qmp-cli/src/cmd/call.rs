@@ -1,8 +1,13 @@
 //! `qmp call`: run one command and print its reply as JSON.
 //!
+//! The command and its arguments are checked against the generated
+//! bindings before anything is sent (the guest agent's with
+//! `--guest-agent`), and the reply is decoded through them; a command the
+//! bindings do not know still runs, untyped, with a note on stderr.
+//!
 //! Exit status: 0 with the `return` value on stdout; 1 when the server
 //! answers with an error (`CLASS: description` on stderr); 2 on a usage,
-//! connection, protocol or decode error (one line on stderr).
+//! validation, connection, protocol or decode error (one line on stderr).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -70,6 +75,13 @@ pub fn run(args: CallArgs) -> ExitCode {
     if pos.next().is_some() {
         return fail("too many arguments");
     }
+    let typed = match Typed::check(command, json_args.as_ref(), args.guest_agent) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    if typed.is_none() {
+        eprintln!("qmp call: note: `{command}` is not in the bindings; running it untyped");
+    }
     if !args.launch && !args.qemu_args.is_empty() {
         return fail("QEMU arguments after `--` need --launch");
     }
@@ -97,6 +109,9 @@ pub fn run(args: CallArgs) -> ExitCode {
     qmp.close();
     match reply {
         Ok(r) => {
+            if let Some(Err(e)) = typed.as_ref().map(|t| t.decode(r.to_value())) {
+                return fail(format!("cannot decode the reply of `{command}`: {e}"));
+            }
             let out = if args.raw {
                 r.json().to_owned()
             } else if args.pretty {
@@ -112,5 +127,48 @@ pub fn run(args: CallArgs) -> ExitCode {
             ExitCode::from(1)
         }
         Err(e) => fail(e),
+    }
+}
+
+/// A request the bindings know, checked before sending.
+enum Typed {
+    Qmp(Box<qmp_types::Request>),
+    Qga(Box<qmp_types::qga::Request>),
+}
+
+impl Typed {
+    /// Checks `command` and its arguments against the bindings: `Ok(None)`
+    /// when the bindings do not know the command, `Err` when they do and
+    /// the arguments do not fit.
+    fn check(
+        command: &str,
+        args: Option<&Value>,
+        guest_agent: bool,
+    ) -> Result<Option<Typed>, String> {
+        use qmp_types::FromJson;
+        let mut msg = serde_json::json!({ "execute": command });
+        if let Some(a) = args {
+            msg["arguments"] = a.clone();
+        }
+        let bad = |e: qmp_types::DecodeError| format!("invalid arguments for `{command}`: {e}");
+        if guest_agent {
+            match qmp_types::qga::Request::from_json(msg).map_err(bad)? {
+                qmp_types::qga::Request::Unknown { .. } => Ok(None),
+                r => Ok(Some(Typed::Qga(Box::new(r)))),
+            }
+        } else {
+            match qmp_types::Request::from_json(msg).map_err(bad)? {
+                qmp_types::Request::Unknown { .. } => Ok(None),
+                r => Ok(Some(Typed::Qmp(Box::new(r)))),
+            }
+        }
+    }
+
+    /// Decodes a reply's `return` value with the command's return type.
+    fn decode(&self, value: Value) -> Result<(), qmp_types::DecodeError> {
+        match self {
+            Typed::Qmp(r) => r.decode_return(value).map(drop),
+            Typed::Qga(r) => r.decode_return(value).map(drop),
+        }
     }
 }

@@ -113,6 +113,7 @@ impl RawReply {
                     Err(e) => (e.path().to_string(), e.into_inner().to_string()),
                     Ok(_) => (".".to_owned(), first.to_string()),
                 };
+                let (path, message) = normalize_path(path, message);
                 Err(Error::Decode {
                     command: command.to_owned(),
                     path,
@@ -121,6 +122,33 @@ impl RawReply {
             }
         }
     }
+}
+
+/// Puts decode-error paths in one form, `.a.b[2]` (`.` for the value
+/// itself): serde's paths (`a.b[2]`) get a leading dot, and the generated
+/// bindings' errors, which carry their own path in the message
+/// (``at `.a.b`: ...``), have it moved to the path.
+fn normalize_path(path: String, message: String) -> (String, String) {
+    let path = if path == "." || path.is_empty() {
+        String::new()
+    } else if path.starts_with('[') || path.starts_with('.') {
+        path
+    } else {
+        format!(".{path}")
+    };
+    let (path, message) = match message
+        .strip_prefix("at `")
+        .and_then(|rest| rest.split_once("`: "))
+    {
+        Some((inner, msg)) => (format!("{path}{inner}"), msg.to_owned()),
+        None => (path, message),
+    };
+    let path = if path.is_empty() {
+        ".".to_owned()
+    } else {
+        path
+    };
+    (path, message)
 }
 
 /// An event as received: its name, timestamp and the whole message text.

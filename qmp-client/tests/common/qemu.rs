@@ -108,7 +108,8 @@ pub fn system(machine: &str, extra: &[&str]) -> Option<Proc> {
 }
 
 /// `qemu-system-x86_64 -machine none` with a monitor on its own chardev,
-/// which runs in the monitor I/O thread and so offers `oob`.
+/// which runs in the monitor I/O thread and so offers `oob`; started
+/// paused (`-S`).
 pub fn system_oob() -> Option<Proc> {
     let bin = find("qemu-system-x86_64")?;
     let dir = tempfile::tempdir().unwrap();
@@ -119,10 +120,32 @@ pub fn system_oob() -> Option<Proc> {
         "-nodefaults".into(),
         "-display".into(),
         "none".into(),
+        "-S".into(),
         "-chardev".into(),
         format!("socket,id=mon0,path={},server=on,wait=off", sock.display()),
         "-mon".into(),
         "chardev=mon0,mode=control".into(),
+    ];
+    Some(spawn(&bin, args, dir, sock))
+}
+
+/// `qemu-system-x86_64 -machine none -S` whose monitor pretty-prints
+/// every message over many lines (`pretty=on`).
+pub fn system_pretty() -> Option<Proc> {
+    let bin = find("qemu-system-x86_64")?;
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("qmp.sock");
+    let args: Vec<String> = vec![
+        "-machine".into(),
+        "none".into(),
+        "-nodefaults".into(),
+        "-display".into(),
+        "none".into(),
+        "-S".into(),
+        "-chardev".into(),
+        format!("socket,id=mon0,path={},server=on,wait=off", sock.display()),
+        "-mon".into(),
+        "chardev=mon0,mode=control,pretty=on".into(),
     ];
     Some(spawn(&bin, args, dir, sock))
 }
