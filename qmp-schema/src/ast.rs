@@ -241,4 +241,6 @@ pub struct Parsed {
     pub items: Vec<Item>,
     /// The pragmas in effect after reading everything.
     pub pragma: crate::model::Pragma,
+    /// The language level the files were read with.
+    pub level: crate::options::Level,
 }

@@ -48,11 +48,21 @@ impl fmt::Display for Mismatch {
     }
 }
 
+/// The result of [`compare_introspection`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Comparison {
+    /// Every mismatch found, in reply order; empty means the two agree.
+    pub mismatches: Vec<Mismatch>,
+    /// How many (reply type, source type) pairs were compared.
+    pub type_pairs: usize,
+    /// Masked reply type name → the source type it stands for.
+    pub masked_names: HashMap<String, String>,
+}
+
 /// Compares `reply` (read with
 /// [`from_introspection_json`](crate::from_introspection_json)) with
-/// `source` (read from QAPI source, or a snapshot). Returns every mismatch
-/// found, in reply order; empty means the two agree.
-pub fn compare_introspection(reply: &Model, source: &Model) -> Vec<Mismatch> {
+/// `source` (read from QAPI source, or a snapshot).
+pub fn compare_introspection(reply: &Model, source: &Model) -> Comparison {
     let mut cx = Cx {
         r: reply,
         s: source,
@@ -131,7 +141,11 @@ pub fn compare_introspection(reply: &Model, source: &Model) -> Vec<Mismatch> {
             });
         }
     }
-    cx.out
+    Comparison {
+        mismatches: cx.out,
+        type_pairs: cx.assumed.len(),
+        masked_names: cx.masked,
+    }
 }
 
 struct Cx<'a> {
@@ -501,8 +515,10 @@ mod tests {
 
     #[test]
     fn agree() {
-        let d = compare_introspection(&reply(), &source());
-        assert!(d.is_empty(), "{d:#?}");
+        let c = compare_introspection(&reply(), &source());
+        assert!(c.mismatches.is_empty(), "{c:#?}");
+        assert_eq!(c.masked_names.len(), 3);
+        assert_eq!(c.masked_names["2"], "FooEvent");
     }
 
     #[test]
@@ -519,7 +535,7 @@ mod tests {
                 });
             }
         }
-        let d = compare_introspection(&reply(), &s);
+        let d = compare_introspection(&reply(), &s).mismatches;
         let text: Vec<String> = d.iter().map(ToString::to_string).collect();
         assert!(
             text.iter().any(|t| t
@@ -541,7 +557,7 @@ mod tests {
                 o.members[3].cond = Some(IfCond::Name("CONFIG_X".into()));
             }
         }
-        assert!(compare_introspection(&reply(), &s).is_empty());
+        assert!(compare_introspection(&reply(), &s).mismatches.is_empty());
     }
 
     #[test]
@@ -558,7 +574,7 @@ mod tests {
                 c.allow_oob = true;
             }
         }
-        let d = compare_introspection(&reply(), &s);
+        let d = compare_introspection(&reply(), &s).mismatches;
         let text: Vec<String> = d.iter().map(ToString::to_string).collect();
         assert!(
             text.iter().any(|t| t.contains("out of source order")),
@@ -585,7 +601,7 @@ mod tests {
         }
         let r = from_introspection_json("reply", &REPLY.replace("\"query-foo\"", "\"query-bar\""))
             .unwrap();
-        let d = compare_introspection(&r, &s);
+        let d = compare_introspection(&r, &s).mismatches;
         let text: Vec<String> = d.iter().map(ToString::to_string).collect();
         assert!(
             text.iter()

@@ -152,7 +152,7 @@ pub fn render_rich(diag: &Diagnostic, sources: &crate::source::SourceMap, color:
     let _ = write!(out, "  {blue}-->{reset} {}", diag.location());
     let snippet = diag.span.and_then(|span| {
         let file = sources.try_get(span.file)?;
-        snippet_line(&file.text, span, diag.line)
+        snippet_line(&file.text, span, diag.line, diag.col)
     });
     if let Some((line_text, caret_col, caret_len)) = snippet {
         let num = diag.line.to_string();
@@ -171,26 +171,91 @@ pub fn render_rich(diag: &Diagnostic, sources: &crate::source::SourceMap, color:
 }
 
 /// The text of line `line` (tabs expanded to spaces), and the caret's
-/// offset and width in display columns, for a span on that line.
-fn snippet_line(text: &str, span: Span, line: u32) -> Option<(String, usize, usize)> {
-    if line == 0 || span.line != line {
+/// offset and width in display columns: under the span when it starts on
+/// that line, else under column `col` of the line.
+fn snippet_line(text: &str, span: Span, line: u32, col: u32) -> Option<(String, usize, usize)> {
+    if line == 0 {
         return None;
     }
-    let start = usize::try_from(span.start).ok()?;
-    if start > text.len() || !text.is_char_boundary(start) {
-        return None;
-    }
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    let end = usize::try_from(span.end).ok()?.clamp(start, line_end);
-    let end = if text.is_char_boundary(end) {
-        end
-    } else {
-        line_end
-    };
     let expand = |s: &str| -> String { s.replace('\t', "    ") };
-    let before = expand(&text[line_start..start]).chars().count();
-    let width = expand(&text[start..end]).chars().count().max(1);
-    let shown = expand(&text[line_start..line_end]);
-    Some((shown, before, width))
+    let start = usize::try_from(span.start).ok()?;
+    if span.line == line && start <= text.len() && text.is_char_boundary(start) {
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let end = usize::try_from(span.end).ok()?.clamp(start, line_end);
+        let end = if text.is_char_boundary(end) {
+            end
+        } else {
+            line_end
+        };
+        let before = expand(&text[line_start..start]).chars().count();
+        let width = expand(&text[start..end]).chars().count().max(1);
+        let shown = expand(&text[line_start..line_end]);
+        return Some((shown, before, width));
+    }
+    // The reported line differs from the span's (QEMU reports some errors
+    // at the start of a definition): point at the column on that line.
+    let shown = text.split('\n').nth(usize::try_from(line).ok()? - 1)?;
+    let upto: String = shown.chars().take(col.saturating_sub(1) as usize).collect();
+    Some((expand(shown), expand(&upto).chars().count(), 1))
+}
+
+#[cfg(test)]
+mod render_tests {
+    use super::*;
+    use crate::source::{FileId, SourceFile, SourceMap};
+
+    fn sources(text: &str) -> SourceMap {
+        let mut m = SourceMap::new();
+        m.add(SourceFile {
+            name: "t.json".into(),
+            path: "t.json".into(),
+            text: text.into(),
+            included_from: None,
+        });
+        m
+    }
+
+    fn span(start: u32, end: u32, line: u32, col: u32) -> Span {
+        Span {
+            file: FileId(0),
+            start,
+            end,
+            line,
+            col,
+        }
+    }
+
+    #[test]
+    fn caret_under_span() {
+        let m = sources("{ 'a':\n\t'b' }\n");
+        let d = Diagnostic::new(DiagnosticKind::Syntax, "oops", "t.json", span(8, 11, 2, 2));
+        let r = render_rich(&d, &m, false);
+        assert!(r.ends_with("2 |     'b' }\n  |     ^^^"), "{r}");
+    }
+
+    #[test]
+    fn reported_line_differs_from_span() {
+        let m = sources("{ 'a':\n  'b' }\n");
+        let mut d = Diagnostic::new(
+            DiagnosticKind::Semantic,
+            "oops",
+            "t.json",
+            span(9, 12, 2, 3),
+        );
+        d.line = 1;
+        d.col = 1;
+        let r = render_rich(&d, &m, false);
+        assert!(r.ends_with("1 | { 'a':\n  | ^"), "{r}");
+    }
+
+    #[test]
+    fn no_snippet_without_text() {
+        let d = Diagnostic::file(DiagnosticKind::Io, "can't read", "gone.json");
+        let r = render_rich(&d, &SourceMap::new(), false);
+        assert_eq!(r, "error: can't read\n  --> gone.json");
+        // A span into a file the map does not have is ignored, not a panic.
+        let d = Diagnostic::new(DiagnosticKind::Syntax, "x", "t.json", span(0, 1, 1, 1));
+        assert!(!render_rich(&d, &SourceMap::new(), false).contains('|'));
+    }
 }

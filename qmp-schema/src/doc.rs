@@ -13,6 +13,13 @@
 //! - **legacy** (older levels, modelled on QEMU 5.1): a permissive line
 //!   classifier with `Note(s):` and `Example(s):` sections, no indentation
 //!   rules, and its own error messages (`empty doc section 'X'`, ...).
+//!   QEMU 5.2 to 8.2 had variants of this parser (rST indentation rules,
+//!   kept leading whitespace); they are read with the 5.1 rules, which are
+//!   more lenient about indentation but strip each line's whitespace
+//!   (except in `Example` sections), so texts can differ from theirs in
+//!   indentation, and an indented line starting with `@name:` inside a
+//!   description is an error here (as in 5.1) where those releases took it
+//!   as text.
 //!
 //! The result is a [`Doc`] whose sections are in textual order; for the
 //! legacy dialect, `Note`/`Example` sections become plain sections with
@@ -73,55 +80,99 @@ fn section(kind: DocSectionKind, name: Option<String>, span: Span) -> DocSection
 }
 
 /// A modern doc block under construction (QEMU's `QAPIDoc`).
-struct Builder {
+///
+/// Section texts are collected as borrowed lines and joined once at the
+/// end, so each text is allocated exactly once.
+struct Builder<'a> {
     span: Span,
     symbol: Option<String>,
     sections: Vec<DocSection>,
-    args: Vec<String>,
-    features: Vec<String>,
+    /// Each line with the index of its section, in order.
+    lines: Vec<(usize, &'a str)>,
+    has_features: bool,
     has_returns: bool,
     has_errors: bool,
     has_since: bool,
 }
 
-impl Builder {
+impl<'a> Builder<'a> {
     fn new(span: Span, symbol: Option<String>) -> Self {
         Self {
             span,
             symbol,
             sections: vec![section(DocSectionKind::Plain, None, span)],
-            args: Vec::new(),
-            features: Vec::new(),
+            lines: Vec::new(),
+            has_features: false,
             has_returns: false,
             has_errors: false,
             has_since: false,
         }
     }
 
-    fn append_line(&mut self, line: &str) {
-        if let Some(s) = self.sections.last_mut() {
-            s.text.push_str(line);
-            s.text.push('\n');
-        }
+    /// Appends a line to the last section.
+    fn append_line(&mut self, line: &'a str) {
+        self.lines.push((self.sections.len() - 1, line));
+    }
+
+    /// Whether the last section has no text so far.
+    fn last_is_empty(&self) -> bool {
+        self.lines
+            .last()
+            .is_none_or(|&(i, _)| i != self.sections.len() - 1)
     }
 
     fn ensure_untagged_section(&mut self, span: Span) {
-        if let Some(last) = self.sections.last_mut()
+        if let Some(last) = self.sections.last()
             && last.kind == DocSectionKind::Plain
             && last.tag.is_none()
         {
-            if last.text.is_empty() {
-                last.span = Some(span);
+            if self.last_is_empty() {
+                if let Some(last) = self.sections.last_mut() {
+                    last.span = Some(span);
+                }
             }
-            last.text.push('\n');
+            // QEMU appends a newline: an empty line.
+            self.append_line("");
             return;
         }
         self.sections
             .push(section(DocSectionKind::Plain, None, span));
     }
+
+    /// Sets each section's text: its lines joined by newlines, without
+    /// leading and trailing empty lines (QEMU's `strip('\\n')`).
+    fn fill_texts(&mut self) {
+        let mut i = 0;
+        while i < self.lines.len() {
+            let idx = self.lines[i].0;
+            let mut j = i;
+            while j < self.lines.len() && self.lines[j].0 == idx {
+                j += 1;
+            }
+            let group = &self.lines[i..j];
+            let first = group.iter().position(|(_, l)| !l.is_empty());
+            if let Some(first) = first {
+                let last = group
+                    .iter()
+                    .rposition(|(_, l)| !l.is_empty())
+                    .unwrap_or(first);
+                let kept = &group[first..=last];
+                let len = kept.iter().map(|(_, l)| l.len() + 1).sum::<usize>() - 1;
+                let mut text = String::with_capacity(len);
+                for (n, (_, l)) in kept.iter().enumerate() {
+                    if n > 0 {
+                        text.push('\n');
+                    }
+                    text.push_str(l);
+                }
+                self.sections[idx].text = text;
+            }
+            i = j;
+        }
+    }
 }
 
-impl FileParser<'_, '_> {
+impl<'a> FileParser<'a, '_> {
     fn doc_err(&self, msg: impl Into<String>) -> Box<Diagnostic> {
         self.err_tok(DiagnosticKind::Doc, msg)
     }
@@ -138,7 +189,7 @@ impl FileParser<'_, '_> {
 
     /// The current doc line (QEMU's `get_doc_line`): `None` at the closing
     /// `##`, else the text after `# `, right-stripped.
-    fn get_doc_line(&self) -> PResult<Option<&str>> {
+    fn get_doc_line(&self) -> PResult<Option<&'a str>> {
         if self.tok.kind != TokKind::Comment {
             return Err(self.doc_err("documentation comment must end with '##'"));
         }
@@ -158,10 +209,10 @@ impl FileParser<'_, '_> {
         Ok(Some(py_rstrip(&val[2..])))
     }
 
-    /// Advances to the next doc line; returns it as an owned string.
-    fn next_doc_line(&mut self) -> PResult<Option<String>> {
+    /// Advances to the next doc line.
+    fn next_doc_line(&mut self) -> PResult<Option<&'a str>> {
         self.accept(false)?;
-        Ok(self.get_doc_line()?.map(str::to_owned))
+        self.get_doc_line()
     }
 
     fn get_doc_modern(&mut self) -> PResult<Doc> {
@@ -170,7 +221,7 @@ impl FileParser<'_, '_> {
         }
         let info = self.tok_span();
         let mut line = self.next_doc_line()?;
-        let doc = if let Some(first) = line.as_deref().filter(|l| l.starts_with('@')) {
+        let doc = if let Some(first) = line.filter(|l| l.starts_with('@')) {
             if !first.ends_with(':') {
                 return Err(self.doc_err("line should end with ':'"));
             }
@@ -182,20 +233,20 @@ impl FileParser<'_, '_> {
             line = self.next_doc_line()?;
             let mut no_more_args = false;
             loop {
-                while line.as_deref() == Some("") {
+                while line == Some("") {
                     line = self.next_doc_line()?;
                 }
                 let Some(cur) = line.take() else { break };
                 if cur == "Features:" {
-                    if !doc.features.is_empty() {
+                    if doc.has_features {
                         return Err(self.doc_err("duplicated 'Features:' line"));
                     }
                     line = self.next_doc_line()?;
-                    while line.as_deref() == Some("") {
+                    while line == Some("") {
                         line = self.next_doc_line()?;
                     }
                     while let Some(l) = line.take() {
-                        let Some((name, text)) = at_name_colon(&l) else {
+                        let Some((name, text)) = at_name_colon(l) else {
                             line = Some(l);
                             break;
                         };
@@ -205,11 +256,11 @@ impl FileParser<'_, '_> {
                         }
                         line = self.get_doc_indented(&mut doc)?;
                     }
-                    if doc.features.is_empty() {
+                    if !doc.has_features {
                         return Err(self.doc_err("feature descriptions expected"));
                     }
                     no_more_args = true;
-                } else if let Some((name, _)) = at_name_colon(&cur) {
+                } else if let Some((name, _)) = at_name_colon(cur) {
                     if no_more_args {
                         return Err(
                             self.doc_err(format!("description of '@{name}:' follows a section"))
@@ -217,7 +268,7 @@ impl FileParser<'_, '_> {
                     }
                     line = Some(cur);
                     while let Some(l) = line.take() {
-                        let Some((name, text)) = at_name_colon(&l) else {
+                        let Some((name, text)) = at_name_colon(l) else {
                             line = Some(l);
                             break;
                         };
@@ -228,7 +279,7 @@ impl FileParser<'_, '_> {
                         line = self.get_doc_indented(&mut doc)?;
                     }
                     no_more_args = true;
-                } else if let Some((tag, text)) = tagged_section(&cur) {
+                } else if let Some((tag, text)) = tagged_section(cur) {
                     let removed = self.level() >= Level::NO_NOTE_SECTIONS;
                     if tag.starts_with("Note") {
                         if removed {
@@ -254,7 +305,7 @@ impl FileParser<'_, '_> {
                     return Err(self.doc_err("unexpected '=' markup in definition documentation"));
                 } else {
                     doc.ensure_untagged_section(self.tok_span());
-                    doc.append_line(&cur);
+                    doc.append_line(cur);
                     line = self.get_doc_paragraph(&mut doc)?;
                 }
             }
@@ -264,7 +315,7 @@ impl FileParser<'_, '_> {
             doc.ensure_untagged_section(self.tok_span());
             let mut first = true;
             while let Some(cur) = line.take() {
-                if let Some((name, _)) = at_name_colon(&cur) {
+                if let Some((name, _)) = at_name_colon(cur) {
                     return Err(
                         self.doc_err(format!("'@{name}:' not allowed in free-form documentation"))
                     );
@@ -272,7 +323,7 @@ impl FileParser<'_, '_> {
                 if cur.starts_with('=') && !first {
                     return Err(self.doc_err("'=' heading must come first in a comment block"));
                 }
-                doc.append_line(&cur);
+                doc.append_line(cur);
                 line = self.next_doc_line()?;
                 first = false;
             }
@@ -282,25 +333,31 @@ impl FileParser<'_, '_> {
         self.end_modern(doc)
     }
 
-    fn new_description(&self, doc: &mut Builder, name: &str, kind: DocSectionKind) -> PResult<()> {
+    fn new_description(
+        &self,
+        doc: &mut Builder<'a>,
+        name: &str,
+        kind: DocSectionKind,
+    ) -> PResult<()> {
         if name.is_empty() {
             return Err(self.doc_err("invalid parameter name"));
         }
-        let names = if kind == DocSectionKind::Feature {
-            &mut doc.features
-        } else {
-            &mut doc.args
-        };
-        if names.iter().any(|n| n == name) {
+        let dup = doc
+            .sections
+            .iter()
+            .any(|s| s.kind == kind && s.name.as_deref() == Some(name));
+        if dup {
             return Err(self.doc_err(format!("'{name}' parameter name duplicated")));
         }
-        names.push(name.to_owned());
+        if kind == DocSectionKind::Feature {
+            doc.has_features = true;
+        }
         doc.sections
             .push(section(kind, Some(name.to_owned()), self.tok_span()));
         Ok(())
     }
 
-    fn new_tagged_section(&self, doc: &mut Builder, tag: &str) -> PResult<()> {
+    fn new_tagged_section(&self, doc: &mut Builder<'a>, tag: &str) -> PResult<()> {
         let (kind, seen) = match tag {
             "Returns" => (DocSectionKind::Returns, Some(&mut doc.has_returns)),
             "Errors" => (DocSectionKind::Errors, Some(&mut doc.has_errors)),
@@ -324,18 +381,18 @@ impl FileParser<'_, '_> {
 
     /// QEMU's `get_doc_indented`: the rest of a description or tagged
     /// section. Returns the first line that is not part of it.
-    fn get_doc_indented(&mut self, doc: &mut Builder) -> PResult<Option<String>> {
+    fn get_doc_indented(&mut self, doc: &mut Builder<'a>) -> PResult<Option<&'a str>> {
         let mut line = self.next_doc_line()?;
-        while line.as_deref() == Some("") {
+        while line == Some("") {
             doc.append_line("");
             line = self.next_doc_line()?;
         }
         let Some(first) = line else { return Ok(None) };
-        let indent = py_indent(&first);
+        let indent = py_indent(first);
         if indent == 0 {
             return Ok(Some(first));
         }
-        doc.append_line(&first);
+        doc.append_line(first);
         // QEMU sets this after every appended line, so only the line right
         // after the first indented one can be an error.
         let mut prev_line_blank = false;
@@ -343,10 +400,10 @@ impl FileParser<'_, '_> {
             let Some(cur) = self.next_doc_line()? else {
                 return Ok(None);
             };
-            if at_name_colon(&cur).is_some() {
+            if at_name_colon(cur).is_some() {
                 return Ok(Some(cur));
             }
-            if !cur.is_empty() && py_indent(&cur) < indent {
+            if !cur.is_empty() && py_indent(cur) < indent {
                 if prev_line_blank {
                     return Ok(Some(cur));
                 }
@@ -354,29 +411,25 @@ impl FileParser<'_, '_> {
                     "unexpected de-indent (expected at least {indent} spaces)"
                 )));
             }
-            doc.append_line(&cur);
+            doc.append_line(cur);
             prev_line_blank = true;
         }
     }
 
     /// QEMU's `get_doc_paragraph`: lines up to a blank line or the end.
-    fn get_doc_paragraph(&mut self, doc: &mut Builder) -> PResult<Option<String>> {
+    fn get_doc_paragraph(&mut self, doc: &mut Builder<'a>) -> PResult<Option<&'a str>> {
         loop {
             match self.next_doc_line()? {
                 None => return Ok(None),
                 Some(l) if l.is_empty() => return Ok(Some(l)),
-                Some(l) => doc.append_line(&l),
+                Some(l) => doc.append_line(l),
             }
         }
     }
 
-    fn end_modern(&self, doc: Builder) -> PResult<Doc> {
-        let mut sections = doc.sections;
-        for s in &mut sections {
-            let trimmed = s.text.trim_matches('\n');
-            if trimmed.len() != s.text.len() {
-                s.text = trimmed.to_owned();
-            }
+    fn end_modern(&self, mut doc: Builder<'a>) -> PResult<Doc> {
+        doc.fill_texts();
+        for s in &doc.sections {
             if s.kind != DocSectionKind::Plain && s.text.is_empty() {
                 let at = s.span.unwrap_or(doc.span);
                 return Err(self.diag_at(
@@ -389,7 +442,7 @@ impl FileParser<'_, '_> {
         Ok(Doc {
             span: Some(doc.span),
             symbol: doc.symbol,
-            sections,
+            sections: doc.sections,
         })
     }
 

@@ -41,17 +41,28 @@ use crate::model::{
 use crate::source::{SourceFile, SourceMap, Span};
 
 /// Whether `text` looks like a `query-qmp-schema` reply (rather than QAPI
-/// source): its first non-whitespace character is `[`, or it is an object
-/// whose first key is `"return"`. QAPI source files start with comments,
-/// or with `{ 'include'`, `{ 'pragma'`... in single quotes, so the two
-/// cannot be confused.
+/// source or a snapshot): a JSON array that is empty or starts with an
+/// object with a `"`-quoted key, or a JSON object that has a `"return"` key
+/// and is not a snapshot. QAPI source quotes with `'`, never `"`, so
+/// (even malformed) source such as `['a'` is left to the source parser.
 pub fn looks_like_introspection(text: &str) -> bool {
-    let t = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-    if t.starts_with('[') {
-        return true;
+    const WS: [char; 5] = ['\u{feff}', ' ', '\t', '\r', '\n'];
+    let t = text.trim_start_matches(WS);
+    if let Some(rest) = t.strip_prefix('[') {
+        let rest = rest.trim_start_matches(WS);
+        return rest.starts_with(']')
+            || rest
+                .strip_prefix('{')
+                .is_some_and(|r| r.trim_start_matches(WS).starts_with('"'));
     }
     match t.strip_prefix('{') {
-        Some(rest) => rest.trim_start().starts_with("\"return\""),
+        Some(rest) => {
+            let rest = rest.trim_start();
+            rest.starts_with("\"return\"")
+                || (rest.starts_with('"')
+                    && !crate::snapshot::looks_like_snapshot(t)
+                    && t.contains("\"return\""))
+        }
         None => false,
     }
 }
@@ -771,7 +782,10 @@ mod tests {
 
     #[test]
     fn detection() {
-        assert!(looks_like_introspection("  [ {}"));
+        assert!(looks_like_introspection("  [ {\"name\""));
+        assert!(looks_like_introspection("[]"));
+        assert!(!looks_like_introspection("['a', 'b'"));
+        assert!(!looks_like_introspection("[{'a': 'b'}]"));
         assert!(looks_like_introspection("\n{ \"return\": []}"));
         assert!(!looks_like_introspection(
             "# comment\n{ 'include': 'x.json' }"

@@ -402,22 +402,31 @@ pub struct LineIndex<'a> {
     text: &'a str,
     file: FileId,
     line_starts: Vec<u32>,
+    /// Per line: whether it is all ASCII (then columns are byte offsets,
+    /// which keeps long one-line replies linear).
+    ascii: Vec<bool>,
 }
 
 impl<'a> LineIndex<'a> {
     /// Indexes `text`, which belongs to `file`.
     pub fn new(text: &'a str, file: FileId) -> Self {
         let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| (i + 1) as u32),
-        );
+        let mut ascii = Vec::new();
+        let mut line_ascii = true;
+        for (i, b) in text.bytes().enumerate() {
+            line_ascii &= b.is_ascii();
+            if b == b'\n' {
+                line_starts.push((i + 1) as u32);
+                ascii.push(line_ascii);
+                line_ascii = true;
+            }
+        }
+        ascii.push(line_ascii);
         Self {
             text,
             file,
             line_starts,
+            ascii,
         }
     }
 
@@ -426,11 +435,13 @@ impl<'a> LineIndex<'a> {
         let line = self.line_starts.partition_point(|&s| s <= start).max(1);
         let ls = self.line_starts[line - 1] as usize;
         let st = (start as usize).min(self.text.len());
-        let col = self
-            .text
-            .get(ls..st)
-            .map_or(st.saturating_sub(ls), |s| s.chars().count())
-            + 1;
+        let col = if self.ascii.get(line - 1).copied().unwrap_or(false) {
+            st.saturating_sub(ls)
+        } else {
+            self.text
+                .get(ls..st)
+                .map_or(st.saturating_sub(ls), |s| s.chars().count())
+        } + 1;
         Span {
             file: self.file,
             start,

@@ -37,12 +37,21 @@
 //!   strings (all must hold), names are only checked for validity and
 //!   upper case, type names must not end in `Kind` or `List`, undocumented
 //!   members are accepted.
+//!
+//! Between those two reference points the rules changed step by step; the
+//! checker follows the steps it can verify: the `coroutine` command flag
+//! from 5.2, and undocumented members, values and branches are errors only
+//! from 9.0 (when QEMU introduced that rule with the
+//! `documentation-exceptions` pragma). Releases 5.2 to 6.1 are otherwise
+//! read by 5.1's rules and 6.2 to 8.2 by 10.0's (QEMU's test suites of
+//! those releases are not at hand to check finer steps against).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod ast;
 pub mod compare;
 pub mod diag;
+pub mod diff;
 mod doc;
 pub mod dump;
 mod expr;
@@ -58,7 +67,7 @@ pub mod source;
 
 use std::path::Path;
 
-pub use compare::{Mismatch, compare_introspection};
+pub use compare::{Comparison, Mismatch, compare_introspection};
 pub use diag::{Diagnostic, DiagnosticKind};
 pub use dump::{dump_json, dump_qapi_test, dump_qapi_test_legacy};
 pub use introspect::{from_introspection_json, looks_like_introspection};
@@ -75,8 +84,9 @@ pub const FLAT_UNIONS_ONLY: Level = Level::new(6, 2);
 /// Options for [`check`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CheckOptions {
-    /// The language level whose rules apply.
-    pub level: Level,
+    /// The language level whose rules apply; `None`: the level the schema
+    /// was parsed at ([`Parsed::level`]).
+    pub level: Option<Level>,
 }
 
 /// A schema that failed to load or check: the diagnostic and the files
@@ -92,8 +102,19 @@ pub struct Error {
 
 impl Error {
     /// The diagnostic rendered for a terminal, with a source snippet.
+    ///
+    /// The plain form names the line QEMU reports (for most semantic errors,
+    /// the start of the definition); the snippet shows the offending text
+    /// itself, such as the member that clashes, wherever it is.
     pub fn render_rich(&self, color: bool) -> String {
-        diag::render_rich(&self.diagnostic, &self.sources, color)
+        let mut d = (*self.diagnostic).clone();
+        if let Some(span) = d.span
+            && self.sources.try_get(span.file).is_some()
+        {
+            d.line = span.line;
+            d.col = span.col;
+        }
+        diag::render_rich(&d, &self.sources, color)
     }
 }
 
@@ -108,17 +129,29 @@ impl From<ParseError> for Error {
 
 /// Checks a parsed schema and resolves it into a [`Model`].
 pub fn check(parsed: Parsed, opts: &CheckOptions) -> Result<Model, Error> {
+    let Parsed {
+        sources,
+        items,
+        pragma,
+        level,
+    } = parsed;
+    let level = opts.level.unwrap_or(level);
     let rules = expr::Rules {
-        legacy: opts.level < FLAT_UNIONS_ONLY,
+        legacy: level < FLAT_UNIONS_ONLY,
+        coroutine: level >= Level::new(5, 2),
+        member_docs: level >= Level::MODERN_DOC,
     };
-    let result = {
-        let builder = schema::Builder::new(&parsed.sources, &parsed.pragma, rules);
-        builder.run(&parsed.items, parsed.sources.clone(), parsed.pragma.clone())
-    };
-    result.map_err(|diagnostic| Error {
-        diagnostic,
-        sources: parsed.sources,
-    })
+    let result = schema::Builder::new(&sources, &pragma, rules).run(items, pragma.clone());
+    match result {
+        Ok(mut model) => {
+            model.sources = sources;
+            Ok(model)
+        }
+        Err(diagnostic) => Err(Error {
+            diagnostic,
+            sources,
+        }),
+    }
 }
 
 /// Reads a schema and checks it. What the file holds is detected from its
@@ -144,12 +177,11 @@ pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
         if looks_like_snapshot(&text) {
             let (parsed, level) = snapshot::read_with_level(&name, &text)?;
             let level = opts.level.or(level).unwrap_or_default();
-            return check(parsed, &CheckOptions { level });
+            return check(parsed, &CheckOptions { level: Some(level) });
         }
     }
-    let level = opts.level_for(path);
     let parsed = parse_file(path, opts)?;
-    check(parsed, &CheckOptions { level })
+    check(parsed, &CheckOptions::default())
 }
 
 pub use ast::Parsed;

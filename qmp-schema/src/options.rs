@@ -107,7 +107,8 @@ impl FromStr for Level {
 /// Limits that protect against hostile or broken input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest schema file accepted, in bytes (each file separately).
+    /// Largest schema file accepted, in bytes (each file separately;
+    /// never more than 4 GiB, as spans hold 32-bit offsets).
     pub max_file_size: u64,
     /// Deepest nesting of `{` / `[` accepted within one expression.
     pub max_depth: usize,

@@ -15,9 +15,9 @@
 //!   first bad byte (QEMU fails with a Python traceback);
 //! - a byte order mark is rejected with a clear message (QEMU reports a
 //!   stray character);
-//! - files larger than [`Limits::max_file_size`], nesting deeper than
-//!   [`Limits::max_depth`] and includes nested deeper than
-//!   [`Limits::max_include_depth`] are rejected (QEMU has no limits);
+//! - files larger than [`Limits::max_file_size`](crate::Limits::max_file_size), nesting deeper than
+//!   [`Limits::max_depth`](crate::Limits::max_depth) and includes nested deeper than
+//!   [`Limits::max_include_depth`](crate::Limits::max_include_depth) are rejected (QEMU has no limits);
 //! - `\r\n` and lone `\r` line ends are read as `\n` (as Python does).
 
 use std::collections::HashSet;
@@ -105,7 +105,7 @@ pub fn parse_file(path: &Path, opts: &ParseOptions) -> Result<Parsed, ParseError
 pub fn parse_str(name: &str, text: &str, opts: &ParseOptions) -> Result<Parsed, ParseError> {
     let level = opts.level_for(Path::new(name));
     let ctx = Ctx::new(opts, level);
-    if text.len() as u64 > opts.limits.max_file_size {
+    if text.len() as u64 > max_file_size(opts) {
         return Err(ctx.fail(Diagnostic::file(
             DiagnosticKind::Limit,
             too_big_message(text.len() as u64, opts),
@@ -119,10 +119,15 @@ pub fn parse_str(name: &str, text: &str, opts: &ParseOptions) -> Result<Parsed, 
     )
 }
 
+/// The size limit; spans hold 32-bit offsets, so never above 4 GiB.
+fn max_file_size(opts: &ParseOptions) -> u64 {
+    opts.limits.max_file_size.min(u64::from(u32::MAX))
+}
+
 fn too_big_message(size: u64, opts: &ParseOptions) -> String {
     format!(
         "file is too large ({size} bytes; the limit is {} bytes)",
-        opts.limits.max_file_size
+        max_file_size(opts)
     )
 }
 
@@ -142,7 +147,7 @@ fn read_source(path: &Path, opts: &ParseOptions) -> Result<String, ReadError> {
     if meta.is_dir() {
         return Err(ReadError::Io(std::io::Error::from_raw_os_error(21)));
     }
-    let limit = opts.limits.max_file_size;
+    let limit = max_file_size(opts);
     if meta.len() > limit {
         return Err(ReadError::TooBig(meta.len()));
     }
@@ -308,6 +313,7 @@ impl Ctx {
                 sources: self.sources,
                 items: self.items,
                 pragma: self.pragma,
+                level: self.level,
             }),
             Err(diag) => Err(self.fail(*diag)),
         }
@@ -848,5 +854,47 @@ impl<'a, 'c> FileParser<'a, 'c> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_path_helpers() {
+        assert_eq!(py_dirname("a.json"), "");
+        assert_eq!(py_dirname("qapi/a.json"), "qapi");
+        assert_eq!(py_dirname("a//b.json"), "a");
+        assert_eq!(py_dirname("/a.json"), "/");
+        assert_eq!(py_join("", "b.json"), "b.json");
+        assert_eq!(py_join("qapi", "b.json"), "qapi/b.json");
+        assert_eq!(py_join("/", "b.json"), "/b.json");
+        assert_eq!(py_join("qapi", "/abs/b.json"), "/abs/b.json");
+        assert_eq!(
+            py_abspath(Path::new("/x/y/../z/./w.json")),
+            PathBuf::from("/x/z/w.json")
+        );
+    }
+
+    #[test]
+    fn newlines() {
+        assert_eq!(normalize_newlines("a\r\nb\rc\n".into()), "a\nb\nc\n");
+        assert_eq!(normalize_newlines("é\r".into()), "é\n");
+    }
+
+    #[test]
+    fn os_error_text() {
+        let e = std::io::Error::from_raw_os_error(2);
+        assert_eq!(strerror(&e), "No such file or directory");
+    }
+
+    #[test]
+    fn utf8_location() {
+        let bytes = [b"ab\ncd".as_slice(), &[0xff], b"e"].concat();
+        let err = std::str::from_utf8(&bytes).unwrap_err();
+        let d = utf8_diagnostic("f.json", &bytes, &err);
+        assert_eq!((d.line, d.col), (2, 3));
+        assert!(d.message.contains("0xff"));
     }
 }

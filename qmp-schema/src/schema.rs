@@ -11,7 +11,7 @@
 //! finally, doc comments are checked for documented members that do not
 //! exist.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::ast::{Doc, DocSection, DocSectionKind, Item};
 use crate::diag::{Diagnostic, DiagnosticKind};
@@ -19,12 +19,69 @@ use crate::expr::{
     Body, Data, Def, ExprChecker, NFeature, NMember, Reporter, Rules, TypeRef, c_name,
 };
 use crate::model::{
-    Alternate, Array, Builtin, Command, Common, Entity, Enum, EnumMember, Event, Feature, IfCond,
-    Include, JsonType, Member, Model, ModuleId, Object, Origin, Pragma, Variant, Variants,
+    Alternate, Array, Builtin, Command, Common, DocBlock, Entity, EntityId, Enum, EnumMember,
+    Event, Feature, IfCond, Include, JsonType, Member, Model, ModuleId, Object, Origin, Pragma,
+    Variant, Variants,
 };
 use crate::source::{FileId, SourceMap, Span};
 
 type R<T> = Result<T, Box<Diagnostic>>;
+
+/// A fast hasher for the checker's name tables (FxHash-style), seeded per
+/// table from the standard library's random state so that hostile schemas
+/// cannot aim at collisions in advance.
+#[derive(Clone, Copy)]
+struct NameHasher(u64);
+
+const NAME_HASH_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl std::hash::Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(NAME_HASH_K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(NAME_HASH_K);
+        }
+        self.0 = h;
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(NAME_HASH_K);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Builds [`NameHasher`]s with a random seed.
+#[derive(Clone, Copy)]
+struct NameHash(u64);
+
+impl Default for NameHash {
+    fn default() -> Self {
+        use std::hash::BuildHasher;
+        Self(std::collections::hash_map::RandomState::new().hash_one(0x51u8))
+    }
+}
+
+impl std::hash::BuildHasher for NameHash {
+    type Hasher = NameHasher;
+    fn build_hasher(&self) -> NameHasher {
+        NameHasher(self.0)
+    }
+}
+
+type NameMap<V> = HashMap<String, V, NameHash>;
+type NameSet<'a> = std::collections::HashSet<std::borrow::Cow<'a, str>, NameHash>;
+
+/// A built-in type: name, JSON type, integer range.
+type Predefined = (&'static str, JsonType, Option<(i128, i128)>);
 
 /// Where an entity was defined, for error messages.
 #[derive(Debug, Clone)]
@@ -47,6 +104,8 @@ struct Ent {
     state: State,
     /// For includes: the included module's name.
     include: Option<String>,
+    /// Index of the definition's doc block in `Builder::docs`.
+    doc: Option<usize>,
 }
 
 /// A member seen while checking for clashes.
@@ -73,16 +132,25 @@ impl SeenMap {
             self.order.push(key);
         }
     }
-    fn is_empty(&self) -> bool {
-        self.order.is_empty()
-    }
+}
+
+/// A member or feature to connect to a doc block.
+enum Conn {
+    Member(&'static str, String, Option<Span>),
+    Feature(Feature),
 }
 
 /// Per doc block: which documented members/features got connected.
 #[derive(Debug, Clone, Default)]
 struct DocState {
-    args: Vec<(String, bool, Option<Span>)>,
-    features: Vec<(String, bool, Option<Span>)>,
+    /// Member sections (index into the doc's sections) and whether they
+    /// were connected.
+    args: Vec<(usize, bool)>,
+    /// Feature sections, likewise.
+    features: Vec<(usize, bool)>,
+    /// Undocumented members accepted by a pragma exception; QEMU adds empty
+    /// member sections for them, which [`Builder::finish_docs`] does.
+    extra: Vec<String>,
 }
 
 pub(crate) struct Builder<'a> {
@@ -90,7 +158,7 @@ pub(crate) struct Builder<'a> {
     rules: Rules,
     pragma: &'a Pragma,
     ents: Vec<Ent>,
-    index: HashMap<String, usize>,
+    index: NameMap<usize>,
     docs: Vec<Doc>,
     doc_state: Vec<DocState>,
     feature_names: Vec<(String, Option<Span>)>,
@@ -203,7 +271,7 @@ impl<'a> Builder<'a> {
             rules,
             pragma,
             ents: Vec::new(),
-            index: HashMap::new(),
+            index: NameMap::default(),
             docs: Vec::new(),
             doc_state: Vec::new(),
             feature_names: vec![("deprecated".into(), None), ("unstable".into(), None)],
@@ -249,7 +317,6 @@ impl<'a> Builder<'a> {
         info: Option<&Info>,
         cond: Option<IfCond>,
         features: Vec<Feature>,
-        doc: Option<usize>,
     ) -> Common {
         Common {
             name: name.to_owned(),
@@ -257,7 +324,7 @@ impl<'a> Builder<'a> {
             module: ModuleId(0),
             cond,
             features,
-            doc: doc.map(|d| self.docs[d].clone()),
+            doc: None,
             since: None,
             implicit: false,
         }
@@ -299,6 +366,7 @@ impl<'a> Builder<'a> {
             info,
             state: State::Unchecked,
             include: None,
+            doc: None,
         });
         Ok(i)
     }
@@ -313,7 +381,7 @@ impl<'a> Builder<'a> {
     fn make_array_type(&mut self, elem: &str, info: Option<&Info>) -> R<String> {
         let name = format!("{elem}List");
         if self.lookup_type(&name).is_none() {
-            let mut common = self.common(&name, info, None, Vec::new(), None);
+            let mut common = self.common(&name, info, None, Vec::new());
             common.implicit = true;
             self.def_entity(
                 Entity::Array(Array {
@@ -344,17 +412,21 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn make_members(&mut self, ms: &[NMember], info: &Info, defined_in: &str) -> R<Vec<Member>> {
-        let mut out = Vec::new();
+    fn make_members(&mut self, ms: Vec<NMember>, info: &Info, defined_in: &str) -> R<Vec<Member>> {
+        let mut out = Vec::with_capacity(ms.len());
         for m in ms {
             self.note_features(&m.features, info.span);
-            let ty = self.type_ref(&m.ty, info)?;
+            let ty = if m.ty.array {
+                self.make_array_type(&m.ty.name, Some(info))?
+            } else {
+                m.ty.name
+            };
             out.push(Member {
-                name: m.name.clone(),
+                name: m.name,
                 ty,
                 optional: m.optional,
                 span: Some(m.span),
-                cond: m.cond.clone(),
+                cond: m.cond,
                 features: features_of(&m.features),
                 defined_in: defined_in.to_owned(),
                 doc: None,
@@ -369,7 +441,7 @@ impl<'a> Builder<'a> {
         info: &Info,
         cond: Option<IfCond>,
         role: &str,
-        members: &[NMember],
+        members: Vec<NMember>,
     ) -> R<Option<String>> {
         if members.is_empty() {
             return Ok(None);
@@ -377,7 +449,7 @@ impl<'a> Builder<'a> {
         let oname = format!("q_obj_{name}-{role}");
         let members = self.make_members(members, info, &oname)?;
         if !self.index.contains_key(&oname) {
-            let mut common = self.common(&oname, Some(info), cond, Vec::new(), None);
+            let mut common = self.common(&oname, Some(info), cond, Vec::new());
             common.implicit = true;
             self.def_entity(
                 Entity::Object(Object {
@@ -396,7 +468,7 @@ impl<'a> Builder<'a> {
 
     fn def_predefineds(&mut self) -> R<()> {
         const I64: (i128, i128) = (i64::MIN as i128, i64::MAX as i128);
-        let builtins: [(&str, JsonType, Option<(i128, i128)>); 15] = [
+        let builtins: [Predefined; 15] = [
             ("str", JsonType::String, None),
             ("number", JsonType::Number, None),
             ("int", JsonType::Int, Some(I64)),
@@ -426,7 +498,7 @@ impl<'a> Builder<'a> {
             ("null", JsonType::Null, None),
         ];
         for (name, json_type, int_range) in builtins {
-            let common = self.common(name, None, None, Vec::new(), None);
+            let common = self.common(name, None, None, Vec::new());
             self.def_entity(
                 Entity::Builtin(Builtin {
                     common,
@@ -437,7 +509,7 @@ impl<'a> Builder<'a> {
             )?;
             self.make_array_type(name, None)?;
         }
-        let mut common = self.common("q_empty", None, None, Vec::new(), None);
+        let mut common = self.common("q_empty", None, None, Vec::new());
         common.implicit = true;
         self.def_entity(
             Entity::Object(Object {
@@ -450,7 +522,7 @@ impl<'a> Builder<'a> {
             }),
             None,
         )?;
-        let mut common = self.common("QType", None, None, Vec::new(), None);
+        let mut common = self.common("QType", None, None, Vec::new());
         common.implicit = true;
         let members = [
             "none", "qnull", "qnum", "qstring", "qdict", "qlist", "qbool",
@@ -474,7 +546,7 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn def_def(&mut self, d: &Def) -> R<()> {
+    fn def_def(&mut self, d: Def) -> R<()> {
         let info = Info {
             span: d.span,
             meta: d.meta.as_str(),
@@ -483,25 +555,25 @@ impl<'a> Builder<'a> {
         self.note_features(&d.features, d.span);
         let features = features_of(&d.features);
         let cond = d.cond.clone();
-        let common = self.common(&d.name, Some(&info), cond.clone(), features, d.doc);
-        let entity = match &d.body {
+        let common = self.common(&d.name, Some(&info), cond.clone(), features);
+        let entity = match d.body {
             Body::Enum { values, prefix } => {
-                for v in values {
+                for v in &values {
                     self.note_features(&v.features, d.span);
                 }
                 let members = values
-                    .iter()
+                    .into_iter()
                     .map(|v| EnumMember {
-                        name: v.name.clone(),
-                        span: Some(v.span),
-                        cond: v.cond.clone(),
                         features: features_of(&v.features),
+                        name: v.name,
+                        span: Some(v.span),
+                        cond: v.cond,
                     })
                     .collect();
                 Entity::Enum(Enum {
                     common,
                     members,
-                    prefix: prefix.clone(),
+                    prefix,
                 })
             }
             Body::Struct { base, members } => {
@@ -549,7 +621,7 @@ impl<'a> Builder<'a> {
                             span: b.ty.span,
                         };
                         ty = self
-                            .make_implicit_object(&ty, &info, wrapper_cond, "wrapper", &[data])?
+                            .make_implicit_object(&ty, &info, wrapper_cond, "wrapper", vec![data])?
                             .unwrap_or_default();
                     }
                     variants.push(Variant {
@@ -563,8 +635,7 @@ impl<'a> Builder<'a> {
                     Some(t) => t.clone(),
                     None => {
                         let kind = format!("{}Kind", d.name);
-                        let mut kcommon =
-                            self.common(&kind, Some(&info), cond.clone(), Vec::new(), None);
+                        let mut kcommon = self.common(&kind, Some(&info), cond.clone(), Vec::new());
                         kcommon.implicit = true;
                         let members = variants
                             .iter()
@@ -642,19 +713,19 @@ impl<'a> Builder<'a> {
                     None => None,
                 };
                 let ret_type = match returns {
-                    Some(t) => Some(self.type_ref(t, &info)?),
+                    Some(t) => Some(self.type_ref(&t, &info)?),
                     None => None,
                 };
                 Entity::Command(Command {
                     common,
                     arg_type,
                     ret_type,
-                    generate: *generate,
-                    success_response: *success_response,
-                    boxed: *boxed,
-                    allow_oob: *allow_oob,
-                    allow_preconfig: *allow_preconfig,
-                    coroutine: *coroutine,
+                    generate,
+                    success_response,
+                    boxed,
+                    allow_oob,
+                    allow_preconfig,
+                    coroutine,
                 })
             }
             Body::Event { data, boxed } => {
@@ -668,11 +739,12 @@ impl<'a> Builder<'a> {
                 Entity::Event(Event {
                     common,
                     arg_type,
-                    boxed: *boxed,
+                    boxed,
                 })
             }
         };
-        self.def_entity(entity, Some(info))?;
+        let i = self.def_entity(entity, Some(info))?;
+        self.ents[i].doc = d.doc;
         Ok(())
     }
 
@@ -704,10 +776,26 @@ impl<'a> Builder<'a> {
         name: &str,
         info: Option<&Info>,
         precise: Option<Span>,
-        what: &str,
+        what: impl AsRef<str>,
     ) -> R<usize> {
-        self.lookup_type(name)
-            .ok_or_else(|| self.err(info, precise, format!("{what} uses unknown type '{name}'")))
+        self.lookup_type(name).ok_or_else(|| {
+            let what = what.as_ref();
+            self.err(info, precise, format!("{what} uses unknown type '{name}'"))
+        })
+    }
+
+    /// Like [`Self::resolve_type`], describing the user lazily.
+    fn resolve_type_with(
+        &self,
+        name: &str,
+        info: Option<&Info>,
+        precise: Option<Span>,
+        what: impl FnOnce() -> String,
+    ) -> R<usize> {
+        match self.lookup_type(name) {
+            Some(t) => Ok(t),
+            None => self.resolve_type(name, info, precise, what()),
+        }
     }
 
     fn clash(
@@ -717,7 +805,7 @@ impl<'a> Builder<'a> {
         seen: &mut SeenMap,
         m: Seen,
     ) -> R<()> {
-        let key = c_name(&m.name, true);
+        let key = c_name(&m.name, true).into_owned();
         if let Some(prev) = seen.get(&key) {
             let iname = info.map_or("", |i| i.name.as_str());
             return Err(self.err(
@@ -798,8 +886,9 @@ impl<'a> Builder<'a> {
 
     fn check_member(&self, info: Option<&Info>, m: &Member, role: &'static str) -> R<usize> {
         let iname = info.map_or("", |i| i.name.as_str());
-        let what = describe_member(self.rules.legacy, role, &m.name, &m.defined_in, iname);
-        let t = self.resolve_type(&m.ty, info, m.span, &what)?;
+        let t = self.resolve_type_with(&m.ty, info, m.span, || {
+            describe_member(self.rules.legacy, role, &m.name, &m.defined_in, iname)
+        })?;
         self.check_feature_clash(info, &m.features, &m.name)?;
         Ok(t)
     }
@@ -855,8 +944,7 @@ impl<'a> Builder<'a> {
         self.check_definition(i)?;
         let info = self.ents[i].info.clone();
         let info = info.as_ref();
-        let mut seen = SeenMap::default();
-        let mut members: Vec<Member> = Vec::new();
+        let mut base_idx = None;
         if let Some(base_name) = self.object(i).base.clone() {
             let b = self.resolve_type(&base_name, info, None, "'base'")?;
             let ok = matches!(&self.ents[b].e, Entity::Object(o) if o.variants.is_none());
@@ -871,12 +959,90 @@ impl<'a> Builder<'a> {
                 ));
             }
             self.check_object(b)?;
+            base_idx = Some(b);
+        }
+        // Clashes are rare: look for one cheaply first, and only when there
+        // is one, repeat the checks the slow way that names the culprits.
+        let clean = {
+            let mut set = NameSet::default();
+            let base_members = base_idx.map(|b| self.object(b).members.as_slice());
+            base_members
+                .unwrap_or_default()
+                .iter()
+                .chain(&self.object(i).local_members)
+                .all(|m| set.insert(c_name(&m.name, true)))
+        };
+        let mut seen = SeenMap::default();
+        if let Some(b) = base_idx
+            && !clean
+        {
             self.object_check_clash(b, info, None, &mut seen)?;
+        }
+        let mut members: Vec<Member> = Vec::new();
+        if let Some(b) = base_idx {
             members.extend(self.object(b).members.iter().cloned());
         }
-        let locals = self.object(i).local_members.clone();
-        for m in &locals {
+        for m in &self.object(i).local_members {
             self.check_member(info, m, "member")?;
+            if !clean {
+                self.clash(
+                    info,
+                    m.span,
+                    &mut seen,
+                    Seen {
+                        role: "member",
+                        name: m.name.clone(),
+                        defined_in: m.defined_in.clone(),
+                    },
+                )?;
+            }
+            members.push(m.clone());
+        }
+        self.object_mut(i).members = members;
+        if self.object(i).variants.is_some() {
+            self.check_branches(i, info)?;
+            let obj = self.object(i);
+            let mut set = NameSet::default();
+            for m in &obj.members {
+                set.insert(c_name(&m.name, true));
+            }
+            let clean = obj.variants.iter().flat_map(|vs| &vs.variants).all(|v| {
+                self.lookup_type(&v.ty)
+                    .is_none_or(|t| self.fast_clean(t, &mut set.clone()))
+            });
+            if !clean {
+                self.union_branch_clash(i, info)?;
+            }
+        }
+        self.ents[i].state = State::Complete;
+        Ok(())
+    }
+
+    /// Whether an object's members (and its branches' members) can be
+    /// added to `set` without a clash.
+    fn fast_clean<'s>(&'s self, o: usize, set: &mut NameSet<'s>) -> bool {
+        let Entity::Object(obj) = &self.ents[o].e else {
+            return true;
+        };
+        if !obj
+            .members
+            .iter()
+            .all(|m| set.insert(c_name(&m.name, true)))
+        {
+            return false;
+        }
+        obj.variants.iter().flat_map(|vs| &vs.variants).all(|v| {
+            self.lookup_type(&v.ty)
+                .is_none_or(|t| self.fast_clean(t, &mut set.clone()))
+        })
+    }
+
+    /// The slow clash check of a union's branches, which reports the
+    /// first clash.
+    fn union_branch_clash(&self, i: usize, info: Option<&Info>) -> R<()> {
+        let obj = self.object(i);
+        let mut seen = SeenMap::default();
+        for m in &obj.members {
             self.clash(
                 info,
                 m.span,
@@ -887,47 +1053,30 @@ impl<'a> Builder<'a> {
                     defined_in: m.defined_in.clone(),
                 },
             )?;
-            members.push(m.clone());
         }
-        self.object_mut(i).members = members.clone();
-        if self.object(i).variants.is_some() {
-            self.check_branches(i, info, &seen, &members)?;
-            let vs = self
-                .object(i)
-                .variants
-                .clone()
-                .unwrap_or_else(|| unreachable!());
-            for v in &vs.variants {
-                if let Some(t) = self.lookup_type(&v.ty) {
-                    let mut s = seen.clone();
-                    self.object_check_clash(t, info, v.span, &mut s)?;
-                }
+        for v in obj.variants.iter().flat_map(|vs| &vs.variants) {
+            if let Some(t) = self.lookup_type(&v.ty) {
+                let mut s = seen.clone();
+                self.object_check_clash(t, info, v.span, &mut s)?;
             }
         }
-        self.ents[i].state = State::Complete;
         Ok(())
     }
 
-    fn check_branches(
-        &mut self,
-        i: usize,
-        info: Option<&Info>,
-        seen: &SeenMap,
-        members: &[Member],
-    ) -> R<()> {
+    fn check_branches(&mut self, i: usize, info: Option<&Info>) -> R<()> {
         let obj = self.object(i);
         let simple = obj.simple_union;
         let vs = obj.variants.clone().unwrap_or_else(|| unreachable!());
         let tag_name = vs.tag.clone();
-        let tag = seen
-            .get(&c_name(&tag_name, true))
-            .and_then(|s| {
-                members
-                    .iter()
-                    .find(|m| m.name == s.name && m.defined_in == s.defined_in)
-            })
+        let tag_key = c_name(&tag_name, true);
+        // Members do not clash here, so C names identify them.
+        let tag = obj
+            .members
+            .iter()
+            .find(|m| c_name(&m.name, true) == tag_key)
             .filter(|m| m.name == tag_name)
             .cloned();
+        let has_members = !obj.members.is_empty();
         let Some(tag) = tag else {
             return Err(self.err(
                 info,
@@ -998,7 +1147,7 @@ impl<'a> Builder<'a> {
         for v in &variants {
             let what = describe_member(self.rules.legacy, "branch", &v.name, &union_name, iname);
             let t = self.resolve_type(&v.ty, info, v.span, &what)?;
-            if !seen.is_empty() {
+            if has_members {
                 if !enum_members.iter().any(|(n, _)| n == &v.name) {
                     let ed = enum_idx.map(|e| self.describe_type(e)).unwrap_or_default();
                     return Err(self.err(
@@ -1131,7 +1280,7 @@ impl<'a> Builder<'a> {
         let info = self.ents[i].info.clone();
         let info = info.as_ref();
         let Some(arg) = arg else { return Ok(()) };
-        let t = self.resolve_type(&arg, info, None, &format!("{what}'s 'data'"))?;
+        let t = self.resolve_type(&arg, info, None, format!("{what}'s 'data'"))?;
         let Entity::Object(o) = &self.ents[t].e else {
             return Err(self.err(
                 info,
@@ -1236,20 +1385,7 @@ impl<'a> Builder<'a> {
     // Docs
 
     fn doc_index_of(&self, i: usize) -> Option<usize> {
-        self.ents[i]
-            .e
-            .common()
-            .and_then(|c| c.doc.as_ref())
-            .and_then(|_| self.ent_doc(i))
-    }
-
-    fn ent_doc(&self, i: usize) -> Option<usize> {
-        let c = self.ents[i].e.common()?;
-        let d = c.doc.as_ref()?;
-        // Docs are identified by their span (unique per block).
-        self.docs
-            .iter()
-            .position(|x| x.span == d.span && x.symbol == d.symbol)
+        self.ents[i].doc
     }
 
     fn connect_member(
@@ -1260,13 +1396,21 @@ impl<'a> Builder<'a> {
         info: Option<&Info>,
         precise: Option<Span>,
     ) -> R<()> {
+        let sections = &self.docs[doc].sections;
         let st = &mut self.doc_state[doc];
-        if let Some(a) = st.args.iter_mut().find(|a| a.0 == name) {
+        if let Some(a) = st
+            .args
+            .iter_mut()
+            .find(|a| sections[a.0].name.as_deref() == Some(name))
+        {
             a.1 = true;
             return Ok(());
         }
+        if st.extra.iter().any(|e| e == name) {
+            return Ok(());
+        }
         let symbol = self.docs[doc].symbol.clone().unwrap_or_default();
-        if !self.rules.legacy && !self.pragma.documentation_exceptions.contains(&symbol) {
+        if self.rules.member_docs && !self.pragma.documentation_exceptions.contains(&symbol) {
             return Err(self.err_kind(
                 DiagnosticKind::Doc,
                 info,
@@ -1274,30 +1418,40 @@ impl<'a> Builder<'a> {
                 format!("{role} '{name}' lacks documentation"),
             ));
         }
-        self.doc_state[doc].args.push((name.to_owned(), true, None));
-        let d = &mut self.docs[doc];
-        let mut index = 1;
-        while index < d.sections.len() && d.sections[index].kind == DocSectionKind::Member {
-            index += 1;
-        }
-        d.sections.insert(
-            index.min(d.sections.len()),
-            DocSection {
-                kind: DocSectionKind::Member,
-                name: Some(name.to_owned()),
-                text: String::new(),
-                span: None,
-                tag: None,
-            },
-        );
+        self.doc_state[doc].extra.push(name.to_owned());
         Ok(())
     }
 
+    /// Adds empty member sections for undocumented members (see
+    /// [`DocState::extra`]) where QEMU adds them: after the leading run of
+    /// member sections.
+    fn finish_docs(&mut self) {
+        for (d, st) in self.docs.iter_mut().zip(&mut self.doc_state) {
+            for name in st.extra.drain(..) {
+                let mut index = 1;
+                while index < d.sections.len() && d.sections[index].kind == DocSectionKind::Member {
+                    index += 1;
+                }
+                d.sections.insert(
+                    index.min(d.sections.len()),
+                    DocSection {
+                        kind: DocSectionKind::Member,
+                        name: Some(name),
+                        text: String::new(),
+                        span: None,
+                        tag: None,
+                    },
+                );
+            }
+        }
+    }
+
     fn connect_feature(&mut self, doc: usize, f: &Feature, info: Option<&Info>) -> R<()> {
+        let sections = &self.docs[doc].sections;
         match self.doc_state[doc]
             .features
             .iter_mut()
-            .find(|a| a.0 == f.name)
+            .find(|a| sections[a.0].name.as_deref() == Some(f.name.as_str()))
         {
             Some(a) => {
                 a.1 = true;
@@ -1312,50 +1466,42 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn connect_object_members(&mut self, o: usize, doc: usize, info: Option<&Info>) -> R<()> {
-        let obj = self.object(o).clone();
+    /// What an object contributes to its doc: its implicit base's members,
+    /// its local members and their features.
+    fn collect_object_conns(&self, o: usize, out: &mut Vec<Conn>) {
+        let obj = self.object(o);
         if let Some(b) = &obj.base
             && b.starts_with("q_")
-            && let Some(bi) = self.index.get(b).copied()
+            && let Some(&bi) = self.index.get(b)
         {
-            self.connect_object_members(bi, doc, info)?;
+            self.collect_object_conns(bi, out);
         }
         for m in &obj.local_members {
-            self.connect_member(doc, "member", &m.name, info, m.span)?;
-            for f in &m.features {
-                self.connect_feature(doc, f, info)?;
-            }
+            out.push(Conn::Member("member", m.name.clone(), m.span));
+            out.extend(m.features.iter().cloned().map(Conn::Feature));
         }
-        Ok(())
     }
 
     fn connect_doc(&mut self, i: usize) -> R<()> {
         let Some(doc) = self.doc_index_of(i) else {
             return Ok(());
         };
-        let info = self.ents[i].info.clone();
-        let info = info.as_ref();
-        let feats = self.ents[i]
-            .e
-            .common()
-            .map(|c| c.features.clone())
-            .unwrap_or_default();
-        for f in &feats {
-            self.connect_feature(doc, f, info)?;
+        let mut conns = Vec::new();
+        let ent = &self.ents[i];
+        if let Some(c) = ent.e.common() {
+            conns.extend(c.features.iter().cloned().map(Conn::Feature));
         }
-        match self.ents[i].e.clone() {
+        match &ent.e {
             Entity::Enum(e) => {
                 for m in &e.members {
-                    self.connect_member(doc, "value", &m.name, info, m.span)?;
-                    for f in &m.features {
-                        self.connect_feature(doc, f, info)?;
-                    }
+                    conns.push(Conn::Member("value", m.name.clone(), m.span));
+                    conns.extend(m.features.iter().cloned().map(Conn::Feature));
                 }
             }
-            Entity::Object(_) => self.connect_object_members(i, doc, info)?,
+            Entity::Object(_) => self.collect_object_conns(i, &mut conns),
             Entity::Alternate(a) => {
                 for v in &a.variants.variants {
-                    self.connect_member(doc, "branch", &v.name, info, v.span)?;
+                    conns.push(Conn::Member("branch", v.name.clone(), v.span));
                 }
             }
             Entity::Command(Command {
@@ -1365,12 +1511,22 @@ impl<'a> Builder<'a> {
                 arg_type: Some(a), ..
             }) => {
                 if a.starts_with("q_")
-                    && let Some(ai) = self.index.get(&a).copied()
+                    && let Some(&ai) = self.index.get(a)
                 {
-                    self.connect_object_members(ai, doc, info)?;
+                    self.collect_object_conns(ai, &mut conns);
                 }
             }
             _ => {}
+        }
+        let info = self.ents[i].info.clone();
+        let info = info.as_ref();
+        for c in conns {
+            match c {
+                Conn::Member(role, name, span) => {
+                    self.connect_member(doc, role, &name, info, span)?
+                }
+                Conn::Feature(f) => self.connect_feature(doc, &f, info)?,
+            }
         }
         Ok(())
     }
@@ -1378,10 +1534,16 @@ impl<'a> Builder<'a> {
     fn check_docs(&self) -> R<()> {
         for (d, st) in self.docs.iter().zip(&self.doc_state) {
             for (list, what) in [(&st.args, "member"), (&st.features, "feature")] {
-                let bogus: Vec<&(String, bool, Option<Span>)> =
-                    list.iter().filter(|a| !a.1).collect();
+                let bogus: Vec<&crate::ast::DocSection> = list
+                    .iter()
+                    .filter(|a| !a.1)
+                    .map(|a| &d.sections[a.0])
+                    .collect();
                 if let Some(first) = bogus.first() {
-                    let names: Vec<&str> = bogus.iter().map(|b| b.0.as_str()).collect();
+                    let names: Vec<&str> = bogus
+                        .iter()
+                        .map(|b| b.name.as_deref().unwrap_or_default())
+                        .collect();
                     let many = bogus.len() > 1;
                     let what = if self.rules.legacy { "member" } else { what };
                     let msg = format!(
@@ -1393,7 +1555,7 @@ impl<'a> Builder<'a> {
                     let at = if self.rules.legacy {
                         d.span
                     } else {
-                        first.2.or(d.span)
+                        first.span.or(d.span)
                     };
                     return Err(match at {
                         Some(at) => Box::new(self.rep.diag(DiagnosticKind::Doc, at, at, None, msg)),
@@ -1405,17 +1567,16 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn add_doc(&mut self, doc: &Doc) -> usize {
+    fn add_doc(&mut self, doc: Doc) -> usize {
         let mut st = DocState::default();
-        for s in &doc.sections {
-            let entry = (s.name.clone().unwrap_or_default(), false, s.span);
+        for (i, s) in doc.sections.iter().enumerate() {
             match s.kind {
-                DocSectionKind::Member => st.args.push(entry),
-                DocSectionKind::Feature => st.features.push(entry),
+                DocSectionKind::Member => st.args.push((i, false)),
+                DocSectionKind::Feature => st.features.push((i, false)),
                 _ => {}
             }
         }
-        self.docs.push(doc.clone());
+        self.docs.push(doc);
         self.doc_state.push(st);
         self.docs.len() - 1
     }
@@ -1423,7 +1584,7 @@ impl<'a> Builder<'a> {
     // -----------------------------------------------------------------
     // Driver
 
-    pub(crate) fn run(mut self, items: &[Item], sources: SourceMap, pragma: Pragma) -> R<Model> {
+    pub(crate) fn run(mut self, items: Vec<Item>, pragma: Pragma) -> R<Model> {
         // Pass 1: expression checks (expr.py).
         let checker = ExprChecker {
             rep: Reporter {
@@ -1434,42 +1595,54 @@ impl<'a> Builder<'a> {
         };
         enum Step {
             Def(Box<Def>),
-            Include(String, crate::ast::Directive),
+            Include(String, Span),
         }
-        let mut steps = Vec::new();
+        // Most definitions make one entity, some make a few implicit ones.
+        let mut steps = Vec::with_capacity(items.len());
+        self.ents.reserve(items.len() * 2 + 64);
+        self.docs.reserve(items.len());
+        self.doc_state.reserve(items.len());
         for item in items {
             match item {
                 Item::Doc(d) => {
                     self.add_doc(d);
                 }
-                Item::Expr(e) => {
-                    let di = e.doc.as_ref().map(|d| self.add_doc(d));
-                    steps.push(Step::Def(Box::new(checker.check_expr(e, di)?)));
+                Item::Expr(mut e) => {
+                    let di = e.doc.take().map(|d| self.add_doc(d));
+                    if let Some(di) = di {
+                        e.doc = Some(std::mem::take(&mut self.docs[di]));
+                    }
+                    let def = checker.check_expr(&e, di);
+                    if let (Some(di), Some(d)) = (di, e.doc.take()) {
+                        self.docs[di] = d;
+                    }
+                    steps.push(Step::Def(Box::new(def?)));
                 }
                 Item::Directive(d) => {
                     if let Some(inc) = d.dict.get("include").and_then(|v| v.as_str()) {
                         let from = &self.rep.sources.get(d.span.file).name;
                         let path = join(dirname(from), inc);
-                        steps.push(Step::Include(relpath(&path, &self.main_dir), d.clone()));
+                        steps.push(Step::Include(relpath(&path, &self.main_dir), d.span));
                     }
                 }
             }
         }
         // Pass 2: definitions.
         self.def_predefineds()?;
-        for step in &steps {
+        for step in steps {
             match step {
-                Step::Def(d) => self.def_def(d)?,
+                Step::Def(d) => self.def_def(*d)?,
                 Step::Include(module, d) => {
                     self.ents.push(Ent {
                         e: Entity::Include(Include {
                             module: ModuleId(0),
                             in_module: ModuleId(0),
-                            span: Some(d.span),
+                            span: Some(d),
                         }),
                         info: None,
                         state: State::Unchecked,
                         include: Some(module.clone()),
+                        doc: None,
                     });
                 }
             }
@@ -1480,6 +1653,7 @@ impl<'a> Builder<'a> {
             self.connect_doc(i)?;
         }
         self.check_docs()?;
+        self.finish_docs();
         if let Some((name, span)) = self.feature_names.get(64) {
             let msg = "Maximum of 64 schema features is permitted";
             let _ = name;
@@ -1488,81 +1662,121 @@ impl<'a> Builder<'a> {
                 None => Box::new(Diagnostic::file(DiagnosticKind::Semantic, msg, "")),
             });
         }
-        Ok(self.into_model(sources, pragma))
+        Ok(self.into_model(pragma))
     }
 
-    fn into_model(self, sources: SourceMap, pragma: Pragma) -> Model {
+    fn into_model(mut self, pragma: Pragma) -> Model {
         let mut model = Model {
             sources: SourceMap::new(),
             modules: Vec::new(),
-            entities: Vec::new(),
+            entities: Vec::with_capacity(self.ents.len()),
             pragma,
             origin: Origin::Source,
-            index: HashMap::new(),
+            index: HashMap::with_capacity(self.ents.len()),
             docs: Vec::new(),
         };
         let mut module_ids: HashMap<String, ModuleId> = HashMap::new();
         let mut module = |model: &mut Model, name: &str| -> ModuleId {
-            *module_ids
-                .entry(name.to_owned())
-                .or_insert_with(|| model.add_module(name))
+            if let Some(id) = module_ids.get(name) {
+                return *id;
+            }
+            let id = model.add_module(name);
+            module_ids.insert(name.to_owned(), id);
+            id
         };
         module(&mut model, "./builtin");
-        let main_name = sources
+        let file_modules: Vec<String> = self
+            .rep
+            .sources
             .files()
-            .next()
             .map(|(id, _)| self.module_name_of_file(id))
-            .unwrap_or_default();
-        module(&mut model, &main_name);
+            .collect();
+        if let Some(main) = file_modules.first() {
+            module(&mut model, main);
+        }
         // Modules are made in the order of include directives.
         for ent in &self.ents {
             if let Some(m) = &ent.include {
                 module(&mut model, m);
             }
         }
-        let file_module = |this: &Self, info: Option<&Info>| -> String {
-            match info {
-                Some(i) => this.module_name_of_file(i.span.file),
-                None => "./builtin".to_owned(),
+        let file_module = |span: Option<Span>| -> &str {
+            match span {
+                Some(sp) => &file_modules[sp.file.0 as usize],
+                None => "./builtin",
             }
         };
-        let docs_final = self.docs.clone();
-        let mut seen_names: HashSet<String> = HashSet::new();
-        for ent in &self.ents {
-            let mut e = ent.e.clone();
-            let mname = match &e {
+        // Which doc documents the members defined in each object: its own,
+        // or for implicit objects that of the definition that made them.
+        let mut member_doc: Vec<Option<usize>> = vec![None; self.ents.len()];
+        for (i, ent) in self.ents.iter().enumerate() {
+            let Some(d) = ent.doc else { continue };
+            member_doc[i] = Some(d);
+            match &ent.e {
+                Entity::Command(Command {
+                    arg_type: Some(a), ..
+                })
+                | Entity::Event(Event {
+                    arg_type: Some(a), ..
+                })
+                | Entity::Object(Object { base: Some(a), .. })
+                    if a.starts_with("q_obj_") =>
+                {
+                    if let Some(&ai) = self.index.get(a) {
+                        member_doc[ai] = Some(d);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let doc_members: Vec<HashMap<&str, &str>> = self
+            .docs
+            .iter()
+            .map(|d| {
+                d.sections
+                    .iter()
+                    .filter(|s| s.kind == DocSectionKind::Member)
+                    .filter_map(|s| Some((s.name.as_deref()?, s.text.as_str())))
+                    .collect()
+            })
+            .collect();
+        let member_text = |m: &Member| -> Option<String> {
+            let d = member_doc[*self.index.get(&m.defined_in)?]?;
+            doc_members[d]
+                .get(m.name.as_str())
+                .filter(|t| !t.is_empty())
+                .map(|t| (*t).to_owned())
+        };
+        let module_names: Vec<&str> = self
+            .ents
+            .iter()
+            .map(|ent| match &ent.e {
                 Entity::Array(a) => {
                     let el = self.lookup_type(&a.element);
-                    file_module(&self, el.and_then(|x| self.ents[x].info.as_ref()))
+                    file_module(el.and_then(|x| self.ents[x].info.as_ref()).map(|i| i.span))
                 }
-                Entity::Include(_) => file_module(&self, None),
-                _ => file_module(&self, ent.info.as_ref()),
-            };
-            let mid = module(&mut model, &mname);
+                Entity::Include(_) => "./builtin",
+                _ => file_module(ent.info.as_ref().map(|i| i.span)),
+            })
+            .collect();
+        let mut entities = Vec::with_capacity(self.ents.len());
+        let mut doc_of = Vec::with_capacity(self.ents.len());
+        let ents = std::mem::take(&mut self.ents);
+        for (ent, mname) in ents.into_iter().zip(module_names) {
+            let mut e = ent.e;
+            let mid = module(&mut model, mname);
             if let Entity::Include(inc) = &mut e {
-                let in_name = inc
-                    .span
-                    .map(|s| self.module_name_of_file(s.file))
-                    .unwrap_or_default();
-                inc.in_module = module(&mut model, &in_name);
+                let in_name = inc.span.map(|s| file_module(Some(s))).unwrap_or_default();
+                inc.in_module = module(&mut model, in_name);
                 inc.module = module(&mut model, ent.include.as_deref().unwrap_or_default());
             }
-            // Attach final docs, since and member docs.
-            let doc_idx = match e.common() {
-                Some(c) => c.doc.as_ref().and_then(|d| {
-                    docs_final
-                        .iter()
-                        .position(|x| x.span == d.span && x.symbol == d.symbol)
-                }),
-                None => None,
-            };
-            let doc = doc_idx.map(|d| docs_final[d].clone());
+            let since = ent
+                .doc
+                .and_then(|d| self.docs[d].since())
+                .map(str::to_owned);
             let set_common = |c: &mut Common| {
                 c.module = mid;
-                if let Some(d) = &doc {
-                    c.since = d.since().map(str::to_owned);
-                    c.doc = Some(d.clone());
-                }
+                c.since = since;
             };
             match &mut e {
                 Entity::Include(_) => {}
@@ -1572,51 +1786,98 @@ impl<'a> Builder<'a> {
                 Entity::Alternate(x) => set_common(&mut x.common),
                 Entity::Command(x) => set_common(&mut x.common),
                 Entity::Event(x) => set_common(&mut x.common),
-                Entity::Object(x) => set_common(&mut x.common),
-            }
-            if let Some(c) = e.common() {
-                seen_names.insert(c.name.clone());
-            }
-            model.push(e);
-        }
-        // Member docs: from the object's own doc, or for implicit objects
-        // from the doc of the definition that made them.
-        let mut owner_doc: HashMap<String, Doc> = HashMap::new();
-        for e in &model.entities {
-            let (c, arg) = match e {
-                Entity::Command(c) => (&c.common, c.arg_type.as_ref()),
-                Entity::Event(ev) => (&ev.common, ev.arg_type.as_ref()),
-                Entity::Object(o) => (&o.common, o.base.as_ref()),
-                _ => continue,
-            };
-            if let (Some(d), Some(a)) = (&c.doc, arg)
-                && a.starts_with("q_obj_")
-            {
-                owner_doc.insert(a.clone(), d.clone());
-            }
-        }
-        let docs_for: HashMap<String, Doc> = model
-            .entities
-            .iter()
-            .filter_map(|e| {
-                let c = e.common()?;
-                let d = c.doc.clone().or_else(|| owner_doc.get(&c.name).cloned())?;
-                Some((c.name.clone(), d))
-            })
-            .collect();
-        for e in &mut model.entities {
-            if let Entity::Object(o) = e {
-                for m in o.local_members.iter_mut().chain(o.members.iter_mut()) {
-                    if let Some(d) = docs_for.get(&m.defined_in)
-                        && let Some(s) = d.member(&m.name)
-                    {
-                        m.doc = Some(s.text.clone());
+                Entity::Object(x) => {
+                    set_common(&mut x.common);
+                    for m in x.local_members.iter_mut().chain(x.members.iter_mut()) {
+                        m.doc = member_text(m);
                     }
                 }
             }
+            doc_of.push(ent.doc);
+            entities.push(e);
         }
-        model.docs = docs_final;
-        model.sources = sources;
+        // Definition blocks move into their definitions; the model's list
+        // of blocks refers to them there.
+        let mut docs: Vec<Option<Doc>> = std::mem::take(&mut self.docs)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut owner: Vec<Option<EntityId>> = vec![None; docs.len()];
+        for (i, (e, d)) in entities.iter_mut().zip(&doc_of).enumerate() {
+            let Some(d) = *d else { continue };
+            let common = match e {
+                Entity::Include(_) => None,
+                Entity::Builtin(b) => Some(&mut b.common),
+                Entity::Enum(x) => Some(&mut x.common),
+                Entity::Array(x) => Some(&mut x.common),
+                Entity::Alternate(x) => Some(&mut x.common),
+                Entity::Command(x) => Some(&mut x.common),
+                Entity::Event(x) => Some(&mut x.common),
+                Entity::Object(x) => Some(&mut x.common),
+            };
+            if let Some(c) = common {
+                c.doc = docs[d].take();
+                owner[d] = Some(EntityId(i as u32));
+            }
+        }
+        for e in entities {
+            model.push(e);
+        }
+        model.docs = docs
+            .into_iter()
+            .zip(owner)
+            .filter_map(|(d, o)| match (d, o) {
+                (_, Some(id)) => Some(DocBlock::Definition(id)),
+                (Some(d), None) => Some(DocBlock::Free(d)),
+                (None, None) => None,
+            })
+            .collect();
         model
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relpath_is_lexical_like_pythons() {
+        assert_eq!(relpath("qapi-schema.json", ""), "qapi-schema.json");
+        assert_eq!(relpath("include/../sub.json", ""), "sub.json");
+        assert_eq!(relpath("/a/b/c.json", "/a/b"), "c.json");
+        assert_eq!(relpath("/a/x/c.json", "/a/b"), "../x/c.json");
+        assert_eq!(relpath("./a.json", "."), "a.json");
+        assert_eq!(join("", "a.json"), "a.json");
+        assert_eq!(join("dir", "a.json"), "dir/a.json");
+        assert_eq!(dirname("dir/a.json"), "dir");
+        assert_eq!(dirname("a.json"), "");
+    }
+
+    #[test]
+    fn member_descriptions_follow_qemu() {
+        assert_eq!(
+            describe_member(false, "member", "a", "Foo", "Foo"),
+            "member 'a'"
+        );
+        assert_eq!(
+            describe_member(false, "member", "a", "Base", "Foo"),
+            "member 'a' of type 'Base'"
+        );
+        assert_eq!(
+            describe_member(false, "member", "a", "q_obj_cmd-arg", "cmd"),
+            "parameter 'a'"
+        );
+        assert_eq!(
+            describe_member(false, "member", "a", "q_obj_Union-base", "Other"),
+            "base member 'a' of type 'Union'"
+        );
+        assert_eq!(
+            describe_member(true, "value", "a", "UnionKind", "Union"),
+            "branch 'a'"
+        );
+        assert_eq!(
+            describe_member(false, "value", "a", "UnionKind", "Union"),
+            "value 'a' of type 'UnionKind'"
+        );
     }
 }

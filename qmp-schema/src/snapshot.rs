@@ -63,10 +63,12 @@
 //! module (so the checker assigns definitions to the right modules); all
 //! of them hold the snapshot's text, which their spans point into, so a
 //! diagnostic names the module but its line and column are in the snapshot
-//! file. `included_from` is not recorded.
+//! file. Each module's `included_from` is the `include` item that first
+//! included it.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::path::Path;
 
 use crate::ast::{
     Dict, Directive, Doc, DocSection, DocSectionKind, Expr, Item, Key, Parsed, Value, ValueKind,
@@ -74,7 +76,7 @@ use crate::ast::{
 use crate::diag::{Diagnostic, DiagnosticKind};
 use crate::json::{self, JsonKind, JsonValue, LineIndex};
 use crate::model::Pragma;
-use crate::options::Level;
+use crate::options::{Level, ParseOptions};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 
 /// The `format` value this version writes and reads.
@@ -376,6 +378,47 @@ fn write_dict(out: &mut String, d: &Dict, indent: usize) {
     out.push('}');
 }
 
+/// Parses the QAPI schema at `path` (with its includes) and writes its
+/// snapshot. `source` is `QEMU <version>` and `level` the language level,
+/// when the file belongs to a QEMU tree with a `VERSION` file (see
+/// [`Level::detect`]); `opts.level` overrides the level.
+pub fn extract(path: &Path, opts: &ParseOptions) -> Result<String, crate::Error> {
+    let parsed = crate::parse_file(path, opts)?;
+    let version = qemu_version(path);
+    let level = opts
+        .level
+        .or_else(|| version.as_deref().and_then(Level::from_version));
+    let meta = Meta {
+        source: version.map(|v| format!("QEMU {v}")),
+        level: level.map(|l| l.to_string()),
+    };
+    Ok(write_with(&parsed, &meta))
+}
+
+/// The text of the `VERSION` file of the QEMU tree `schema` belongs to (its
+/// directory or up to three parents), if there is a sane one.
+fn qemu_version(schema: &Path) -> Option<String> {
+    let abs = std::path::absolute(schema).ok()?;
+    let mut dir = abs.parent();
+    for _ in 0..4 {
+        let d = dir?;
+        let candidate = d.join("VERSION");
+        if candidate.is_file() {
+            if std::fs::metadata(&candidate).ok()?.len() > 256 {
+                return None;
+            }
+            let text = std::fs::read_to_string(&candidate).ok()?;
+            let v = text.trim();
+            let sane = !v.is_empty()
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            return sane.then(|| v.to_owned());
+        }
+        dir = d.parent();
+    }
+    None
+}
+
 // ---------------------------------------------------------------------
 // Reading
 
@@ -538,7 +581,7 @@ fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<(Parsed, Optio
     if modules.is_empty() {
         return Err(r.bad(modules_v, "'modules' must not be empty"));
     }
-    let mut sources = SourceMap::new();
+    let mut files: Vec<SourceFile> = Vec::new();
     let mut by_name: HashMap<String, (FileId, &[JsonValue])> = HashMap::new();
     let mut main_name = String::new();
     for (i, m) in modules.iter().enumerate() {
@@ -559,7 +602,8 @@ fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<(Parsed, Optio
         if i == 0 {
             main_name = norm.clone();
         }
-        let id = sources.add(SourceFile {
+        let id = FileId(i as u32);
+        files.push(SourceFile {
             name: name.to_owned(),
             path: file.path.clone(),
             text: file.text.clone(),
@@ -580,9 +624,10 @@ fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<(Parsed, Optio
     }
 
     let mut out = Parsed {
-        sources,
+        sources: SourceMap::new(),
         items: Vec::new(),
         pragma,
+        level: level.unwrap_or_default(),
     };
     let mut visited = HashSet::new();
     let mut used_docs = 0usize;
@@ -608,6 +653,8 @@ fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<(Parsed, Optio
                         format!("included module '{full}' is not in the snapshot"),
                     ));
                 }
+                let (inc_file, _) = by_name[&full];
+                files[inc_file.0 as usize].included_from = Some(span);
                 stack.push((full, 0));
             }
             continue;
@@ -631,6 +678,9 @@ fn read_inner(r: &Reader<'_>, text: &str, file: &SourceFile) -> R<(Parsed, Optio
             dv,
             "'docs' has entries for definitions the snapshot does not have",
         ));
+    }
+    for f in files {
+        out.sources.add(f);
     }
     Ok((out, level))
 }
@@ -776,6 +826,12 @@ mod tests {
             ]
         );
         assert_eq!(p.pragma.documentation_exceptions, ["Foo"]);
+        let included: Vec<Option<u32>> = p
+            .sources
+            .files()
+            .map(|(_, f)| f.included_from.map(|s| s.line))
+            .collect();
+        assert_eq!(included, [None, Some(9), Some(19)]);
         assert!(p.pragma.doc_required);
     }
 
@@ -905,6 +961,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn checker_errors_point_into_the_snapshot() {
+        let bad = SNAP
+            .replace("\"a\": \"int\"", "\"a\": \"Nope\"")
+            .replace("\"enum\": \"E\"", "\"enum\": \"Ee\"")
+            .replace("\"E\": {\"members\"", "\"Ee\": {\"members\"");
+        let parsed = read("snap.json", &bad).unwrap_or_else(|e| panic!("{e}"));
+        let e = crate::check(parsed, &crate::CheckOptions::default())
+            .expect_err("unknown type must be rejected");
+        let text = e.to_string();
+        assert!(
+            text.contains("In file included from main.json:9:"),
+            "{text}"
+        );
+        assert!(text.contains("sub/a.json:20"), "{text}");
+        assert!(text.contains("'Nope'"), "{text}");
     }
 
     #[test]

@@ -92,3 +92,59 @@ fn storage_daemon_schema() {
     }
     assert!(!commands.contains(&"device_add"));
 }
+
+#[test]
+fn load_detects_replies_by_content() {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "../qmp-types/tests/corpus/storage-daemon.schema.json",
+    ]
+    .iter()
+    .collect();
+    let m = qmp_schema::load(&path, &qmp_schema::ParseOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.origin, Origin::Introspection);
+    assert!(m.commands().count() > 50);
+
+    // A broken reply is reported with file, line and column.
+    let dir = std::env::temp_dir().join(format!("qmp-corpus-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        "{\"return\": [\n  {\"name\": \"x\", \"meta-type\": \"command\", \"arg-type\": \"7\", \"ret-type\": \"7\"}\n]}\n",
+    )
+    .expect("write");
+    let e = qmp_schema::load(&bad, &qmp_schema::ParseOptions::default())
+        .expect_err("unknown type must be rejected");
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = e.to_string();
+    assert!(
+        text.ends_with("bad.json:2:53: 'arg-type' of 'x' uses unknown type '7'"),
+        "{text}"
+    );
+}
+
+/// The committed replies agree with the QAPI source they were built from
+/// (the same check as `introspection_qemu.rs`, without needing QEMU).
+#[test]
+fn committed_replies_agree_with_source() {
+    let shared: PathBuf = [env!("CARGO_MANIFEST_DIR"), "../../shared/qemu/10.0.2"]
+        .iter()
+        .collect();
+    for (reply, source) in [
+        ("qemu-system-q35.schema.json", "qapi/qapi-schema.json"),
+        (
+            "storage-daemon.schema.json",
+            "storage-daemon/qapi/qapi-schema.json",
+        ),
+    ] {
+        let r = load(reply);
+        let s = qmp_schema::load(&shared.join(source), &qmp_schema::ParseOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let c = qmp_schema::compare_introspection(&r, &s);
+        let list: Vec<String> = c.mismatches.iter().map(ToString::to_string).collect();
+        assert!(list.is_empty(), "{reply}:\n{}", list.join("\n"));
+        assert!(c.masked_names.len() > 300, "{reply}: too little compared");
+    }
+}

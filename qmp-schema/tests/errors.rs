@@ -296,3 +296,51 @@ fn doc_errors() {
     assert_eq!(e.diagnostic.message, "definition documentation required");
     assert_eq!(e.diagnostic.kind, DiagnosticKind::Doc);
 }
+
+#[test]
+fn note_sections_by_level() {
+    let text = "##\n# @foo:\n#\n# Note: careful\n#\n# Since: 1.0\n##\n{ 'command': 'foo' }\n";
+    // QEMU 10 rejects the section.
+    let e = parse_str("demo.json", text, &opts()).unwrap_err();
+    assert_eq!(e.diagnostic.line, 4);
+    assert!(
+        e.diagnostic
+            .message
+            .starts_with("The 'Note' section is no longer supported.")
+    );
+    // Older levels keep it as a plain section with its tag.
+    for level in [Level::new(9, 0), Level::new(5, 1)] {
+        let p = parse_str("demo.json", text, &ParseOptions::with_level(level)).unwrap();
+        let Item::Expr(x) = &p.items[0] else { panic!() };
+        let doc = x.doc.as_ref().unwrap();
+        let note = doc
+            .sections
+            .iter()
+            .find(|s| s.tag.as_deref() == Some("Note"))
+            .unwrap_or_else(|| panic!("no Note section at {level}: {doc:?}"));
+        assert_eq!(note.text, "careful");
+        assert_eq!(doc.since(), Some("1.0"));
+    }
+}
+
+#[test]
+fn legacy_doc_errors() {
+    let old = ParseOptions::with_level(Level::new(5, 1));
+    let e = parse_str(
+        "demo.json",
+        "##\n# @foo:\n#\n# Note:\n##\n{ 'command': 'foo' }\n",
+        &old,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.diagnostic.to_string(),
+        "demo.json:5:1: empty doc section 'Note'"
+    );
+    let e = parse_str(
+        "demo.json",
+        "##\n# @foo:\n# Since: 1\n# @a: x\n##\n{ 'command': 'foo' }\n",
+        &old,
+    )
+    .unwrap_err();
+    assert_eq!(e.diagnostic.message, "'@a:' can't follow 'Since' section");
+}

@@ -1,0 +1,174 @@
+//! `qmp call`: run one command and print its reply as JSON.
+//!
+//! The command and its arguments are checked against the generated
+//! bindings before anything is sent (the guest agent's with
+//! `--guest-agent`), and the reply is decoded through them; a command the
+//! bindings do not know still runs, untyped, with a note on stderr.
+//!
+//! Exit status: 0 with the `return` value on stdout; 1 when the server
+//! answers with an error (`CLASS: description` on stderr); 2 on a usage,
+//! validation, connection, protocol or decode error (one line on stderr).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::Value;
+
+use super::target::{self, Address};
+
+/// Arguments of `qmp call`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  qmp call /tmp/qmp.sock query-status\n  qmp call tcp:localhost:4444 human-monitor-command '{\"command-line\": \"info version\"}'\n  qmp call --launch --pretty query-version\n  qmp call --launch query-machines -- -machine q35"
+)]
+pub struct CallArgs {
+    /// `SOCKET COMMAND [JSON-ARGS]` (SOCKET: a path, `unix:PATH` or
+    /// `tcp:HOST:PORT`); with `--launch`, `COMMAND [JSON-ARGS]`.
+    #[arg(value_name = "SOCKET COMMAND [JSON-ARGS]", required = true, num_args = 1..=3)]
+    positional: Vec<String>,
+    /// Pretty-print the reply.
+    #[arg(long)]
+    pretty: bool,
+    /// Print the `return` value exactly as the server sent it.
+    #[arg(long, conflicts_with = "pretty")]
+    raw: bool,
+    /// Timeout in seconds for connecting, the handshake and the reply.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    timeout: f64,
+    /// Start a throwaway `qemu-system-x86_64 -machine none` (extra QEMU
+    /// arguments after `--`), killed on exit.
+    #[arg(long)]
+    launch: bool,
+    /// The socket is a guest agent's (`qemu-ga`).
+    #[arg(long)]
+    guest_agent: bool,
+    /// Extra QEMU arguments for `--launch`.
+    #[arg(last = true, value_name = "QEMU-ARGS")]
+    qemu_args: Vec<String>,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("qmp call: {}", target::one_line(&msg));
+    ExitCode::from(2)
+}
+
+/// Runs `qmp call`.
+pub fn run(args: CallArgs) -> ExitCode {
+    let timeout = match Duration::try_from_secs_f64(args.timeout) {
+        Ok(t) => t,
+        Err(_) => return fail(format!("invalid timeout {}", args.timeout)),
+    };
+    let mut pos = args.positional.iter();
+    let socket = if args.launch { None } else { pos.next() };
+    let Some(command) = pos.next() else {
+        return fail("missing COMMAND");
+    };
+    let json_args = match pos.next() {
+        None => None,
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(v @ Value::Object(_)) => Some(v),
+            Ok(_) => return fail("JSON-ARGS must be a JSON object"),
+            Err(e) => return fail(format!("JSON-ARGS is not valid JSON: {e}")),
+        },
+    };
+    if pos.next().is_some() {
+        return fail("too many arguments");
+    }
+    let typed = match Typed::check(command, json_args.as_ref(), args.guest_agent) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    if typed.is_none() {
+        eprintln!("qmp call: note: `{command}` is not in the bindings; running it untyped");
+    }
+    if !args.launch && !args.qemu_args.is_empty() {
+        return fail("QEMU arguments after `--` need --launch");
+    }
+    let _launched;
+    let addr = if args.launch {
+        match target::launch(&args.qemu_args, timeout) {
+            Ok(l) => {
+                let a = Address::Unix(l.sock.clone());
+                _launched = l;
+                a
+            }
+            Err(e) => return fail(e),
+        }
+    } else {
+        match socket {
+            Some(s) => Address::parse(s),
+            None => return fail("missing SOCKET"),
+        }
+    };
+    let qmp = match target::connect(&addr, timeout, args.guest_agent) {
+        Ok(q) => q,
+        Err(e) => return fail(e),
+    };
+    let reply = qmp.execute_raw_reply(command, json_args.as_ref());
+    qmp.close();
+    match reply {
+        Ok(r) => {
+            if let Some(Err(e)) = typed.as_ref().map(|t| t.decode(r.to_value())) {
+                return fail(format!("cannot decode the reply of `{command}`: {e}"));
+            }
+            let out = if args.raw {
+                r.json().to_owned()
+            } else if args.pretty {
+                serde_json::to_string_pretty(&r.to_value()).unwrap_or_default()
+            } else {
+                serde_json::to_string(&r.to_value()).unwrap_or_default()
+            };
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(qmp_client::Error::Qmp(e)) => {
+            eprintln!("{}: {}", e.class, target::one_line(&e.desc));
+            ExitCode::from(1)
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// A request the bindings know, checked before sending.
+enum Typed {
+    Qmp(Box<qmp_types::Request>),
+    Qga(Box<qmp_types::qga::Request>),
+}
+
+impl Typed {
+    /// Checks `command` and its arguments against the bindings: `Ok(None)`
+    /// when the bindings do not know the command, `Err` when they do and
+    /// the arguments do not fit.
+    fn check(
+        command: &str,
+        args: Option<&Value>,
+        guest_agent: bool,
+    ) -> Result<Option<Typed>, String> {
+        use qmp_types::FromJson;
+        let mut msg = serde_json::json!({ "execute": command });
+        if let Some(a) = args {
+            msg["arguments"] = a.clone();
+        }
+        let bad = |e: qmp_types::DecodeError| format!("invalid arguments for `{command}`: {e}");
+        if guest_agent {
+            match qmp_types::qga::Request::from_json(msg).map_err(bad)? {
+                qmp_types::qga::Request::Unknown { .. } => Ok(None),
+                r => Ok(Some(Typed::Qga(Box::new(r)))),
+            }
+        } else {
+            match qmp_types::Request::from_json(msg).map_err(bad)? {
+                qmp_types::Request::Unknown { .. } => Ok(None),
+                r => Ok(Some(Typed::Qmp(Box::new(r)))),
+            }
+        }
+    }
+
+    /// Decodes a reply's `return` value with the command's return type.
+    fn decode(&self, value: Value) -> Result<(), qmp_types::DecodeError> {
+        match self {
+            Typed::Qmp(r) => r.decode_return(value).map(drop),
+            Typed::Qga(r) => r.decode_return(value).map(drop),
+        }
+    }
+}

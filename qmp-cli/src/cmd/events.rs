@@ -1,0 +1,126 @@
+//! `qmp events`: print events as JSON lines.
+//!
+//! Each event is printed on one line, re-encoded compactly (control
+//! characters from the server are escaped, so guest-influenced strings
+//! cannot drive the terminal). Ends after `--count` events, after
+//! `--timeout` seconds, or when the server closes the connection. Exit 0
+//! when the requested count was reached (or, without `--count`, on timeout
+//! or close); 2 with a one-line reason otherwise.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use qmp_client::{Error, EventError, TimeoutKind};
+
+use super::target::{self, Address};
+
+/// Arguments of `qmp events`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  qmp events /tmp/qmp.sock\n  qmp events --count 1 --timeout 10 /tmp/qmp.sock\n  qmp events --launch --timeout 2"
+)]
+pub struct EventsArgs {
+    /// The socket: a path, `unix:PATH` or `tcp:HOST:PORT` (omit with
+    /// `--launch`).
+    socket: Option<String>,
+    /// Stop after this many events.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// Stop after this many seconds (default: no limit).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// Start a throwaway `qemu-system-x86_64 -machine none` (extra QEMU
+    /// arguments after `--`), killed on exit.
+    #[arg(long)]
+    launch: bool,
+    /// Extra QEMU arguments for `--launch`.
+    #[arg(last = true, value_name = "QEMU-ARGS")]
+    qemu_args: Vec<String>,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("qmp events: {}", target::one_line(&msg));
+    ExitCode::from(2)
+}
+
+/// Runs `qmp events`.
+pub fn run(args: EventsArgs) -> ExitCode {
+    let total = match args.timeout.map(Duration::try_from_secs_f64) {
+        None => None,
+        Some(Ok(t)) => Some(t),
+        Some(Err(_)) => return fail("invalid timeout"),
+    };
+    let connect_timeout = total.unwrap_or(Duration::from_secs(30));
+    let _launched;
+    let addr = match (&args.socket, args.launch) {
+        (Some(_), true) => return fail("give either SOCKET or --launch"),
+        (None, false) => return fail("missing SOCKET"),
+        (Some(s), false) => {
+            if !args.qemu_args.is_empty() {
+                return fail("QEMU arguments after `--` need --launch");
+            }
+            Address::parse(s)
+        }
+        (None, true) => match target::launch(&args.qemu_args, connect_timeout) {
+            Ok(l) => {
+                let a = Address::Unix(l.sock.clone());
+                _launched = l;
+                a
+            }
+            Err(e) => return fail(e),
+        },
+    };
+    let deadline = total.map(|t| Instant::now() + t);
+    let qmp = match target::connect(&addr, connect_timeout, false) {
+        Ok(q) => q,
+        Err(e) => return fail(e),
+    };
+    let mut events = qmp.events_as::<serde_json::Value>();
+    let mut seen = 0u64;
+    let stdout = std::io::stdout();
+    loop {
+        if args.count.is_some_and(|c| seen >= c) {
+            return ExitCode::SUCCESS;
+        }
+        let item = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                match events.next_timeout(left) {
+                    Ok(i) => i,
+                    Err(Error::Timeout(TimeoutKind::Event)) => {
+                        return match args.count {
+                            Some(c) => fail(format!("timed out after {seen} of {c} events")),
+                            None => ExitCode::SUCCESS,
+                        };
+                    }
+                    Err(e) => return fail(e),
+                }
+            }
+            None => events.next(),
+        };
+        match item {
+            Some(Ok(v)) => {
+                let line = serde_json::to_string(&v).unwrap_or_default();
+                let mut out = stdout.lock();
+                if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                    // stdout closed (e.g. piped into `head`): done.
+                    return ExitCode::SUCCESS;
+                }
+                seen += 1;
+            }
+            Some(Err(EventError::Lagged(n))) => {
+                eprintln!("qmp events: warning: {n} events were dropped (consumer too slow)");
+            }
+            Some(Err(EventError::Decode { error, .. })) => return fail(error),
+            Some(Err(EventError::Closed(e))) => {
+                return match (args.count, e) {
+                    (None, Error::Disconnected { .. }) => ExitCode::SUCCESS,
+                    (_, e) => fail(format!("connection closed after {seen} events: {e}")),
+                };
+            }
+            None => return ExitCode::SUCCESS,
+        }
+    }
+}

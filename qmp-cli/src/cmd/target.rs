@@ -1,0 +1,132 @@
+//! Where `qmp call` / `qmp events` connect: a socket address, or a
+//! throwaway QEMU started with `--launch` (killed on exit).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use qmp_client::blocking::Qmp;
+use qmp_client::{Builder, Error};
+
+/// A socket address: `unix:PATH`, `tcp:HOST:PORT`, or a plain path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// A Unix socket.
+    Unix(PathBuf),
+    /// A TCP `host:port`.
+    Tcp(String),
+}
+
+impl Address {
+    /// Parses a socket argument.
+    pub fn parse(s: &str) -> Address {
+        if let Some(p) = s.strip_prefix("unix:") {
+            Address::Unix(p.into())
+        } else if let Some(a) = s.strip_prefix("tcp:") {
+            Address::Tcp(a.to_owned())
+        } else {
+            Address::Unix(s.into())
+        }
+    }
+}
+
+/// A QEMU started for one command; killed and reaped on drop.
+pub struct Launched {
+    child: Child,
+    _dir: tempfile::TempDir,
+    /// Its QMP socket.
+    pub sock: PathBuf,
+}
+
+impl Drop for Launched {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `qemu-system-x86_64 -machine none -nodefaults -display none` with
+/// a QMP socket in a fresh temp dir, plus `extra` arguments (which may
+/// override the machine), and waits until it accepts connections.
+pub fn launch(extra: &[String], timeout: Duration) -> Result<Launched, String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
+    let sock = dir.path().join("qmp.sock");
+    let qemu = std::env::var("QMP_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".to_owned());
+    let mut args: Vec<String> = Vec::new();
+    if !extra.iter().any(|a| a == "-machine" || a == "-M") {
+        args.extend(["-machine".into(), "none".into()]);
+    }
+    args.extend([
+        "-nodefaults".into(),
+        "-display".into(),
+        "none".into(),
+        "-qmp".into(),
+        format!("unix:{},server=on,wait=off", sock.display()),
+    ]);
+    args.extend(extra.iter().cloned());
+    let mut child = Command::new(&qemu)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {qemu}: {e}"))?;
+    let end = Instant::now() + timeout;
+    // The socket file appears at bind(), before listen(): probe with a
+    // connection (QEMU then serves the next client).
+    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
+        if let Ok(Some(st)) = child.try_wait() {
+            return Err(format!(
+                "{qemu} exited before opening its QMP socket ({st})"
+            ));
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{qemu} did not open its QMP socket in time"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(Launched {
+        child,
+        _dir: dir,
+        sock,
+    })
+}
+
+/// Connects with the connect, handshake and reply timeouts all `timeout`.
+pub fn connect(addr: &Address, timeout: Duration, guest_agent: bool) -> Result<Qmp, Error> {
+    let mut b = Builder::new()
+        .connect_timeout(Some(timeout))
+        .handshake_timeout(Some(timeout))
+        .command_timeout(Some(timeout));
+    if guest_agent {
+        b = b.guest_agent();
+    }
+    match addr {
+        Address::Unix(p) => b.connect_unix_blocking(p),
+        Address::Tcp(a) => b.connect_tcp_blocking(a.as_str()),
+    }
+}
+
+/// One line describing an error, for stderr.
+pub fn one_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string().replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(Address::parse("/tmp/x"), Address::Unix("/tmp/x".into()));
+        assert_eq!(
+            Address::parse("unix:/tmp/x"),
+            Address::Unix("/tmp/x".into())
+        );
+        assert_eq!(
+            Address::parse("tcp:localhost:4444"),
+            Address::Tcp("localhost:4444".into())
+        );
+    }
+}

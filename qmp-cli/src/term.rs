@@ -1,0 +1,71 @@
+//! Terminal output: escaping server-controlled text and colour choice.
+
+use std::io::IsTerminal;
+
+/// Escapes control characters (C0 but newline and tab, DEL, C1) as
+/// `\uXXXX`, so text from the server (guest-controlled names, HMP output)
+/// cannot move the cursor, change colours or retitle the terminal. The
+/// escape is also valid inside JSON strings, so JSON text stays JSON.
+pub fn escape_controls(s: &str) -> String {
+    if !s.chars().any(needs_escape) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if needs_escape(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() && c != '\n' && c != '\t'
+}
+
+/// Writes `s` to standard output. A closed pipe (`qmp info | head`) is
+/// not an error.
+pub fn write_stdout(s: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// Whether to colour standard output: only on a terminal, and not when
+/// `NO_COLOR` is set to anything non-empty.
+pub fn color_stdout() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// Wraps `s` in an SGR colour sequence when `on`.
+pub fn paint(on: bool, code: &str, s: &str) -> String {
+    if on {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_escaped() {
+        assert_eq!(escape_controls("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            escape_controls("a\x1b]0;pwned\x07b"),
+            "a\\u001b]0;pwned\\u0007b"
+        );
+        assert_eq!(escape_controls("\u{7f}\u{9b}31m"), "\\u007f\\u009b31m");
+        // Still valid JSON when applied to JSON text.
+        let json = serde_json::to_string(&serde_json::json!({"n": "x\u{9b}y\u{7f}"})).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&escape_controls(&json)).unwrap();
+        assert_eq!(v["n"], "x\u{9b}y\u{7f}");
+    }
+}

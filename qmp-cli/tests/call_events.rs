@@ -1,0 +1,323 @@
+//! `qmp call` and `qmp events` against real QEMU (skipped without
+//! `qemu-system-x86_64`, failing under `CI`).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+fn have_qemu() -> bool {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join("qemu-system-x86_64").is_file()))
+        .unwrap_or(false);
+    if !found {
+        if std::env::var_os("CI").is_some() {
+            panic!("qemu-system-x86_64 is required under CI");
+        }
+        eprintln!("SKIPPED: qemu-system-x86_64 not found");
+    }
+    found
+}
+
+fn qmp() -> Command {
+    Command::cargo_bin("qmp").unwrap()
+}
+
+struct Vm {
+    child: Child,
+    _dir: tempfile::TempDir,
+    socks: Vec<PathBuf>,
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// QEMU (`-S`) with `n` QMP monitors.
+fn vm(n: usize) -> Vm {
+    let dir = tempfile::tempdir().unwrap();
+    let socks: Vec<PathBuf> = (0..n)
+        .map(|i| dir.path().join(format!("m{i}.sock")))
+        .collect();
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.args(["-machine", "none", "-nodefaults", "-display", "none", "-S"]);
+    for s in &socks {
+        cmd.arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", s.display()));
+    }
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(20);
+    for s in &socks {
+        while std::os::unix::net::UnixStream::connect(s).is_err() {
+            assert!(Instant::now() < end, "QEMU socket never opened");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    Vm {
+        child,
+        _dir: dir,
+        socks,
+    }
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn call_success_pretty_raw() {
+    if !have_qemu() {
+        return;
+    }
+    let vm = vm(1);
+    let s = vm.socks[0].to_str().unwrap();
+    let (code, out, err) = run(qmp().args(["call", s, "query-status"]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["status"], "prelaunch");
+    let (code, out, _) =
+        run(qmp().args(["call", "--pretty", &format!("unix:{s}"), "query-version"]));
+    assert_eq!(code, 0);
+    assert!(out.lines().count() > 3, "{out}");
+    let (code, out, _) = run(qmp().args([
+        "call",
+        "--raw",
+        s,
+        "human-monitor-command",
+        r#"{"command-line": "info status"}"#,
+    ]));
+    assert_eq!(code, 0);
+    assert!(out.starts_with("\"VM status: paused (prelaunch)"), "{out}");
+}
+
+#[test]
+fn call_qmp_error_exit_1() {
+    if !have_qemu() {
+        return;
+    }
+    let vm = vm(1);
+    let s = vm.socks[0].to_str().unwrap();
+    let (code, out, err) = run(qmp().args(["call", s, "no-such-command"]));
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert_eq!(
+        err.lines().last(),
+        Some("CommandNotFound: The command no-such-command has not been found")
+    );
+    let (code, _, err) = run(qmp().args(["call", s, "device_del", r#"{"id": "nothing"}"#]));
+    assert_eq!(code, 1);
+    assert!(err.starts_with("DeviceNotFound: "), "{err}");
+}
+
+#[test]
+fn call_usage_and_connection_errors_exit_2() {
+    let (code, _, err) = run(qmp().args(["call", "/nonexistent/sock", "query-status"]));
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("qmp call: "), "{err}");
+    let (code, _, err) = run(qmp().args(["call", "/x", "query-status", "[1]"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("JSON object"), "{err}");
+    let (code, _, err) = run(qmp().args(["call", "/x", "query-status", "{bad"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("not valid JSON"), "{err}");
+}
+
+#[test]
+fn call_times_out_on_a_silent_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("silent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let t = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+        drop(s);
+    });
+    let start = Instant::now();
+    let (code, _, err) = run(qmp().args([
+        "call",
+        "--timeout",
+        "0.5",
+        path.to_str().unwrap(),
+        "query-status",
+    ]));
+    assert_eq!(code, 2);
+    assert!(err.contains("timed out"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(3));
+    t.join().unwrap();
+}
+
+#[test]
+fn call_launch() {
+    if !have_qemu() {
+        return;
+    }
+    let (code, out, err) = run(qmp().args(["call", "--launch", "query-status", "--", "-S"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("prelaunch"), "{out}");
+    let (code, out, _) = run(qmp().args(["call", "--launch", "query-machines"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("q35"));
+}
+
+#[test]
+fn events_count_and_order() {
+    if !have_qemu() {
+        return;
+    }
+    let vm = vm(2);
+    let child = qmp()
+        .args([
+            "events",
+            "--count",
+            "2",
+            "--timeout",
+            "30",
+            vm.socks[0].to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the events client is connected (its monitor is busy).
+    std::thread::sleep(Duration::from_millis(500));
+    let ctl = qmp_client::Builder::new()
+        .connect_unix_blocking(&vm.socks[1])
+        .unwrap();
+    ctl.execute_raw("cont", None).unwrap();
+    ctl.execute_raw("stop", None).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["event"], "RESUME");
+    assert_eq!(lines[1]["event"], "STOP");
+    assert!(lines[1]["timestamp"]["seconds"].as_i64().unwrap() > 0);
+}
+
+#[test]
+fn events_timeout_and_launch() {
+    if !have_qemu() {
+        return;
+    }
+    let (code, out, err) = run(qmp().args(["events", "--launch", "--timeout", "0.5", "--", "-S"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty());
+    let (code, _, err) = run(qmp().args([
+        "events",
+        "--launch",
+        "--count",
+        "1",
+        "--timeout",
+        "0.5",
+        "--",
+        "-S",
+    ]));
+    assert_eq!(code, 2);
+    assert!(err.contains("timed out after 0 of 1"), "{err}");
+}
+
+#[test]
+fn call_validates_arguments_before_connecting() {
+    // Nothing listens on this socket: validation fails first.
+    let (code, _, err) =
+        run(qmp().args(["call", "/nonexistent/sock", "device_del", r#"{"id": 5}"#]));
+    assert_eq!(code, 2);
+    assert_eq!(
+        err.trim(),
+        "qmp call: invalid arguments for `device_del`: at `.arguments.id`: expected a string, found an integer"
+    );
+    let (code, _, err) = run(qmp().args(["call", "/nonexistent/sock", "device_del"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("missing member `id`"), "{err}");
+}
+
+#[test]
+fn call_unknown_command_runs_untyped_with_a_note() {
+    if !have_qemu() {
+        return;
+    }
+    let vm = vm(1);
+    let s = vm.socks[0].to_str().unwrap();
+    let (code, _, err) = run(qmp().args(["call", s, "no-such-thing"]));
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[0],
+        "qmp call: note: `no-such-thing` is not in the bindings; running it untyped"
+    );
+    assert!(lines[1].starts_with("CommandNotFound: "), "{err}");
+}
+
+#[test]
+fn call_guest_agent_typed() {
+    let ga = ["/usr/sbin/qemu-ga", "/usr/bin/qemu-ga"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file());
+    let Some(ga) = ga else {
+        if std::env::var_os("CI").is_some() {
+            panic!("qemu-ga is required under CI");
+        }
+        eprintln!("SKIPPED: qemu-ga not found");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("qga.sock");
+    let child = Command::new(ga)
+        .args(["--method", "unix-listen", "--path"])
+        .arg(&sock)
+        .arg("--pidfile")
+        .arg(dir.path().join("pid"))
+        .arg("--statedir")
+        .arg(dir.path())
+        .args([
+            "--allow-rpcs",
+            "guest-ping,guest-info,guest-get-time,guest-sync-delimited",
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut vm = Vm {
+        child,
+        _dir: dir,
+        socks: vec![sock.clone()],
+    };
+    let end = Instant::now() + Duration::from_secs(20);
+    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
+        assert!(Instant::now() < end);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let s = sock.to_str().unwrap();
+    let (code, out, err) = run(qmp().args(["call", "--guest-agent", s, "guest-get-time"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.trim().parse::<i64>().unwrap() > 0);
+    assert!(err.is_empty(), "{err}");
+    let (code, _, err) =
+        run(qmp().args(["call", "--guest-agent", s, "guest-sync", r#"{"id": "x"}"#]));
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid arguments for `guest-sync`"), "{err}");
+    let _ = vm.child.kill();
+    let _ = vm.child.wait();
+    vm.socks.clear();
+}

@@ -1,0 +1,197 @@
+//! Decode cost of a large reply: the full `query-qmp-schema` reply of the
+//! local QEMU (captured at start; the bench is skipped without QEMU).
+//!
+//! * `typed`: the client's path — framing, envelope scan, then a typed
+//!   `Vec<SchemaInfo>` (serde derive, below) decoded straight from the
+//!   `return` slice.
+//! * `typed_generated`: the same with the generated
+//!   `qmp_types::SchemaInfo` (whose decoder goes through a `Value`).
+//! * `value`: the same framing and envelope, `return` decoded into a
+//!   `serde_json::Value`.
+//! * `serde_json_value_whole`: just `serde_json::from_str::<Value>` of the
+//!   whole message (what a naive client does), for reference.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use qmp_client::proto::{Connection, ExecOptions, Output, ProtoConfig};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A typed `SchemaInfo` (QAPI `introspect.json`), written by hand for the
+/// bench; the generated one can replace it.
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)]
+struct SchemaInfo {
+    name: String,
+    meta_type: MetaType,
+    #[serde(default)]
+    features: Vec<String>,
+    // Branch members, by meta-type.
+    json_type: Option<String>,
+    members: Option<Vec<Member>>,
+    values: Option<Vec<String>>,
+    element_type: Option<String>,
+    tag: Option<String>,
+    variants: Option<Vec<Variant>>,
+    arg_type: Option<String>,
+    ret_type: Option<String>,
+    allow_oob: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum MetaType {
+    Builtin,
+    Enum,
+    Array,
+    Object,
+    Alternate,
+    Command,
+    Event,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct Member {
+    // Absent for alternate members.
+    name: Option<String>,
+    #[serde(rename = "type")]
+    ty: Option<String>,
+    default: Option<Value>,
+    #[serde(default)]
+    features: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct Variant {
+    case: String,
+    #[serde(rename = "type")]
+    ty: String,
+}
+
+fn capture() -> Option<String> {
+    let dir = tempfile::tempdir().ok()?;
+    let sock = dir.path().join("q.sock");
+    let mut child = Command::new("qemu-system-x86_64")
+        .args([
+            "-machine",
+            "none",
+            "-nodefaults",
+            "-display",
+            "none",
+            "-S",
+            "-qmp",
+        ])
+        .arg(format!("unix:{},server=on,wait=off", sock.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut s = None;
+    for _ in 0..500 {
+        if let Ok(c) = UnixStream::connect(&sock) {
+            s = Some(c);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let s = s?;
+    let mut w = s.try_clone().ok()?;
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).ok()?;
+    w.write_all(b"{\"execute\":\"qmp_capabilities\"}").ok()?;
+    line.clear();
+    r.read_line(&mut line).ok()?;
+    w.write_all(b"{\"execute\":\"query-qmp-schema\",\"id\":2}")
+        .ok()?;
+    line.clear();
+    r.read_line(&mut line).ok()?;
+    let _ = child.kill();
+    let _ = child.wait();
+    Some(line)
+}
+
+fn ready_conn() -> (Connection, u64) {
+    let mut c = Connection::new(ProtoConfig::default());
+    c.handle_input(br#"{"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": ""}, "capabilities": []}}"#);
+    let _ = c.poll_transmit();
+    c.handle_input(b"{\"return\": {}, \"id\": 1}\r\n");
+    let _ = c.poll_output();
+    let id = c
+        .execute(
+            "query-qmp-schema",
+            &(),
+            ExecOptions {
+                expect_reply: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let _ = c.poll_transmit();
+    (c, id)
+}
+
+fn reply(msg: &str) -> qmp_client::RawReply {
+    let (mut c, _) = ready_conn();
+    c.handle_input(msg.as_bytes());
+    match c.poll_output() {
+        Some(Output::Reply { result: Ok(r), .. }) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let Some(msg) = capture() else {
+        eprintln!("SKIPPED: qemu-system-x86_64 not available to capture query-qmp-schema");
+        return;
+    };
+    // The reply id must be 2 to match the connection's command.
+    assert!(msg.contains("\"id\": 2"));
+    let mut g = c.benchmark_group("query-qmp-schema");
+    g.throughput(Throughput::Bytes(msg.len() as u64));
+    g.bench_function("typed", |b| {
+        b.iter(|| {
+            let r = reply(&msg);
+            let v: Vec<SchemaInfo> = r.decode("query-qmp-schema").unwrap();
+            v.len()
+        })
+    });
+    g.bench_function("typed_generated", |b| {
+        b.iter(|| {
+            let r = reply(&msg);
+            let v: Vec<qmp_types::SchemaInfo> = r.decode("query-qmp-schema").unwrap();
+            v.len()
+        })
+    });
+    g.bench_function("value", |b| {
+        b.iter(|| {
+            let r = reply(&msg);
+            let v: Value = r.decode("query-qmp-schema").unwrap();
+            v.as_array().map(Vec::len)
+        })
+    });
+    g.bench_function("serde_json_value_whole", |b| {
+        b.iter(|| {
+            let v: Value = serde_json::from_str(&msg).unwrap();
+            v["return"].as_array().map(Vec::len)
+        })
+    });
+    g.bench_function("framing_and_envelope_only", |b| {
+        b.iter(|| reply(&msg).json().len())
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).measurement_time(Duration::from_secs(4));
+    targets = bench
+}
+criterion_main!(benches);

@@ -1,0 +1,723 @@
+//! The blocking transport (std sockets, no runtime, no background thread).
+//!
+//! Design ("leader/follower"): [`Qmp`] is `Send + Sync`; any number of
+//! threads may call it at once. A caller writes its command (under a write
+//! lock, whole messages only), then waits for its reply. Whoever waits
+//! first becomes the *reader*: it reads the socket and feeds the shared
+//! sans-io connection, which files every reply under its id and every
+//! event into the bounded event buffer, then wakes the others. When the
+//! reader has its own reply it hands the role to the next waiter. So a
+//! single-threaded caller pays no thread hand-off at all, and nothing is
+//! lost while commands run: events read while waiting for replies are
+//! buffered (bounded, drop-oldest + [`EventError::Lagged`]), events that
+//! arrive while nobody waits stay in the socket until someone reads.
+
+use std::borrow::Cow;
+use std::io::{Read, Write};
+use std::marker::PhantomData;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use qmp_types::{ClientBlocking, Command, EventKind, OobCommand};
+use serde::Serialize;
+
+use crate::config::Builder;
+use crate::error::{Error, IoOp, TimeoutKind};
+use crate::events::{EventError, FromRawEvent, Next, TypedEvent, next_item};
+use crate::fd;
+use crate::proto::{Connection, ExecOptions, Greeting, Mode, RawEvent, RawReply, Stats, Transmit};
+use crate::shared::{Shared, State, Waiter};
+use crate::tokio_client::sync_value;
+
+const READ_BUF: usize = 64 * 1024;
+
+/// A blocking byte stream the client can run on: std's `UnixStream` and
+/// `TcpStream` (and anything like them).
+pub trait Stream: Read + Write + Send + Sync + Sized + 'static {
+    /// A second handle to the same socket (for reading while writing).
+    fn try_clone(&self) -> std::io::Result<Self>;
+    /// Sets the read timeout (`None`: block).
+    fn set_read_timeout(&self, t: Option<Duration>) -> std::io::Result<()>;
+    /// Sets the write timeout (`None`: block).
+    fn set_write_timeout(&self, t: Option<Duration>) -> std::io::Result<()>;
+    /// Shuts both directions down (wakes a blocked reader).
+    fn shutdown(&self) -> std::io::Result<()>;
+    /// Writes a prefix of `data` with `fds` attached; unsupported by
+    /// default.
+    fn send_with_fds(&self, data: &[u8], fds: &[OwnedFd]) -> std::io::Result<usize> {
+        let _ = (data, fds);
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "fd passing needs a Unix socket",
+        ))
+    }
+    /// Whether [`send_with_fds`](Self::send_with_fds) works.
+    fn fd_passing(&self) -> bool {
+        false
+    }
+}
+
+impl Stream for UnixStream {
+    fn try_clone(&self) -> std::io::Result<Self> {
+        UnixStream::try_clone(self)
+    }
+    fn set_read_timeout(&self, t: Option<Duration>) -> std::io::Result<()> {
+        UnixStream::set_read_timeout(self, t)
+    }
+    fn set_write_timeout(&self, t: Option<Duration>) -> std::io::Result<()> {
+        UnixStream::set_write_timeout(self, t)
+    }
+    fn shutdown(&self) -> std::io::Result<()> {
+        UnixStream::shutdown(self, std::net::Shutdown::Both)
+    }
+    fn send_with_fds(&self, data: &[u8], fds: &[OwnedFd]) -> std::io::Result<usize> {
+        fd::send_with_fds(self, data, fds)
+    }
+    fn fd_passing(&self) -> bool {
+        true
+    }
+}
+
+impl Stream for TcpStream {
+    fn try_clone(&self) -> std::io::Result<Self> {
+        TcpStream::try_clone(self)
+    }
+    fn set_read_timeout(&self, t: Option<Duration>) -> std::io::Result<()> {
+        TcpStream::set_read_timeout(self, t)
+    }
+    fn set_write_timeout(&self, t: Option<Duration>) -> std::io::Result<()> {
+        TcpStream::set_write_timeout(self, t)
+    }
+    fn shutdown(&self) -> std::io::Result<()> {
+        TcpStream::shutdown(self, std::net::Shutdown::Both)
+    }
+}
+
+trait Io: Send + Sync {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize>;
+    fn set_read_timeout(&mut self, t: Option<Duration>) -> std::io::Result<()>;
+}
+
+struct ReadSide<S> {
+    s: S,
+    timeout: Option<Duration>,
+}
+
+impl<S: Stream> Io for ReadSide<S> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.s.read(buf)
+    }
+    fn set_read_timeout(&mut self, t: Option<Duration>) -> std::io::Result<()> {
+        if t != self.timeout {
+            self.s.set_read_timeout(t)?;
+            self.timeout = t;
+        }
+        Ok(())
+    }
+}
+
+trait WriteIo: Send + Sync {
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()>;
+    fn send_with_fds(&mut self, data: &[u8], fds: &[OwnedFd]) -> std::io::Result<usize>;
+    fn shutdown(&self);
+}
+
+struct WriteSide<S>(S);
+
+impl<S: Stream> WriteIo for WriteSide<S> {
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(data)?;
+        self.0.flush()
+    }
+    fn send_with_fds(&mut self, data: &[u8], fds: &[OwnedFd]) -> std::io::Result<usize> {
+        self.0.send_with_fds(data, fds)
+    }
+    fn shutdown(&self) {
+        let _ = self.0.shutdown();
+    }
+}
+
+/// What a parked caller waits for (who to wake when).
+#[derive(Clone, Copy)]
+enum Role {
+    Handshake,
+    Reply(u64),
+    Event,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    reader: Mutex<(Box<dyn Io>, Vec<u8>)>,
+    writer: Mutex<Box<dyn WriteIo>>,
+    greeting: Option<Greeting>,
+    command_timeout: Option<Duration>,
+    fd_passing: bool,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shared.close(Error::Closed);
+        lock(&self.writer).shutdown();
+    }
+}
+
+fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A blocking QMP (or guest agent) client: `Send + Sync`, cheap to clone,
+/// pipelining across threads. See the module documentation.
+#[derive(Clone)]
+pub struct Qmp {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Qmp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("blocking::Qmp")
+            .field("greeting", &self.inner.greeting)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// Blocking: connects to a Unix socket and completes the handshake.
+    pub fn connect_unix_blocking(self, path: impl AsRef<Path>) -> Result<Qmp, Error> {
+        let s = UnixStream::connect(path).map_err(|e| Error::io(IoOp::Connect, e))?;
+        self.connect_blocking(s)
+    }
+
+    /// Blocking: connects to a TCP address and completes the handshake.
+    pub fn connect_tcp_blocking(self, addr: impl ToSocketAddrs) -> Result<Qmp, Error> {
+        let mut last = None;
+        let addrs = addr
+            .to_socket_addrs()
+            .map_err(|e| Error::io(IoOp::Connect, e))?;
+        for a in addrs {
+            let r = match self.connect_timeout {
+                Some(t) => TcpStream::connect_timeout(&a, t),
+                None => TcpStream::connect(a),
+            };
+            match r {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    return self.connect_blocking(s);
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(Error::io(
+            IoOp::Connect,
+            last.unwrap_or_else(|| std::io::Error::other("no address to connect to")),
+        ))
+    }
+
+    /// Blocking: completes the handshake on a connected stream (e.g. one
+    /// end of `UnixStream::pair()`).
+    pub fn connect_blocking<S: Stream>(self, s: S) -> Result<Qmp, Error> {
+        let r = s.try_clone().map_err(|e| Error::io(IoOp::Connect, e))?;
+        s.set_write_timeout(self.write_timeout)
+            .map_err(|e| Error::io(IoOp::Connect, e))?;
+        let fd_passing = s.fd_passing();
+        let shared = Arc::new(Shared::new(
+            Connection::new(self.proto),
+            self.event_capacity,
+        ));
+        let mut inner = Inner {
+            shared,
+            reader: Mutex::new((
+                Box::new(ReadSide {
+                    s: r,
+                    timeout: None,
+                }),
+                vec![0; READ_BUF],
+            )),
+            writer: Mutex::new(Box::new(WriteSide(s))),
+            greeting: None,
+            command_timeout: self.command_timeout,
+            fd_passing,
+        };
+        let deadline = self.handshake_timeout.map(|t| Instant::now() + t);
+        let hs = inner.wait(deadline, TimeoutKind::Handshake, Role::Handshake, |st| {
+            st.handshake.clone()
+        });
+        match hs {
+            Ok(Ok(g)) => inner.greeting = g,
+            Ok(Err(e)) | Err(e) => {
+                inner.shared.close(e.clone());
+                return Err(e);
+            }
+        }
+        let qmp = Qmp {
+            inner: Arc::new(inner),
+        };
+        if self.proto.mode == Mode::GuestAgent {
+            if let Err(e) = qmp.guest_sync_until(deadline) {
+                qmp.inner.shared.close(e.clone());
+                return Err(e);
+            }
+        }
+        Ok(qmp)
+    }
+}
+
+impl Inner {
+    fn write(&self, ts: Vec<Transmit>) -> Result<(), Error> {
+        if ts.is_empty() {
+            return Ok(());
+        }
+        let mut w = lock(&self.writer);
+        for t in ts {
+            let mut sent = 0;
+            let r = (|| {
+                if !t.fds.is_empty() {
+                    sent = w.send_with_fds(&t.data, &t.fds)?;
+                }
+                w.write_all(&t.data[sent..])
+            })();
+            if let Err(e) = r {
+                let err = if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) {
+                    Error::Timeout(TimeoutKind::Write)
+                } else {
+                    Error::io(IoOp::Write, e)
+                };
+                drop(w);
+                self.shared.close(err.clone());
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until `check` yields a value, reading the socket if nobody
+    /// else is; otherwise parks until woken (its reply filed, an event for
+    /// an event consumer, the reader role free, or the close). `deadline`
+    /// bounds the wait.
+    fn wait<T>(
+        &self,
+        deadline: Option<Instant>,
+        kind: TimeoutKind,
+        role: Role,
+        mut check: impl FnMut(&mut State) -> Option<T>,
+    ) -> Result<T, Error> {
+        let shared = &*self.shared;
+        let mut st = shared.lock();
+        let r = loop {
+            if let Some(v) = check(&mut st) {
+                break Ok(v);
+            }
+            if st.closed.is_some() {
+                // `check` saw everything there is; nothing more will come.
+                break Err(st.closed.clone().unwrap_or(Error::Closed));
+            }
+            let remaining = match deadline {
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        break Err(Error::Timeout(kind));
+                    }
+                    Some(d - now)
+                }
+                None => None,
+            };
+            if st.reading {
+                let me = std::thread::current();
+                let my_id = me.id();
+                st.followers.push(me.clone());
+                match role {
+                    Role::Reply(id) => {
+                        st.parked_replies.insert(id, me);
+                    }
+                    Role::Event => st.parked_events.push(me),
+                    Role::Handshake => {}
+                }
+                drop(st);
+                match remaining {
+                    Some(r) => std::thread::park_timeout(r),
+                    None => std::thread::park(),
+                }
+                st = shared.lock();
+                st.followers.retain(|t| t.id() != my_id);
+                match role {
+                    Role::Reply(id) => {
+                        st.parked_replies.remove(&id);
+                    }
+                    Role::Event => st.parked_events.retain(|t| t.id() != my_id),
+                    Role::Handshake => {}
+                }
+                continue;
+            }
+            st.reading = true;
+            drop(st);
+            let mut rd = lock(&self.reader);
+            let (io, buf) = &mut *rd;
+            let res = io.set_read_timeout(remaining).and_then(|()| io.read(buf));
+            st = shared.lock();
+            st.reading = false;
+            match res {
+                Ok(0) => st.conn.handle_eof(),
+                Ok(n) => st.conn.handle_input(&buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => st.conn.close(Error::io(IoOp::Read, e)),
+            }
+            drop(rd);
+            let ts = st.transmits();
+            st.dispatch();
+            if !ts.is_empty() {
+                drop(st);
+                // A write failure closes the connection; the loop sees it.
+                let _ = self.write(ts);
+                st = shared.lock();
+            }
+        };
+        // Hand the reader role on if someone is parked waiting for it.
+        if !st.reading {
+            if let Some(t) = st.followers.first() {
+                t.unpark();
+            }
+        }
+        r
+    }
+
+    fn send<A: Serialize + ?Sized>(
+        &self,
+        name: Cow<'static, str>,
+        args: &A,
+        oob: bool,
+        fds: Vec<OwnedFd>,
+        expect_reply: bool,
+        timeout: Option<Duration>,
+    ) -> Result<Option<RawReply>, Error> {
+        if !fds.is_empty() && !self.fd_passing {
+            return Err(Error::FdPassingUnsupported);
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let (id, ts) = {
+            let mut st = self.shared.lock();
+            let id = st.conn.execute(
+                name,
+                args,
+                ExecOptions {
+                    oob,
+                    fds,
+                    expect_reply,
+                },
+            )?;
+            if expect_reply {
+                st.waiters.insert(id, Waiter::Slot(None));
+            }
+            (id, st.transmits())
+        };
+        self.write(ts)?;
+        if !expect_reply {
+            return Ok(None);
+        }
+        self.wait_reply(id, deadline).map(Some)
+    }
+
+    fn wait_reply(&self, id: u64, deadline: Option<Instant>) -> Result<RawReply, Error> {
+        let r = self.wait(deadline, TimeoutKind::Reply, Role::Reply(id), |st| {
+            match st.waiters.get(&id) {
+                Some(Waiter::Slot(Some(_))) => match st.waiters.remove(&id) {
+                    Some(Waiter::Slot(Some(r))) => Some(r),
+                    _ => None,
+                },
+                Some(_) => None,
+                // Not registered any more: the connection closed.
+                None => Some(Err(st.closed.clone().unwrap_or(Error::Closed))),
+            }
+        });
+        match r {
+            Ok(r) => r,
+            Err(e) => {
+                self.shared.lock().cancel(id);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Qmp {
+    /// Options for a new connection.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Connects to a QMP Unix socket with default options.
+    pub fn connect_unix(path: impl AsRef<Path>) -> Result<Qmp, Error> {
+        Builder::new().connect_unix_blocking(path)
+    }
+
+    /// Connects to a QMP TCP socket with default options.
+    pub fn connect_tcp(addr: impl ToSocketAddrs) -> Result<Qmp, Error> {
+        Builder::new().connect_tcp_blocking(addr)
+    }
+
+    /// The server greeting (`None` for a guest agent).
+    pub fn greeting(&self) -> Option<&Greeting> {
+        self.inner.greeting.as_ref()
+    }
+
+    /// Whether `oob` was negotiated.
+    pub fn oob_enabled(&self) -> bool {
+        self.inner.shared.lock().conn.oob_enabled()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.inner.shared.lock().conn.stats()
+    }
+
+    /// Why the connection is finished, if it is.
+    pub fn closed(&self) -> Option<Error> {
+        self.inner.shared.lock().closed.clone()
+    }
+
+    /// Closes the connection; pending calls fail with [`Error::Closed`].
+    pub fn close(&self) {
+        self.inner.shared.close(Error::Closed);
+        lock(&self.inner.writer).shutdown();
+    }
+
+    /// Runs a typed command with the builder's default timeout.
+    pub fn execute<C: Command>(&self, command: C) -> Result<C::Returns, Error> {
+        self.execute_with_timeout(command, self.inner.command_timeout)
+    }
+
+    /// Runs a typed command with an explicit timeout.
+    pub fn execute_with_timeout<C: Command>(
+        &self,
+        command: C,
+        timeout: Option<Duration>,
+    ) -> Result<C::Returns, Error> {
+        self.typed(command, false, Vec::new(), timeout)
+    }
+
+    /// Runs a command out-of-band (needs the `oob` capability).
+    pub fn execute_oob<C: OobCommand>(&self, command: C) -> Result<C::Returns, Error> {
+        self.typed(command, true, Vec::new(), self.inner.command_timeout)
+    }
+
+    /// Runs a command passing file descriptors with it (Unix sockets).
+    pub fn execute_with_fds<C: Command>(
+        &self,
+        command: C,
+        fds: Vec<OwnedFd>,
+    ) -> Result<C::Returns, Error> {
+        self.typed(command, false, fds, self.inner.command_timeout)
+    }
+
+    fn typed<C: Command>(
+        &self,
+        command: C,
+        oob: bool,
+        fds: Vec<OwnedFd>,
+        timeout: Option<Duration>,
+    ) -> Result<C::Returns, Error> {
+        let reply = self.inner.send(
+            Cow::Borrowed(C::NAME),
+            &command,
+            oob,
+            fds,
+            C::SUCCESS_RESPONSE,
+            timeout,
+        )?;
+        match reply {
+            Some(r) => r.decode(C::NAME),
+            None => serde_json::from_str("{}").map_err(|e| Error::Decode {
+                command: C::NAME.to_owned(),
+                path: ".".to_owned(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// Runs any command by name, untyped.
+    pub fn execute_raw(
+        &self,
+        name: &str,
+        args: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, Error> {
+        Ok(self.execute_raw_reply(name, args.as_ref())?.to_value())
+    }
+
+    /// Runs any command by name; returns the reply undecoded.
+    pub fn execute_raw_reply(
+        &self,
+        name: &str,
+        args: Option<&serde_json::Value>,
+    ) -> Result<RawReply, Error> {
+        let r = self.inner.send(
+            Cow::Owned(name.to_owned()),
+            &args,
+            false,
+            Vec::new(),
+            true,
+            self.inner.command_timeout,
+        )?;
+        r.ok_or(Error::Closed)
+    }
+
+    /// Untyped out-of-band call.
+    pub fn execute_raw_oob(
+        &self,
+        name: &str,
+        args: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, Error> {
+        let r = self.inner.send(
+            Cow::Owned(name.to_owned()),
+            &args,
+            true,
+            Vec::new(),
+            true,
+            self.inner.command_timeout,
+        )?;
+        r.ok_or(Error::Closed).map(|r| r.to_value())
+    }
+
+    /// Untyped call passing file descriptors.
+    pub fn execute_raw_with_fds(
+        &self,
+        name: &str,
+        args: Option<serde_json::Value>,
+        fds: Vec<OwnedFd>,
+    ) -> Result<serde_json::Value, Error> {
+        let r = self.inner.send(
+            Cow::Owned(name.to_owned()),
+            &args,
+            false,
+            fds,
+            true,
+            self.inner.command_timeout,
+        )?;
+        r.ok_or(Error::Closed).map(|r| r.to_value())
+    }
+
+    /// Guest agent: resynchronises with `guest-sync-delimited`.
+    pub fn guest_sync(&self) -> Result<(), Error> {
+        self.guest_sync_until(self.inner.command_timeout.map(|t| Instant::now() + t))
+    }
+
+    fn guest_sync_until(&self, deadline: Option<Instant>) -> Result<(), Error> {
+        let value = sync_value();
+        let (id, ts) = {
+            let mut st = self.inner.shared.lock();
+            let id = st.conn.guest_sync(value)?;
+            st.waiters.insert(id, Waiter::Slot(None));
+            (id, st.transmits())
+        };
+        self.inner.write(ts)?;
+        let got: i64 = self
+            .inner
+            .wait_reply(id, deadline)?
+            .decode("guest-sync-delimited")?;
+        if got != value {
+            return Err(Error::GuestSync(format!("expected {value}, got {got}")));
+        }
+        Ok(())
+    }
+
+    /// The events, raw. See [`Events`].
+    pub fn events(&self) -> Events<RawEvent> {
+        Events::new(self.clone())
+    }
+
+    /// The events decoded as `E`.
+    pub fn events_as<E: FromRawEvent>(&self) -> Events<E> {
+        Events::new(self.clone())
+    }
+
+    /// The events decoded as the event type `K` (e.g. the generated
+    /// `Event` enum).
+    pub fn typed_events<K: EventKind>(&self) -> Events<TypedEvent<K>> {
+        Events::new(self.clone())
+    }
+}
+
+impl ClientBlocking for Qmp {
+    type Error = Error;
+
+    fn execute<C: Command>(&self, command: C) -> Result<C::Returns, Error> {
+        Qmp::execute(self, command)
+    }
+}
+
+/// Blocking event iterator: `next()` blocks until an event, a
+/// [`EventError::Lagged`] notice, or the close (reported once as
+/// [`EventError::Closed`], then `None`). While it waits it reads the socket,
+/// so replies of other threads keep flowing.
+pub struct Events<E = RawEvent> {
+    qmp: Qmp,
+    ended: bool,
+    _marker: PhantomData<fn() -> E>,
+}
+
+impl<E: FromRawEvent> Events<E> {
+    fn new(qmp: Qmp) -> Self {
+        Events {
+            qmp,
+            ended: false,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Waits at most `timeout` for the next item; `Ok(None)` after the
+    /// close was reported, `Err(Timeout(Event))` on timeout.
+    pub fn next_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<Result<E, EventError>>, Error> {
+        self.next_until(Some(Instant::now() + timeout))
+    }
+
+    fn next_until(
+        &mut self,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Result<E, EventError>>, Error> {
+        let ended = &mut self.ended;
+        let r = self.qmp.inner.wait(
+            deadline,
+            TimeoutKind::Event,
+            Role::Event,
+            |st| match next_item::<E>(st.poll_event(), ended) {
+                Next::Item(i) => Some(Some(i)),
+                Next::End => Some(None),
+                Next::Pending => None,
+            },
+        );
+        match r {
+            Ok(v) => Ok(v),
+            Err(Error::Timeout(k)) => Err(Error::Timeout(k)),
+            // Closed while waiting: report it once through the item.
+            Err(e) => {
+                if self.ended {
+                    Ok(None)
+                } else {
+                    self.ended = true;
+                    Ok(Some(Err(EventError::Closed(e))))
+                }
+            }
+        }
+    }
+}
+
+impl<E: FromRawEvent> Iterator for Events<E> {
+    type Item = Result<E, EventError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_until(None).unwrap_or(None)
+    }
+}

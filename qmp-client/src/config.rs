@@ -1,0 +1,114 @@
+//! Connection options.
+
+use std::time::Duration;
+
+use crate::proto::{Limits, Mode, ProtoConfig};
+
+/// Options for a connection; finish with one of the `connect*` methods
+/// (async ones in [`crate::Qmp`]'s module, `*_blocking` ones for
+/// [`crate::blocking::Qmp`]).
+///
+/// Defaults: QMP mode, `oob` not requested, 16 MiB / depth 128 limits,
+/// connect and handshake timeouts 10 s, no per-command timeout, write
+/// timeout 30 s, event buffer 1024.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    pub(crate) proto: ProtoConfig,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) handshake_timeout: Option<Duration>,
+    pub(crate) command_timeout: Option<Duration>,
+    pub(crate) write_timeout: Option<Duration>,
+    pub(crate) event_capacity: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            proto: ProtoConfig::default(),
+            connect_timeout: Some(Duration::from_secs(10)),
+            handshake_timeout: Some(Duration::from_secs(10)),
+            command_timeout: None,
+            write_timeout: Some(Duration::from_secs(30)),
+            event_capacity: 1024,
+        }
+    }
+}
+
+impl Builder {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Talk to a guest agent (`qemu-ga`): no greeting or negotiation; the
+    /// handshake is a `guest-sync-delimited` exchange.
+    pub fn guest_agent(mut self) -> Self {
+        self.proto.mode = Mode::GuestAgent;
+        self
+    }
+
+    /// The protocol variant.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.proto.mode = mode;
+        self
+    }
+
+    /// Enable the `oob` capability if the server offers it (it does only
+    /// on monitors with an I/O thread: `-chardev socket,...` +
+    /// `-mon chardev=...,mode=control`).
+    pub fn oob(mut self, enable: bool) -> Self {
+        self.proto.oob = enable;
+        self
+    }
+
+    /// Message limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.proto.limits = limits;
+        self
+    }
+
+    /// Maximum size of one message.
+    pub fn max_message_bytes(mut self, n: usize) -> Self {
+        self.proto.limits.max_message_bytes = n;
+        self
+    }
+
+    /// Maximum nesting depth of one message.
+    pub fn max_depth(mut self, n: usize) -> Self {
+        self.proto.limits.max_depth = n;
+        self
+    }
+
+    /// Timeout for establishing the socket connection (`None`: wait
+    /// forever).
+    pub fn connect_timeout(mut self, t: Option<Duration>) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// Timeout for the greeting + negotiation (or guest-agent sync).
+    pub fn handshake_timeout(mut self, t: Option<Duration>) -> Self {
+        self.handshake_timeout = t;
+        self
+    }
+
+    /// Default timeout for each command's reply (`None`: wait forever).
+    pub fn command_timeout(mut self, t: Option<Duration>) -> Self {
+        self.command_timeout = t;
+        self
+    }
+
+    /// Timeout for writing one message (a server that stops reading).
+    /// When it fires the connection is closed.
+    pub fn write_timeout(mut self, t: Option<Duration>) -> Self {
+        self.write_timeout = t;
+        self
+    }
+
+    /// Capacity of the event buffer; when full the oldest event is dropped
+    /// and consumers see [`crate::EventError::Lagged`].
+    pub fn event_capacity(mut self, n: usize) -> Self {
+        self.event_capacity = n.max(1);
+        self
+    }
+}

@@ -1,0 +1,757 @@
+//! The QMP connection state machine.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
+use std::os::fd::OwnedFd;
+
+use qmp_types::{ErrorReply, Timestamp};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::framer::{FrameError, Framer, Limits, SENTINEL};
+use crate::error::{Error, ProtocolErrorKind};
+
+/// Which protocol variant the peer speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Mode {
+    /// QMP (`qemu-system-*`, `qemu-storage-daemon`): greeting, then
+    /// `qmp_capabilities`, then commands and events.
+    #[default]
+    Qmp,
+    /// The guest agent (`qemu-ga`): same framing, no greeting, no
+    /// negotiation, no events; a 0xFF byte from the agent resets the
+    /// decoder (`guest-sync-delimited`).
+    GuestAgent,
+}
+
+/// Settings of the state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProtoConfig {
+    /// Protocol variant.
+    pub mode: Mode,
+    /// Message limits.
+    pub limits: Limits,
+    /// Enable the `oob` capability when the server offers it.
+    pub oob: bool,
+}
+
+/// The QEMU version triple of the greeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct QemuVersion {
+    /// Major version.
+    pub major: i64,
+    /// Minor version.
+    pub minor: i64,
+    /// Micro version.
+    pub micro: i64,
+}
+
+/// The greeting's `version` member.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct VersionInfo {
+    /// The version numbers.
+    pub qemu: QemuVersion,
+    /// Downstream package string (often empty).
+    pub package: String,
+}
+
+/// The server greeting: `{"QMP": {"version": ..., "capabilities": [...]}}`.
+/// Unknown members and capabilities are kept out of the way (ignored).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Greeting {
+    /// The server's version.
+    pub version: VersionInfo,
+    /// Capabilities the server offers (e.g. `oob`), unknown ones included.
+    pub capabilities: Vec<String>,
+}
+
+impl Greeting {
+    /// Whether the server offers the capability `name`.
+    pub fn offers(&self, name: &str) -> bool {
+        self.capabilities.iter().any(|c| c == name)
+    }
+}
+
+/// A successful reply, undecoded: the whole message text and where its
+/// `return` value lies in it. Decoding it into the command's type happens
+/// once, directly from that slice.
+#[derive(Debug, Clone)]
+pub struct RawReply {
+    text: String,
+    ret: Range<usize>,
+}
+
+impl RawReply {
+    /// The JSON text of the `return` value.
+    pub fn json(&self) -> &str {
+        &self.text[self.ret.clone()]
+    }
+
+    /// The whole reply message as received.
+    pub fn message(&self) -> &str {
+        &self.text
+    }
+
+    /// The `return` value as a [`serde_json::Value`].
+    pub fn to_value(&self) -> serde_json::Value {
+        // The slice was validated when the message was parsed.
+        serde_json::from_str(self.json()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Decodes the `return` value as `T`; `command` names the command in
+    /// the error. On failure the error carries the JSON path of the
+    /// offending value.
+    pub fn decode<T: DeserializeOwned>(&self, command: &str) -> Result<T, Error> {
+        match serde_json::from_str(self.json()) {
+            Ok(v) => Ok(v),
+            Err(first) => {
+                // Slow path, only on failure: decode again to learn where.
+                let mut de = serde_json::Deserializer::from_str(self.json());
+                let (path, message) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+                    Err(e) => (e.path().to_string(), e.into_inner().to_string()),
+                    Ok(_) => (".".to_owned(), first.to_string()),
+                };
+                let (path, message) = normalize_path(path, message);
+                Err(Error::Decode {
+                    command: command.to_owned(),
+                    path,
+                    message,
+                })
+            }
+        }
+    }
+}
+
+/// Puts decode-error paths in one form, `.a.b[2]` (`.` for the value
+/// itself): serde's paths (`a.b[2]`) get a leading dot, and the generated
+/// bindings' errors, which carry their own path in the message
+/// (``at `.a.b`: ...``), have it moved to the path.
+fn normalize_path(path: String, message: String) -> (String, String) {
+    let path = if path == "." || path.is_empty() {
+        String::new()
+    } else if path.starts_with('[') || path.starts_with('.') {
+        path
+    } else {
+        format!(".{path}")
+    };
+    let (path, message) = match message
+        .strip_prefix("at `")
+        .and_then(|rest| rest.split_once("`: "))
+    {
+        Some((inner, msg)) => (format!("{path}{inner}"), msg.to_owned()),
+        None => (path, message),
+    };
+    let path = if path.is_empty() {
+        ".".to_owned()
+    } else {
+        path
+    };
+    (path, message)
+}
+
+/// An event as received: its name, timestamp and the whole message text.
+#[derive(Debug, Clone)]
+pub struct RawEvent {
+    text: String,
+    name: String,
+    timestamp: Timestamp,
+    data: Option<Range<usize>>,
+}
+
+impl RawEvent {
+    /// The event name, e.g. `STOP`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The event timestamp (`-1/-1` when QEMU could not read the clock).
+    pub fn timestamp(&self) -> Timestamp {
+        self.timestamp
+    }
+
+    /// The JSON text of `data`, if present.
+    pub fn data_json(&self) -> Option<&str> {
+        self.data.as_ref().map(|r| &self.text[r.clone()])
+    }
+
+    /// The whole message `{"event": ..., "data": ..., "timestamp": ...}`.
+    pub fn message(&self) -> &str {
+        &self.text
+    }
+
+    /// The whole message as a [`serde_json::Value`].
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Decodes the whole message (`event`, `data`, `timestamp` members) as
+    /// `E`, e.g. the generated event enum.
+    pub fn decode<E: DeserializeOwned>(&self) -> Result<E, Error> {
+        serde_json::from_str(&self.text).map_err(|e| Error::Decode {
+            command: format!("event {}", self.name),
+            path: ".".to_owned(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Bytes for the transport to write, with file descriptors to pass in the
+/// same `sendmsg` as the first byte (Unix sockets only).
+#[derive(Debug, Default)]
+pub struct Transmit {
+    /// The bytes: one complete message (possibly preceded by a 0xFF).
+    pub data: Vec<u8>,
+    /// File descriptors to attach (`SCM_RIGHTS`).
+    pub fds: Vec<OwnedFd>,
+}
+
+/// What the state machine reports to its driver.
+#[derive(Debug)]
+pub enum Output {
+    /// The handshake completed: commands can flow. Carries the greeting in
+    /// QMP mode (the guest agent has none).
+    Ready(Option<Greeting>),
+    /// The outcome of the command with this id.
+    Reply {
+        /// The id returned by [`Connection::execute`].
+        id: u64,
+        /// The reply or a typed error.
+        result: Result<RawReply, Error>,
+    },
+    /// An event.
+    Event(RawEvent),
+    /// The connection is finished; every pending command has received a
+    /// [`Output::Reply`] with this error first.
+    Closed(Error),
+}
+
+/// How to send one command.
+#[derive(Debug, Default)]
+pub struct ExecOptions {
+    /// Use `exec-oob` (requires the `oob` capability).
+    pub oob: bool,
+    /// File descriptors to pass along with the command.
+    pub fds: Vec<OwnedFd>,
+    /// Whether a reply is expected; `false` for commands with
+    /// `success-response: false` (nothing is registered for them).
+    pub expect_reply: bool,
+}
+
+/// Counters of things dropped on purpose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Replies whose id was unknown or late (cancelled / timed out).
+    pub unknown_replies: u64,
+    /// Messages that are neither greeting, reply nor event.
+    pub unknown_messages: u64,
+    /// Messages received.
+    pub messages: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    AwaitGreeting,
+    Negotiating { id: u64, greeting: Greeting },
+    Ready,
+    Closed,
+}
+
+/// The members of any server message, borrowed from the frame.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, rename = "QMP")]
+    qmp: Option<&'a RawValue>,
+    #[serde(borrow, rename = "return")]
+    ret: Option<&'a RawValue>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    event: Option<&'a RawValue>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow)]
+    timestamp: Option<&'a RawValue>,
+}
+
+/// The sans-io QMP state machine.
+///
+/// It owns no socket and reads no clock. Its driver:
+///
+/// 1. feeds every byte read with [`handle_input`](Self::handle_input), or
+///    reports end of stream with [`handle_eof`](Self::handle_eof) or a
+///    read failure with [`close`](Self::close);
+/// 2. queues commands with [`execute`](Self::execute), getting their id;
+/// 3. after each of those calls, writes everything
+///    [`poll_transmit`](Self::poll_transmit) yields, then handles everything
+///    [`poll_output`](Self::poll_output) yields (replies by id, events,
+///    handshake completion, close).
+///
+/// Timeouts are the driver's business: when it gives up waiting for a
+/// reply it calls [`cancel`](Self::cancel), and the late reply, if it ever
+/// comes, is dropped and counted in [`stats`](Self::stats).
+#[derive(Debug)]
+pub struct Connection {
+    framer: Framer,
+    core: Core,
+}
+
+#[derive(Debug)]
+struct Core {
+    config: ProtoConfig,
+    state: State,
+    greeting: Option<Greeting>,
+    oob_enabled: bool,
+    next_id: u64,
+    pending: HashMap<u64, Cow<'static, str>>,
+    transmit: VecDeque<Transmit>,
+    /// Commands queued before the handshake completed (P6).
+    held: VecDeque<Transmit>,
+    output: VecDeque<Output>,
+    stats: Stats,
+    /// Why the connection closed (returned to later callers, P16).
+    closed_with: Option<Error>,
+}
+
+impl Connection {
+    /// A new connection in its initial state (awaiting the greeting in QMP
+    /// mode, ready at once in guest-agent mode).
+    pub fn new(config: ProtoConfig) -> Self {
+        let ga = config.mode == Mode::GuestAgent;
+        let mut core = Core {
+            config,
+            state: if ga {
+                State::Ready
+            } else {
+                State::AwaitGreeting
+            },
+            greeting: None,
+            oob_enabled: false,
+            next_id: 1,
+            pending: HashMap::new(),
+            transmit: VecDeque::new(),
+            held: VecDeque::new(),
+            output: VecDeque::new(),
+            stats: Stats::default(),
+            closed_with: None,
+        };
+        if ga {
+            core.output.push_back(Output::Ready(None));
+        }
+        Connection {
+            framer: Framer::new(config.limits, ga),
+            core,
+        }
+    }
+
+    /// Feeds bytes read from the server.
+    pub fn handle_input(&mut self, input: &[u8]) {
+        if self.core.state == State::Closed {
+            return;
+        }
+        let core = &mut self.core;
+        let res = self.framer.push(input, &mut |frame, end| {
+            core.handle_frame(frame, end - frame.len() as u64);
+        });
+        if let Err(e) = res {
+            let err = match e {
+                FrameError::TooLarge { limit } => Error::MessageTooLarge { limit },
+                FrameError::TooDeep { limit } => Error::TooDeep { limit },
+                FrameError::UnexpectedByte { byte, offset } => Error::Protocol {
+                    kind: ProtocolErrorKind::UnexpectedByte(byte),
+                    offset,
+                },
+            };
+            self.core.fail(err);
+        }
+    }
+
+    /// Reports the end of the stream.
+    pub fn handle_eof(&mut self) {
+        let partial = self.framer.in_message();
+        let err = match self.core.state {
+            State::AwaitGreeting => {
+                Error::Greeting("connection closed before the greeting".to_owned())
+            }
+            State::Negotiating { .. } => {
+                Error::Negotiation("connection closed during negotiation".to_owned())
+            }
+            _ => Error::Disconnected { partial },
+        };
+        self.core.fail(err);
+    }
+
+    /// Closes the connection with `error` (a read failure, a handshake
+    /// timeout, the owner closing it): every pending command fails with it.
+    pub fn close(&mut self, error: Error) {
+        self.core.fail(error);
+    }
+
+    /// Queues a command and returns its id. `args` is serialized as the
+    /// `arguments` member (omitted when it serializes to `null`).
+    pub fn execute<A: Serialize + ?Sized>(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        args: &A,
+        opts: ExecOptions,
+    ) -> Result<u64, Error> {
+        let name = name.into();
+        if let Some(e) = self.closed_error() {
+            return Err(e);
+        }
+        if opts.oob && !self.core.oob_enabled {
+            return Err(Error::OobNotEnabled);
+        }
+        let id = self.core.next_id;
+        let data = encode_command(&name, args, id, opts.oob).map_err(|e| Error::Encode {
+            command: name.to_string(),
+            message: e.to_string(),
+        })?;
+        self.core.next_id += 1;
+        if opts.expect_reply {
+            self.core.pending.insert(id, name);
+        }
+        let t = Transmit {
+            data,
+            fds: opts.fds,
+        };
+        if self.core.state == State::Ready {
+            self.core.transmit.push_back(t);
+        } else {
+            self.core.held.push_back(t);
+        }
+        Ok(id)
+    }
+
+    /// Guest agent: queues `guest-sync-delimited` with `value`, preceded by
+    /// a 0xFF byte that flushes the agent's parser, and discards everything
+    /// received until the agent's 0xFF sentinel. Returns the command id;
+    /// its reply must echo `value`.
+    pub fn guest_sync(&mut self, value: i64) -> Result<u64, Error> {
+        #[derive(Serialize)]
+        struct Args {
+            id: i64,
+        }
+        let id = self.execute(
+            "guest-sync-delimited",
+            &Args { id: value },
+            ExecOptions {
+                expect_reply: true,
+                ..ExecOptions::default()
+            },
+        )?;
+        if let Some(t) = self.core.transmit.back_mut() {
+            t.data.insert(0, SENTINEL);
+        }
+        self.framer.discard_until_sentinel();
+        Ok(id)
+    }
+
+    /// Stops waiting for the reply of `id` (timeout or cancellation). A
+    /// late reply is dropped and counted. Returns whether it was pending.
+    pub fn cancel(&mut self, id: u64) -> bool {
+        self.core.pending.remove(&id).is_some()
+    }
+
+    /// The next bytes to write.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.core.transmit.pop_front()
+    }
+
+    /// The next output for the driver.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.core.output.pop_front()
+    }
+
+    /// Whether the handshake has completed and the connection is open.
+    pub fn is_ready(&self) -> bool {
+        self.core.state == State::Ready
+    }
+
+    /// Whether the connection is finished.
+    pub fn is_closed(&self) -> bool {
+        self.core.state == State::Closed
+    }
+
+    /// The greeting, once received.
+    pub fn greeting(&self) -> Option<&Greeting> {
+        self.core.greeting.as_ref()
+    }
+
+    /// Whether `oob` was negotiated.
+    pub fn oob_enabled(&self) -> bool {
+        self.core.oob_enabled
+    }
+
+    /// Number of commands awaiting a reply.
+    pub fn pending(&self) -> usize {
+        self.core.pending.len()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.core.stats
+    }
+
+    fn closed_error(&self) -> Option<Error> {
+        self.core.closed_with.clone()
+    }
+}
+
+/// Serializes `{"execute": name, "arguments": args, "id": id}` in one
+/// buffer; the serializer escapes every string, so no raw newline can
+/// split the message (P22).
+fn encode_command<A: Serialize + ?Sized>(
+    name: &str,
+    args: &A,
+    id: u64,
+    oob: bool,
+) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(64 + name.len());
+    out.extend_from_slice(if oob {
+        b"{\"exec-oob\":"
+    } else {
+        b"{\"execute\":"
+    });
+    serde_json::to_writer(&mut out, name)?;
+    let mark = out.len();
+    out.extend_from_slice(b",\"arguments\":");
+    let args_at = out.len();
+    serde_json::to_writer(&mut out, args)?;
+    if &out[args_at..] == b"null" {
+        out.truncate(mark);
+    }
+    out.extend_from_slice(b",\"id\":");
+    out.extend_from_slice(id.to_string().as_bytes());
+    out.push(b'}');
+    Ok(out)
+}
+
+impl Core {
+    fn fail(&mut self, err: Error) {
+        // Before the handshake completes, framing and protocol failures are
+        // reported as greeting / negotiation failures (P5, P6).
+        let framing = matches!(
+            err,
+            Error::Protocol { .. }
+                | Error::InvalidUtf8 { .. }
+                | Error::MessageTooLarge { .. }
+                | Error::TooDeep { .. }
+                | Error::Disconnected { .. }
+        );
+        let err = match self.state {
+            State::Closed => return,
+            State::AwaitGreeting if framing => Error::Greeting(err.to_string()),
+            State::Negotiating { .. } if framing => Error::Negotiation(err.to_string()),
+            _ => err,
+        };
+        self.state = State::Closed;
+        self.closed_with = Some(err.clone());
+        self.held.clear();
+        let mut ids: Vec<u64> = self.pending.drain().map(|(id, _)| id).collect();
+        ids.sort_unstable();
+        for id in ids {
+            self.output.push_back(Output::Reply {
+                id,
+                result: Err(err.clone()),
+            });
+        }
+        self.output.push_back(Output::Closed(err));
+    }
+
+    fn handle_frame(&mut self, frame: &[u8], offset: u64) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.stats.messages += 1;
+        let text = match std::str::from_utf8(frame) {
+            Ok(t) => t,
+            Err(e) => {
+                self.fail(Error::InvalidUtf8 {
+                    offset: offset + e.valid_up_to() as u64,
+                });
+                return;
+            }
+        };
+        let env: Envelope<'_> = match serde_json::from_str(text) {
+            Ok(env) => env,
+            Err(e) => {
+                let err = if e.to_string().contains("recursion limit") {
+                    Error::TooDeep {
+                        limit: self.config.limits.max_depth,
+                    }
+                } else {
+                    Error::Protocol {
+                        kind: ProtocolErrorKind::Malformed(e.to_string()),
+                        offset,
+                    }
+                };
+                self.fail(err);
+                return;
+            }
+        };
+        if self.state == State::AwaitGreeting {
+            self.handle_greeting(&env);
+            return;
+        }
+        if env.ret.is_some() || env.error.is_some() {
+            self.handle_reply(text, &env, offset);
+        } else if let Some(ev) = env.event {
+            self.handle_event(text, ev, &env);
+        } else {
+            self.stats.unknown_messages += 1;
+        }
+    }
+
+    fn handle_greeting(&mut self, env: &Envelope<'_>) {
+        let Some(qmp) = env.qmp else {
+            let what = if env.event.is_some() {
+                "an event"
+            } else if env.ret.is_some() || env.error.is_some() {
+                "a reply"
+            } else {
+                "an object without `QMP`"
+            };
+            self.fail(Error::Greeting(format!(
+                "expected the greeting, got {what}"
+            )));
+            return;
+        };
+        let greeting: Greeting = match serde_json::from_str(qmp.get()) {
+            Ok(g) => g,
+            Err(e) => {
+                self.fail(Error::Greeting(e.to_string()));
+                return;
+            }
+        };
+        let oob = self.config.oob && greeting.offers("oob");
+        let id = self.next_id;
+        self.next_id += 1;
+        let data = if oob {
+            format!(
+                r#"{{"execute":"qmp_capabilities","arguments":{{"enable":["oob"]}},"id":{id}}}"#
+            )
+        } else {
+            format!(r#"{{"execute":"qmp_capabilities","id":{id}}}"#)
+        };
+        self.transmit.push_back(Transmit {
+            data: data.into_bytes(),
+            fds: Vec::new(),
+        });
+        self.oob_enabled = oob;
+        self.state = State::Negotiating { id, greeting };
+    }
+
+    fn handle_reply(&mut self, text: &str, env: &Envelope<'_>, offset: u64) {
+        let Some(raw_id) = env.id else {
+            if let Some(err) = env.error {
+                let reply = serde_json::from_str::<ErrorReply>(err.get()).unwrap_or(ErrorReply {
+                    class: "GenericError".to_owned(),
+                    desc: err.get().to_owned(),
+                });
+                if let State::Negotiating { .. } = self.state {
+                    self.fail(Error::Negotiation(reply.to_string()));
+                } else {
+                    self.fail(Error::ServerParse(reply));
+                }
+            } else {
+                self.stats.unknown_replies += 1;
+            }
+            return;
+        };
+        let Ok(id) = serde_json::from_str::<u64>(raw_id.get()) else {
+            self.stats.unknown_replies += 1;
+            return;
+        };
+        if let State::Negotiating { id: nid, .. } = &self.state {
+            if *nid == id {
+                self.finish_negotiation(env);
+                return;
+            }
+        }
+        let Some(name) = self.pending.remove(&id) else {
+            self.stats.unknown_replies += 1;
+            return;
+        };
+        let result = match (env.ret, env.error) {
+            (Some(_), Some(_)) => Err(Error::BadReply {
+                command: name.into_owned(),
+                reason: "the reply has both `return` and `error`".to_owned(),
+            }),
+            (None, Some(err)) => match serde_json::from_str::<ErrorReply>(err.get()) {
+                Ok(reply) => Err(Error::Qmp(reply)),
+                Err(e) => Err(Error::BadReply {
+                    command: name.into_owned(),
+                    reason: format!("malformed `error` member: {e}"),
+                }),
+            },
+            (Some(ret), None) => {
+                let start = ret.get().as_ptr() as usize - text.as_ptr() as usize;
+                Ok(RawReply {
+                    text: text.to_owned(),
+                    ret: start..start + ret.get().len(),
+                })
+            }
+            (None, None) => {
+                // Unreachable by construction (checked by the caller); be
+                // total anyway.
+                Err(Error::Protocol {
+                    kind: ProtocolErrorKind::InvalidMessage("reply without result".to_owned()),
+                    offset,
+                })
+            }
+        };
+        self.output.push_back(Output::Reply { id, result });
+    }
+
+    fn finish_negotiation(&mut self, env: &Envelope<'_>) {
+        let State::Negotiating { greeting, .. } = std::mem::replace(&mut self.state, State::Ready)
+        else {
+            return;
+        };
+        if let Some(err) = env.error {
+            let msg = match serde_json::from_str::<ErrorReply>(err.get()) {
+                Ok(r) => r.to_string(),
+                Err(_) => err.get().to_owned(),
+            };
+            self.state = State::Negotiating {
+                id: 0,
+                greeting: Greeting::default(),
+            };
+            self.fail(Error::Negotiation(msg));
+            return;
+        }
+        self.greeting = Some(greeting.clone());
+        self.transmit.extend(self.held.drain(..));
+        self.output.push_back(Output::Ready(Some(greeting)));
+    }
+
+    fn handle_event(&mut self, text: &str, ev: &RawValue, env: &Envelope<'_>) {
+        let Ok(name) = serde_json::from_str::<String>(ev.get()) else {
+            self.stats.unknown_messages += 1;
+            return;
+        };
+        let timestamp = env
+            .timestamp
+            .and_then(|t| serde_json::from_str::<Timestamp>(t.get()).ok())
+            .unwrap_or(Timestamp {
+                seconds: -1,
+                microseconds: -1,
+            });
+        let data = env.data.map(|d| {
+            let start = d.get().as_ptr() as usize - text.as_ptr() as usize;
+            start..start + d.get().len()
+        });
+        self.output.push_back(Output::Event(RawEvent {
+            text: text.to_owned(),
+            name,
+            timestamp,
+            data,
+        }));
+    }
+}

@@ -1,0 +1,790 @@
+//! The tokio transport.
+//!
+//! Design: the sans-io [`Connection`](crate::proto::Connection) sits in a
+//! mutex shared by the callers and two background tasks. The *reader* task
+//! reads the socket, feeds the connection and routes replies to the
+//! callers' oneshot channels and events to the bounded event buffer; it
+//! never waits for a consumer, so a slow event consumer cannot stall
+//! replies. The *writer* task owns the write half and writes whole messages
+//! taken from a channel, so a caller that is cancelled (its future dropped)
+//! can never leave half a command on the wire: a command is either queued
+//! whole or not at all. A cancelled or timed-out call removes its waiter;
+//! its late reply is dropped and counted (P7/P18).
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use qmp_types::{Client, Command, EventKind, OobCommand};
+use serde::Serialize;
+use std::io::{Read, Write};
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::config::Builder;
+use crate::error::{Error, IoOp, TimeoutKind};
+use crate::events::{EventStream, FromRawEvent, TypedEvent};
+use crate::fd;
+use crate::proto::{Connection, ExecOptions, Greeting, Mode, RawEvent, RawReply, Stats, Transmit};
+use crate::shared::{Shared, Waiter};
+
+const READ_BUF: usize = 64 * 1024;
+
+/// An async QMP (or guest agent) client on tokio. Cheap to clone; all
+/// clones share one connection, and any number of calls may be in flight
+/// at once (pipelining). Must be created inside a tokio runtime.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), qmp_client::Error> {
+/// let qmp = qmp_client::Qmp::connect_unix("/tmp/qmp.sock").await?;
+/// let status = qmp.execute_raw("query-status", None).await?;
+/// println!("{status}");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Qmp {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    writer_state: Arc<Writer>,
+    reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    greeting: Option<Greeting>,
+    command_timeout: Option<Duration>,
+    fd_passing: bool,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shared.close(Error::Closed);
+        self.reader.abort();
+        self.writer.abort();
+    }
+}
+
+impl std::fmt::Debug for Qmp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Qmp")
+            .field("greeting", &self.inner.greeting)
+            .field("fd_passing", &self.inner.fd_passing)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Sink {
+    Plain(Box<dyn AsyncWrite + Send + Unpin>),
+    /// A non-blocking std Unix socket. It is registered with the reactor
+    /// for writability only while a write is pending, so the common path
+    /// (direct writes) gets no EPOLLOUT wake-ups.
+    Unix(std::os::unix::net::UnixStream),
+}
+
+/// Registers an owned socket with the reactor for `interest`.
+///
+/// `AsyncFd::with_interest` is deprecated in favour of an `unsafe`
+/// constructor because a *borrowed* raw fd could be closed while still
+/// registered; here the `AsyncFd` owns the `UnixStream` (the fd lives
+/// exactly as long as the registration), which is the sound case.
+#[allow(deprecated)]
+fn register(
+    s: std::os::unix::net::UnixStream,
+    interest: Interest,
+) -> std::io::Result<AsyncFd<std::os::unix::net::UnixStream>> {
+    AsyncFd::with_interest(s, interest)
+}
+
+/// The read side of a Unix socket: registered for readability only.
+struct UnixReader(AsyncFd<std::os::unix::net::UnixStream>);
+
+impl AsyncRead for UnixReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        loop {
+            let mut guard = match self.0.poll_read_ready(cx) {
+                Poll::Ready(Ok(g)) => g,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            let unfilled = buf.initialize_unfilled();
+            let len = unfilled.len();
+            match guard.try_io(|s| {
+                let mut r: &std::os::unix::net::UnixStream = s.get_ref();
+                r.read(unfilled)
+            }) {
+                Ok(Ok(n)) => {
+                    // A short read drained the socket (edge-triggered: new
+                    // data raises a new edge), so skip the EAGAIN read.
+                    if n > 0 && n < len {
+                        guard.clear_ready();
+                    }
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+/// Writes all of `data` (fds with the first bytes) on a non-blocking Unix
+/// socket, waiting for writability through a temporary registration.
+async fn unix_write_all(
+    s: &std::os::unix::net::UnixStream,
+    mut data: &[u8],
+    mut fds: &[OwnedFd],
+) -> std::io::Result<()> {
+    let mut afd: Option<AsyncFd<std::os::unix::net::UnixStream>> = None;
+    while !data.is_empty() || !fds.is_empty() {
+        let r = if fds.is_empty() {
+            {
+                let mut w: &std::os::unix::net::UnixStream = s;
+                w.write(data)
+            }
+        } else {
+            fd::send_with_fds(s, data, fds)
+        };
+        match r {
+            Ok(0) if !data.is_empty() => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                data = &data[n..];
+                fds = &[];
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if afd.is_none() {
+                    afd = Some(register(s.try_clone()?, Interest::WRITABLE)?);
+                }
+                if let Some(a) = &afd {
+                    a.writable().await?.clear_ready();
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+impl Sink {
+    async fn write(&mut self, data: &[u8], fds: &[OwnedFd]) -> std::io::Result<()> {
+        match self {
+            Sink::Plain(w) => {
+                w.write_all(data).await?;
+                w.flush().await
+            }
+            Sink::Unix(s) => unix_write_all(s, data, fds).await,
+        }
+    }
+}
+
+impl Sink {
+    /// One non-blocking write attempt (no await, so it cannot be cut short
+    /// by cancellation): bytes written and whether they are flushed, or
+    /// `WouldBlock`.
+    fn try_write(&mut self, data: &[u8]) -> std::io::Result<(usize, bool)> {
+        match self {
+            Sink::Unix(s) => {
+                let mut w: &std::os::unix::net::UnixStream = s;
+                w.write(data)
+            }
+            .map(|n| (n, true)),
+            Sink::Plain(w) => {
+                let mut cx = Context::from_waker(Waker::noop());
+                match Pin::new(&mut **w).poll_write(&mut cx, data) {
+                    Poll::Ready(Ok(n)) => match Pin::new(&mut **w).poll_flush(&mut cx) {
+                        Poll::Ready(Ok(())) => Ok((n, true)),
+                        Poll::Ready(Err(e)) => Err(e),
+                        Poll::Pending => Ok((n, false)),
+                    },
+                    Poll::Ready(Err(e)) => Err(e),
+                    Poll::Pending => Err(std::io::ErrorKind::WouldBlock.into()),
+                }
+            }
+        }
+    }
+}
+
+/// The write side: the sink plus a queue of messages not yet written.
+///
+/// A caller first tries to write its message directly with one
+/// non-blocking write (no task hand-off in the common case); whatever
+/// cannot be written at once is queued whole and finished by the writer
+/// task, which owns the sink while it writes. Messages are never
+/// interleaved: a caller writes directly only when the queue is empty and
+/// the writer task is idle.
+struct Writer {
+    state: std::sync::Mutex<WriterState>,
+    notify: Notify,
+}
+
+struct WriterState {
+    /// `None` while the writer task is writing with it.
+    sink: Option<Sink>,
+    queue: VecDeque<Transmit>,
+}
+
+impl Writer {
+    fn lock(&self) -> std::sync::MutexGuard<'_, WriterState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes or queues `ts`, in order.
+    fn submit(&self, ts: Vec<Transmit>, shared: &Shared) {
+        if ts.is_empty() {
+            return;
+        }
+        let mut w = self.lock();
+        let mut wake = false;
+        for t in ts {
+            if w.queue.is_empty() && t.fds.is_empty() {
+                if let Some(sink) = w.sink.as_mut() {
+                    match sink.try_write(&t.data) {
+                        Ok((n, true)) if n == t.data.len() => continue,
+                        // Written but not flushed: the writer task flushes.
+                        Ok((n, _)) => w.queue.push_back(Transmit {
+                            data: t.data[n..].to_vec(),
+                            fds: Vec::new(),
+                        }),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            w.queue.push_back(t)
+                        }
+                        Err(e) => {
+                            drop(w);
+                            shared.close(Error::io(IoOp::Write, e));
+                            return;
+                        }
+                    }
+                    wake = true;
+                    continue;
+                }
+            }
+            w.queue.push_back(t);
+            wake = true;
+        }
+        drop(w);
+        if wake {
+            self.notify.notify_one();
+        }
+    }
+}
+
+async fn write_loop(writer: Arc<Writer>, shared: Arc<Shared>, write_timeout: Option<Duration>) {
+    let mut batch = Vec::new();
+    loop {
+        writer.notify.notified().await;
+        loop {
+            let (mut sink, queue) = {
+                let mut w = writer.lock();
+                if w.queue.is_empty() {
+                    break;
+                }
+                let Some(sink) = w.sink.take() else { break };
+                (sink, std::mem::take(&mut w.queue))
+            };
+            // Coalesce messages without descriptors into few writes.
+            batch.clear();
+            for t in queue {
+                if !t.fds.is_empty() {
+                    if let Err(e) = timed_write(&mut sink, &batch, &[], write_timeout).await {
+                        shared.close(e);
+                        return;
+                    }
+                    batch.clear();
+                    if let Err(e) = timed_write(&mut sink, &t.data, &t.fds, write_timeout).await {
+                        shared.close(e);
+                        return;
+                    }
+                } else {
+                    batch.extend_from_slice(&t.data);
+                }
+            }
+            if let Err(e) = timed_write(&mut sink, &batch, &[], write_timeout).await {
+                shared.close(e);
+                return;
+            }
+            writer.lock().sink = Some(sink);
+        }
+    }
+}
+
+async fn timed_write(
+    sink: &mut Sink,
+    data: &[u8],
+    fds: &[OwnedFd],
+    t: Option<Duration>,
+) -> Result<(), Error> {
+    let fut = sink.write(data, fds);
+    let r = match t {
+        Some(t) => match tokio::time::timeout(t, fut).await {
+            Ok(r) => r,
+            Err(_) => return Err(Error::Timeout(TimeoutKind::Write)),
+        },
+        None => fut.await,
+    };
+    r.map_err(|e| Error::io(IoOp::Write, e))
+}
+
+async fn read_loop(r: Box<dyn AsyncRead + Send + Unpin>, shared: Arc<Shared>, writer: Arc<Writer>) {
+    let mut r = r;
+    let mut buf = vec![0u8; READ_BUF];
+    loop {
+        let res = r.read(&mut buf).await;
+        let ts = {
+            let mut st = shared.lock();
+            match res {
+                Ok(0) => st.conn.handle_eof(),
+                Ok(n) => st.conn.handle_input(&buf[..n]),
+                Err(e) => st.conn.close(Error::io(IoOp::Read, e)),
+            }
+            let ts = st.transmits();
+            st.dispatch();
+            if st.closed.is_some() {
+                return;
+            }
+            ts
+        };
+        writer.submit(ts, &shared);
+    }
+}
+
+/// Removes the waiter of a call whose future is dropped before its reply
+/// arrived (cancellation or timeout).
+struct CancelGuard<'a> {
+    shared: &'a Shared,
+    id: u64,
+}
+
+impl Drop for CancelGuard<'_> {
+    fn drop(&mut self) {
+        self.shared.lock().cancel(self.id);
+    }
+}
+
+pub(crate) fn sync_value() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static COUNTER: AtomicI64 = AtomicI64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    (nanos ^ (i64::from(std::process::id()) << 40) ^ COUNTER.fetch_add(1, Ordering::Relaxed))
+        & i64::MAX
+}
+
+impl Builder {
+    /// Connects to a Unix socket and completes the handshake. File
+    /// descriptor passing is available on such connections.
+    pub async fn connect_unix(self, path: impl AsRef<Path>) -> Result<Qmp, Error> {
+        let fut = tokio::net::UnixStream::connect(path.as_ref());
+        let s = with_timeout(self.connect_timeout, TimeoutKind::Connect, fut)
+            .await?
+            .map_err(|e| Error::io(IoOp::Connect, e))?;
+        self.connect_unix_stream(s).await
+    }
+
+    /// Connects to a TCP address and completes the handshake.
+    pub async fn connect_tcp(self, addr: impl tokio::net::ToSocketAddrs) -> Result<Qmp, Error> {
+        let fut = tokio::net::TcpStream::connect(addr);
+        let s = with_timeout(self.connect_timeout, TimeoutKind::Connect, fut)
+            .await?
+            .map_err(|e| Error::io(IoOp::Connect, e))?;
+        let _ = s.set_nodelay(true);
+        let (r, w) = s.into_split();
+        self.start(Box::new(r), Sink::Plain(Box::new(w)), false)
+            .await
+    }
+
+    /// Completes the handshake on a connected Unix stream (fd passing
+    /// available).
+    pub async fn connect_unix_stream(self, s: tokio::net::UnixStream) -> Result<Qmp, Error> {
+        let io = |e| Error::io(IoOp::Connect, e);
+        let s = s.into_std().map_err(io)?;
+        s.set_nonblocking(true).map_err(io)?;
+        let w = s.try_clone().map_err(io)?;
+        let r = register(s, Interest::READABLE).map_err(io)?;
+        self.start(Box::new(UnixReader(r)), Sink::Unix(w), true)
+            .await
+    }
+
+    /// Completes the handshake on any byte stream (e.g. an in-memory
+    /// `tokio::io::duplex`). No fd passing.
+    pub async fn connect_stream<S>(self, s: S) -> Result<Qmp, Error>
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (r, w) = tokio::io::split(s);
+        self.start(Box::new(r), Sink::Plain(Box::new(w)), false)
+            .await
+    }
+
+    async fn start(
+        self,
+        r: Box<dyn AsyncRead + Send + Unpin>,
+        sink: Sink,
+        fd_passing: bool,
+    ) -> Result<Qmp, Error> {
+        let shared = Arc::new(Shared::new(
+            Connection::new(self.proto),
+            self.event_capacity,
+        ));
+        let writer_state = Arc::new(Writer {
+            state: std::sync::Mutex::new(WriterState {
+                sink: Some(sink),
+                queue: VecDeque::new(),
+            }),
+            notify: Notify::new(),
+        });
+        let (htx, hrx) = oneshot::channel();
+        {
+            let mut st = shared.lock();
+            match st.handshake.take() {
+                Some(r) => {
+                    let _ = htx.send(r);
+                }
+                None => st.handshake_tx = Some(htx),
+            }
+        }
+        let writer = tokio::spawn(write_loop(
+            writer_state.clone(),
+            shared.clone(),
+            self.write_timeout,
+        ));
+        let reader = tokio::spawn(read_loop(r, shared.clone(), writer_state.clone()));
+        let mut inner = Inner {
+            shared,
+            writer_state,
+            reader,
+            writer,
+            greeting: None,
+            command_timeout: self.command_timeout,
+            fd_passing,
+        };
+        let handshake = async {
+            let greeting = hrx.await.unwrap_or(Err(Error::Closed))?;
+            Ok::<_, Error>(greeting)
+        };
+        let greeting =
+            match with_timeout(self.handshake_timeout, TimeoutKind::Handshake, handshake).await {
+                Ok(Ok(g)) => g,
+                Ok(Err(e)) | Err(e) => {
+                    inner.shared.close(e.clone());
+                    return Err(e);
+                }
+            };
+        inner.greeting = greeting;
+        let qmp = Qmp {
+            inner: Arc::new(inner),
+        };
+        if self.proto.mode == Mode::GuestAgent {
+            let sync = qmp.guest_sync();
+            match with_timeout(self.handshake_timeout, TimeoutKind::Handshake, sync).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) | Err(e) => {
+                    qmp.inner.shared.close(e.clone());
+                    return Err(e);
+                }
+            }
+        }
+        Ok(qmp)
+    }
+}
+
+async fn with_timeout<F: std::future::Future>(
+    t: Option<Duration>,
+    kind: TimeoutKind,
+    fut: F,
+) -> Result<F::Output, Error> {
+    match t {
+        Some(t) => tokio::time::timeout(t, fut)
+            .await
+            .map_err(|_| Error::Timeout(kind)),
+        None => Ok(fut.await),
+    }
+}
+
+impl Qmp {
+    /// Options for a new connection.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Connects to a QMP Unix socket with default options.
+    pub async fn connect_unix(path: impl AsRef<Path>) -> Result<Qmp, Error> {
+        Builder::new().connect_unix(path).await
+    }
+
+    /// Connects to a QMP TCP socket with default options.
+    pub async fn connect_tcp(addr: impl tokio::net::ToSocketAddrs) -> Result<Qmp, Error> {
+        Builder::new().connect_tcp(addr).await
+    }
+
+    /// The server greeting (`None` for a guest agent).
+    pub fn greeting(&self) -> Option<&Greeting> {
+        self.inner.greeting.as_ref()
+    }
+
+    /// Whether `oob` was negotiated.
+    pub fn oob_enabled(&self) -> bool {
+        self.inner.shared.lock().conn.oob_enabled()
+    }
+
+    /// Counters (unknown replies dropped, ...).
+    pub fn stats(&self) -> Stats {
+        self.inner.shared.lock().conn.stats()
+    }
+
+    /// Why the connection is finished, if it is.
+    pub fn closed(&self) -> Option<Error> {
+        self.inner.shared.lock().closed.clone()
+    }
+
+    /// Closes the connection: pending calls fail with [`Error::Closed`].
+    /// Closing twice is harmless.
+    pub fn close(&self) {
+        self.inner.shared.close(Error::Closed);
+        self.inner.reader.abort();
+        self.inner.writer.abort();
+    }
+
+    /// Runs a typed command (same as [`Client::execute`]), with the
+    /// builder's default timeout.
+    pub async fn execute<C: Command>(&self, command: C) -> Result<C::Returns, Error> {
+        self.execute_with_timeout(command, self.inner.command_timeout)
+            .await
+    }
+
+    /// Runs a typed command with an explicit timeout (`None`: none).
+    pub async fn execute_with_timeout<C: Command>(
+        &self,
+        command: C,
+        timeout: Option<Duration>,
+    ) -> Result<C::Returns, Error> {
+        self.typed(command, false, Vec::new(), timeout).await
+    }
+
+    /// Runs a command out-of-band (`exec-oob`); needs the `oob` capability
+    /// ([`Builder::oob`]).
+    pub async fn execute_oob<C: OobCommand>(&self, command: C) -> Result<C::Returns, Error> {
+        self.typed(command, true, Vec::new(), self.inner.command_timeout)
+            .await
+    }
+
+    /// Runs a command passing file descriptors with it (`getfd`,
+    /// `add-fd`); Unix socket connections only.
+    pub async fn execute_with_fds<C: Command>(
+        &self,
+        command: C,
+        fds: Vec<OwnedFd>,
+    ) -> Result<C::Returns, Error> {
+        self.typed(command, false, fds, self.inner.command_timeout)
+            .await
+    }
+
+    async fn typed<C: Command>(
+        &self,
+        command: C,
+        oob: bool,
+        fds: Vec<OwnedFd>,
+        timeout: Option<Duration>,
+    ) -> Result<C::Returns, Error> {
+        let reply = self
+            .send(
+                Cow::Borrowed(C::NAME),
+                &command,
+                oob,
+                fds,
+                C::SUCCESS_RESPONSE,
+                timeout,
+            )
+            .await?;
+        match reply {
+            Some(r) => r.decode(C::NAME),
+            None => serde_json::from_str("{}").map_err(|e| Error::Decode {
+                command: C::NAME.to_owned(),
+                path: ".".to_owned(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// Runs any command by name, untyped: `args` is the `arguments` object
+    /// (or `None`), the result is the `return` value.
+    pub async fn execute_raw(
+        &self,
+        name: &str,
+        args: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, Error> {
+        Ok(self
+            .execute_raw_reply(name, args.as_ref())
+            .await?
+            .to_value())
+    }
+
+    /// Like [`execute_raw`](Self::execute_raw) but returns the reply
+    /// undecoded (its `return` JSON text), for callers that decode
+    /// themselves.
+    pub async fn execute_raw_reply(
+        &self,
+        name: &str,
+        args: Option<&serde_json::Value>,
+    ) -> Result<RawReply, Error> {
+        let reply = self
+            .send(
+                Cow::Owned(name.to_owned()),
+                &args,
+                false,
+                Vec::new(),
+                true,
+                self.inner.command_timeout,
+            )
+            .await?;
+        reply.ok_or(Error::Closed)
+    }
+
+    /// Runs any command by name out-of-band, untyped.
+    pub async fn execute_raw_oob(
+        &self,
+        name: &str,
+        args: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, Error> {
+        let reply = self
+            .send(
+                Cow::Owned(name.to_owned()),
+                &args,
+                true,
+                Vec::new(),
+                true,
+                self.inner.command_timeout,
+            )
+            .await?;
+        reply.ok_or(Error::Closed).map(|r| r.to_value())
+    }
+
+    /// Untyped call passing file descriptors.
+    pub async fn execute_raw_with_fds(
+        &self,
+        name: &str,
+        args: Option<serde_json::Value>,
+        fds: Vec<OwnedFd>,
+    ) -> Result<serde_json::Value, Error> {
+        let reply = self
+            .send(
+                Cow::Owned(name.to_owned()),
+                &args,
+                false,
+                fds,
+                true,
+                self.inner.command_timeout,
+            )
+            .await?;
+        reply.ok_or(Error::Closed).map(|r| r.to_value())
+    }
+
+    async fn send<A: Serialize + ?Sized>(
+        &self,
+        name: Cow<'static, str>,
+        args: &A,
+        oob: bool,
+        fds: Vec<OwnedFd>,
+        expect_reply: bool,
+        timeout: Option<Duration>,
+    ) -> Result<Option<RawReply>, Error> {
+        if !fds.is_empty() && !self.inner.fd_passing {
+            return Err(Error::FdPassingUnsupported);
+        }
+        let shared = &*self.inner.shared;
+        let (id, rx, ts) = {
+            let mut st = shared.lock();
+            let id = st.conn.execute(
+                name,
+                args,
+                ExecOptions {
+                    oob,
+                    fds,
+                    expect_reply,
+                },
+            )?;
+            let rx = if expect_reply {
+                let (tx, rx) = oneshot::channel();
+                st.waiters.insert(id, Waiter::Async(tx));
+                Some(rx)
+            } else {
+                None
+            };
+            (id, rx, st.transmits())
+        };
+        self.inner.writer_state.submit(ts, shared);
+        let Some(rx) = rx else {
+            return Ok(None);
+        };
+        let guard = CancelGuard { shared, id };
+        let fut = async { rx.await.unwrap_or(Err(Error::Closed)) };
+        let r = with_timeout(timeout, TimeoutKind::Reply, fut).await;
+        drop(guard);
+        r?.map(Some)
+    }
+
+    /// Guest agent: resynchronises the stream with `guest-sync-delimited`
+    /// (done once at connect; call again after a reply timeout).
+    pub async fn guest_sync(&self) -> Result<(), Error> {
+        let value = sync_value();
+        let shared = &*self.inner.shared;
+        let (id, rx, ts) = {
+            let mut st = shared.lock();
+            let id = st.conn.guest_sync(value)?;
+            let (tx, rx) = oneshot::channel();
+            st.waiters.insert(id, Waiter::Async(tx));
+            (id, rx, st.transmits())
+        };
+        self.inner.writer_state.submit(ts, shared);
+        let guard = CancelGuard { shared, id };
+        let r = rx.await.unwrap_or(Err(Error::Closed));
+        drop(guard);
+        let got: i64 = r?.decode("guest-sync-delimited")?;
+        if got != value {
+            return Err(Error::GuestSync(format!("expected {value}, got {got}")));
+        }
+        Ok(())
+    }
+
+    /// The event stream, raw (name, timestamp, JSON). All streams of a
+    /// connection share one buffer.
+    pub fn events(&self) -> EventStream<RawEvent> {
+        EventStream::new(self.inner.shared.clone())
+    }
+
+    /// The event stream decoded as `E` (any [`FromRawEvent`] type).
+    pub fn events_as<E: FromRawEvent>(&self) -> EventStream<E> {
+        EventStream::new(self.inner.shared.clone())
+    }
+
+    /// The event stream decoded as the event type `K` (e.g. the generated
+    /// `Event` enum), with timestamps and raw JSON kept.
+    pub fn typed_events<K: EventKind>(&self) -> EventStream<TypedEvent<K>> {
+        EventStream::new(self.inner.shared.clone())
+    }
+}
+
+impl Client for Qmp {
+    type Error = Error;
+
+    fn execute<C: Command>(
+        &self,
+        command: C,
+    ) -> impl std::future::Future<Output = Result<C::Returns, Error>> + Send {
+        Qmp::execute(self, command)
+    }
+}

@@ -1,0 +1,379 @@
+//! Fault suite for the blocking transport: a scripted fake server on the
+//! other end of `UnixStream::pair()` in a thread. Every test runs under a
+//! watchdog: no hang, no panic, the right value or a typed error.
+
+mod common;
+
+use std::os::unix::net::UnixStream;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use common::std_server::Server;
+use common::*;
+use qmp_client::blocking::Qmp;
+use qmp_client::{Builder, Error, EventError, TimeoutKind};
+use qmp_types::ClientBlocking;
+use serde_json::json;
+
+fn bounded(f: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = mpsc::channel();
+    let h = thread::spawn(move || {
+        f();
+        let _ = tx.send(());
+    });
+    match rx.recv_timeout(Duration::from_secs(10)) {
+        Ok(()) => h.join().unwrap(),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            // The body panicked: re-raise it.
+            if let Err(p) = h.join() {
+                std::panic::resume_unwind(p);
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test hung"),
+    }
+}
+
+fn quick() -> Builder {
+    Builder::new().handshake_timeout(Some(Duration::from_secs(2)))
+}
+
+fn pair(builder: Builder, script: impl FnOnce(Server) + Send + 'static) -> Result<Qmp, Error> {
+    let (c, s) = UnixStream::pair().unwrap();
+    thread::spawn(move || script(Server::new(s)));
+    builder.connect_blocking(c)
+}
+
+/// Generic code over the runtime trait, as generated extension traits are.
+fn status_of<C: ClientBlocking>(c: &C) -> Result<StatusInfo, C::Error> {
+    c.execute(QueryStatus)
+}
+
+#[test]
+fn typed_call_via_trait() {
+    bounded(|| {
+        let c = pair(quick(), |mut s| {
+            s.handshake();
+            let cmd = s.recv().unwrap();
+            assert!(cmd.get("arguments").is_none());
+            s.reply(&cmd, json!({"running": true, "status": "running"}));
+            s.recv();
+        })
+        .unwrap();
+        assert_eq!(c.greeting().unwrap().version.qemu.major, 10);
+        assert!(status_of(&c).unwrap().running);
+    });
+}
+
+#[test]
+fn greeting_garbage() {
+    bounded(|| {
+        let e = pair(quick(), |mut s| {
+            s.send("\u{1}\u{2}garbage\r\n");
+            thread::sleep(Duration::from_secs(3));
+        })
+        .unwrap_err();
+        assert!(matches!(e, Error::Greeting(_)), "{e:?}");
+    });
+}
+
+#[test]
+fn greeting_timeout() {
+    bounded(|| {
+        let e = pair(
+            Builder::new().handshake_timeout(Some(Duration::from_millis(150))),
+            |s| {
+                let _s = s;
+                thread::sleep(Duration::from_secs(3));
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::Timeout(TimeoutKind::Handshake)), "{e:?}");
+    });
+}
+
+#[test]
+fn negotiation_error() {
+    bounded(|| {
+        let e = pair(quick(), |mut s| {
+            s.send(GREETING);
+            let cmd = s.recv().unwrap();
+            s.error(&cmd, "CommandNotFound", "nope");
+            s.recv();
+        })
+        .unwrap_err();
+        assert!(matches!(e, Error::Negotiation(_)), "{e:?}");
+    });
+}
+
+#[test]
+fn eof_mid_reply() {
+    bounded(|| {
+        let c = pair(quick(), |mut s| {
+            s.handshake();
+            s.recv().unwrap();
+            s.send("{\"id\": 2, \"return\": {\"runn");
+        })
+        .unwrap();
+        let e = c.execute(QueryStatus).unwrap_err();
+        assert!(matches!(e, Error::Disconnected { partial: true }), "{e:?}");
+        let e = c.execute(QueryStatus).unwrap_err();
+        assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
+    });
+}
+
+#[test]
+fn unknown_ids_and_decode_errors() {
+    bounded(|| {
+        let c = pair(quick(), |mut s| {
+            s.handshake();
+            let cmd = s.recv().unwrap();
+            s.send("{\"return\": 3, \"id\": 77}\r\n{\"return\": 3, \"id\": [2]}\r\n");
+            s.reply(&cmd, json!({"running": 1}));
+            let cmd = s.recv().unwrap();
+            s.reply(&cmd, json!({"running": false, "status": "paused"}));
+            s.recv();
+        })
+        .unwrap();
+        let e = c.execute(QueryStatus).unwrap_err();
+        assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+        assert_eq!(c.execute(QueryStatus).unwrap().status, "paused");
+        assert_eq!(c.stats().unknown_replies, 2);
+    });
+}
+
+#[test]
+fn pipelining_across_threads_with_permuted_replies() {
+    bounded(|| {
+        const N: u64 = 16;
+        let c = pair(quick(), |mut s| {
+            s.handshake();
+            let mut cmds = Vec::new();
+            for _ in 0..N {
+                cmds.push(s.recv().unwrap());
+            }
+            // Reply in a scrambled order, events in between.
+            cmds.sort_by_key(|c| (c["arguments"]["n"].as_u64().unwrap() * 7) % N);
+            for cmd in &cmds {
+                s.send(&event("TICK", Some(json!({"n": cmd["arguments"]["n"]}))));
+                s.reply(cmd, cmd["arguments"]["n"].clone());
+            }
+            s.recv();
+        })
+        .unwrap();
+        let handles: Vec<_> = (0..N)
+            .map(|n| {
+                let c = c.clone();
+                thread::spawn(move || c.execute(Echo { n }).unwrap())
+            })
+            .collect();
+        for (n, h) in handles.into_iter().enumerate() {
+            assert_eq!(h.join().unwrap(), n as u64);
+        }
+        let mut seen = Vec::new();
+        let mut events = c.typed_events::<TestEvent>();
+        for _ in 0..N {
+            match events.next().unwrap().unwrap().event {
+                TestEvent::Tick { data } => seen.push(data.n),
+                other => panic!("{other:?}"),
+            }
+        }
+        let expected: Vec<u64> = {
+            let mut v: Vec<u64> = (0..N).collect();
+            v.sort_by_key(|n| (n * 7) % N);
+            v
+        };
+        assert_eq!(seen, expected, "events in arrival order");
+    });
+}
+
+#[test]
+fn event_flood_lag_and_close() {
+    bounded(|| {
+        let c = pair(quick().event_capacity(8), |mut s| {
+            s.handshake();
+            let cmd = s.recv().unwrap();
+            let mut all = String::new();
+            for i in 0..1000 {
+                all += &event("TICK", Some(json!({"n": i})));
+            }
+            s.send(&all);
+            s.reply(&cmd, json!(1));
+            // Then close.
+        })
+        .unwrap();
+        assert_eq!(c.execute(Echo { n: 1 }).unwrap(), 1);
+        let mut events = c.events();
+        match events.next().unwrap() {
+            Err(EventError::Lagged(n)) => assert_eq!(n, 992),
+            other => panic!("{other:?}"),
+        }
+        for i in 992..1000 {
+            let ev = events.next().unwrap().unwrap();
+            assert_eq!(ev.data_json().unwrap(), format!("{{\"n\":{i}}}"));
+        }
+        assert!(matches!(events.next(), Some(Err(EventError::Closed(_)))));
+        assert!(events.next().is_none());
+    });
+}
+
+#[test]
+fn event_wait_times_out() {
+    bounded(|| {
+        let c = pair(quick(), |mut s| {
+            s.handshake();
+            s.recv();
+        })
+        .unwrap();
+        let mut events = c.events();
+        let e = events.next_timeout(Duration::from_millis(100)).unwrap_err();
+        assert!(matches!(e, Error::Timeout(TimeoutKind::Event)), "{e:?}");
+    });
+}
+
+#[test]
+fn reply_timeout_then_late_reply_dropped() {
+    bounded(|| {
+        let c = pair(quick(), |mut s| {
+            s.handshake();
+            let a = s.recv().unwrap();
+            let b = s.recv().unwrap();
+            s.reply(&a, json!(100));
+            s.reply(&b, json!(2));
+            s.recv();
+        })
+        .unwrap();
+        let e = c
+            .execute_with_timeout(Echo { n: 1 }, Some(Duration::from_millis(100)))
+            .unwrap_err();
+        assert!(matches!(e, Error::Timeout(TimeoutKind::Reply)), "{e:?}");
+        assert_eq!(c.execute(Echo { n: 2 }).unwrap(), 2);
+        assert_eq!(c.stats().unknown_replies, 1);
+    });
+}
+
+#[test]
+fn idless_error_server_parse() {
+    bounded(|| {
+        let c = pair(quick(), |mut s| {
+            s.handshake();
+            s.recv().unwrap();
+            s.send(
+                "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error\"}}\r\n",
+            );
+            s.recv();
+        })
+        .unwrap();
+        let e = c.execute(Stop).unwrap_err();
+        assert!(matches!(e, Error::ServerParse(_)), "{e:?}");
+    });
+}
+
+#[test]
+fn limits() {
+    bounded(|| {
+        let c = pair(quick().max_message_bytes(300), |mut s| {
+            s.handshake();
+            let cmd = s.recv().unwrap();
+            s.reply(&cmd, json!("y".repeat(400)));
+            s.recv();
+        })
+        .unwrap();
+        let e = c.execute_raw("x", None).unwrap_err();
+        assert!(matches!(e, Error::MessageTooLarge { limit: 300 }), "{e:?}");
+        let c = pair(quick().max_depth(10), |mut s| {
+            s.handshake();
+            s.recv().unwrap();
+            s.send(&format!("{{\"return\": {}", "{\"a\":".repeat(20)));
+            s.recv();
+        })
+        .unwrap();
+        let e = c.execute_raw("x", None).unwrap_err();
+        assert!(matches!(e, Error::TooDeep { limit: 10 }), "{e:?}");
+    });
+}
+
+#[test]
+fn write_to_closed_server_is_typed() {
+    bounded(|| {
+        let c = pair(quick(), |mut s| {
+            s.handshake();
+        })
+        .unwrap();
+        thread::sleep(Duration::from_millis(50));
+        let e = c.execute(Stop).unwrap_err();
+        assert!(
+            matches!(e, Error::Io { .. } | Error::Disconnected { .. }),
+            "{e:?}"
+        );
+    });
+}
+
+#[test]
+fn fd_passing_over_unix_socket() {
+    use std::io::{Read, Write};
+    use std::mem::MaybeUninit;
+    use std::os::fd::OwnedFd;
+
+    bounded(|| {
+        let (c, s) = UnixStream::pair().unwrap();
+        let srv = thread::spawn(move || {
+            let mut s = Server::new(s);
+            s.handshake();
+            // Receive the command with its descriptor.
+            let mut buf = [0u8; 4096];
+            let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(1))];
+            let mut cmsg = rustix::net::RecvAncillaryBuffer::new(&mut space);
+            let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+            let r =
+                rustix::net::recvmsg(&s.io, &mut iov, &mut cmsg, rustix::net::RecvFlags::empty())
+                    .unwrap();
+            let n = r.bytes;
+            let mut fds: Vec<OwnedFd> = Vec::new();
+            for m in cmsg.drain() {
+                if let rustix::net::RecvAncillaryMessage::ScmRights(r) = m {
+                    fds.extend(r);
+                }
+            }
+            let cmd: serde_json::Value = serde_json::from_slice(&buf[..n]).unwrap();
+            assert_eq!(cmd["execute"], "getfd");
+            assert_eq!(fds.len(), 1);
+            let mut f = std::fs::File::from(fds.pop().unwrap());
+            f.write_all(b"through the socket").unwrap();
+            drop(f);
+            s.reply(&cmd, json!({}));
+            s.recv();
+        });
+        let c = quick().connect_blocking(c).unwrap();
+        let (mut rd, wr) = std::io::pipe().unwrap();
+        c.execute_raw_with_fds(
+            "getfd",
+            Some(json!({"fdname": "f"})),
+            vec![OwnedFd::from(wr)],
+        )
+        .unwrap();
+        let mut got = String::new();
+        rd.read_to_string(&mut got).unwrap();
+        assert_eq!(got, "through the socket");
+        c.close();
+        srv.join().unwrap();
+    });
+}
+
+#[test]
+fn guest_agent_mode() {
+    bounded(|| {
+        let c = pair(quick().guest_agent(), |mut s| {
+            s.send("{\"error\": {\"class\": \"GenericError\", \"desc\": \"stale\"}}\r\n");
+            let sync = s.recv().unwrap();
+            assert_eq!(sync["execute"], "guest-sync-delimited");
+            s.send_bytes(b"\xff");
+            s.reply(&sync, sync["arguments"]["id"].clone());
+            let cmd = s.recv().unwrap();
+            s.reply(&cmd, json!({}));
+            s.recv();
+        })
+        .unwrap();
+        c.execute_raw("guest-ping", None).unwrap();
+    });
+}

@@ -1,0 +1,246 @@
+//! The generated bindings over this client against real QEMU: extension
+//! traits (async and blocking), every read-only query decoded typed,
+//! typed events, typed OOB and fd passing, the guest agent's bindings.
+//! Skipped without QEMU, failing under `CI`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::qemu;
+use qmp_client::{Builder, Error};
+use qmp_types::{ClientBlockingExt, ClientExt, Event, FromJson, Request};
+use serde_json::{Value, json};
+
+fn builder() -> Builder {
+    Builder::new().command_timeout(Some(Duration::from_secs(20)))
+}
+
+/// The read-only commands of the live schema without required arguments.
+fn read_only_commands(schema: &Value) -> Vec<String> {
+    let entries = schema.as_array().expect("schema is an array");
+    let objects: std::collections::BTreeMap<&str, &Value> = entries
+        .iter()
+        .filter(|e| e["meta-type"] == "object")
+        .map(|e| (e["name"].as_str().unwrap(), e))
+        .collect();
+    entries
+        .iter()
+        .filter(|e| e["meta-type"] == "command")
+        .filter_map(|e| {
+            let name = e["name"].as_str()?;
+            if !(name.starts_with("query-") || name.starts_with("x-query-")) {
+                return None;
+            }
+            let required = objects
+                .get(e["arg-type"].as_str()?)
+                .and_then(|a| a["members"].as_array())
+                .is_some_and(|ms| ms.iter().any(|m| m.get("default").is_none()));
+            (!required).then(|| name.to_owned())
+        })
+        .collect()
+}
+
+/// Environment facts, not client problems: the commands that fail on this
+/// host/machine, with why.
+fn expected_failure(machine: &str, name: &str) -> Option<&'static str> {
+    let none = machine == "none";
+    match name {
+        "query-vm-generation-id" => Some("no vmgenid device configured"),
+        "query-balloon" => Some("no balloon device (DeviceNotActive)"),
+        "query-hv-balloon-status-report" => Some("no hv-balloon device"),
+        "query-sev-launch-measure" | "query-sev-capabilities" | "query-sev" => {
+            Some("no AMD SEV (needs KVM on an SEV host)")
+        }
+        "query-sev-attestation-report" => Some("no AMD SEV"),
+        "query-sgx" | "query-sgx-capabilities" => Some("no SGX (host device / PC machine)"),
+        "query-hotpluggable-cpus" if none => Some("machine `none` has no CPU hotplug"),
+        "x-query-usb" if none => Some("machine `none` has no USB"),
+        "x-query-virtio" if none => Some("machine `none` has no virtio device"),
+        "query-acpi-ospm-status" if none => Some("machine `none` has no ACPI device"),
+        _ => None,
+    }
+}
+
+async fn all_queries_typed(machine: &str, extra: &[&str]) {
+    let Some(p) = qemu::system(machine, extra) else {
+        return;
+    };
+    let qmp = builder().connect_unix(&p.sock).await.unwrap();
+    // The schema itself, typed.
+    let schema = qmp.query_qmp_schema().await.unwrap();
+    assert!(schema.len() > 1000);
+    let raw = qmp.execute_raw("query-qmp-schema", None).await.unwrap();
+    let mut typed = 0;
+    let mut unexplained = Vec::new();
+    for name in read_only_commands(&raw) {
+        let req = Request::from_json(json!({ "execute": name }))
+            .unwrap_or_else(|e| panic!("{name}: bindings reject the request: {e}"));
+        assert!(
+            !matches!(req, Request::Unknown { .. }),
+            "{name}: not in the bindings"
+        );
+        match qmp.execute_raw_reply(&name, None).await {
+            Ok(reply) => {
+                if let Err(e) = req.decode_return(reply.to_value()) {
+                    unexplained.push(format!("{name}: typed decode failed: {e}"));
+                }
+                typed += 1;
+            }
+            Err(Error::Qmp(e)) if expected_failure(machine, &name).is_some() => {
+                let _ = e;
+            }
+            Err(e) => unexplained.push(format!("{name}: {e}")),
+        }
+    }
+    eprintln!("{machine}: {typed} read-only commands decoded typed");
+    assert!(typed > 55, "{typed}");
+    assert!(unexplained.is_empty(), "{unexplained:#?}");
+}
+
+#[tokio::test]
+async fn read_only_queries_typed_machine_none() {
+    all_queries_typed("none", &["-S"]).await;
+}
+
+#[tokio::test]
+async fn read_only_queries_typed_q35() {
+    all_queries_typed(
+        "q35",
+        &[
+            "-accel",
+            "tcg",
+            "-S",
+            "-m",
+            "128",
+            "-device",
+            "virtio-net-pci,id=net0",
+            "-device",
+            "qemu-xhci,id=xhci",
+            "-blockdev",
+            "null-co,node-name=disk0,size=1048576",
+            "-device",
+            "virtio-blk-pci,drive=disk0,id=blk0",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn extension_traits_typed_events_oob_and_fds() {
+    let Some(p) = qemu::system_oob() else { return };
+    let qmp = builder().oob(true).connect_unix(&p.sock).await.unwrap();
+    let mut events = qmp.typed_events::<Event>();
+    assert_eq!(
+        qmp.query_status().await.unwrap().status.as_str(),
+        "prelaunch"
+    );
+    qmp.cont().await.unwrap();
+    let ev = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(matches!(ev.event, Event::Resume(_)), "{:?}", ev.event);
+    qmp.stop().await.unwrap();
+    let ev = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(matches!(ev.event, Event::Stop(_)), "{:?}", ev.event);
+    qmp.system_reset().await.unwrap();
+    let ev = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    match ev.event {
+        Event::Reset(r) => {
+            assert!(!r.guest);
+            assert_eq!(r.reason.as_str(), "host-qmp-system-reset");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Typed out-of-band.
+    let yanks = qmp.execute_oob(qmp_types::QueryYank).await.unwrap();
+    assert!(yanks.iter().all(|y| !format!("{y:?}").is_empty()));
+    // Typed fd passing.
+    let f = std::fs::File::open("/dev/null").unwrap();
+    qmp.execute_with_fds(qmp_types::Getfd { fdname: "t".into() }, vec![f.into()])
+        .await
+        .unwrap();
+    qmp.closefd("t".into()).await.unwrap();
+    let f = std::fs::File::open("/dev/null").unwrap();
+    let info = qmp
+        .execute_with_fds(
+            qmp_types::AddFd {
+                fdset_id: Some(7),
+                opaque: Some("x".into()),
+            },
+            vec![f.into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(info.fdset_id, 7);
+    // A typed QMP error.
+    let e = qmp.device_del("nothing".into()).await.unwrap_err();
+    assert!(e.is_device_not_found(), "{e:?}");
+}
+
+#[test]
+fn blocking_extension_traits() {
+    let Some(p) = qemu::system("none", &["-S"]) else {
+        return;
+    };
+    let qmp = builder().connect_unix_blocking(&p.sock).unwrap();
+    assert_eq!(qmp.query_status().unwrap().status.as_str(), "prelaunch");
+    let v = qmp.query_version().unwrap();
+    assert_eq!(v.qemu.major, 10);
+    let mut events = qmp.typed_events::<Event>();
+    qmp.cont().unwrap();
+    let ev = events
+        .next_timeout(Duration::from_secs(10))
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(matches!(ev.event, Event::Resume(_)), "{:?}", ev.event);
+}
+
+#[tokio::test]
+async fn guest_agent_typed() {
+    use qmp_types::qga::ClientExt as _;
+    let Some(p) = qemu::guest_agent() else { return };
+    let ga = builder().guest_agent().connect_unix(&p.sock).await.unwrap();
+    ga.guest_ping().await.unwrap();
+    let info = ga.guest_info().await.unwrap();
+    assert!(info.version.starts_with("10."), "{}", info.version);
+    assert!(ga.guest_get_time().await.unwrap() > 0);
+}
+
+#[test]
+fn guest_agent_typed_blocking() {
+    use qmp_types::qga::ClientBlockingExt as _;
+    let Some(p) = qemu::guest_agent() else { return };
+    let ga = builder()
+        .guest_agent()
+        .connect_unix_blocking(&p.sock)
+        .unwrap();
+    ga.guest_ping().unwrap();
+    assert!(ga.guest_get_time().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn storage_daemon_typed() {
+    use qmp_types::storage_daemon::ClientExt as Qsd;
+    let Some(p) = qemu::storage_daemon() else {
+        return;
+    };
+    let qsd = builder().connect_unix(&p.sock).await.unwrap();
+    let nodes = Qsd::query_named_block_nodes(&qsd, Default::default())
+        .await
+        .unwrap();
+    assert!(nodes.is_empty());
+    let v = Qsd::query_version(&qsd).await.unwrap();
+    assert_eq!(v.qemu.major, 10);
+}
