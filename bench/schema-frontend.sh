@@ -23,50 +23,56 @@ echo "building release binaries..." >&2
 qmp=$target/release/qmp
 inproc=$target/release/examples/time_frontend
 
-# min and median (ms) of numbers on stdin
-stats() { sort -g | awk '{a[NR]=$1} END {printf "%.2f %.2f\n", a[1], a[int((NR+1)/2)]}'; }
-
-# wall time of one run of a command, in ms
-wall_ms() {
-    local t0 t1
+# wall time and CPU time (user + system) of one run of a command, in ms
+run_ms() {
+    local t0 t1 cpu
     t0=$(date +%s%N)
-    "$@" >/dev/null
+    cpu=$( { TIMEFORMAT='%U %S'; time "$@" >/dev/null 2>&1; } 2>&1 )
     t1=$(date +%s%N)
-    echo "scale=3; ($t1 - $t0) / 1000000" | bc
+    echo "$(( (t1 - t0) / 1000 ))" "$cpu" | awk '{printf "%.3f %.3f\n", $1 / 1000, ($2 + $3) * 1000}'
 }
 
+# min and median of column 1, mean of column 2
+stats2() { sort -g | awk '{a[NR]=$1; c+=$2} END {printf "%.2f %.2f %.2f\n", a[1], a[int((NR+1)/2)], c/NR}'; }
+
 echo "QEMU Python front end, in-process ($runs runs)..." >&2
-read -r py_in_min py_in_med < <(cd "$qemu/qapi" && python3 - "$runs" <<'PY'
+read -r py_in_min py_in_med py_in_cpu < <(cd "$qemu/qapi" && python3 - "$runs" <<'PY'
 import sys, time
 sys.path.insert(0, '../scripts')
 from qapi.schema import QAPISchema
 runs = int(sys.argv[1])
 ts = []
+cpu0 = time.thread_time()
 for _ in range(runs):
     t = time.perf_counter()
     QAPISchema('qapi-schema.json')
     ts.append((time.perf_counter() - t) * 1000)
+cpu = (time.thread_time() - cpu0) * 1000 / runs
 ts.sort()
-print("%.2f %.2f" % (ts[0], ts[len(ts) // 2]))
+print("%.2f %.2f %.2f" % (ts[0], ts[len(ts) // 2], cpu))
 PY
 )
 
 echo "QEMU Python front end, whole process ($runs runs)..." >&2
-read -r py_pr_min py_pr_med < <(cd "$qemu/qapi" && for _ in $(seq "$runs"); do
-    wall_ms python3 -c "import sys; sys.path.insert(0,'../scripts'); from qapi.schema import QAPISchema; QAPISchema('qapi-schema.json')"
-done | stats)
+read -r py_pr_min py_pr_med py_pr_cpu < <(cd "$qemu/qapi" && for _ in $(seq "$runs"); do
+    run_ms python3 -c "import sys; sys.path.insert(0,'../scripts'); from qapi.schema import QAPISchema; QAPISchema('qapi-schema.json')"
+done | stats2)
 
 echo "qmp-schema, in-process ($((runs * 5)) runs)..." >&2
-read -r rs_in_min rs_in_med < <("$inproc" "$schema" $((runs * 5)))
+read -r rs_in_min rs_in_med rs_in_cpu < <("$inproc" "$schema" $((runs * 5)))
 
 echo "qmp schema check, whole process ($runs runs)..." >&2
-read -r rs_pr_min rs_pr_med < <(for _ in $(seq "$runs"); do wall_ms "$qmp" schema check "$schema"; done | stats)
+read -r rs_pr_min rs_pr_med rs_pr_cpu < <(for _ in $(seq "$runs"); do run_ms "$qmp" schema check "$schema"; done | stats2)
 
 ratio() { echo "scale=1; $1 / $2" | bc; }
-printf '\n%-34s %10s %10s\n' "QEMU 10.0.2 qapi-schema.json" "min ms" "median ms"
-printf '%-34s %10s %10s\n' "python (QAPISchema), in-process" "$py_in_min" "$py_in_med"
-printf '%-34s %10s %10s\n' "qmp-schema load, in-process" "$rs_in_min" "$rs_in_med"
-printf '%-34s %10s %10s\n' "python, whole process" "$py_pr_min" "$py_pr_med"
-printf '%-34s %10s %10s\n' "qmp schema check, whole process" "$rs_pr_min" "$rs_pr_med"
-printf '\nspeed-up in-process:   %sx (min)  %sx (median)\n' "$(ratio "$py_in_min" "$rs_in_min")" "$(ratio "$py_in_med" "$rs_in_med")"
-printf 'speed-up whole process: %sx (min)  %sx (median)\n' "$(ratio "$py_pr_min" "$rs_pr_min")" "$(ratio "$py_pr_med" "$rs_pr_med")"
+row() { printf '%-34s %10s %10s %10s\n' "$@"; }
+echo
+row "QEMU 10.0.2 qapi-schema.json" "min ms" "median ms" "cpu ms"
+row "python (QAPISchema), in-process" "$py_in_min" "$py_in_med" "$py_in_cpu"
+row "qmp-schema load, in-process" "$rs_in_min" "$rs_in_med" "$rs_in_cpu"
+row "python, whole process" "$py_pr_min" "$py_pr_med" "$py_pr_cpu"
+row "qmp schema check, whole process" "$rs_pr_min" "$rs_pr_med" "$rs_pr_cpu"
+echo
+row "speed-up" "min" "median" "cpu"
+row "in-process" "$(ratio "$py_in_min" "$rs_in_min")x" "$(ratio "$py_in_med" "$rs_in_med")x" "$(ratio "$py_in_cpu" "$rs_in_cpu")x"
+row "whole process" "$(ratio "$py_pr_min" "$rs_pr_min")x" "$(ratio "$py_pr_med" "$rs_pr_med")x" "$(ratio "$py_pr_cpu" "$rs_pr_cpu")x"

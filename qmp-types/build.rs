@@ -43,69 +43,44 @@ fn schema_path(env: &str, default: &str) -> PathBuf {
     }
 }
 
-/// The QAPI modules of QEMU's QMP schema that the module features select.
+/// The QAPI modules of QEMU's QMP schema that each module feature selects
+/// (definitions they need from other modules are always included).
 const MODULE_FEATURES: &[(&str, &[&str])] = &[
     (
-        "block",
+        "core",
         &[
-            "block",
-            "block-core",
-            "block-export",
-            "block-job",
-            "job",
-            "transaction",
-        ],
-    ),
-    ("migration", &["migration", "dump"]),
-    (
-        "machine",
-        &[
-            "machine",
-            "machine-common",
-            "machine-target",
-            "machine-s390x",
-            "acpi",
-            "numa",
-        ],
-    ),
-    ("char", &["char"]),
-    ("net", &["net"]),
-    ("ui", &["ui", "audio"]),
-    ("qom", &["qom", "qdev", "authz", "crypto", "cryptodev"]),
-    (
-        "misc",
-        &[
-            "misc",
-            "misc-target",
-            "misc-i386",
-            "misc-arm",
+            "qapi-schema",
+            "pragma",
+            "error",
+            "common",
+            "compat",
             "control",
             "introspect",
-            "qapi-schema",
             "run-state",
-            "sockets",
-            "common",
-            "error",
-            "pragma",
-            "compat",
-            "replay",
-            "yank",
-            "stats",
-            "virtio",
-            "rocker",
-            "tpm",
-            "trace",
+            "misc",
+            "misc-target",
+            "machine",
+            "machine-target",
+            "machine-common",
+            "qdev",
+            "acpi",
             "pci",
-            "cxl",
-            "uefi",
-            "vfio",
-            "rdma",
-            "ebpf",
-            "cryptodev",
-            "dump",
-            "accelerator",
-            "qemu-ga",
-            "qga",
+            "sockets",
+        ],
+    ),
+    (
+        "block",
+        &["block-core", "block", "block-export", "job", "transaction"],
+    ),
+    ("migration", &["migration", "dump", "replay", "yank"]),
+    ("char", &["char"]),
+    ("net", &["net", "rocker", "ebpf"]),
+    ("ui", &["ui", "audio"]),
+    ("qom", &["qom", "authz", "crypto", "cryptodev", "tpm"]),
+    (
+        "devices",
+        &[
+            "virtio", "cxl", "vfio", "uefi", "stats", "trace", "rdma", "numa",
         ],
     ),
 ];
@@ -122,6 +97,7 @@ fn generate(
         .file_stem(stem)
         .unstable_feature(Some("unstable"));
     if let Some(mods) = modules {
+        b.keep_nothing();
         for m in mods {
             b.keep_module(m);
         }
@@ -140,11 +116,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .is_some()
     };
 
-    // Main QMP bindings: every module when `all-modules` is on (or a custom
-    // schema is given), otherwise the modules of the enabled features.
+    // Main QMP bindings: every module with feature `full` or a custom
+    // schema, otherwise the modules of the enabled module features.
     let qmp = schema_path("QMP_SCHEMA", "schema/qemu-10.0.2-qmp.json");
     let custom = std::env::var_os("QMP_SCHEMA").is_some_and(|s| !s.is_empty());
-    let modules = if custom || feature("all-modules") {
+    let modules = if custom || feature("full") {
         None
     } else {
         let mut mods = Vec::new();

@@ -240,9 +240,10 @@ impl<'m> Emitter<'m> {
         let ser = if object {
             quote! {
                 #cfg
-                impl rt::serde::Serialize for #name {
-                    fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
-                        rt::serialize_object(self, serializer)
+                impl rt::ToJson for #name {
+                    #[inline]
+                    fn to_json(&self) -> rt::Value {
+                        rt::object_to_json(self)
                     }
                 }
                 #cfg
@@ -258,6 +259,12 @@ impl<'m> Emitter<'m> {
         };
         quote! {
             #ser
+            #cfg
+            impl rt::serde::Serialize for #name {
+                    fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                        rt::serialize_json(self, serializer)
+                    }
+                }
             #cfg
             impl<'de> rt::serde::Deserialize<'de> for #name {
                 fn deserialize<D: rt::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
@@ -362,9 +369,10 @@ impl<'m> Emitter<'m> {
                 }
             }
             #cfg
-            impl rt::serde::Serialize for #name {
-                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
-                    serializer.serialize_str(self.as_str())
+            impl rt::ToJson for #name {
+                #[inline]
+                fn to_json(&self) -> rt::Value {
+                    rt::Value::String(self.as_str().to_owned())
                 }
             }
             #cfg
@@ -404,16 +412,12 @@ impl<'m> Emitter<'m> {
                 f.decl
                     .push(quote!(#doc #dep pub #id: ::std::option::Option<#ty>));
                 f.decode.push(quote!(#id: members.optional(#w)?));
-                f.encode.push(quote! {
-                    if let ::std::option::Option::Some(v) = &self.#id {
-                        map.serialize_entry(#w, v)?;
-                    }
-                });
+                f.encode.push(quote!(rt::put_opt(map, #w, &self.#id);));
             } else {
                 f.all_optional = false;
                 f.decl.push(quote!(#doc #dep pub #id: #ty));
                 f.decode.push(quote!(#id: members.required(#w)?));
-                f.encode.push(quote!(map.serialize_entry(#w, &self.#id)?;));
+                f.encode.push(quote!(rt::put(map, #w, &self.#id);));
             }
             f.names.push(id);
         }
@@ -438,6 +442,7 @@ impl<'m> Emitter<'m> {
         what: &str,
         doc_common: &Common,
         extra_doc: &[String],
+        open: bool,
     ) -> TokenStream {
         let name = self.rust_name(&o.common.name);
         let cfg = self.cfg(doc_common);
@@ -445,7 +450,21 @@ impl<'m> Emitter<'m> {
         let dep = Self::deprecated(&doc_common.features);
         let attrs = self.user_attrs(&o.common.name);
         let members: Vec<&Member> = o.members.iter().collect();
-        let f = self.fields(&o.common.name, &members, &[]);
+        let mut f = self.fields(
+            &o.common.name,
+            &members,
+            if open { &["extra"] } else { &[] },
+        );
+        if open {
+            let d = doc_attrs(
+                "Further members the schema does not describe (QAPI does not check this command's\narguments: e.g. device properties), sent and received verbatim.",
+            );
+            f.decl
+                .push(quote!(#d pub extra: rt::Map<::std::string::String, rt::Value>));
+            f.decode
+                .push(quote!(extra: ::std::mem::take(members).into_rest()));
+            f.encode.push(quote!(rt::put_rest(map, &self.extra);));
+        }
         let Fields {
             decl,
             decode,
@@ -489,9 +508,9 @@ impl<'m> Emitter<'m> {
                 fn from_members(#members_param: &mut rt::Members) -> ::std::result::Result<Self, rt::DecodeError> {
                     ::std::result::Result::Ok(Self { #(#decode,)* })
                 }
-                fn serialize_members<M: rt::serde::ser::SerializeMap>(&self, #map_param: &mut M) -> ::std::result::Result<(), M::Error> {
+                #[inline]
+                fn to_members(&self, #map_param: &mut rt::Map<::std::string::String, rt::Value>) {
                     #(#encode)*
-                    ::std::result::Result::Ok(())
                 }
             }
             #serde
@@ -597,12 +616,14 @@ impl<'m> Emitter<'m> {
                 match ty {
                     None => quote!(#branch_name::#v => {}),
                     Some(t) if wrapped_type(self.model, t).is_some() => {
-                        quote!(#branch_name::#v(data) => map.serialize_entry("data", data)?)
+                        quote!(#branch_name::#v(data) => rt::put(map, "data", data))
                     }
                     Some(t) if self.plan.needs_box(self.model, &o.common.name, t) => {
-                        quote!(#branch_name::#v(data) => rt::ObjectType::serialize_members(&**data, map)?)
+                        quote!(#branch_name::#v(data) => rt::ObjectType::to_members(&**data, map))
                     }
-                    Some(_) => quote!(#branch_name::#v(data) => rt::ObjectType::serialize_members(data, map)?),
+                    Some(_) => {
+                        quote!(#branch_name::#v(data) => rt::ObjectType::to_members(data, map))
+                    }
                 }
             })
             .collect();
@@ -678,14 +699,14 @@ impl<'m> Emitter<'m> {
                         },
                     })
                 }
-                fn serialize_members<M: rt::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {
+                #[inline]
+                fn to_members(&self, map: &mut rt::Map<::std::string::String, rt::Value>) {
                     #(#encode)*
-                    map.serialize_entry(#tag_wire, self.#tag_id.as_str())?;
+                    rt::put(map, #tag_wire, self.#tag_id.as_str());
                     match &self.#tag_id {
                         #(#vencode,)*
-                        #branch_name::Unknown { members, .. } => rt::serialize_rest(members, map)?,
+                        #branch_name::Unknown { members, .. } => rt::put_rest(map, members),
                     }
-                    ::std::result::Result::Ok(())
                 }
             }
             #serde
@@ -718,7 +739,7 @@ impl<'m> Emitter<'m> {
                 .unwrap_or(JsonType::Value);
             let vdoc = doc_attrs(&format!("Branch `{}`, a JSON {}.", v.name, json_word(jt)));
             decl.push(quote!(#vdoc #id(#ty)));
-            enc.push(quote!(Self::#id(v) => rt::serde::Serialize::serialize(v, serializer)));
+            enc.push(quote!(Self::#id(v) => rt::ToJson::to_json(v)));
             let dec_ty = self.ty(&v.ty);
             let boxed = self.plan.needs_box(self.model, &a.common.name, &v.ty);
             let dec = if boxed {
@@ -777,8 +798,9 @@ impl<'m> Emitter<'m> {
                 #(#decl,)*
             }
             #cfg
-            impl rt::serde::Serialize for #name {
-                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+            impl rt::ToJson for #name {
+                #[inline]
+                fn to_json(&self) -> rt::Value {
                     match self {
                         #(#enc,)*
                     }
@@ -848,12 +870,13 @@ impl Emitter<'_> {
         payload: &Payload,
         what: &str,
         extra: &[String],
+        open: bool,
     ) -> TokenStream {
         let cfg = self.cfg(c);
         match payload {
             Payload::Inline(arg) => {
                 let o = self.model.object(arg).expect("inline payloads are objects");
-                self.emit_struct(o, what, c, extra)
+                self.emit_struct(o, what, c, extra, open)
             }
             Payload::Named(t) => {
                 let doc = doc_attrs(&self.def_doc(c, what, extra));
@@ -875,9 +898,10 @@ impl Emitter<'_> {
                         }
                     }
                     #cfg
-                    impl rt::serde::Serialize for #name {
-                        fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
-                            rt::serde::Serialize::serialize(&self.0, serializer)
+                    impl rt::ToJson for #name {
+                        #[inline]
+                        fn to_json(&self) -> rt::Value {
+                            rt::ToJson::to_json(&self.0)
                         }
                     }
                     #cfg
@@ -903,10 +927,10 @@ impl Emitter<'_> {
                     #cfg
                     pub struct #name;
                     #cfg
-                    impl rt::serde::Serialize for #name {
-                        fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
-                            use rt::serde::ser::SerializeMap as _;
-                            serializer.serialize_map(::std::option::Option::Some(0))?.end()
+                    impl rt::ToJson for #name {
+                        #[inline]
+                        fn to_json(&self) -> rt::Value {
+                            rt::Value::Object(rt::Map::new())
                         }
                     }
                     #cfg
@@ -960,7 +984,7 @@ impl Emitter<'_> {
         if !flags.is_empty() {
             extra.push(format!("This command {}.", flags.join("; ")));
         }
-        let ty = self.emit_payload(&c.common, &name, payload, "command", &extra);
+        let ty = self.emit_payload(&c.common, &name, payload, "command", &extra, !c.generate);
         let wire = lit(&c.common.name);
         let oob = c.allow_oob;
         let sr = c.success_response;
@@ -994,7 +1018,7 @@ impl Emitter<'_> {
         let payload = &self.plan.payloads[&e.common.name];
         let cfg = self.cfg(&e.common);
         let extra = vec![format!("The data of QMP event `{}`.", e.common.name)];
-        let ty = self.emit_payload(&e.common, &name, payload, "event", &extra);
+        let ty = self.emit_payload(&e.common, &name, payload, "event", &extra, false);
         let wire = lit(&e.common.name);
         let meta = self.meta_consts(&e.common);
         quote! {
@@ -1033,7 +1057,7 @@ impl Emitter<'_> {
             if self.plan.payloads[&e.common.name] == Payload::None {
                 enc.push(quote!(#cfg Self::#v(_) => {}));
             } else {
-                enc.push(quote!(#cfg Self::#v(data) => map.serialize_entry("data", data)?));
+                enc.push(quote!(#cfg Self::#v(data) => rt::put(&mut map, "data", data)));
             }
             froms.push(quote! {
                 #cfg
@@ -1046,6 +1070,19 @@ impl Emitter<'_> {
             });
         }
         let schema = self.json_schema_impl(&format_ident!("Event"), &quote!());
+        let event_decode = if dec.is_empty() {
+            quote!(::std::result::Result::Ok(Self::Unknown {
+                name,
+                data: data.unwrap_or(rt::Value::Null)
+            }))
+        } else {
+            quote! {
+                ::std::result::Result::Ok(match name.as_str() {
+                    #(#dec,)*
+                    _ => Self::Unknown { name, data: data.unwrap_or(rt::Value::Null) },
+                })
+            }
+        };
         quote! {
             /// Every event of the schema, decoded from `{"event": NAME, "data": {...}}`
             /// (a `timestamp` member is ignored: decode an
@@ -1080,20 +1117,25 @@ impl Emitter<'_> {
                     Event::name(self)
                 }
             }
-            impl rt::serde::Serialize for Event {
-                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
-                    use rt::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(::std::option::Option::None)?;
-                    map.serialize_entry("event", self.name())?;
+            impl rt::ToJson for Event {
+                #[inline]
+                fn to_json(&self) -> rt::Value {
+                    let mut map = rt::Map::new();
+                    rt::put(&mut map, "event", self.name());
                     match self {
                         #(#enc,)*
                         Self::Unknown { data, .. } => {
                             if !data.is_null() {
-                                map.serialize_entry("data", data)?;
+                                rt::put(&mut map, "data", data);
                             }
                         }
                     }
-                    map.end()
+                    rt::Value::Object(map)
+                }
+            }
+            impl rt::serde::Serialize for Event {
+                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                    rt::serialize_json(self, serializer)
                 }
             }
             impl rt::FromJson for Event {
@@ -1102,10 +1144,7 @@ impl Emitter<'_> {
                     let mut members = rt::Members::new(value)?;
                     let name: ::std::string::String = members.required("event")?;
                     let data = members.take("data");
-                    ::std::result::Result::Ok(match name.as_str() {
-                        #(#dec,)*
-                        _ => Self::Unknown { name, data: data.unwrap_or(rt::Value::Null) },
-                    })
+                    #event_decode
                 }
             }
             impl<'de> rt::serde::Deserialize<'de> for Event {
@@ -1127,6 +1166,7 @@ impl Emitter<'_> {
         let mut froms = Vec::new();
         let mut resp_decl = Vec::new();
         let mut resp_dec = Vec::new();
+        let mut resp_enc = Vec::new();
         let mut async_methods = Vec::new();
         let mut blocking_methods = Vec::new();
         let mut method_namer = names::Namer::with_reserved(&["execute"]);
@@ -1153,7 +1193,9 @@ impl Emitter<'_> {
             if *payload == Payload::None {
                 enc.push(quote!(#cfg Self::#t(_) => {}));
             } else {
-                enc.push(quote!(#cfg Self::#t(arguments) => map.serialize_entry("arguments", arguments)?));
+                enc.push(
+                    quote!(#cfg Self::#t(arguments) => rt::put(&mut map, "arguments", arguments)),
+                );
             }
             froms.push(quote! {
                 #cfg
@@ -1167,6 +1209,7 @@ impl Emitter<'_> {
             });
             let ret = self.returns_ty(c);
             resp_decl.push(quote!(#d #cfg #t(#ret)));
+            resp_enc.push(quote!(#cfg Self::#t(v) => rt::ToJson::to_json(v)));
             resp_dec.push(quote! {
                 #cfg Self::#t(_) => Response::#t(<#ret as rt::FromJson>::from_json(value)?)
             });
@@ -1183,7 +1226,8 @@ impl Emitter<'_> {
                 }
                 Payload::Inline(arg) => {
                     let o = self.model.object(arg).expect("object");
-                    let positional = o.members.len() <= 2
+                    let positional = c.generate
+                        && o.members.len() <= 2
                         && o.members
                             .iter()
                             .all(|m| !m.optional && m.features.is_empty());
@@ -1207,8 +1251,8 @@ impl Emitter<'_> {
                 #cfg
                 #dep
                 #allow
-                fn #m(&self, #(#params),*) -> impl ::std::future::Future<Output = ::std::result::Result<#ret, Self::Error>> + Send {
-                    self.execute(#build)
+                fn #m(&self, #(#params),*) -> rt::Call<'_, Self, #t> {
+                    rt::Call::new(self, #build)
                 }
             });
             blocking_methods.push(quote! {
@@ -1259,20 +1303,21 @@ impl Emitter<'_> {
                 }
             }
             #[allow(deprecated)]
-            impl rt::serde::Serialize for Request {
-                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
-                    use rt::serde::ser::SerializeMap as _;
-                    let mut map = serializer.serialize_map(::std::option::Option::None)?;
-                    map.serialize_entry("execute", self.name())?;
+            impl rt::ToJson for Request {
+                #[inline]
+                fn to_json(&self) -> rt::Value {
+                    let mut map = rt::Map::new();
+                    rt::put(&mut map, "execute", self.name());
                     match self {
                         #(#enc,)*
-                        Self::Unknown { arguments, .. } => {
-                            if let ::std::option::Option::Some(a) = arguments {
-                                map.serialize_entry("arguments", a)?;
-                            }
-                        }
+                        Self::Unknown { arguments, .. } => rt::put_opt(&mut map, "arguments", arguments),
                     }
-                    map.end()
+                    rt::Value::Object(map)
+                }
+            }
+            impl rt::serde::Serialize for Request {
+                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                    rt::serialize_json(self, serializer)
                 }
             }
             #[allow(deprecated)]
@@ -1304,6 +1349,21 @@ impl Emitter<'_> {
                 #(#resp_decl,)*
                 /// The reply to a command these bindings do not know.
                 Unknown(rt::Value),
+            }
+            #[allow(deprecated)]
+            impl rt::ToJson for Response {
+                #[inline]
+                fn to_json(&self) -> rt::Value {
+                    match self {
+                        #(#resp_enc,)*
+                        Self::Unknown(v) => v.clone(),
+                    }
+                }
+            }
+            impl rt::serde::Serialize for Response {
+                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                    rt::serialize_json(self, serializer)
+                }
             }
 
             /// One method per command, for every asynchronous
@@ -1392,7 +1452,7 @@ impl Emitter<'_> {
                     if o.variants.is_some() {
                         items.push(self.emit_union(o));
                     } else {
-                        items.push(self.emit_struct(o, "struct", &o.common, &[]));
+                        items.push(self.emit_struct(o, "struct", &o.common, &[], false));
                     }
                 }
                 Entity::Alternate(a) => items.push(self.emit_alternate(a)),

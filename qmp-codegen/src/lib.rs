@@ -111,6 +111,7 @@ pub enum Error {
 /// Which definitions to keep.
 #[derive(Debug, Clone, Default)]
 struct Keep {
+    active: bool,
     names: Vec<String>,
     prefixes: Vec<String>,
     modules: Vec<String>,
@@ -118,7 +119,7 @@ struct Keep {
 
 impl Keep {
     fn is_empty(&self) -> bool {
-        self.names.is_empty() && self.prefixes.is_empty() && self.modules.is_empty()
+        !self.active
     }
 
     fn matches(&self, e: &Entity, module: &str) -> bool {
@@ -262,12 +263,14 @@ impl Builder {
     /// Keeps this definition (and what it needs). Without any `keep_*`
     /// call, everything is kept.
     pub fn keep(&mut self, name: impl Into<String>) -> &mut Self {
+        self.keep.active = true;
         self.keep.names.push(name.into());
         self
     }
 
     /// Keeps definitions whose name starts with `prefix` (and what they need).
     pub fn keep_prefix(&mut self, prefix: impl Into<String>) -> &mut Self {
+        self.keep.active = true;
         self.keep.prefixes.push(prefix.into());
         self
     }
@@ -275,7 +278,15 @@ impl Builder {
     /// Keeps definitions of a QAPI module (`block`, `block.json` or the
     /// module path), and what they need.
     pub fn keep_module(&mut self, module: impl Into<String>) -> &mut Self {
+        self.keep.active = true;
         self.keep.modules.push(module.into());
+        self
+    }
+
+    /// Starts an explicit selection: without further `keep_*` calls, no
+    /// definition is generated (the `Request`/`Event` enums still are).
+    pub fn keep_nothing(&mut self) -> &mut Self {
+        self.keep.active = true;
         self
     }
 

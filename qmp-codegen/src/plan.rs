@@ -26,6 +26,9 @@ pub const RESERVED_TYPES: &[&str] = &[
     "ClientBlockingExt",
 ];
 
+/// Decides whether a definition (in a module) is kept.
+pub type KeepFn<'a> = &'a dyn Fn(&Entity, &str) -> bool;
+
 /// How a command's or event's payload type is represented.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
@@ -138,11 +141,7 @@ fn inline_refs(model: &Model, name: &str) -> Vec<String> {
 
 impl Plan {
     /// Builds the plan for a model and a keep-selection (`None`: keep all).
-    pub fn new(
-        model: &Model,
-        keep: Option<&dyn Fn(&Entity, &str) -> bool>,
-        derive_masked: bool,
-    ) -> Plan {
+    pub fn new(model: &Model, keep: Option<KeepFn<'_>>, derive_masked: bool) -> Plan {
         let mut plan = Plan::default();
         plan.select(model, keep);
 
@@ -189,7 +188,12 @@ impl Plan {
                 masked.push(c.name.clone());
                 continue;
             }
-            let n = namer.unique(&names::camel(&c.name));
+            let mut base = names::camel(&c.name);
+            if RESERVED_TYPES.contains(&base.as_str()) {
+                // `String`, `Event`, ...: names the generated code needs.
+                base.insert_str(0, "Qapi");
+            }
+            let n = namer.unique(&base);
             plan.types.insert(c.name.clone(), n);
         }
         // Commands, then events.
@@ -243,7 +247,7 @@ impl Plan {
         plan
     }
 
-    fn select(&mut self, model: &Model, keep: Option<&dyn Fn(&Entity, &str) -> bool>) {
+    fn select(&mut self, model: &Model, keep: Option<KeepFn<'_>>) {
         let mut todo: Vec<String> = Vec::new();
         for e in &model.entities {
             let Some(c) = e.common() else { continue };

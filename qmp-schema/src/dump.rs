@@ -264,7 +264,7 @@ fn dump(model: &Model, flavor: Flavor) -> String {
             }
         }
     }
-    for d in &model.docs {
+    for d in model.doc_blocks() {
         o.doc(d);
     }
     o.s

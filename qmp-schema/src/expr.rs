@@ -9,6 +9,8 @@
 //! does, with the context line `In <meta> '<name>'` once the name is known;
 //! the diagnostic's span points at the offending token itself.
 
+use std::fmt;
+
 use crate::ast::{Dict, Doc, DocSectionKind, Expr, Value, ValueKind};
 use crate::diag::{Diagnostic, DiagnosticKind};
 use crate::model::{IfCond, Pragma};
@@ -20,6 +22,12 @@ pub(crate) struct Rules {
     /// Pre-6.2 rules: simple unions, `if` as a list of strings, commands
     /// may freely use `_`, no "lacks documentation" errors, ...
     pub legacy: bool,
+    /// The `coroutine` command flag exists (QEMU 5.2 on).
+    pub coroutine: bool,
+    /// Members, values and branches must be documented when their
+    /// definition is (QEMU 9.0 on, with the `documentation-exceptions`
+    /// pragma).
+    pub member_docs: bool,
 }
 
 /// Meta types of definitions.
@@ -154,6 +162,16 @@ pub(crate) struct Def {
     pub cond: Option<IfCond>,
     pub features: Vec<NFeature>,
     pub body: Body,
+}
+
+/// `<source> member '<name>'`, formatted only when an error needs it.
+#[derive(Clone, Copy)]
+struct MemberSource<'a>(&'a str, &'a str);
+
+impl fmt::Display for MemberSource<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} member '{}'", self.0, self.1)
+    }
 }
 
 /// Builds diagnostics located like QEMU's.
@@ -395,14 +413,26 @@ impl ExprChecker<'_> {
             .ok_or_else(|| self.err(cx, v.span, format!("{source} requires a string name")))
     }
 
-    fn check_name_str<'n>(&self, cx: Cx<'_>, name: &'n str, sp: Span, source: &str) -> R<&'n str> {
+    fn check_name_str<'n>(
+        &self,
+        cx: Cx<'_>,
+        name: &'n str,
+        sp: Span,
+        source: impl fmt::Display + Copy,
+    ) -> R<&'n str> {
         match name_stem(name) {
             Some(stem) if !c_name(name, false).starts_with("q_") => Ok(stem),
             _ => Err(self.err(cx, sp, format!("{source} has an invalid name"))),
         }
     }
 
-    fn check_name_upper(&self, cx: Cx<'_>, name: &str, sp: Span, source: &str) -> R<()> {
+    fn check_name_upper(
+        &self,
+        cx: Cx<'_>,
+        name: &str,
+        sp: Span,
+        source: impl fmt::Display + Copy,
+    ) -> R<()> {
         let stem = self.check_name_str(cx, name, sp, source)?;
         if stem.chars().any(|c| c.is_ascii_lowercase() || c == '-') {
             return Err(self.err(
@@ -419,7 +449,7 @@ impl ExprChecker<'_> {
         cx: Cx<'_>,
         name: &str,
         sp: Span,
-        source: &str,
+        source: impl fmt::Display + Copy,
         permit_upper: bool,
         permit_underscore: bool,
     ) -> R<()> {
@@ -436,7 +466,13 @@ impl ExprChecker<'_> {
         Ok(())
     }
 
-    fn check_name_camel(&self, cx: Cx<'_>, name: &str, sp: Span, source: &str) -> R<()> {
+    fn check_name_camel(
+        &self,
+        cx: Cx<'_>,
+        name: &str,
+        sp: Span,
+        source: impl fmt::Display + Copy,
+    ) -> R<()> {
         let stem = self.check_name_str(cx, name, sp, source)?;
         // [A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*
         let ok = stem.starts_with(|c: char| c.is_ascii_uppercase())
@@ -453,7 +489,7 @@ impl ExprChecker<'_> {
         cx: Cx<'_>,
         dict: &Dict,
         sp: Span,
-        source: &str,
+        source: impl fmt::Display + Copy,
         required: &[&str],
         optional: &[&str],
     ) -> R<()> {
@@ -502,7 +538,12 @@ impl ExprChecker<'_> {
         Ok(())
     }
 
-    fn check_if(&self, cx: Cx<'_>, dict: &Dict, source: &str) -> R<Option<IfCond>> {
+    fn check_if(
+        &self,
+        cx: Cx<'_>,
+        dict: &Dict,
+        source: impl fmt::Display + Copy,
+    ) -> R<Option<IfCond>> {
         let Some(v) = dict.get("if") else {
             return Ok(None);
         };
@@ -512,7 +553,12 @@ impl ExprChecker<'_> {
         self.check_if_cond(cx, v, source).map(Some)
     }
 
-    fn check_if_legacy(&self, cx: Cx<'_>, v: &Value, source: &str) -> R<IfCond> {
+    fn check_if_legacy(
+        &self,
+        cx: Cx<'_>,
+        v: &Value,
+        source: impl fmt::Display + Copy,
+    ) -> R<IfCond> {
         let one = |v: &Value| -> R<String> {
             let Some(s) = v.as_str() else {
                 return Err(self.err(
@@ -549,7 +595,7 @@ impl ExprChecker<'_> {
         }
     }
 
-    fn check_if_cond(&self, cx: Cx<'_>, v: &Value, source: &str) -> R<IfCond> {
+    fn check_if_cond(&self, cx: Cx<'_>, v: &Value, source: impl fmt::Display + Copy) -> R<IfCond> {
         match &v.kind {
             ValueKind::Str(s) => {
                 let ok = s.starts_with(|c: char| c.is_ascii_uppercase())
@@ -649,14 +695,24 @@ impl ExprChecker<'_> {
         Ok(out)
     }
 
-    fn check_type_name(&self, cx: Cx<'_>, v: &Value, source: &str) -> R<(String, Span)> {
+    fn check_type_name(
+        &self,
+        cx: Cx<'_>,
+        v: &Value,
+        source: impl fmt::Display + Copy,
+    ) -> R<(String, Span)> {
         match v.as_str() {
             Some(s) => Ok((s.to_owned(), v.span)),
             None => Err(self.err(cx, v.span, format!("{source} should be a type name"))),
         }
     }
 
-    fn check_type_name_or_array(&self, cx: Cx<'_>, v: &Value, source: &str) -> R<TypeRef> {
+    fn check_type_name_or_array(
+        &self,
+        cx: Cx<'_>,
+        v: &Value,
+        source: impl fmt::Display + Copy,
+    ) -> R<TypeRef> {
         match &v.kind {
             ValueKind::Str(s) => Ok(TypeRef {
                 name: s.clone(),
@@ -709,12 +765,12 @@ impl ExprChecker<'_> {
             parent.is_some_and(|p| self.pragma.member_name_exceptions.iter().any(|e| e == p));
         let mut out = Vec::new();
         for (key, arg) in &d.entries {
-            let key_source = format!("{source} member '{}'", key.name);
+            let key_source = MemberSource(source, &key.name);
             let (name, optional) = match key.name.strip_prefix('*') {
                 Some(n) => (n, true),
                 None => (key.name.as_str(), false),
             };
-            self.check_name_lower(cx, name, key.span, &key_source, permissive, permissive)?;
+            self.check_name_lower(cx, name, key.span, key_source, permissive, permissive)?;
             let cn = c_name(name, false);
             if cn == "u" || cn.starts_with("has_") {
                 return Err(self.err(cx, key.span, format!("{key_source} uses reserved name")));
@@ -727,15 +783,15 @@ impl ExprChecker<'_> {
                     cx,
                     dict,
                     arg.span,
-                    &key_source,
+                    key_source,
                     &["type"],
                     &["if", "features"],
                 )?;
-                cond = self.check_if(cx, dict, &key_source)?;
+                cond = self.check_if(cx, dict, key_source)?;
                 features = self.check_features(cx, dict.get("features"))?;
             }
             let ty = ty.unwrap_or(arg);
-            let ty = self.check_type_name_or_array(cx, ty, &key_source)?;
+            let ty = self.check_type_name_or_array(cx, ty, key_source)?;
             out.push(NMember {
                 name: name.to_owned(),
                 optional,
@@ -1364,7 +1420,8 @@ impl ExprChecker<'_> {
                         "success-response",
                         "allow-oob",
                         "allow-preconfig",
-                    ],
+                        "coroutine",
+                    ][..if self.rules.coroutine { 10 } else { 9 }],
                 )?;
                 let boxed = d.get("boxed").is_some_and(Self::truthy);
                 let args = d.get("data").filter(not_null);
@@ -1388,7 +1445,7 @@ impl ExprChecker<'_> {
                     boxed,
                     allow_oob: d.get("allow-oob").is_some_and(Self::truthy),
                     allow_preconfig: d.get("allow-preconfig").is_some_and(Self::truthy),
-                    coroutine: false,
+                    coroutine: d.get("coroutine").is_some_and(Self::truthy),
                 }
             }
             Meta::Event => {
@@ -1465,20 +1522,29 @@ impl ExprChecker<'_> {
                 _ => (item, None),
             };
             let mname = self.check_name_is_str(cx, name_v, source)?;
-            let source = format!("{source} '{mname}'");
-            let checked = if mname.starts_with(|c: char| c.is_ascii_digit()) {
-                format!("d{mname}")
-            } else {
-                mname.to_owned()
-            };
+            let source = MemberSource("'data'", mname);
+            let checked: std::borrow::Cow<'_, str> =
+                if mname.starts_with(|c: char| c.is_ascii_digit()) {
+                    format!("d{mname}").into()
+                } else {
+                    mname.into()
+                };
             if self.rules.legacy {
-                self.check_name_legacy(cx, mname, name_v.span, &source, false, true, permissive)?;
+                self.check_name_legacy(
+                    cx,
+                    mname,
+                    name_v.span,
+                    &source.to_string(),
+                    false,
+                    true,
+                    permissive,
+                )?;
             } else {
-                self.check_name_lower(cx, &checked, name_v.span, &source, permissive, permissive)?;
+                self.check_name_lower(cx, &checked, name_v.span, source, permissive, permissive)?;
             }
             let (cond, features) = match dict {
                 Some(md) => (
-                    self.check_if(cx, md, &source)?,
+                    self.check_if(cx, md, source)?,
                     self.check_features(cx, md.get("features"))?,
                 ),
                 None => (None, Vec::new()),
@@ -1502,21 +1568,21 @@ impl ExprChecker<'_> {
     ) -> R<Vec<NBranch>> {
         let mut out = Vec::new();
         for (key, value) in &data.entries {
-            let source = format!("'data' member '{}'", key.name);
+            let source = MemberSource("'data'", &key.name);
             if check_names {
-                self.check_name_lower(cx, &key.name, key.span, &source, false, false)?;
+                self.check_name_lower(cx, &key.name, key.span, source, false, false)?;
             }
             let (ty, dict) = Self::member_dict(value);
             let mut cond = None;
             if let Some(dict) = dict {
-                self.check_keys(cx, dict, value.span, &source, &["type"], &["if"])?;
-                cond = self.check_if(cx, dict, &source)?;
+                self.check_keys(cx, dict, value.span, source, &["type"], &["if"])?;
+                cond = self.check_if(cx, dict, source)?;
             }
             let ty = ty.unwrap_or(value);
             let ty = if arrays {
-                self.check_type_name_or_array(cx, ty, &source)?
+                self.check_type_name_or_array(cx, ty, source)?
             } else {
-                let (name, span) = self.check_type_name(cx, ty, &source)?;
+                let (name, span) = self.check_type_name(cx, ty, source)?;
                 TypeRef {
                     name,
                     array: false,

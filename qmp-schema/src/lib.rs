@@ -37,6 +37,14 @@
 //!   strings (all must hold), names are only checked for validity and
 //!   upper case, type names must not end in `Kind` or `List`, undocumented
 //!   members are accepted.
+//!
+//! Between those two reference points the rules changed step by step; the
+//! checker follows the steps it can verify: the `coroutine` command flag
+//! from 5.2, and undocumented members, values and branches are errors only
+//! from 9.0 (when QEMU introduced that rule with the
+//! `documentation-exceptions` pragma). Releases 5.2 to 6.1 are otherwise
+//! read by 5.1's rules and 6.2 to 8.2 by 10.0's (QEMU's test suites of
+//! those releases are not at hand to check finer steps against).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -94,8 +102,19 @@ pub struct Error {
 
 impl Error {
     /// The diagnostic rendered for a terminal, with a source snippet.
+    ///
+    /// The plain form names the line QEMU reports (for most semantic errors,
+    /// the start of the definition); the snippet shows the offending text
+    /// itself, such as the member that clashes, wherever it is.
     pub fn render_rich(&self, color: bool) -> String {
-        diag::render_rich(&self.diagnostic, &self.sources, color)
+        let mut d = (*self.diagnostic).clone();
+        if let Some(span) = d.span
+            && self.sources.try_get(span.file).is_some()
+        {
+            d.line = span.line;
+            d.col = span.col;
+        }
+        diag::render_rich(&d, &self.sources, color)
     }
 }
 
@@ -116,8 +135,11 @@ pub fn check(parsed: Parsed, opts: &CheckOptions) -> Result<Model, Error> {
         pragma,
         level,
     } = parsed;
+    let level = opts.level.unwrap_or(level);
     let rules = expr::Rules {
-        legacy: opts.level.unwrap_or(level) < FLAT_UNIONS_ONLY,
+        legacy: level < FLAT_UNIONS_ONLY,
+        coroutine: level >= Level::new(5, 2),
+        member_docs: level >= Level::MODERN_DOC,
     };
     let result = schema::Builder::new(&sources, &pragma, rules).run(items, pragma.clone());
     match result {

@@ -45,12 +45,22 @@ pub struct Model {
     pub origin: Origin,
     /// Name → entity, for definitions (not for includes).
     pub index: HashMap<String, EntityId>,
-    /// Every doc comment block in reading order (free-form blocks and
-    /// definition blocks), after checking: undocumented members of
-    /// definitions listed in the `documentation-exceptions` pragma have
-    /// been added as empty member sections, as QEMU does. Empty for the
+    /// Every doc comment block in reading order: free-form blocks, and
+    /// references to the definitions whose [`Common::doc`] holds their
+    /// block (see [`Model::doc_blocks`]). After checking, undocumented
+    /// members of definitions listed in the `documentation-exceptions`
+    /// pragma have empty member sections, as QEMU adds them. Empty for the
     /// introspection reader.
-    pub docs: Vec<Doc>,
+    pub docs: Vec<DocBlock>,
+}
+
+/// A doc comment block of [`Model::docs`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum DocBlock {
+    /// A free-form block (not attached to a definition), such as a heading.
+    Free(Doc),
+    /// The block of a definition, kept in its [`Common::doc`].
+    Definition(EntityId),
 }
 
 /// Where a model was read from.
@@ -482,6 +492,15 @@ impl Model {
         }
         self.entities.push(entity);
         id
+    }
+
+    /// Every doc comment block in reading order (free-form and definition
+    /// blocks alike).
+    pub fn doc_blocks(&self) -> impl Iterator<Item = &Doc> {
+        self.docs.iter().filter_map(|b| match b {
+            DocBlock::Free(d) => Some(d),
+            DocBlock::Definition(id) => self.entity(*id).common()?.doc.as_ref(),
+        })
     }
 
     /// Adds a module and returns its id.

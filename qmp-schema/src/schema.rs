@@ -19,12 +19,66 @@ use crate::expr::{
     Body, Data, Def, ExprChecker, NFeature, NMember, Reporter, Rules, TypeRef, c_name,
 };
 use crate::model::{
-    Alternate, Array, Builtin, Command, Common, Entity, Enum, EnumMember, Event, Feature, IfCond,
-    Include, JsonType, Member, Model, ModuleId, Object, Origin, Pragma, Variant, Variants,
+    Alternate, Array, Builtin, Command, Common, DocBlock, Entity, EntityId, Enum, EnumMember,
+    Event, Feature, IfCond, Include, JsonType, Member, Model, ModuleId, Object, Origin, Pragma,
+    Variant, Variants,
 };
 use crate::source::{FileId, SourceMap, Span};
 
 type R<T> = Result<T, Box<Diagnostic>>;
+
+/// A fast hasher for the checker's name tables (FxHash-style), seeded per
+/// table from the standard library's random state so that hostile schemas
+/// cannot aim at collisions in advance.
+#[derive(Clone, Copy)]
+struct NameHasher(u64);
+
+const NAME_HASH_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl std::hash::Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(NAME_HASH_K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(NAME_HASH_K);
+        }
+        self.0 = h;
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(NAME_HASH_K);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Builds [`NameHasher`]s with a random seed.
+#[derive(Clone, Copy)]
+struct NameHash(u64);
+
+impl Default for NameHash {
+    fn default() -> Self {
+        use std::hash::BuildHasher;
+        Self(std::collections::hash_map::RandomState::new().hash_one(0x51u8))
+    }
+}
+
+impl std::hash::BuildHasher for NameHash {
+    type Hasher = NameHasher;
+    fn build_hasher(&self) -> NameHasher {
+        NameHasher(self.0)
+    }
+}
+
+type NameMap<V> = HashMap<String, V, NameHash>;
+type NameSet<'a> = std::collections::HashSet<std::borrow::Cow<'a, str>, NameHash>;
 
 /// A built-in type: name, JSON type, integer range.
 type Predefined = (&'static str, JsonType, Option<(i128, i128)>);
@@ -104,7 +158,7 @@ pub(crate) struct Builder<'a> {
     rules: Rules,
     pragma: &'a Pragma,
     ents: Vec<Ent>,
-    index: HashMap<String, usize>,
+    index: NameMap<usize>,
     docs: Vec<Doc>,
     doc_state: Vec<DocState>,
     feature_names: Vec<(String, Option<Span>)>,
@@ -217,7 +271,7 @@ impl<'a> Builder<'a> {
             rules,
             pragma,
             ents: Vec::new(),
-            index: HashMap::new(),
+            index: NameMap::default(),
             docs: Vec::new(),
             doc_state: Vec::new(),
             feature_names: vec![("deprecated".into(), None), ("unstable".into(), None)],
@@ -910,7 +964,7 @@ impl<'a> Builder<'a> {
         // Clashes are rare: look for one cheaply first, and only when there
         // is one, repeat the checks the slow way that names the culprits.
         let clean = {
-            let mut set = std::collections::HashSet::new();
+            let mut set = NameSet::default();
             let base_members = base_idx.map(|b| self.object(b).members.as_slice());
             base_members
                 .unwrap_or_default()
@@ -948,7 +1002,7 @@ impl<'a> Builder<'a> {
         if self.object(i).variants.is_some() {
             self.check_branches(i, info)?;
             let obj = self.object(i);
-            let mut set = std::collections::HashSet::new();
+            let mut set = NameSet::default();
             for m in &obj.members {
                 set.insert(c_name(&m.name, true));
             }
@@ -966,11 +1020,7 @@ impl<'a> Builder<'a> {
 
     /// Whether an object's members (and its branches' members) can be
     /// added to `set` without a clash.
-    fn fast_clean<'s>(
-        &'s self,
-        o: usize,
-        set: &mut std::collections::HashSet<std::borrow::Cow<'s, str>>,
-    ) -> bool {
+    fn fast_clean<'s>(&'s self, o: usize, set: &mut NameSet<'s>) -> bool {
         let Entity::Object(obj) = &self.ents[o].e else {
             return true;
         };
@@ -1360,7 +1410,7 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         let symbol = self.docs[doc].symbol.clone().unwrap_or_default();
-        if !self.rules.legacy && !self.pragma.documentation_exceptions.contains(&symbol) {
+        if self.rules.member_docs && !self.pragma.documentation_exceptions.contains(&symbol) {
             return Err(self.err_kind(
                 DiagnosticKind::Doc,
                 info,
@@ -1547,7 +1597,11 @@ impl<'a> Builder<'a> {
             Def(Box<Def>),
             Include(String, Span),
         }
-        let mut steps = Vec::new();
+        // Most definitions make one entity, some make a few implicit ones.
+        let mut steps = Vec::with_capacity(items.len());
+        self.ents.reserve(items.len() * 2 + 64);
+        self.docs.reserve(items.len());
+        self.doc_state.reserve(items.len());
         for item in items {
             match item {
                 Item::Doc(d) => {
@@ -1654,9 +1708,10 @@ impl<'a> Builder<'a> {
         };
         // Which doc documents the members defined in each object: its own,
         // or for implicit objects that of the definition that made them.
-        let mut member_doc: HashMap<String, usize> = HashMap::new();
-        for ent in &self.ents {
+        let mut member_doc: Vec<Option<usize>> = vec![None; self.ents.len()];
+        for (i, ent) in self.ents.iter().enumerate() {
             let Some(d) = ent.doc else { continue };
+            member_doc[i] = Some(d);
             match &ent.e {
                 Entity::Command(Command {
                     arg_type: Some(a), ..
@@ -1667,12 +1722,11 @@ impl<'a> Builder<'a> {
                 | Entity::Object(Object { base: Some(a), .. })
                     if a.starts_with("q_obj_") =>
                 {
-                    member_doc.insert(a.clone(), d);
+                    if let Some(&ai) = self.index.get(a) {
+                        member_doc[ai] = Some(d);
+                    }
                 }
                 _ => {}
-            }
-            if let Some(c) = ent.e.common() {
-                member_doc.insert(c.name.clone(), d);
             }
         }
         let doc_members: Vec<HashMap<&str, &str>> = self
@@ -1687,8 +1741,11 @@ impl<'a> Builder<'a> {
             })
             .collect();
         let member_text = |m: &Member| -> Option<String> {
-            let d = *member_doc.get(&m.defined_in)?;
-            doc_members[d].get(m.name.as_str()).map(|t| (*t).to_owned())
+            let d = member_doc[*self.index.get(&m.defined_in)?]?;
+            doc_members[d]
+                .get(m.name.as_str())
+                .filter(|t| !t.is_empty())
+                .map(|t| (*t).to_owned())
         };
         let module_names: Vec<&str> = self
             .ents
@@ -1703,6 +1760,7 @@ impl<'a> Builder<'a> {
             })
             .collect();
         let mut entities = Vec::with_capacity(self.ents.len());
+        let mut doc_of = Vec::with_capacity(self.ents.len());
         let ents = std::mem::take(&mut self.ents);
         for (ent, mname) in ents.into_iter().zip(module_names) {
             let mut e = ent.e;
@@ -1712,13 +1770,13 @@ impl<'a> Builder<'a> {
                 inc.in_module = module(&mut model, in_name);
                 inc.module = module(&mut model, ent.include.as_deref().unwrap_or_default());
             }
-            let doc = ent.doc.map(|d| &self.docs[d]);
+            let since = ent
+                .doc
+                .and_then(|d| self.docs[d].since())
+                .map(str::to_owned);
             let set_common = |c: &mut Common| {
                 c.module = mid;
-                if let Some(d) = doc {
-                    c.since = d.since().map(str::to_owned);
-                    c.doc = Some(d.clone());
-                }
+                c.since = since;
             };
             match &mut e {
                 Entity::Include(_) => {}
@@ -1735,12 +1793,91 @@ impl<'a> Builder<'a> {
                     }
                 }
             }
+            doc_of.push(ent.doc);
             entities.push(e);
+        }
+        // Definition blocks move into their definitions; the model's list
+        // of blocks refers to them there.
+        let mut docs: Vec<Option<Doc>> = std::mem::take(&mut self.docs)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut owner: Vec<Option<EntityId>> = vec![None; docs.len()];
+        for (i, (e, d)) in entities.iter_mut().zip(&doc_of).enumerate() {
+            let Some(d) = *d else { continue };
+            let common = match e {
+                Entity::Include(_) => None,
+                Entity::Builtin(b) => Some(&mut b.common),
+                Entity::Enum(x) => Some(&mut x.common),
+                Entity::Array(x) => Some(&mut x.common),
+                Entity::Alternate(x) => Some(&mut x.common),
+                Entity::Command(x) => Some(&mut x.common),
+                Entity::Event(x) => Some(&mut x.common),
+                Entity::Object(x) => Some(&mut x.common),
+            };
+            if let Some(c) = common {
+                c.doc = docs[d].take();
+                owner[d] = Some(EntityId(i as u32));
+            }
         }
         for e in entities {
             model.push(e);
         }
-        model.docs = std::mem::take(&mut self.docs);
+        model.docs = docs
+            .into_iter()
+            .zip(owner)
+            .filter_map(|(d, o)| match (d, o) {
+                (_, Some(id)) => Some(DocBlock::Definition(id)),
+                (Some(d), None) => Some(DocBlock::Free(d)),
+                (None, None) => None,
+            })
+            .collect();
         model
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relpath_is_lexical_like_pythons() {
+        assert_eq!(relpath("qapi-schema.json", ""), "qapi-schema.json");
+        assert_eq!(relpath("include/../sub.json", ""), "sub.json");
+        assert_eq!(relpath("/a/b/c.json", "/a/b"), "c.json");
+        assert_eq!(relpath("/a/x/c.json", "/a/b"), "../x/c.json");
+        assert_eq!(relpath("./a.json", "."), "a.json");
+        assert_eq!(join("", "a.json"), "a.json");
+        assert_eq!(join("dir", "a.json"), "dir/a.json");
+        assert_eq!(dirname("dir/a.json"), "dir");
+        assert_eq!(dirname("a.json"), "");
+    }
+
+    #[test]
+    fn member_descriptions_follow_qemu() {
+        assert_eq!(
+            describe_member(false, "member", "a", "Foo", "Foo"),
+            "member 'a'"
+        );
+        assert_eq!(
+            describe_member(false, "member", "a", "Base", "Foo"),
+            "member 'a' of type 'Base'"
+        );
+        assert_eq!(
+            describe_member(false, "member", "a", "q_obj_cmd-arg", "cmd"),
+            "parameter 'a'"
+        );
+        assert_eq!(
+            describe_member(false, "member", "a", "q_obj_Union-base", "Other"),
+            "base member 'a' of type 'Union'"
+        );
+        assert_eq!(
+            describe_member(true, "value", "a", "UnionKind", "Union"),
+            "branch 'a'"
+        );
+        assert_eq!(
+            describe_member(false, "value", "a", "UnionKind", "Union"),
+            "value 'a' of type 'UnionKind'"
+        );
     }
 }

@@ -19,10 +19,15 @@
 //!
 //! * `unstable`: commands and events marked `unstable` in the schema
 //!   (off by default: unstable interfaces may change in any QEMU release).
-//! * `all-modules` (default): every QAPI module. Turn it off and pick module
-//!   groups (`block`, `migration`, `machine`, `char`, `net`, `ui`, `qom`,
-//!   `misc`) to compile less; types the selected definitions need are always
-//!   included.
+//! * Module groups of the embedded schema, so you compile only what you use:
+//!   `core` (default: control, run state, machine, devices, introspection,
+//!   miscellaneous commands), `block` (block devices, jobs, exports,
+//!   transactions), `migration` (with dump, replay, yank), `char`, `net`,
+//!   `ui` (with audio), `qom` (objects, crypto, TPM), `devices` (virtio,
+//!   CXL, VFIO, stats, trace, ...), and `full` for all of them. Types that
+//!   selected definitions need are always included; events and commands of
+//!   groups left out decode as `Event::Unknown` / `Request::Unknown`. A
+//!   custom `QMP_SCHEMA` always gets every definition.
 //! * `qga`, `storage-daemon`: the guest agent and storage daemon bindings,
 //!   in [`qga`] and [`storage_daemon`] (schemas overridable with
 //!   `QMP_QGA_SCHEMA` / `QMP_QSD_SCHEMA`).

@@ -354,7 +354,7 @@ pub trait ObjectType: Sized {
     fn from_members(members: &mut Members) -> Result<Self, DecodeError>;
 
     /// Writes this type's members.
-    fn serialize_members<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error>;
+    fn to_members(&self, map: &mut Map<String, Value>);
 }
 
 /// Decodes an object type from a JSON object.
@@ -364,25 +364,150 @@ pub fn object_from_json<T: ObjectType>(value: Value) -> Result<T, DecodeError> {
 }
 
 /// Encodes an object type as a JSON object.
-pub fn serialize_object<T: ObjectType, S: Serializer>(
+pub fn object_to_json<T: ObjectType>(value: &T) -> Value {
+    let mut map = Map::new();
+    value.to_members(&mut map);
+    Value::Object(map)
+}
+
+/// Encoding into a JSON value: implemented by every generated type and by
+/// the types QAPI's built-in types map to. Encoding cannot fail.
+pub trait ToJson {
+    /// The JSON value.
+    fn to_json(&self) -> Value;
+}
+
+/// Serializes through [`ToJson`] in a `Serialize` impl.
+pub fn serialize_json<T: ToJson + ?Sized, S: Serializer>(
     value: &T,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut map = serializer.serialize_map(None)?;
-    value.serialize_members(&mut map)?;
-    map.end()
+    value.to_json().serialize(serializer)
 }
 
-/// Writes a map of extra members (kept by a union's fallback branch).
-pub fn serialize_rest<M: serde::ser::SerializeMap>(
-    rest: &Map<String, Value>,
-    map: &mut M,
-) -> Result<(), M::Error> {
-    for (k, v) in rest {
-        map.serialize_entry(k, v)?;
+/// Writes a member.
+pub fn put<T: ToJson + ?Sized>(map: &mut Map<String, Value>, name: &str, value: &T) {
+    map.insert(name.to_owned(), value.to_json());
+}
+
+/// Writes an optional member when present.
+pub fn put_opt<T: ToJson>(map: &mut Map<String, Value>, name: &str, value: &Option<T>) {
+    if let Some(v) = value {
+        map.insert(name.to_owned(), v.to_json());
     }
-    Ok(())
+}
+
+/// Writes extra members (kept by a union's fallback branch).
+pub fn put_rest(map: &mut Map<String, Value>, rest: &Map<String, Value>) {
+    for (k, v) in rest {
+        map.insert(k.clone(), v.clone());
+    }
+}
+
+macro_rules! to_json_via_from {
+    ($($t:ty),*) => {$(
+        impl ToJson for $t {
+            fn to_json(&self) -> Value {
+                Value::from(*self)
+            }
+        }
+    )*};
+}
+to_json_via_from!(i8, i16, i32, i64, u8, u16, u32, u64, bool);
+
+impl ToJson for f64 {
+    fn to_json(&self) -> Value {
+        // Non-finite numbers have no JSON form; QEMU never sends them.
+        serde_json::Number::from_f64(*self).map_or(Value::Null, Value::Number)
+    }
+}
+
+impl ToJson for str {
+    fn to_json(&self) -> Value {
+        Value::String(self.to_owned())
+    }
+}
+
+impl ToJson for String {
+    fn to_json(&self) -> Value {
+        Value::String(self.clone())
+    }
+}
+
+impl ToJson for Value {
+    fn to_json(&self) -> Value {
+        self.clone()
+    }
+}
+
+impl<T: ToJson> ToJson for Vec<T> {
+    fn to_json(&self) -> Value {
+        Value::Array(self.iter().map(ToJson::to_json).collect())
+    }
+}
+
+impl<T: ToJson + ?Sized> ToJson for Box<T> {
+    fn to_json(&self) -> Value {
+        (**self).to_json()
+    }
+}
+
+impl<T: ToJson + ?Sized> ToJson for &T {
+    fn to_json(&self) -> Value {
+        (**self).to_json()
+    }
+}
+
+impl ToJson for Null {
+    fn to_json(&self) -> Value {
+        Value::Null
+    }
+}
+
+impl ToJson for Empty {
+    fn to_json(&self) -> Value {
+        Value::Object(Map::new())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Calling commands through the generated extension traits.
+
+/// A command call on an asynchronous client, returned by the generated
+/// `ClientExt` methods: `.await` it (it implements [`IntoFuture`]).
+///
+/// [`IntoFuture`]: std::future::IntoFuture
+#[must_use = "a command call does nothing until awaited"]
+#[derive(Debug)]
+pub struct Call<'a, T: ?Sized, C> {
+    client: &'a T,
+    command: C,
+}
+
+impl<'a, T: Client + ?Sized, C: Command + 'a> Call<'a, T, C> {
+    /// A call of `command` on `client`.
+    pub fn new(client: &'a T, command: C) -> Self {
+        Self { client, command }
+    }
+
+    /// The command that will be sent.
+    pub fn command(&self) -> &C {
+        &self.command
+    }
+
+    /// The command, without sending it.
+    pub fn into_command(self) -> C {
+        self.command
+    }
+}
+
+impl<'a, T: Client + ?Sized, C: Command + 'a> std::future::IntoFuture for Call<'a, T, C> {
+    type Output = Result<C::Returns, T::Error>;
+    type IntoFuture = std::pin::Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.client.execute(self.command))
+    }
 }
 
 // ---------------------------------------------------------------------------

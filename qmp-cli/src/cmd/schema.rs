@@ -214,7 +214,9 @@ impl Stats {
             ..Stats::default()
         };
         for e in &model.entities {
-            if e.common().is_none_or(|c| c.implicit || c.span.is_none()) {
+            // Built-in and implicit types (argument objects, arrays, union
+            // bases, `q_empty`, `QType`) are not definitions of the schema.
+            if matches!(e, Entity::Builtin(_)) || e.common().is_none_or(|c| c.implicit) {
                 continue;
             }
             match e {

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Compile cost of the generated bindings, side by side with the crates.io
+# crate `qapi-qmp` (QEMU 9.1 schema, serde derives): clean debug builds of
+# each, alternating, ROUNDS times (default 2), reporting the best time of
+# each, the size of the generated code, and the ratio qmp-types / qapi-qmp.
+#
+# Usage: bench/compile-cost.sh [ROUNDS]
+# Env:   FEATURES   extra cargo features for qmp-types (default: none, i.e.
+#                   the default features)
+#        QMP_SCHEMA as for qmp-types' build script
+# Needs network access to crates.io the first time (to fetch qapi-qmp).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+rounds=${1:-2}
+work=${TMPDIR:-/tmp}/qmp-compile-cost
+mkdir -p "$work/qapi/src"
+cat >"$work/qapi/Cargo.toml" <<'TOML'
+[package]
+name = "qapi-qmp-cost"
+version = "0.0.0"
+edition = "2021"
+publish = false
+[dependencies]
+qapi-qmp = "=0.15.0"
+[workspace]
+TOML
+echo 'pub use qapi_qmp;' >"$work/qapi/src/lib.rs"
+(cd "$work/qapi" && cargo fetch -q)
+(cd "$root" && cargo fetch -q)
+
+now() { date +%s.%N; }
+best_qapi=""
+best_ours=""
+for i in $(seq "$rounds"); do
+    rm -rf "$work/target-qapi" "$work/target-ours"
+    t0=$(now)
+    (cd "$work/qapi" && CARGO_TARGET_DIR="$work/target-qapi" cargo build -q --offline)
+    t1=$(now)
+    (cd "$root" && CARGO_TARGET_DIR="$work/target-ours" cargo build -q --offline -p qmp-types ${FEATURES:+--features "$FEATURES"})
+    t2=$(now)
+    q=$(echo "$t1 - $t0" | bc)
+    o=$(echo "$t2 - $t1" | bc)
+    echo "round $i: qapi-qmp ${q}s, qmp-types ${o}s"
+    if [ -z "$best_qapi" ] || [ "$(echo "$q < $best_qapi" | bc)" = 1 ]; then best_qapi=$q; fi
+    if [ -z "$best_ours" ] || [ "$(echo "$o < $best_ours" | bc)" = 1 ]; then best_ours=$o; fi
+done
+
+size() { find "$@" -type f \( -name '*.rs' -o -name '*.json' \) -printf '%s %p\n' 2>/dev/null; }
+echo
+echo "generated code:"
+qapi_out=$(find "$work/target-qapi/debug/build" -maxdepth 1 -name 'qapi-qmp-*' -type d | while read -r d; do [ -d "$d/out" ] && echo "$d/out"; done | head -1)
+ours_out=$(find "$work/target-ours/debug/build" -maxdepth 1 -name 'qmp-types-*' -type d | while read -r d; do [ -d "$d/out" ] && echo "$d/out"; done | head -1)
+if [ -n "$qapi_out" ]; then size "$qapi_out" | sed 's/^/  qapi-qmp  /'; fi
+if [ -n "$ours_out" ]; then size "$ours_out" | sed 's/^/  qmp-types /'; fi
+echo
+echo "best clean debug build: qapi-qmp ${best_qapi}s, qmp-types ${best_ours}s"
+echo "ratio qmp-types / qapi-qmp: $(echo "scale=2; $best_ours / $best_qapi" | bc)"

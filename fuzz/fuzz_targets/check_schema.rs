@@ -1,0 +1,34 @@
+//! Feeds arbitrary bytes through the parser and, when they parse, the
+//! checker: both must return a result or a diagnostic, never panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use qmp_schema::{CheckOptions, Level, ParseOptions, check, parse_str};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    // Keep `include` inside the (empty) working directory.
+    if text.contains('/') {
+        return;
+    }
+    let level = match sel % 3 {
+        0 => Level::LATEST,
+        1 => Level::new(6, 2),
+        _ => Level::new(5, 1),
+    };
+    if let Ok(parsed) = parse_str("fuzz-input.json", text, &ParseOptions::with_level(level)) {
+        match check(parsed, &CheckOptions { level: Some(level) }) {
+            Ok(model) => {
+                let _ = model.entities.len();
+            }
+            Err(e) => {
+                let _ = e.render_rich(false);
+            }
+        }
+    }
+});

@@ -1,0 +1,39 @@
+//! Generates bindings from a schema file and reports how long it took:
+//! `cargo run --release -p qmp-codegen --example generate -- SCHEMA OUT_DIR [RUNS]`.
+//!
+//! Each run reads, checks and generates everything from scratch and writes
+//! the files (as a build script does). Prints the best and mean wall time.
+
+use std::time::{Duration, Instant};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let (Some(schema), Some(out)) = (args.next(), args.next()) else {
+        eprintln!("usage: generate SCHEMA OUT_DIR [RUNS]");
+        std::process::exit(2);
+    };
+    let runs: u32 = args
+        .next()
+        .map(|r| r.parse())
+        .transpose()?
+        .unwrap_or(1)
+        .max(1);
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        qmp_codegen::Builder::new()
+            .schema(&schema)
+            .out_dir(&out)
+            .cargo_directives(false)
+            .generate()?;
+        times.push(t.elapsed());
+    }
+    let best = times.iter().min().copied().unwrap_or_default();
+    let mean = times.iter().sum::<Duration>() / runs;
+    println!(
+        "runs {runs} best {:.4} mean {:.4}",
+        best.as_secs_f64(),
+        mean.as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,403 @@
+//! The mapping contract, pinned with insta snapshots of the generated code
+//! for one small schema per construct (`tests/snapshots/`).
+
+use std::path::PathBuf;
+
+use qmp_codegen::Builder;
+use qmp_codegen::qmp_schema::{Level, ParseOptions};
+
+fn generate_with(
+    name: &str,
+    schema: &str,
+    opts: ParseOptions,
+    setup: impl FnOnce(&mut Builder),
+) -> String {
+    let dir =
+        std::env::temp_dir().join(format!("qmp-codegen-mapping-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path: PathBuf = dir.join(format!("{name}.json"));
+    std::fs::write(&path, schema).unwrap();
+    let mut b = Builder::new();
+    b.schema(&path).parse_options(opts).cargo_directives(false);
+    setup(&mut b);
+    let out = b
+        .generate_output()
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    std::fs::remove_dir_all(&dir).ok();
+    // The header names the (temporary) schema path: drop it.
+    out.code
+        .split_once("\n\n")
+        .map(|(_, rest)| rest.to_owned())
+        .unwrap_or(out.code)
+}
+
+fn generate(name: &str, schema: &str) -> String {
+    generate_with(name, schema, ParseOptions::default(), |_| {})
+}
+
+#[test]
+fn struct_with_base_optional_array_any() {
+    insta::assert_snapshot!(generate(
+        "struct",
+        r#"
+##
+# @Base:
+#
+# A base.
+#
+# @id: the identifier
+#
+# Since: 1.0
+##
+{ 'struct': 'Base', 'data': { 'id': 'str' } }
+
+##
+# @Thing:
+#
+# A thing with all kinds of members.
+#
+# @count: how many
+#
+# @tags: its tags
+#
+# @blob: anything
+#
+# @ratio: a float
+#
+# Since: 2.0
+##
+{ 'struct': 'Thing', 'base': 'Base',
+  'data': { 'count': 'uint8', '*tags': ['str'], '*blob': 'any', 'ratio': 'number' } }
+"#
+    ));
+}
+
+#[test]
+fn enum_with_fallback() {
+    insta::assert_snapshot!(generate(
+        "enum",
+        r#"
+##
+# @Color:
+#
+# Colours.
+#
+# @red: red
+#
+# @light-blue: light blue
+#
+# @2d: a value starting with a digit
+##
+{ 'enum': 'Color', 'data': [ 'red', 'light-blue', '2d' ] }
+"#
+    ));
+}
+
+#[test]
+fn flat_union_with_fallback_branch() {
+    insta::assert_snapshot!(generate(
+        "union",
+        r#"
+##
+# @Kind:
+#
+# Kinds.
+#
+# @file: a file
+#
+# @null: nothing
+##
+{ 'enum': 'Kind', 'data': [ 'file', 'null' ] }
+
+##
+# @FileOpts:
+#
+# File options.
+#
+# @path: the path
+##
+{ 'struct': 'FileOpts', 'data': { 'path': 'str' } }
+
+##
+# @Opts:
+#
+# Options by kind.
+#
+# @driver: which kind
+#
+# @node-name: the node
+##
+{ 'union': 'Opts', 'base': { 'driver': 'Kind', '*node-name': 'str' },
+  'discriminator': 'driver', 'data': { 'file': 'FileOpts' } }
+"#
+    ));
+}
+
+#[test]
+fn legacy_simple_union() {
+    insta::assert_snapshot!(generate_with(
+        "simple-union",
+        r#"
+{ 'struct': 'Inner', 'data': { 'x': 'int' } }
+{ 'union': 'Simple', 'data': { 'inner': 'Inner', 'text': 'str' } }
+"#,
+        ParseOptions::with_level(Level::new(5, 1)),
+        |_| {}
+    ));
+}
+
+#[test]
+fn alternate_by_json_type() {
+    insta::assert_snapshot!(generate(
+        "alternate",
+        r#"
+##
+# @Ref:
+#
+# A reference or a definition.
+#
+# @definition: the definition
+#
+# @reference: a name
+#
+# @none: no reference
+##
+{ 'alternate': 'Ref',
+  'data': { 'definition': 'Def', 'reference': 'str', 'none': 'null' } }
+
+##
+# @Def:
+#
+# A definition.
+#
+# @size: its size
+#
+# @backing: its backing reference
+##
+{ 'struct': 'Def', 'data': { 'size': 'size', '*backing': 'Ref' } }
+"#
+    ));
+}
+
+#[test]
+fn commands_and_client_methods() {
+    insta::assert_snapshot!(generate(
+        "commands",
+        r#"
+##
+# @Info:
+#
+# Information.
+#
+# @running: whether it runs
+##
+{ 'struct': 'Info', 'data': { 'running': 'bool' } }
+
+##
+# @query-info:
+#
+# Query information.
+#
+# Returns: the information
+#
+# Since: 0.14
+##
+{ 'command': 'query-info', 'returns': 'Info', 'allow-preconfig': true }
+
+##
+# @set-link:
+#
+# Set a link.
+#
+# @name: the link
+#
+# @up: whether it is up
+##
+{ 'command': 'set-link', 'data': { 'name': 'str', 'up': 'bool' } }
+
+##
+# @take-info:
+#
+# Takes a boxed argument.
+##
+{ 'command': 'take-info', 'data': 'Info', 'boxed': true, 'allow-oob': true }
+"#
+    ));
+}
+
+#[test]
+fn events() {
+    insta::assert_snapshot!(generate(
+        "events",
+        r#"
+##
+# @STOP:
+#
+# Stopped.
+##
+{ 'event': 'STOP' }
+
+##
+# @BLOCK_DONE:
+#
+# A job is done.
+#
+# @device: the device
+#
+# @len: bytes done
+##
+{ 'event': 'BLOCK_DONE', 'data': { 'device': 'str', '*len': 'int' } }
+"#
+    ));
+}
+
+#[test]
+fn names_keywords_clashes_and_downstream() {
+    insta::assert_snapshot!(generate_with(
+        "names",
+        r#"
+{ 'pragma': { 'member-name-exceptions': [ 'Keywords', 'Dashes' ], 'doc-required': false } }
+{ 'struct': 'Keywords',
+  'data': { 'a_b': 'int', 'type': 'str', 'match': 'bool', 'self': 'int', 'gen': 'int' } }
+{ 'struct': 'Dashes', 'data': { 'a-b': 'int', 'nvme-io_uring': 'int' } }
+{ 'enum': '__org.qemu_x-Enum', 'data': [ '__org.qemu_x-value', 'static', '144' ] }
+{ 'struct': 'String', 'data': { 'str': 'str' } }
+"#,
+        ParseOptions::default(),
+        |_| {}
+    ));
+}
+
+#[test]
+fn features_deprecated_unstable_and_conditions() {
+    insta::assert_snapshot!(generate_with(
+        "features",
+        r#"
+{ 'pragma': { 'doc-required': false } }
+{ 'struct': 'Opts',
+  'data': { 'old': { 'type': 'int', 'features': [ 'deprecated' ] },
+            '*new': { 'type': 'int', 'features': [ 'unstable' ] } },
+  'if': { 'all': [ 'CONFIG_A', { 'not': 'CONFIG_B' } ] } }
+{ 'command': 'old-cmd', 'features': [ 'deprecated' ] }
+{ 'command': 'x-new-cmd', 'data': 'Opts', 'features': [ 'unstable' ] }
+"#,
+        ParseOptions::default(),
+        |b| {
+            b.unstable_feature(Some("unstable"))
+                .type_attribute("Opts", "#[derive(Default)]");
+        }
+    ));
+}
+
+#[test]
+fn introspection_reply_gets_readable_names() {
+    // A tiny query-qmp-schema reply with masked type names.
+    let reply = r#"{"return": [
+        {"name": "query-thing", "meta-type": "command", "arg-type": "0", "ret-type": "1"},
+        {"name": "0", "meta-type": "object", "members": []},
+        {"name": "1", "meta-type": "object", "members": [
+            {"name": "state", "type": "2"}, {"name": "sizes", "type": "[int]", "default": null}]},
+        {"name": "2", "meta-type": "enum", "values": ["on", "off"], "members": [{"name": "on"}, {"name": "off"}]},
+        {"name": "int", "meta-type": "builtin", "json-type": "int"},
+        {"name": "[int]", "meta-type": "array", "element-type": "int"},
+        {"name": "THING_CHANGED", "meta-type": "event", "arg-type": "3"},
+        {"name": "3", "meta-type": "object", "members": [{"name": "state", "type": "2"}]}
+    ]}"#;
+    insta::assert_snapshot!(generate("introspection", reply));
+}
+
+#[test]
+fn keep_selects_definitions_and_their_dependencies() {
+    let code = generate_with(
+        "keep",
+        r#"
+{ 'pragma': { 'doc-required': false } }
+{ 'struct': 'Alpha', 'data': { 'b': 'Beta' } }
+{ 'struct': 'Beta', 'data': { 'x': 'int' } }
+{ 'struct': 'Unused', 'data': { 'y': 'int' } }
+{ 'command': 'use-a', 'data': { 'a': 'Alpha' } }
+{ 'command': 'other' }
+"#,
+        ParseOptions::default(),
+        |b| {
+            b.keep("use-a");
+        },
+    );
+    assert!(code.contains("pub struct UseA"));
+    assert!(code.contains("pub struct Alpha"));
+    assert!(code.contains("pub struct Beta"));
+    assert!(!code.contains("pub struct Unused"));
+    assert!(!code.contains("pub struct Other"));
+}
+
+#[test]
+fn bad_user_attribute_is_reported() {
+    let dir = std::env::temp_dir().join(format!("qmp-codegen-attr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.json");
+    std::fs::write(
+        &path,
+        "{ 'pragma': { 'doc-required': false } }\n{ 'struct': 'Alpha', 'data': {} }\n",
+    )
+    .unwrap();
+    let err = Builder::new()
+        .schema(&path)
+        .type_attribute("Alpha", "#[derive(Hash")
+        .generate_output()
+        .unwrap_err();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(matches!(err, qmp_codegen::Error::Attribute { .. }), "{err}");
+}
+
+#[test]
+fn schema_errors_carry_their_location() {
+    let dir = std::env::temp_dir().join(format!("qmp-codegen-err-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.json");
+    std::fs::write(
+        &path,
+        "{ 'pragma': { 'doc-required': false } }\n{ 'struct': 'Alpha', 'data': { 'x': 'Nope' } }\n",
+    )
+    .unwrap();
+    let err = Builder::new().schema(&path).generate_output().unwrap_err();
+    std::fs::remove_dir_all(&dir).ok();
+    let text = err.to_string();
+    assert!(matches!(err, qmp_codegen::Error::Schema(_)));
+    assert!(text.contains("bad.json:2"), "{text}");
+}
+
+#[test]
+fn writes_files_only_when_changed() {
+    let dir = std::env::temp_dir().join(format!("qmp-codegen-write-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.json");
+    std::fs::write(
+        &path,
+        "{ 'pragma': { 'doc-required': false } }\n{ 'struct': 'Alpha', 'data': {} }\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let run = || {
+        Builder::new()
+            .schema(&path)
+            .out_dir(&out)
+            .cargo_directives(false)
+            .generate()
+            .unwrap();
+        std::fs::metadata(out.join("qmp.rs"))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let first = run();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let second = run();
+    assert_eq!(first, second, "unchanged output must not be rewritten");
+    assert!(
+        std::fs::read_to_string(out.join("qmp.rs"))
+            .unwrap()
+            .starts_with("// @generated by qmp-codegen")
+    );
+    assert!(out.join("qmp.schema.json").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
