@@ -88,7 +88,8 @@ type Predefined = (&'static str, JsonType, Option<(i128, i128)>);
 struct Info {
     span: Span,
     meta: &'static str,
-    name: String,
+    /// Shared: every entity made for a definition carries its info.
+    name: std::rc::Rc<str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -550,7 +551,7 @@ impl<'a> Builder<'a> {
         let info = Info {
             span: d.span,
             meta: d.meta.as_str(),
-            name: d.name.clone(),
+            name: std::rc::Rc::from(d.name.as_str()),
         };
         self.note_features(&d.features, d.span);
         let features = features_of(&d.features);
@@ -807,7 +808,7 @@ impl<'a> Builder<'a> {
     ) -> R<()> {
         let key = c_name(&m.name, true).into_owned();
         if let Some(prev) = seen.get(&key) {
-            let iname = info.map_or("", |i| i.name.as_str());
+            let iname = info.map_or("", |i| &*i.name);
             return Err(self.err(
                 info,
                 precise,
@@ -885,7 +886,7 @@ impl<'a> Builder<'a> {
     }
 
     fn check_member(&self, info: Option<&Info>, m: &Member, role: &'static str) -> R<usize> {
-        let iname = info.map_or("", |i| i.name.as_str());
+        let iname = info.map_or("", |i| &*i.name);
         let t = self.resolve_type_with(&m.ty, info, m.span, || {
             describe_member(self.rules.legacy, role, &m.name, &m.defined_in, iname)
         })?;
@@ -1143,7 +1144,7 @@ impl<'a> Builder<'a> {
         if let Some(v) = self.object_mut(i).variants.as_mut() {
             v.variants = variants.clone();
         }
-        let iname = info.map_or("", |i| i.name.as_str());
+        let iname = info.map_or("", |i| &*i.name);
         for v in &variants {
             let what = describe_member(self.rules.legacy, "branch", &v.name, &union_name, iname);
             let t = self.resolve_type(&v.ty, info, v.span, &what)?;
@@ -1182,7 +1183,7 @@ impl<'a> Builder<'a> {
         };
         let name = a.common.name.clone();
         let vs = a.variants.variants.clone();
-        let iname = info.map_or("", |i| i.name.as_str());
+        let iname = info.map_or("", |i| &*i.name);
         let mut types = Vec::new();
         for v in &vs {
             let what = describe_member(self.rules.legacy, "branch", &v.name, &name, iname);
