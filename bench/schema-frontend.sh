@@ -19,7 +19,9 @@ target=${CARGO_TARGET_DIR:-$root/target}
 [ -f "$schema" ] || { echo "missing $schema (set SHARED=...)" >&2; exit 1; }
 
 echo "building release binaries..." >&2
-(cd "$root" && cargo build --release -q -p qmp-cli -p qmp-schema --example time_frontend)
+# (two commands: `--example` would restrict a combined build to examples only)
+(cd "$root" && cargo build --release -q -p qmp-cli --bin qmp &&
+    cargo build --release -q -p qmp-schema --example time_frontend)
 qmp=$target/release/qmp
 inproc=$target/release/examples/time_frontend
 
