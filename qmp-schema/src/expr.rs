@@ -421,10 +421,45 @@ impl Eq for CName<'_> {}
 
 impl std::hash::Hash for CName<'_> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        for b in self.bytes() {
-            state.write_u8(b);
+        // The mapped bytes, eight at a time; the same calls for equal keys
+        // whether or not the names are ASCII.
+        fn feed<H: std::hash::Hasher>(state: &mut H, bytes: impl Iterator<Item = u8>) {
+            let mut w = [0u8; 8];
+            let mut n = 0;
+            for b in bytes {
+                w[n] = b;
+                n += 1;
+                if n == 8 {
+                    state.write_u64(u64::from_le_bytes(w));
+                    n = 0;
+                }
+            }
+            for &b in &w[..n] {
+                state.write_u8(b);
+            }
+            state.write_u8(0xff);
         }
-        state.write_u8(0xff);
+        let prefix: &[u8] = if self.prefixed { b"q_" } else { b"" };
+        if self.name.is_ascii() {
+            feed(
+                state,
+                prefix
+                    .iter()
+                    .copied()
+                    .chain(self.name.bytes().map(map_c_byte)),
+            );
+        } else {
+            feed(state, self.bytes());
+        }
+    }
+}
+
+/// What `c_name` maps an ASCII character to.
+fn map_c_byte(b: u8) -> u8 {
+    if b.is_ascii_alphanumeric() || b == b'_' {
+        b
+    } else {
+        b'_'
     }
 }
 
@@ -1758,7 +1793,16 @@ mod tests {
             "a-b",
             "a_b",
             "abcdefghijklmnopqrstuvwxyz-0123",
+            "abcdefghijklmnopqrstuvwxyz_0123",
+            "é",
+            "-",
+            "_",
+            "éééééééééé",
+            "__________",
         ];
+        let hasher =
+            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
+        let hash = |n: &str| std::hash::BuildHasher::hash_one(&hasher, CName::new(n));
         for a in names {
             for b in names {
                 assert_eq!(
@@ -1766,6 +1810,9 @@ mod tests {
                     c_name(a, true) == c_name(b, true),
                     "{a} vs {b}"
                 );
+                if CName::new(a) == CName::new(b) {
+                    assert_eq!(hash(a), hash(b), "{a} vs {b}");
+                }
             }
             let key: String = CName::new(a).bytes().map(char::from).collect();
             assert_eq!(key, c_name(a, true).replace(|c: char| !c.is_ascii(), "_"));

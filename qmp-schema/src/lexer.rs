@@ -265,7 +265,12 @@ impl<'a> Lexer<'a> {
             };
             match b {
                 b'\'' => {
-                    value.push_str(&self.src[seg..i]);
+                    if value.is_empty() {
+                        // No escapes: one exact allocation.
+                        value = self.src[seg..i].to_owned();
+                    } else {
+                        value.push_str(&self.src[seg..i]);
+                    }
                     self.cursor = i + 1;
                     let mut tok = self.token(TokKind::Str(String::new()), start, i + 1);
                     tok.kind = TokKind::Str(value);

@@ -1142,7 +1142,11 @@ impl<'a> Builder<'a> {
             // `self` mutably, after them.
             let obj = self.object(i);
             let union_name = obj.common.name.as_str();
-            let v = &obj.variants.as_ref().unwrap_or_else(|| unreachable!()).variants[k];
+            let v = &obj
+                .variants
+                .as_ref()
+                .unwrap_or_else(|| unreachable!())
+                .variants[k];
             let what = || describe_member(self.rules.legacy, "branch", &v.name, union_name, iname);
             let t = self.resolve_type_with(&v.ty, info, v.span, what)?;
             if !has_members {
