@@ -421,35 +421,28 @@ impl Eq for CName<'_> {}
 
 impl std::hash::Hash for CName<'_> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        // The mapped bytes, eight at a time; the same calls for equal keys
-        // whether or not the names are ASCII.
-        fn feed<H: std::hash::Hasher>(state: &mut H, bytes: impl Iterator<Item = u8>) {
-            let mut w = [0u8; 8];
-            let mut n = 0;
-            for b in bytes {
-                w[n] = b;
-                n += 1;
-                if n == 8 {
-                    state.write_u64(u64::from_le_bytes(w));
-                    n = 0;
+        // The mapped bytes, eight at a time (mapping is idempotent, so
+        // bytes already mapped hash alike).
+        fn feed<H: std::hash::Hasher>(state: &mut H, bytes: &[u8]) {
+            let mut chunks = bytes.chunks_exact(8);
+            for c in &mut chunks {
+                let mut w = [0u8; 8];
+                for (d, &b) in w.iter_mut().zip(c) {
+                    *d = map_c_byte(b);
                 }
+                state.write_u64(u64::from_le_bytes(w));
             }
-            for &b in &w[..n] {
-                state.write_u8(b);
+            for &b in chunks.remainder() {
+                state.write_u8(map_c_byte(b));
             }
             state.write_u8(0xff);
         }
-        let prefix: &[u8] = if self.prefixed { b"q_" } else { b"" };
-        if self.name.is_ascii() {
-            feed(
-                state,
-                prefix
-                    .iter()
-                    .copied()
-                    .chain(self.name.bytes().map(map_c_byte)),
-            );
+        if !self.prefixed && self.name.is_ascii() {
+            feed(state, self.name.as_bytes());
         } else {
-            feed(state, self.bytes());
+            // Rare: build the mapped name.
+            let mapped: Vec<u8> = self.bytes().collect();
+            feed(state, &mapped);
         }
     }
 }
