@@ -48,8 +48,8 @@ done
 size() { find "$@" -type f \( -name '*.rs' -o -name '*.json' \) -printf '%s %p\n' 2>/dev/null; }
 echo
 echo "generated code:"
-qapi_out=$(find "$work/target-qapi/debug/build" -maxdepth 1 -name 'qapi-qmp-*' -type d | while read -r d; do [ -d "$d/out" ] && echo "$d/out"; done | head -1)
-ours_out=$(find "$work/target-ours/debug/build" -maxdepth 1 -name 'qmp-types-*' -type d | while read -r d; do [ -d "$d/out" ] && echo "$d/out"; done | head -1)
+qapi_out=$(find "$work/target-qapi/debug/build" -mindepth 2 -maxdepth 2 -path '*/qapi-qmp-*/out' -type d -print -quit)
+ours_out=$(find "$work/target-ours/debug/build" -mindepth 2 -maxdepth 2 -path '*/qmp-types-*/out' -type d -print -quit)
 if [ -n "$qapi_out" ]; then size "$qapi_out" | sed 's/^/  qapi-qmp  /'; fi
 if [ -n "$ours_out" ]; then size "$ours_out" | sed 's/^/  qmp-types /'; fi
 echo

@@ -26,19 +26,7 @@ fn schema_path(env: &str, default: &str) -> PathBuf {
         _ => {
             let manifest =
                 PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-            let embedded = manifest.join(default);
-            println!("cargo:rerun-if-changed={}", embedded.display());
-            if embedded.exists() {
-                return embedded;
-            }
-            // Interim, until the facts-only snapshots are committed: the
-            // QEMU 10.0.2 source tree next to the workspace.
-            let fallback = match default {
-                d if d.ends_with("-qga.json") => "qga/qapi-schema.json",
-                d if d.ends_with("-storage-daemon.json") => "storage-daemon/qapi/qapi-schema.json",
-                _ => "qapi/qapi-schema.json",
-            };
-            manifest.join("../../shared/qemu/10.0.2").join(fallback)
+            manifest.join(default)
         }
     }
 }

@@ -192,13 +192,21 @@ fn events_count_and_order() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the events client is connected (its monitor is busy).
-    std::thread::sleep(Duration::from_millis(500));
+    // Toggle the run state until the events client has printed its two
+    // events (it may connect and negotiate at any point of this).
     let ctl = qmp_client::Builder::new()
         .connect_unix_blocking(&vm.socks[1])
         .unwrap();
-    ctl.execute_raw("cont", None).unwrap();
-    ctl.execute_raw("stop", None).unwrap();
+    let mut child = child;
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut running = false;
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < end, "qmp events never finished");
+        ctl.execute_raw(if running { "stop" } else { "cont" }, None)
+            .unwrap();
+        running = !running;
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let out = child.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
@@ -211,9 +219,20 @@ fn events_count_and_order() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 2);
-    assert_eq!(lines[0]["event"], "RESUME");
-    assert_eq!(lines[1]["event"], "STOP");
-    assert!(lines[1]["timestamp"]["seconds"].as_i64().unwrap() > 0);
+    // Two consecutive run-state events: one of each, in alternation.
+    let names: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert!(
+        names == ["RESUME", "STOP"] || names == ["STOP", "RESUME"],
+        "{names:?}"
+    );
+    let ts = |l: &serde_json::Value| {
+        (
+            l["timestamp"]["seconds"].as_i64().unwrap(),
+            l["timestamp"]["microseconds"].as_i64().unwrap(),
+        )
+    };
+    assert!(ts(&lines[0]) <= ts(&lines[1]));
+    assert!(ts(&lines[1]).0 > 0);
 }
 
 #[test]

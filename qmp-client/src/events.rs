@@ -86,6 +86,20 @@ impl<K: EventKind> FromRawEvent for TypedEvent<K> {
     }
 }
 
+/// The runtime's `EventMessage<E>` (event + timestamp), decoded from the
+/// whole message.
+impl<K> FromRawEvent for qmp_types::EventMessage<K>
+where
+    qmp_types::EventMessage<K>: serde::de::DeserializeOwned,
+{
+    fn from_raw(raw: RawEvent) -> Result<Self, EventError> {
+        raw.decode::<Self>().map_err(|error| EventError::Decode {
+            error,
+            raw: Box::new(raw),
+        })
+    }
+}
+
 pub(crate) enum Next<E> {
     Item(Result<E, EventError>),
     End,

@@ -1159,6 +1159,19 @@ async fn unix_socket_backpressure_large_write() {
 
 // ---- the generated bindings over the fake server ----
 
+/// Asks the fake server (which answers `more` with two events) for more.
+async fn s_more(c: &Qmp) {
+    let mut ev = c.events_as::<qmp_types::EventMessage<qmp_types::Event>>();
+    c.execute_raw("more", None).await.unwrap();
+    let m = ev.next().await.unwrap().unwrap();
+    assert!(
+        matches!(m.event, qmp_types::Event::Resume(_)),
+        "{:?}",
+        m.event
+    );
+    assert_eq!(m.timestamp.seconds, 1700000000);
+}
+
 #[tokio::test]
 async fn generated_types_unknown_enum_values_members_and_decode_paths() {
     use qmp_types::ClientExt as _;
@@ -1181,6 +1194,9 @@ async fn generated_types_unknown_enum_values_members_and_decode_paths() {
                 .await;
             s.send(&event("STOP", None)).await;
             s.send(&event("FUTURE_EVENT", Some(json!({"a": 1})))).await;
+            let more = s.recv().await.unwrap();
+            s.send(&event("RESUME", None)).await;
+            s.reply(&more, json!({})).await;
             s.recv().await;
         })
         .await;
@@ -1206,6 +1222,9 @@ async fn generated_types_unknown_enum_values_members_and_decode_paths() {
         assert!(matches!(stop.event, qmp_types::Event::Stop(_)));
         let fut = ev.next().await.unwrap().unwrap();
         assert_eq!(qmp_types::EventKind::name(&fut.event), "FUTURE_EVENT");
+        drop(ev);
+        // The same events as the runtime's EventMessage.
+        s_more(&c).await;
     })
     .await;
 }

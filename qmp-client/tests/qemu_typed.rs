@@ -244,3 +244,117 @@ async fn storage_daemon_typed() {
     let v = Qsd::query_version(&qsd).await.unwrap();
     assert_eq!(v.qemu.major, 10);
 }
+
+async fn next_typed(
+    ev: &mut qmp_client::EventStream<qmp_client::TypedEvent<Event>>,
+    what: &str,
+) -> Event {
+    tokio::time::timeout(Duration::from_secs(20), ev.next())
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+        .expect("stream ended")
+        .expect("event error")
+        .event
+}
+
+#[tokio::test]
+async fn lifecycle_hotplug_and_block_job_events_typed_in_order() {
+    let Some(p) = qemu::system(
+        "q35",
+        &[
+            "-accel",
+            "tcg",
+            "-S",
+            "-m",
+            "128",
+            "-device",
+            "qemu-xhci,id=xhci",
+        ],
+    ) else {
+        return;
+    };
+    let qmp = builder().connect_unix(&p.sock).await.unwrap();
+    let mut ev = qmp.typed_events::<Event>();
+    // Each reply, then its event (runs paused after `stop`: no guest code
+    // delays anything on a loaded host).
+    qmp.cont().await.unwrap();
+    assert!(matches!(
+        next_typed(&mut ev, "RESUME").await,
+        Event::Resume(_)
+    ));
+    qmp.stop().await.unwrap();
+    assert!(matches!(next_typed(&mut ev, "STOP").await, Event::Stop(_)));
+    assert_eq!(qmp.query_status().await.unwrap().status.as_str(), "paused");
+    qmp.system_reset().await.unwrap();
+    match next_typed(&mut ev, "RESET").await {
+        Event::Reset(r) => assert_eq!(r.reason.as_str(), "host-qmp-system-reset"),
+        other => panic!("{other:?}"),
+    }
+    // Hot-plug and unplug a USB disk on a null-co node.
+    qmp.execute_raw(
+        "blockdev-add",
+        Some(json!({"driver": "null-co", "node-name": "n0", "size": 1048576})),
+    )
+    .await
+    .unwrap();
+    qmp.execute_raw(
+        "device_add",
+        Some(json!({"driver": "usb-storage", "drive": "n0", "id": "stor0", "bus": "xhci.0"})),
+    )
+    .await
+    .unwrap();
+    qmp.device_del("stor0".into()).await.unwrap();
+    loop {
+        match next_typed(&mut ev, "DEVICE_DELETED").await {
+            Event::DeviceDeleted(d) if d.device.as_deref() == Some("stor0") => break,
+            Event::DeviceDeleted(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // A block job between two null nodes: its status changes in order,
+    // then completion.
+    for n in ["src", "dst"] {
+        qmp.execute_raw(
+            "blockdev-add",
+            Some(json!({"driver": "null-co", "node-name": n, "size": 8388608})),
+        )
+        .await
+        .unwrap();
+    }
+    qmp.execute_raw(
+        "blockdev-backup",
+        Some(json!({"job-id": "job0", "device": "src", "target": "dst", "sync": "full"})),
+    )
+    .await
+    .unwrap();
+    let mut statuses = Vec::new();
+    loop {
+        match next_typed(&mut ev, "job events").await {
+            Event::JobStatusChange(j) => {
+                assert_eq!(j.id, "job0");
+                statuses.push(j.status.as_str().to_owned());
+            }
+            Event::BlockJobCompleted(c) => {
+                assert_eq!(c.device, "job0");
+                assert_eq!(c.len, 8388608);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // created, running (possibly paused/resumed around drains), then
+    // waiting and pending before the completion event.
+    assert_eq!(&statuses[..2], ["created", "running"], "{statuses:?}");
+    let waiting = statuses.iter().position(|s| s == "waiting");
+    let pending = statuses.iter().position(|s| s == "pending");
+    assert!(
+        waiting.is_some() && pending.is_some() && waiting < pending,
+        "{statuses:?}"
+    );
+    let jobs = qmp.query_jobs().await.unwrap();
+    assert!(
+        jobs.iter()
+            .all(|j| j.id != "job0" || j.status.as_str() == "concluded")
+    );
+    assert_eq!(qmp.stats().unknown_replies, 0);
+}

@@ -101,6 +101,25 @@ fn inline(line: &str) -> String {
             rest = &after[end + 2..];
             continue;
         }
+        // URLs become autolinks (rustdoc warns about bare URLs), with or
+        // without rST's angle brackets around them.
+        let bracketed = rest.starts_with("<http://") || rest.starts_with("<https://");
+        if bracketed || rest.starts_with("http://") || rest.starts_with("https://") {
+            let body = if bracketed { &rest[1..] } else { rest };
+            let end = body
+                .find(|c: char| c.is_whitespace() || matches!(c, '>' | '"' | '\'' | '`' | ')'))
+                .unwrap_or(body.len());
+            let url = body[..end].trim_end_matches(['.', ',', ';', ':']);
+            out.push('<');
+            out.push_str(url);
+            out.push('>');
+            let consumed = usize::from(bracketed) + url.len();
+            rest = &rest[consumed..];
+            if bracketed && rest.starts_with('>') {
+                rest = &rest[1..];
+            }
+            continue;
+        }
         let c = rest.chars().next().expect("non-empty");
         if c == '@' {
             let name: String = rest[1..]
@@ -141,6 +160,18 @@ mod tests {
         assert_eq!(
             to_markdown(text),
             "Example:\n\n```text\n-> { \"execute\": \"x\" }\n<- {}\n```\n\nAfter."
+        );
+    }
+
+    #[test]
+    fn urls_become_autolinks() {
+        assert_eq!(
+            to_markdown("see https://a.org/x_y.html."),
+            "see <https://a.org/x_y.html>."
+        );
+        assert_eq!(
+            to_markdown("see <http://zlib.net/>"),
+            "see <http://zlib.net/>"
         );
     }
 

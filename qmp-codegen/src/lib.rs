@@ -331,6 +331,17 @@ impl Builder {
     pub fn generate_output(&mut self) -> Result<Output, Error> {
         let (model, inputs) = self.load()?;
         let attrs = self.parsed_attrs()?;
+        if let Some((path, attr)) = self
+            .attrs
+            .iter()
+            .find(|(p, _)| p != "." && model.get(p).is_none())
+        {
+            return Err(Error::Attribute {
+                path: path.clone(),
+                attribute: attr.clone(),
+                message: "the schema has no definition of that name".to_owned(),
+            });
+        }
         let keep = self.keep.clone();
         let keep_fn = |e: &Entity, m: &str| keep.matches(e, m);
         let plan = plan::Plan::new(

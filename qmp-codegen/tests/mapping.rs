@@ -345,8 +345,14 @@ fn bad_user_attribute_is_reported() {
         .type_attribute("Alpha", "#[derive(Hash")
         .generate_output()
         .unwrap_err();
-    std::fs::remove_dir_all(&dir).ok();
     assert!(matches!(err, qmp_codegen::Error::Attribute { .. }), "{err}");
+    let err = Builder::new()
+        .schema(&path)
+        .type_attribute("Nonesuch", "#[derive(Hash)]")
+        .generate_output()
+        .unwrap_err();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(err.to_string().contains("no definition"), "{err}");
 }
 
 #[test]

@@ -29,7 +29,7 @@
 //!   groups left out decode as `Event::Unknown` / `Request::Unknown`. A
 //!   custom `QMP_SCHEMA` always gets every definition.
 //! * `qga`, `storage-daemon`: the guest agent and storage daemon bindings,
-//!   in [`qga`] and [`storage_daemon`] (schemas overridable with
+//!   in `qmp_types::qga` and `qmp_types::storage_daemon` (schemas overridable with
 //!   `QMP_QGA_SCHEMA` / `QMP_QSD_SCHEMA`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
