@@ -349,6 +349,113 @@ pub(crate) fn c_name(name: &str, protect: bool) -> std::borrow::Cow<'_, str> {
     mapped
 }
 
+/// `c_name(name, true)` as a set or map key, compared and hashed without
+/// building the mapped string.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CName<'a> {
+    name: &'a str,
+    /// Whether `c_name` adds the `q_` prefix.
+    prefixed: bool,
+}
+
+/// Longer than every reserved word, so longer names need no check.
+const MAX_RESERVED_LEN: usize = 24;
+
+impl<'a> CName<'a> {
+    pub(crate) fn new(name: &'a str) -> Self {
+        let plain = name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+        let prefixed = if name.starts_with(|c: char| c.is_ascii_digit()) {
+            true
+        } else if plain {
+            is_reserved_word(name)
+        } else if name.len() <= MAX_RESERVED_LEN {
+            // Reserved words are ASCII: map into a small buffer.
+            let mut buf = [0u8; MAX_RESERVED_LEN];
+            let mut n = 0;
+            for c in name.chars() {
+                buf[n] = map_c_char(c);
+                n += 1;
+            }
+            std::str::from_utf8(&buf[..n]).is_ok_and(is_reserved_word)
+        } else {
+            false
+        };
+        Self { name, prefixed }
+    }
+
+    fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        let prefix: &[u8] = if self.prefixed { b"q_" } else { b"" };
+        prefix
+            .iter()
+            .copied()
+            .chain(self.name.chars().map(map_c_char))
+    }
+}
+
+/// Whether `c_name(name, false)` starts with `prefix` (ASCII letters,
+/// digits and `_`), without building it.
+pub(crate) fn c_name_starts_with(name: &str, prefix: &str) -> bool {
+    name.chars()
+        .map(map_c_char)
+        .take(prefix.len())
+        .eq(prefix.bytes())
+}
+
+/// What `c_name` maps a character to.
+fn map_c_char(c: char) -> u8 {
+    if c.is_ascii_alphanumeric() || c == '_' {
+        c as u8
+    } else {
+        b'_'
+    }
+}
+
+impl PartialEq for CName<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.name == other.name && self.prefixed == other.prefixed)
+            || self.bytes().eq(other.bytes())
+    }
+}
+
+impl Eq for CName<'_> {}
+
+impl std::hash::Hash for CName<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // The mapped bytes, eight at a time (mapping is idempotent, so
+        // bytes already mapped hash alike).
+        fn feed<H: std::hash::Hasher>(state: &mut H, bytes: &[u8]) {
+            let mut chunks = bytes.chunks_exact(8);
+            for c in &mut chunks {
+                let mut w = [0u8; 8];
+                for (d, &b) in w.iter_mut().zip(c) {
+                    *d = map_c_byte(b);
+                }
+                state.write_u64(u64::from_le_bytes(w));
+            }
+            for &b in chunks.remainder() {
+                state.write_u8(map_c_byte(b));
+            }
+            state.write_u8(0xff);
+        }
+        if !self.prefixed && self.name.is_ascii() {
+            feed(state, self.name.as_bytes());
+        } else {
+            // Rare: build the mapped name.
+            let mapped: Vec<u8> = self.bytes().collect();
+            feed(state, &mapped);
+        }
+    }
+}
+
+/// What `c_name` maps an ASCII character to.
+fn map_c_byte(b: u8) -> u8 {
+    if b.is_ascii_alphanumeric() || b == b'_' {
+        b
+    } else {
+        b'_'
+    }
+}
+
 fn is_stem(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
@@ -421,7 +528,7 @@ impl ExprChecker<'_> {
         source: impl fmt::Display + Copy,
     ) -> R<&'n str> {
         match name_stem(name) {
-            Some(stem) if !c_name(name, false).starts_with("q_") => Ok(stem),
+            Some(stem) if !c_name_starts_with(name, "q_") => Ok(stem),
             _ => Err(self.err(cx, sp, format!("{source} has an invalid name"))),
         }
     }
@@ -771,8 +878,7 @@ impl ExprChecker<'_> {
                 None => (key.name.as_str(), false),
             };
             self.check_name_lower(cx, name, key.span, key_source, permissive, permissive)?;
-            let cn = c_name(name, false);
-            if cn == "u" || cn.starts_with("has_") {
+            if name == "u" || c_name_starts_with(name, "has_") {
                 return Err(self.err(cx, key.span, format!("{key_source} uses reserved name")));
             }
             let (ty, dict) = Self::member_dict(arg);
@@ -1105,7 +1211,7 @@ impl ExprChecker<'_> {
         if enum_member && member.starts_with(|c: char| c.is_ascii_digit()) {
             member = format!("D{member}");
         }
-        if name_stem(&member).is_none() || c_name(&member, false).starts_with("q_") {
+        if name_stem(&member).is_none() || c_name_starts_with(&member, "q_") {
             return Err(self.err(cx, sp, format!("{source} has an invalid name")));
         }
         if !permit_upper && name.to_lowercase() != name {
@@ -1660,6 +1766,69 @@ mod tests {
         assert_eq!(name_stem("1foo"), None);
         assert_eq!(name_stem("a.b"), None);
         assert_eq!(name_stem(""), None);
+    }
+
+    #[test]
+    fn c_name_keys_match_c_name() {
+        let names = [
+            "a-b.c",
+            "a_b_c",
+            "int",
+            "q_int",
+            "1a",
+            "q_1a",
+            "not-eq",
+            "not_eq",
+            "q_not_eq",
+            "é-x",
+            "__x",
+            "x",
+            "a-b",
+            "a_b",
+            "abcdefghijklmnopqrstuvwxyz-0123",
+            "abcdefghijklmnopqrstuvwxyz_0123",
+            "é",
+            "-",
+            "_",
+            "éééééééééé",
+            "__________",
+        ];
+        let hasher =
+            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
+        let hash = |n: &str| std::hash::BuildHasher::hash_one(&hasher, CName::new(n));
+        for a in names {
+            for b in names {
+                assert_eq!(
+                    CName::new(a) == CName::new(b),
+                    c_name(a, true) == c_name(b, true),
+                    "{a} vs {b}"
+                );
+                if CName::new(a) == CName::new(b) {
+                    assert_eq!(hash(a), hash(b), "{a} vs {b}");
+                }
+            }
+            let key: String = CName::new(a).bytes().map(char::from).collect();
+            assert_eq!(key, c_name(a, true).replace(|c: char| !c.is_ascii(), "_"));
+        }
+    }
+
+    #[test]
+    fn c_name_prefixes() {
+        for (name, prefix) in [
+            ("has-x", "has_"),
+            ("has_x", "has_"),
+            ("hasx", "has_"),
+            ("ha", "has_"),
+            ("q-a", "q_"),
+            ("qé", "q_"),
+            ("q", "q_"),
+        ] {
+            assert_eq!(
+                c_name_starts_with(name, prefix),
+                c_name(name, false).starts_with(prefix),
+                "{name}"
+            );
+        }
     }
 
     #[test]

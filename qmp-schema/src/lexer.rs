@@ -88,7 +88,11 @@ pub(crate) fn py_isspace(c: char) -> bool {
 
 /// `s` without trailing Python whitespace (`str.rstrip()`).
 pub(crate) fn py_rstrip(s: &str) -> &str {
-    s.trim_end_matches(py_isspace)
+    match s.as_bytes().last() {
+        // Most lines end in a visible ASCII character.
+        Some(&b) if b.is_ascii_graphic() => s,
+        _ => s.trim_end_matches(py_isspace),
+    }
 }
 
 /// `s` without leading and trailing Python whitespace (`str.strip()`).
@@ -98,7 +102,12 @@ pub(crate) fn py_strip(s: &str) -> &str {
 
 /// The number of leading Python-whitespace characters of `s`.
 pub(crate) fn py_indent(s: &str) -> usize {
-    s.chars().take_while(|&c| py_isspace(c)).count()
+    let spaces = s.bytes().take_while(|&b| b == b' ').count();
+    match s.as_bytes().get(spaces) {
+        Some(&b) if b.is_ascii_graphic() => spaces,
+        None => spaces,
+        _ => s.chars().take_while(|&c| py_isspace(c)).count(),
+    }
 }
 
 /// The lexer over one file's text.
@@ -265,7 +274,12 @@ impl<'a> Lexer<'a> {
             };
             match b {
                 b'\'' => {
-                    value.push_str(&self.src[seg..i]);
+                    if value.is_empty() {
+                        // No escapes: one exact allocation.
+                        value = self.src[seg..i].to_owned();
+                    } else {
+                        value.push_str(&self.src[seg..i]);
+                    }
                     self.cursor = i + 1;
                     let mut tok = self.token(TokKind::Str(String::new()), start, i + 1);
                     tok.kind = TokKind::Str(value);
@@ -403,5 +417,12 @@ mod tests {
         assert_eq!(py_rstrip("a \u{3000}"), "a");
         assert_eq!(py_indent("  \tx "), 3);
         assert_eq!(py_strip("  x "), "x");
+        assert_eq!(py_rstrip("ab"), "ab");
+        assert_eq!(py_rstrip("a\u{a0}"), "a");
+        assert_eq!(py_rstrip("é"), "é");
+        assert_eq!(py_indent("  x"), 2);
+        assert_eq!(py_indent("   "), 3);
+        assert_eq!(py_indent(" \u{a0}x"), 2);
+        assert_eq!(py_indent("é"), 0);
     }
 }

@@ -179,6 +179,12 @@ pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
             let level = opts.level.or(level).unwrap_or_default();
             return check(parsed, &CheckOptions { level: Some(level) });
         }
+        // The file may have grown since the size check.
+        if text.len() as u64 <= opts.limits.max_file_size.min(u64::from(u32::MAX)) {
+            // Source: parse the text read, rather than reading it again.
+            let parsed = parser::parse_file_text(path, text, opts)?;
+            return check(parsed, &CheckOptions::default());
+        }
     }
     let parsed = parse_file(path, opts)?;
     check(parsed, &CheckOptions::default())

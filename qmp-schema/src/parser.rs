@@ -98,6 +98,18 @@ pub fn parse_file(path: &Path, opts: &ParseOptions) -> Result<Parsed, ParseError
     ctx.run(name, path.to_path_buf(), text)
 }
 
+/// Like [`parse_file`], for the file's text already read (as UTF-8, within
+/// the size limit) by the caller.
+pub(crate) fn parse_file_text(
+    path: &Path,
+    text: String,
+    opts: &ParseOptions,
+) -> Result<Parsed, ParseError> {
+    let level = opts.level_for(path);
+    let name = path.to_string_lossy().into_owned();
+    Ctx::new(opts, level).run(name, path.to_path_buf(), normalize_newlines(text))
+}
+
 /// Parses schema text held in memory; `name` is the file name used in
 /// diagnostics and to resolve `include` directives (relative to its
 /// directory, like a file of that name). The language level is

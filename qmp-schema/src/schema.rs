@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use crate::ast::{Doc, DocSection, DocSectionKind, Item};
 use crate::diag::{Diagnostic, DiagnosticKind};
 use crate::expr::{
-    Body, Data, Def, ExprChecker, NFeature, NMember, Reporter, Rules, TypeRef, c_name,
+    Body, CName, Data, Def, ExprChecker, NFeature, NMember, Reporter, Rules, TypeRef, c_name,
 };
 use crate::model::{
     Alternate, Array, Builtin, Command, Common, DocBlock, Entity, EntityId, Enum, EnumMember,
@@ -78,7 +78,7 @@ impl std::hash::BuildHasher for NameHash {
 }
 
 type NameMap<V> = HashMap<String, V, NameHash>;
-type NameSet<'a> = std::collections::HashSet<std::borrow::Cow<'a, str>, NameHash>;
+type NameSet<'a> = std::collections::HashSet<CName<'a>, NameHash>;
 
 /// A built-in type: name, JSON type, integer range.
 type Predefined = (&'static str, JsonType, Option<(i128, i128)>);
@@ -136,9 +136,9 @@ impl SeenMap {
 }
 
 /// A member or feature to connect to a doc block.
-enum Conn {
-    Member(&'static str, String, Option<Span>),
-    Feature(Feature),
+enum Conn<'a> {
+    Member(&'static str, &'a str, Option<Span>),
+    Feature(&'a Feature),
 }
 
 /// Per doc block: which documented members/features got connected.
@@ -971,7 +971,7 @@ impl<'a> Builder<'a> {
                 .unwrap_or_default()
                 .iter()
                 .chain(&self.object(i).local_members)
-                .all(|m| set.insert(c_name(&m.name, true)))
+                .all(|m| set.insert(CName::new(&m.name)))
         };
         let mut seen = SeenMap::default();
         if let Some(b) = base_idx
@@ -1005,7 +1005,7 @@ impl<'a> Builder<'a> {
             let obj = self.object(i);
             let mut set = NameSet::default();
             for m in &obj.members {
-                set.insert(c_name(&m.name, true));
+                set.insert(CName::new(&m.name));
             }
             let clean = obj.variants.iter().flat_map(|vs| &vs.variants).all(|v| {
                 self.lookup_type(&v.ty)
@@ -1025,11 +1025,7 @@ impl<'a> Builder<'a> {
         let Entity::Object(obj) = &self.ents[o].e else {
             return true;
         };
-        if !obj
-            .members
-            .iter()
-            .all(|m| set.insert(c_name(&m.name, true)))
-        {
+        if !obj.members.iter().all(|m| set.insert(CName::new(&m.name))) {
             return false;
         }
         obj.variants.iter().flat_map(|vs| &vs.variants).all(|v| {
@@ -1067,14 +1063,15 @@ impl<'a> Builder<'a> {
     fn check_branches(&mut self, i: usize, info: Option<&Info>) -> R<()> {
         let obj = self.object(i);
         let simple = obj.simple_union;
-        let vs = obj.variants.clone().unwrap_or_else(|| unreachable!());
+        let vs = obj.variants.as_ref().unwrap_or_else(|| unreachable!());
         let tag_name = vs.tag.clone();
-        let tag_key = c_name(&tag_name, true);
+        let mut variants = vs.variants.clone();
+        let tag_key = CName::new(&tag_name);
         // Members do not clash here, so C names identify them.
         let tag = obj
             .members
             .iter()
-            .find(|m| c_name(&m.name, true) == tag_key)
+            .find(|m| CName::new(&m.name) == tag_key)
             .filter(|m| m.name == tag_name)
             .cloned();
         let has_members = !obj.members.is_empty();
@@ -1086,7 +1083,6 @@ impl<'a> Builder<'a> {
             ));
         };
         let enum_idx = self.lookup_type(&tag.ty);
-        let mut variants = vs.variants.clone();
         if !simple {
             let base_implicit = tag.defined_in.starts_with("q_");
             let base = if base_implicit {
@@ -1117,22 +1113,18 @@ impl<'a> Builder<'a> {
                 ));
             }
         }
-        let enum_members: Vec<(String, Option<IfCond>)> = match enum_idx.map(|e| &self.ents[e].e) {
-            Some(Entity::Enum(e)) => e
-                .members
-                .iter()
-                .map(|m| (m.name.clone(), m.cond.clone()))
-                .collect(),
-            _ => Vec::new(),
+        let enum_members: &[EnumMember] = match enum_idx.map(|e| &self.ents[e].e) {
+            Some(Entity::Enum(e)) => &e.members,
+            _ => &[],
         };
         if !simple {
-            for (m, cond) in &enum_members {
-                if !variants.iter().any(|v| &v.name == m) {
+            for m in enum_members {
+                if !variants.iter().any(|v| v.name == m.name) {
                     variants.push(Variant {
-                        name: m.clone(),
+                        name: m.name.clone(),
                         ty: "q_empty".into(),
                         span: None,
-                        cond: cond.clone(),
+                        cond: m.cond.clone(),
                     });
                 }
             }
@@ -1140,36 +1132,50 @@ impl<'a> Builder<'a> {
         if variants.is_empty() {
             return Err(self.err(info, None, "union has no branches"));
         }
-        let union_name = self.object(i).common.name.clone();
+        let count = variants.len();
         if let Some(v) = self.object_mut(i).variants.as_mut() {
-            v.variants = variants.clone();
+            v.variants = variants;
         }
         let iname = info.map_or("", |i| &*i.name);
-        for v in &variants {
-            let what = describe_member(self.rules.legacy, "branch", &v.name, &union_name, iname);
-            let t = self.resolve_type(&v.ty, info, v.span, &what)?;
-            if has_members {
-                if !enum_members.iter().any(|(n, _)| n == &v.name) {
-                    let ed = enum_idx.map(|e| self.describe_type(e)).unwrap_or_default();
-                    return Err(self.err(
-                        info,
-                        v.span,
-                        format!("branch '{}' is not a value of {ed}", v.name),
-                    ));
-                }
-                let ok = match &self.ents[t].e {
-                    Entity::Object(o) => !(self.rules.legacy && o.variants.is_some()),
-                    _ => false,
-                };
-                if !ok {
-                    return Err(self.err(
-                        info,
-                        v.span,
-                        format!("{} cannot use {}", what, self.describe_type(t)),
-                    ));
-                }
-                self.check_object(t)?;
+        for k in 0..count {
+            // Checks borrow the union; checking the branch type needs
+            // `self` mutably, after them.
+            let obj = self.object(i);
+            let union_name = obj.common.name.as_str();
+            let v = &obj
+                .variants
+                .as_ref()
+                .unwrap_or_else(|| unreachable!())
+                .variants[k];
+            let what = || describe_member(self.rules.legacy, "branch", &v.name, union_name, iname);
+            let t = self.resolve_type_with(&v.ty, info, v.span, what)?;
+            if !has_members {
+                continue;
             }
+            let enum_members: &[EnumMember] = match enum_idx.map(|e| &self.ents[e].e) {
+                Some(Entity::Enum(e)) => &e.members,
+                _ => &[],
+            };
+            if !enum_members.iter().any(|m| m.name == v.name) {
+                let ed = enum_idx.map(|e| self.describe_type(e)).unwrap_or_default();
+                return Err(self.err(
+                    info,
+                    v.span,
+                    format!("branch '{}' is not a value of {ed}", v.name),
+                ));
+            }
+            let ok = match &self.ents[t].e {
+                Entity::Object(o) => !(self.rules.legacy && o.variants.is_some()),
+                _ => false,
+            };
+            if !ok {
+                return Err(self.err(
+                    info,
+                    v.span,
+                    format!("{} cannot use {}", what(), self.describe_type(t)),
+                ));
+            }
+            self.check_object(t)?;
         }
         Ok(())
     }
@@ -1261,6 +1267,12 @@ impl<'a> Builder<'a> {
         let Entity::Enum(e) = &ent.e else {
             unreachable!()
         };
+        // Clashes are rare: only when there is one, look for it the slow
+        // way that names the culprits.
+        let mut set = NameSet::default();
+        if e.members.iter().all(|m| set.insert(CName::new(&m.name))) {
+            return Ok(());
+        }
         let mut seen = SeenMap::default();
         for m in &e.members {
             self.clash(
@@ -1389,16 +1401,18 @@ impl<'a> Builder<'a> {
         self.ents[i].doc
     }
 
+    /// Connects a member to doc block `doc`, whose state is `st` (taken
+    /// out of `self.doc_state` meanwhile).
     fn connect_member(
-        &mut self,
+        &self,
         doc: usize,
+        st: &mut DocState,
         role: &'static str,
         name: &str,
         info: Option<&Info>,
         precise: Option<Span>,
     ) -> R<()> {
         let sections = &self.docs[doc].sections;
-        let st = &mut self.doc_state[doc];
         if let Some(a) = st
             .args
             .iter_mut()
@@ -1410,8 +1424,14 @@ impl<'a> Builder<'a> {
         if st.extra.iter().any(|e| e == name) {
             return Ok(());
         }
-        let symbol = self.docs[doc].symbol.clone().unwrap_or_default();
-        if self.rules.member_docs && !self.pragma.documentation_exceptions.contains(&symbol) {
+        let symbol = self.docs[doc].symbol.as_deref().unwrap_or_default();
+        if self.rules.member_docs
+            && !self
+                .pragma
+                .documentation_exceptions
+                .iter()
+                .any(|e| e == symbol)
+        {
             return Err(self.err_kind(
                 DiagnosticKind::Doc,
                 info,
@@ -1419,7 +1439,7 @@ impl<'a> Builder<'a> {
                 format!("{role} '{name}' lacks documentation"),
             ));
         }
-        self.doc_state[doc].extra.push(name.to_owned());
+        st.extra.push(name.to_owned());
         Ok(())
     }
 
@@ -1447,9 +1467,15 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn connect_feature(&mut self, doc: usize, f: &Feature, info: Option<&Info>) -> R<()> {
+    fn connect_feature(
+        &self,
+        doc: usize,
+        st: &mut DocState,
+        f: &Feature,
+        info: Option<&Info>,
+    ) -> R<()> {
         let sections = &self.docs[doc].sections;
-        match self.doc_state[doc]
+        match st
             .features
             .iter_mut()
             .find(|a| sections[a.0].name.as_deref() == Some(f.name.as_str()))
@@ -1469,7 +1495,7 @@ impl<'a> Builder<'a> {
 
     /// What an object contributes to its doc: its implicit base's members,
     /// its local members and their features.
-    fn collect_object_conns(&self, o: usize, out: &mut Vec<Conn>) {
+    fn collect_object_conns<'s>(&'s self, o: usize, out: &mut Vec<Conn<'s>>) {
         let obj = self.object(o);
         if let Some(b) = &obj.base
             && b.starts_with("q_")
@@ -1478,8 +1504,8 @@ impl<'a> Builder<'a> {
             self.collect_object_conns(bi, out);
         }
         for m in &obj.local_members {
-            out.push(Conn::Member("member", m.name.clone(), m.span));
-            out.extend(m.features.iter().cloned().map(Conn::Feature));
+            out.push(Conn::Member("member", &m.name, m.span));
+            out.extend(m.features.iter().map(Conn::Feature));
         }
     }
 
@@ -1487,22 +1513,24 @@ impl<'a> Builder<'a> {
         let Some(doc) = self.doc_index_of(i) else {
             return Ok(());
         };
+        // The block's state is out of `self` while members borrow from it.
+        let mut st = std::mem::take(&mut self.doc_state[doc]);
         let mut conns = Vec::new();
         let ent = &self.ents[i];
         if let Some(c) = ent.e.common() {
-            conns.extend(c.features.iter().cloned().map(Conn::Feature));
+            conns.extend(c.features.iter().map(Conn::Feature));
         }
         match &ent.e {
             Entity::Enum(e) => {
                 for m in &e.members {
-                    conns.push(Conn::Member("value", m.name.clone(), m.span));
-                    conns.extend(m.features.iter().cloned().map(Conn::Feature));
+                    conns.push(Conn::Member("value", &m.name, m.span));
+                    conns.extend(m.features.iter().map(Conn::Feature));
                 }
             }
             Entity::Object(_) => self.collect_object_conns(i, &mut conns),
             Entity::Alternate(a) => {
                 for v in &a.variants.variants {
-                    conns.push(Conn::Member("branch", v.name.clone(), v.span));
+                    conns.push(Conn::Member("branch", &v.name, v.span));
                 }
             }
             Entity::Command(Command {
@@ -1519,16 +1547,16 @@ impl<'a> Builder<'a> {
             }
             _ => {}
         }
-        let info = self.ents[i].info.clone();
-        let info = info.as_ref();
+        let info = self.ents[i].info.as_ref();
         for c in conns {
             match c {
                 Conn::Member(role, name, span) => {
-                    self.connect_member(doc, role, &name, info, span)?
+                    self.connect_member(doc, &mut st, role, name, info, span)?
                 }
-                Conn::Feature(f) => self.connect_feature(doc, &f, info)?,
+                Conn::Feature(f) => self.connect_feature(doc, &mut st, f, info)?,
             }
         }
+        self.doc_state[doc] = st;
         Ok(())
     }
 
@@ -1730,23 +1758,20 @@ impl<'a> Builder<'a> {
                 _ => {}
             }
         }
-        let doc_members: Vec<HashMap<&str, &str>> = self
-            .docs
-            .iter()
-            .map(|d| {
-                d.sections
-                    .iter()
-                    .filter(|s| s.kind == DocSectionKind::Member)
-                    .filter_map(|s| Some((s.name.as_deref()?, s.text.as_str())))
-                    .collect()
-            })
-            .collect();
+        // Member sections are few per block: a linear search beats building
+        // a map per block.
+        let docs = &self.docs;
         let member_text = |m: &Member| -> Option<String> {
             let d = member_doc[*self.index.get(&m.defined_in)?]?;
-            doc_members[d]
-                .get(m.name.as_str())
+            docs[d]
+                .sections
+                .iter()
+                .find(|s| {
+                    s.kind == DocSectionKind::Member && s.name.as_deref() == Some(m.name.as_str())
+                })
+                .map(|s| s.text.as_str())
                 .filter(|t| !t.is_empty())
-                .map(|t| (*t).to_owned())
+                .map(str::to_owned)
         };
         let module_names: Vec<&str> = self
             .ents
