@@ -577,6 +577,24 @@ impl Qmp {
 
     /// Runs a command out-of-band (`exec-oob`); needs the `oob` capability
     /// ([`Builder::oob`]).
+    ///
+    /// Only commands whose schema says `allow-oob` implement
+    /// [`OobCommand`], so running any other command out-of-band does not
+    /// compile:
+    ///
+    /// ```compile_fail,E0277
+    /// # async fn f(qmp: qmp_client::Qmp) {
+    /// let _ = qmp.execute_oob(qmp_types::QueryStatus).await; // not allow-oob
+    /// # }
+    /// ```
+    ///
+    /// while the same call with an `allow-oob` command does:
+    ///
+    /// ```no_run
+    /// # async fn f(qmp: qmp_client::Qmp) {
+    /// let _ = qmp.execute_oob(qmp_types::QueryYank).await; // allow-oob
+    /// # }
+    /// ```
     pub async fn execute_oob<C: OobCommand>(&self, command: C) -> Result<C::Returns, Error> {
         self.typed(command, true, Vec::new(), self.inner.command_timeout)
             .await

@@ -199,7 +199,7 @@ impl Emitter<'_> {
                 "required": ["event"]
             }));
         }
-        defs.insert("Event".into(), json!({"oneOf": event_branches}));
+        defs.insert("Event".into(), one_of(event_branches));
         let req: Vec<Value> = commands
             .iter()
             .map(|(n, c)| {
@@ -210,13 +210,23 @@ impl Emitter<'_> {
                 })
             })
             .collect();
-        defs.insert("Request".into(), json!({"oneOf": req}));
+        defs.insert("Request".into(), one_of(req));
         json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$defs": Value::Object(defs),
             "commands": Value::Object(commands),
             "events": Value::Object(events),
         })
+    }
+}
+
+/// `oneOf` the branches; a schema without any (e.g. the guest agent's has
+/// no events) matches nothing, since `oneOf` must not be empty.
+fn one_of(branches: Vec<Value>) -> Value {
+    if branches.is_empty() {
+        json!({"not": {}})
+    } else {
+        json!({"oneOf": branches})
     }
 }
 

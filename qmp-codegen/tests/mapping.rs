@@ -407,3 +407,27 @@ fn writes_files_only_when_changed() {
     assert!(out.join("qmp.schema.json").exists());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn json_schema_without_commands_or_events_stays_valid() {
+    // `oneOf` must hold at least one schema: a schema without events (like
+    // the guest agent's) gets an `Event` that matches nothing instead.
+    let dir = std::env::temp_dir().join(format!("qmp-codegen-nocmd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.json");
+    std::fs::write(
+        &path,
+        "{ 'pragma': { 'doc-required': false } }\n{ 'struct': 'Alpha', 'data': {} }\n",
+    )
+    .unwrap();
+    let out = Builder::new()
+        .schema(&path)
+        .cargo_directives(false)
+        .generate_output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.json_schema).unwrap();
+    assert_eq!(doc["$defs"]["Event"], serde_json::json!({"not": {}}));
+    assert_eq!(doc["$defs"]["Request"], serde_json::json!({"not": {}}));
+    assert_eq!(doc["$defs"]["Alpha"]["type"], "object");
+}

@@ -9,7 +9,7 @@
 //!
 //! # Format (`qmp-rs-snapshot/1`)
 //!
-//! One JSON object, written by [`write`] with a fixed key order and layout
+//! One JSON object, written by [`write()`] with a fixed key order and layout
 //! (byte-identical output for identical input):
 //!
 //! ```json

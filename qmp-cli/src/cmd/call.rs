@@ -103,7 +103,7 @@ pub fn run(args: CallArgs) -> ExitCode {
     };
     let qmp = match target::connect(&addr, timeout, args.guest_agent) {
         Ok(q) => q,
-        Err(e) => return fail(e),
+        Err(e) => return fail(format!("{addr}: {e}")),
     };
     let reply = qmp.execute_raw_reply(command, json_args.as_ref());
     qmp.close();

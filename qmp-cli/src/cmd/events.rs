@@ -75,7 +75,7 @@ pub fn run(args: EventsArgs) -> ExitCode {
     let deadline = total.map(|t| Instant::now() + t);
     let qmp = match target::connect(&addr, connect_timeout, false) {
         Ok(q) => q,
-        Err(e) => return fail(e),
+        Err(e) => return fail(format!("{addr}: {e}")),
     };
     let mut events = qmp.events_as::<serde_json::Value>();
     let mut seen = 0u64;
