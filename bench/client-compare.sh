@@ -35,6 +35,9 @@ for mode in seq pipe64; do
         "$BIN/raw_client" "$mode" "$N" "$SOCK" >> "$OUT"
         "$BIN/bench_client" async "$mode" "$N" "$SOCK" >> "$OUT"
         "$BIN/bench_client" blocking "$mode" "$N" "$SOCK" >> "$OUT"
+        if [ "$mode" = pipe64 ]; then
+            "$BIN/bench_client" blocking-threads "$mode" "$N" "$SOCK" >> "$OUT"
+        fi
     done
     "$VENV/bin/python" bench/qmp_py_bench.py "$mode" "$NPY" "$SOCK" >> "$OUT"
 done
@@ -53,8 +56,8 @@ for r in rows:
         for m in ("secs", "cpu_secs", "maxrss_kb"):
             if r[m] / r["calls"] < b[m] / b["calls"]:
                 b[m] = r[m] * b["calls"] / r["calls"]
-clients = ["raw-serde_json", "qmp-client-async", "qmp-client-blocking", "python-qemu.qmp"]
-print(f"{'client':22} {'mode':7} {'us/call':>9} {'calls/s':>9} {'cpu us/call':>12} {'peak RSS KiB':>13} {'time x':>7} {'cpu x':>6} {'rss x':>6}")
+clients = ["raw-serde_json", "qmp-client-async", "qmp-client-blocking", "qmp-client-blocking-threads", "python-qemu.qmp"]
+print(f"{'client':28} {'mode':7} {'us/call':>9} {'calls/s':>9} {'cpu us/call':>12} {'peak RSS KiB':>13} {'time x':>7} {'cpu x':>6} {'rss x':>6}")
 for mode in ["seq", "pipe64"]:
     base = best.get(("raw-serde_json", mode))
     for c in clients:
@@ -65,5 +68,5 @@ for mode in ["seq", "pipe64"]:
         cpu = r["cpu_secs"] / r["calls"] * 1e6
         bus = base["secs"] / base["calls"] * 1e6
         bcpu = base["cpu_secs"] / base["calls"] * 1e6
-        print(f"{c:22} {mode:7} {us:9.1f} {1e6/us:9.0f} {cpu:12.2f} {r['maxrss_kb']:13} {us/bus:7.2f} {cpu/bcpu:6.2f} {r['maxrss_kb']/base['maxrss_kb']:6.2f}")
+        print(f"{c:28} {mode:7} {us:9.1f} {1e6/us:9.0f} {cpu:12.2f} {r['maxrss_kb']:13} {us/bus:7.2f} {cpu/bcpu:6.2f} {r['maxrss_kb']/base['maxrss_kb']:6.2f}")
 PY

@@ -1,5 +1,7 @@
 //! This client in the benchmark: the generated `query-status` binding,
-//! async (tokio current-thread) or blocking. `bench_client async|blocking seq|pipe64 N SOCK`.
+//! async (tokio current-thread) or blocking. `bench_client async|blocking|blocking-threads
+//! seq|pipe64 N SOCK`. Blocking `pipe64` keeps a 64-deep window from one
+//! thread (`execute_many`); `blocking-threads` runs 64 threads instead.
 
 use std::time::Instant;
 
@@ -10,7 +12,7 @@ include!("common/bench.rs");
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     if a.len() != 5 {
-        eprintln!("usage: bench_client async|blocking seq|pipe64 N SOCKET");
+        eprintln!("usage: bench_client async|blocking|blocking-threads seq|pipe64 N SOCKET");
         std::process::exit(2);
     }
     let (flavour, mode, n, sock) = (
@@ -59,6 +61,10 @@ fn main() {
                     let s = qmp.execute(QueryStatus).unwrap();
                     assert!(!s.status.as_str().is_empty());
                 }
+            } else if flavour == "blocking" {
+                for r in qmp.execute_many((0..n).map(|_| QueryStatus), 64) {
+                    assert!(!r.unwrap().status.as_str().is_empty());
+                }
             } else {
                 std::thread::scope(|s| {
                     for w in 0..64 {
@@ -72,7 +78,12 @@ fn main() {
                     }
                 });
             }
-            report("qmp-client-blocking", mode, n, start, cpu0);
+            let name = if flavour == "blocking" {
+                "qmp-client-blocking"
+            } else {
+                "qmp-client-blocking-threads"
+            };
+            report(name, mode, n, start, cpu0);
         }
     }
 }

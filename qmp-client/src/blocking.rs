@@ -401,10 +401,26 @@ impl Inner {
         expect_reply: bool,
         timeout: Option<Duration>,
     ) -> Result<Option<RawReply>, Error> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        match self.submit(name, args, oob, fds, expect_reply)? {
+            Some(id) => self.wait_reply(id, deadline).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Registers and writes a command; returns its id if a reply is
+    /// expected (the caller then owns the waiter: `wait_reply` or `cancel`).
+    fn submit<A: Serialize + ?Sized>(
+        &self,
+        name: Cow<'static, str>,
+        args: &A,
+        oob: bool,
+        fds: Vec<OwnedFd>,
+        expect_reply: bool,
+    ) -> Result<Option<u64>, Error> {
         if !fds.is_empty() && !self.fd_passing {
             return Err(Error::FdPassingUnsupported);
         }
-        let deadline = timeout.map(|t| Instant::now() + t);
         let (id, ts) = {
             let mut st = self.shared.lock();
             let id = st.conn.execute(
@@ -421,11 +437,13 @@ impl Inner {
             }
             (id, st.transmits())
         };
-        self.write(ts)?;
-        if !expect_reply {
-            return Ok(None);
+        if let Err(e) = self.write(ts) {
+            if expect_reply {
+                self.shared.lock().cancel(id);
+            }
+            return Err(e);
         }
-        self.wait_reply(id, deadline).map(Some)
+        Ok(expect_reply.then_some(id))
     }
 
     fn wait_reply(&self, id: u64, deadline: Option<Instant>) -> Result<RawReply, Error> {
@@ -535,14 +553,73 @@ impl Qmp {
             C::SUCCESS_RESPONSE,
             timeout,
         )?;
-        match reply {
-            Some(r) => r.decode(C::NAME),
-            None => serde_json::from_str("{}").map_err(|e| Error::Decode {
-                command: C::NAME.to_owned(),
-                path: ".".to_owned(),
-                message: e.to_string(),
-            }),
+        decode_typed::<C>(reply)
+    }
+
+    /// Sends a typed command without waiting for its reply (pipelining
+    /// from one thread). The reply is taken with [`Ticket::recv`], in any
+    /// order; replies are routed by id, so other threads may call
+    /// [`execute`](Self::execute) meanwhile. The builder's command timeout
+    /// runs from now. Dropping a ticket unread forgets its reply.
+    ///
+    /// ```no_run
+    /// # fn f(qmp: &qmp_client::blocking::Qmp) -> Result<(), qmp_client::Error> {
+    /// use qmp_types::QueryStatus;
+    /// let tickets: Vec<_> = (0..8).map(|_| qmp.send(QueryStatus)).collect::<Result<_, _>>()?;
+    /// for t in tickets {
+    ///     println!("{:?}", t.recv()?.status);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn send<C: Command>(&self, command: C) -> Result<Ticket<'_, C>, Error> {
+        self.send_with_timeout(command, self.inner.command_timeout)
+    }
+
+    /// [`send`](Self::send) with an explicit timeout for the reply.
+    pub fn send_with_timeout<C: Command>(
+        &self,
+        command: C,
+        timeout: Option<Duration>,
+    ) -> Result<Ticket<'_, C>, Error> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let id = self.inner.submit(
+            Cow::Borrowed(C::NAME),
+            &command,
+            false,
+            Vec::new(),
+            C::SUCCESS_RESPONSE,
+        )?;
+        Ok(Ticket {
+            qmp: self,
+            id,
+            deadline,
+            _marker: PhantomData,
+        })
+    }
+
+    /// Runs many commands of one type from this thread, keeping at most
+    /// `window` (at least 1) in flight; the results come back in the order
+    /// of `commands`. A failure of one command does not stop the others
+    /// (after the connection closes they all fail fast with its error).
+    pub fn execute_many<C: Command>(
+        &self,
+        commands: impl IntoIterator<Item = C>,
+        window: usize,
+    ) -> Vec<Result<C::Returns, Error>> {
+        let window = window.max(1);
+        let commands = commands.into_iter();
+        let mut out = Vec::with_capacity(commands.size_hint().0);
+        let mut in_flight = std::collections::VecDeque::with_capacity(window);
+        for c in commands {
+            if in_flight.len() == window {
+                out.push(recv_slot(in_flight.pop_front()));
+            }
+            in_flight.push_back(self.send(c));
         }
+        for t in in_flight {
+            out.push(recv_slot(Some(t)));
+        }
+        out
     }
 
     /// Runs any command by name, untyped.
@@ -644,6 +721,70 @@ impl Qmp {
     /// `Event` enum).
     pub fn typed_events<K: EventKind>(&self) -> Events<TypedEvent<K>> {
         Events::new(self.clone())
+    }
+}
+
+fn decode_typed<C: Command>(reply: Option<RawReply>) -> Result<C::Returns, Error> {
+    match reply {
+        Some(r) => r.decode(C::NAME),
+        None => serde_json::from_str("{}").map_err(|e| Error::Decode {
+            command: C::NAME.to_owned(),
+            path: ".".to_owned(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+fn recv_slot<C: Command>(t: Option<Result<Ticket<'_, C>, Error>>) -> Result<C::Returns, Error> {
+    match t {
+        Some(Ok(t)) => t.recv(),
+        Some(Err(e)) => Err(e),
+        None => Err(Error::Closed),
+    }
+}
+
+/// A command sent with [`Qmp::send`] whose reply is still to be taken.
+/// Dropping it unread cancels the wait (a late reply is discarded).
+#[must_use = "the reply is only available through `recv`"]
+pub struct Ticket<'a, C: Command> {
+    qmp: &'a Qmp,
+    /// `None`: the command has no success response.
+    id: Option<u64>,
+    deadline: Option<Instant>,
+    _marker: PhantomData<fn() -> C>,
+}
+
+impl<C: Command> std::fmt::Debug for Ticket<'_, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket")
+            .field("command", &C::NAME)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Command> Ticket<'_, C> {
+    /// The wire id of the command (`None` if it gets no reply).
+    pub fn id(&self) -> Option<u64> {
+        self.id
+    }
+
+    /// Waits for the reply (reading the socket if no other thread is)
+    /// and decodes it; on timeout the reply is forgotten.
+    pub fn recv(mut self) -> Result<C::Returns, Error> {
+        let reply = match self.id.take() {
+            Some(id) => Some(self.qmp.inner.wait_reply(id, self.deadline)?),
+            None => None,
+        };
+        decode_typed::<C>(reply)
+    }
+}
+
+impl<C: Command> Drop for Ticket<'_, C> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            self.qmp.inner.shared.lock().cancel(id);
+        }
     }
 }
 

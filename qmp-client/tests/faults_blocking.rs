@@ -377,3 +377,195 @@ fn guest_agent_mode() {
         c.execute_raw("guest-ping", None).unwrap();
     });
 }
+
+/// Single-thread pipelining: the server collects `batch` commands, then
+/// answers them in a scrambled order (some with errors, events between).
+fn permuting_server(total: usize, batch: usize, salt: u64) -> impl FnOnce(Server) + Send + 'static {
+    move |mut s| {
+        s.handshake();
+        let mut got = 0;
+        while got < total {
+            let k = batch.min(total - got);
+            let mut cmds = Vec::new();
+            for _ in 0..k {
+                match s.recv() {
+                    Some(c) => cmds.push(c),
+                    None => return,
+                }
+            }
+            got += k;
+            cmds.sort_by_key(|c| c["arguments"]["n"].as_u64().unwrap().wrapping_mul(salt) % 97);
+            for cmd in &cmds {
+                let n = cmd["arguments"]["n"].as_u64().unwrap();
+                s.send(&event("TICK", Some(json!({ "n": n }))));
+                if n % 5 == 3 {
+                    s.error(cmd, "GenericError", &format!("no {n}"));
+                } else {
+                    s.reply(cmd, json!(n * 10));
+                }
+            }
+        }
+        s.recv();
+    }
+}
+
+fn check_results(results: &[Result<u64, Error>], first: u64) {
+    for (i, r) in results.iter().enumerate() {
+        let n = first + i as u64;
+        if n % 5 == 3 {
+            match r {
+                Err(Error::Qmp(e)) => assert_eq!(e.desc, format!("no {n}")),
+                other => panic!("{n}: {other:?}"),
+            }
+        } else {
+            assert_eq!(r.as_ref().unwrap(), &(n * 10), "result of command {n}");
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// `execute_many` returns every result matched to its command, in
+    /// order, whatever the window and the server's reply order; every
+    /// event still reaches the event queue.
+    #[test]
+    fn execute_many_matches_results_to_commands(
+        total in 1usize..60,
+        window in 1usize..12,
+        salt in 1u64..1000,
+    ) {
+        bounded(move || {
+            let c = pair(quick().event_capacity(1024), permuting_server(total, window, salt)).unwrap();
+            let results = c.execute_many((0..total as u64).map(|n| Echo { n }), window);
+            assert_eq!(results.len(), total);
+            check_results(&results, 0);
+            let mut events = c.typed_events::<TestEvent>();
+            let mut seen = Vec::new();
+            for _ in 0..total {
+                match events.next().unwrap().unwrap().event {
+                    TestEvent::Tick { data } => seen.push(data.n),
+                    other => panic!("{other:?}"),
+                }
+            }
+            seen.sort_unstable();
+            assert_eq!(seen, (0..total as u64).collect::<Vec<_>>());
+        });
+    }
+}
+
+#[test]
+fn tickets_received_in_any_order() {
+    bounded(|| {
+        let c = pair(quick(), permuting_server(8, 8, 31)).unwrap();
+        let mut tickets: Vec<_> = (0..8).map(|n| c.send(Echo { n }).unwrap()).collect();
+        let ids: Vec<_> = tickets.iter().map(|t| t.id().unwrap()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        // Take the replies back to front.
+        let mut results = Vec::new();
+        while let Some(t) = tickets.pop() {
+            results.push(t.recv());
+        }
+        results.reverse();
+        check_results(&results, 0);
+    });
+}
+
+#[test]
+fn pipeline_mixed_with_execute_from_other_threads() {
+    bounded(|| {
+        // Echoes every command as it comes, with an event before each reply.
+        let c = pair(quick().event_capacity(4096), |mut s| {
+            s.handshake();
+            while let Some(cmd) = s.recv() {
+                s.send(&event("TICK", Some(json!({"n": cmd["arguments"]["n"]}))));
+                s.reply(&cmd, json!(cmd["arguments"]["n"].as_u64().unwrap() * 10));
+            }
+        })
+        .unwrap();
+        let others: Vec<_> = (0..3u64)
+            .map(|t| {
+                let c = c.clone();
+                thread::spawn(move || {
+                    for i in 0..100 {
+                        let n = 10_000 + t * 1000 + i;
+                        assert_eq!(c.execute(Echo { n }).unwrap(), n * 10);
+                    }
+                })
+            })
+            .collect();
+        for round in 0..5u64 {
+            let first = round * 200;
+            let results = c.execute_many((first..first + 200).map(|n| Echo { n }), 16);
+            for (i, r) in results.into_iter().enumerate() {
+                assert_eq!(r.unwrap(), (first + i as u64) * 10);
+            }
+        }
+        for h in others {
+            h.join().unwrap();
+        }
+        assert_eq!(c.stats().unknown_replies, 0);
+        let mut events = c.events();
+        let mut n = 0;
+        while let Ok(Some(ev)) = events.next_timeout(Duration::from_millis(50)) {
+            ev.unwrap();
+            n += 1;
+        }
+        assert_eq!(n, 1000 + 300, "every event delivered once");
+    });
+}
+
+#[test]
+fn ticket_timeout_and_drop_forget_the_reply() {
+    bounded(|| {
+        let c = pair(quick(), |mut s| {
+            s.handshake();
+            let a = s.recv().unwrap();
+            let b = s.recv().unwrap();
+            let d = s.recv().unwrap();
+            // `a` was dropped unread, `b` timed out: both replies are late.
+            thread::sleep(Duration::from_millis(200));
+            s.reply(&a, json!(1));
+            s.reply(&b, json!(2));
+            s.reply(&d, json!(3));
+            s.recv();
+        })
+        .unwrap();
+        let a = c.send(Echo { n: 1 }).unwrap();
+        let b = c
+            .send_with_timeout(Echo { n: 2 }, Some(Duration::from_millis(50)))
+            .unwrap();
+        let d = c.send(Echo { n: 3 }).unwrap();
+        drop(a);
+        let e = b.recv().unwrap_err();
+        assert!(matches!(e, Error::Timeout(TimeoutKind::Reply)), "{e:?}");
+        assert_eq!(d.recv().unwrap(), 3);
+        assert_eq!(c.stats().unknown_replies, 2);
+    });
+}
+
+#[test]
+fn close_mid_pipeline_fails_the_rest() {
+    bounded(|| {
+        let c = pair(quick(), |mut s| {
+            s.handshake();
+            let a = s.recv().unwrap();
+            let b = s.recv().unwrap();
+            s.recv().unwrap();
+            s.reply(&a, json!(10));
+            s.reply(&b, json!(20));
+            // Then hang up with the third (and later) commands unanswered.
+        })
+        .unwrap();
+        let results = c.execute_many((1..=6).map(|n| Echo { n }), 3);
+        assert_eq!(results.len(), 6);
+        assert_eq!(results[0].as_ref().unwrap(), &10);
+        assert_eq!(results[1].as_ref().unwrap(), &20);
+        for r in &results[2..] {
+            let e = r.as_ref().unwrap_err();
+            assert!(!matches!(e, Error::Qmp(_) | Error::Timeout(_)), "{e:?}");
+        }
+        // After the close, sending (even a reply-less command) fails typed.
+        assert!(c.send(Shutdown).is_err());
+    });
+}

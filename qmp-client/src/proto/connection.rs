@@ -503,7 +503,8 @@ impl Connection {
     }
 }
 
-/// Serializes `{"execute": name, "arguments": args, "id": id}` in one
+/// Serializes `{"execute": name, "arguments": args, "id": id}` (without
+/// `arguments` when they are `null` or `{}`) in one
 /// buffer; the serializer escapes every string, so no raw newline can
 /// split the message (P22).
 fn encode_command<A: Serialize + ?Sized>(
@@ -523,7 +524,9 @@ fn encode_command<A: Serialize + ?Sized>(
     out.extend_from_slice(b",\"arguments\":");
     let args_at = out.len();
     serde_json::to_writer(&mut out, args)?;
-    if &out[args_at..] == b"null" {
+    // No arguments and empty arguments mean the same to the server; the
+    // shorter message is less for it to parse.
+    if matches!(&out[args_at..], b"null" | b"{}") {
         out.truncate(mark);
     }
     out.extend_from_slice(b",\"id\":");
@@ -753,5 +756,25 @@ impl Core {
             timestamp,
             data,
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_command;
+    use serde_json::json;
+
+    #[test]
+    fn encode_omits_null_and_empty_arguments() {
+        let enc = |args: &serde_json::Value, oob| {
+            String::from_utf8(encode_command("q", args, 7, oob).unwrap()).unwrap()
+        };
+        assert_eq!(enc(&json!(null), false), r#"{"execute":"q","id":7}"#);
+        assert_eq!(enc(&json!({}), false), r#"{"execute":"q","id":7}"#);
+        assert_eq!(enc(&json!({}), true), r#"{"exec-oob":"q","id":7}"#);
+        assert_eq!(
+            enc(&json!({"a": {}}), false),
+            r#"{"execute":"q","arguments":{"a":{}},"id":7}"#
+        );
     }
 }
