@@ -20,7 +20,7 @@ pub(crate) struct Emitter<'m> {
     pub plan: Plan,
     pub opts: &'m Options,
     /// Extra attributes per QAPI name ("." = every type).
-    pub attrs: &'m HashMap<String, Vec<TokenStream>>,
+    pub attrs: &'m HashMap<String, Vec<String>>,
     /// File name of the JSON Schema document, `include_str!`ed.
     pub schema_file: String,
 }
@@ -125,9 +125,13 @@ impl<'m> Emitter<'m> {
     }
 
     fn user_attrs(&self, qapi: &str) -> TokenStream {
+        // The attributes were checked with syn when the builder ran; they
+        // are kept as text so the emitter can be shared between threads.
         let all = self.attrs.get(".").into_iter().flatten();
         let own = self.attrs.get(qapi).into_iter().flatten();
-        quote!(#(#all)* #(#own)*)
+        all.chain(own)
+            .filter_map(|a| a.parse::<TokenStream>().ok())
+            .collect()
     }
 
     /// Doc text for a definition.
@@ -1434,41 +1438,59 @@ impl Emitter<'_> {
         }
     }
 
-    /// Everything, in a deterministic order.
-    pub fn emit_all(&self) -> TokenStream {
-        let mut items = Vec::new();
-        for e in &self.model.entities {
-            let Some(c) = e.common() else { continue };
-            if !self.plan.kept.contains(&c.name) {
-                continue;
-            }
-            match e {
-                Entity::Enum(en) => items.push(self.emit_enum(en)),
-                Entity::Object(o) => {
-                    if is_carrier(self.model, &c.name) || self.plan.owned_args.contains(&c.name) {
-                        continue;
-                    }
-                    if o.variants.is_some() {
-                        items.push(self.emit_union(o));
-                    } else {
-                        items.push(self.emit_struct(o, "struct", &o.common, &[], false));
-                    }
-                }
-                Entity::Alternate(a) => items.push(self.emit_alternate(a)),
-                Entity::Command(cmd) => items.push(self.emit_command(cmd)),
-                Entity::Event(ev) => items.push(self.emit_event(ev)),
-                _ => {}
-            }
-        }
+    /// The entities that become items, in definition order.
+    pub fn item_entities(&self) -> Vec<&Entity> {
+        self.model
+            .entities
+            .iter()
+            .filter(|e| {
+                e.common().is_some_and(|c| {
+                    self.plan.kept.contains(&c.name)
+                        && match e {
+                            Entity::Enum(_)
+                            | Entity::Alternate(_)
+                            | Entity::Command(_)
+                            | Entity::Event(_) => true,
+                            Entity::Object(_) => {
+                                !is_carrier(self.model, &c.name)
+                                    && !self.plan.owned_args.contains(&c.name)
+                            }
+                            _ => false,
+                        }
+                })
+            })
+            .collect()
+    }
+
+    /// The items of some entities (from [`item_entities`](Self::item_entities)).
+    pub fn emit_items(&self, entities: &[&Entity]) -> TokenStream {
+        let items = entities.iter().map(|e| match e {
+            Entity::Enum(en) => self.emit_enum(en),
+            Entity::Object(o) if o.variants.is_some() => self.emit_union(o),
+            Entity::Object(o) => self.emit_struct(o, "struct", &o.common, &[], false),
+            Entity::Alternate(a) => self.emit_alternate(a),
+            Entity::Command(cmd) => self.emit_command(cmd),
+            Entity::Event(ev) => self.emit_event(ev),
+            _ => TokenStream::new(),
+        });
+        quote!(#(#items)*)
+    }
+
+    /// The runtime import, the `Event`, `Request` and `Response` enums, the
+    /// client traits and the tables.
+    pub fn emit_head_and_tail(&self) -> (TokenStream, TokenStream) {
         let events = self.emit_event_enum();
         let req = self.emit_request_and_clients();
         let tables = self.emit_tables();
-        quote! {
-            use ::qmp_types::runtime as rt;
-            #(#items)*
-            #events
-            #req
-            #tables
-        }
+        (
+            quote!(
+                use ::qmp_types::runtime as rt;
+            ),
+            quote! {
+                #events
+                #req
+                #tables
+            },
+        )
     }
 }
