@@ -28,6 +28,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .generate()?;
         times.push(t.elapsed());
     }
+    if std::env::var_os("QMP_CODEGEN_STAGES").is_some() {
+        let t = Instant::now();
+        let model = qmp_codegen::qmp_schema::load(schema.as_ref(), &Default::default())?;
+        let load = t.elapsed();
+        let t = Instant::now();
+        qmp_codegen::Builder::new().model(model).generate_output()?;
+        eprintln!(
+            "load+check {:.4}s, generate {:.4}s",
+            load.as_secs_f64(),
+            t.elapsed().as_secs_f64()
+        );
+    }
     let best = times.iter().min().copied().unwrap_or_default();
     let mean = times.iter().sum::<Duration>() / runs;
     println!(

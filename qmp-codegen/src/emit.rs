@@ -20,7 +20,7 @@ pub(crate) struct Emitter<'m> {
     pub plan: Plan,
     pub opts: &'m Options,
     /// Extra attributes per QAPI name ("." = every type).
-    pub attrs: &'m HashMap<String, Vec<TokenStream>>,
+    pub attrs: &'m HashMap<String, Vec<String>>,
     /// File name of the JSON Schema document, `include_str!`ed.
     pub schema_file: String,
 }
@@ -33,9 +33,9 @@ fn opt_lit(s: Option<&str>) -> TokenStream {
     match s {
         Some(s) => {
             let l = lit(s);
-            quote!(::std::option::Option::Some(#l))
+            quote!(Some(#l))
         }
-        None => quote!(::std::option::Option::None),
+        None => quote!(None),
     }
 }
 
@@ -66,7 +66,7 @@ impl<'m> Emitter<'m> {
         let e = self.model.get(name);
         match e {
             Some(Entity::Builtin(b)) => match b.common.name.as_str() {
-                "str" => quote!(::std::string::String),
+                "str" => quote!(String),
                 "int" => quote!(i64),
                 "int8" => quote!(i8),
                 "int16" => quote!(i16),
@@ -80,7 +80,7 @@ impl<'m> Emitter<'m> {
                 "bool" => quote!(bool),
                 "null" => quote!(rt::Null),
                 _ => match b.json_type {
-                    JsonType::String => quote!(::std::string::String),
+                    JsonType::String => quote!(String),
                     JsonType::Int => quote!(i64),
                     JsonType::Number => quote!(f64),
                     JsonType::Boolean => quote!(bool),
@@ -90,7 +90,7 @@ impl<'m> Emitter<'m> {
             },
             Some(Entity::Array(a)) => {
                 let inner = self.ty(&a.element);
-                quote!(::std::vec::Vec<#inner>)
+                quote!(Vec<#inner>)
             }
             Some(Entity::Object(_)) if name == "q_empty" => quote!(rt::Empty),
             _ => {
@@ -103,7 +103,7 @@ impl<'m> Emitter<'m> {
     fn ty_in(&self, container: &str, name: &str) -> TokenStream {
         let t = self.ty(name);
         if self.plan.needs_box(self.model, container, name) {
-            quote!(::std::boxed::Box<#t>)
+            quote!(Box<#t>)
         } else {
             t
         }
@@ -125,9 +125,13 @@ impl<'m> Emitter<'m> {
     }
 
     fn user_attrs(&self, qapi: &str) -> TokenStream {
+        // The attributes were checked with syn when the builder ran; they
+        // are kept as text so the emitter can be shared between threads.
         let all = self.attrs.get(".").into_iter().flatten();
         let own = self.attrs.get(qapi).into_iter().flatten();
-        quote!(#(#all)* #(#own)*)
+        all.chain(own)
+            .filter_map(|a| a.parse::<TokenStream>().ok())
+            .collect()
     }
 
     /// Doc text for a definition.
@@ -249,7 +253,7 @@ impl<'m> Emitter<'m> {
                 #cfg
                 impl rt::FromJson for #name {
                     #[inline]
-                    fn from_json(value: rt::Value) -> ::std::result::Result<Self, rt::DecodeError> {
+                    fn from_json(value: rt::Value) -> Result<Self, rt::DecodeError> {
                         rt::object_from_json(value)
                     }
                 }
@@ -261,13 +265,13 @@ impl<'m> Emitter<'m> {
             #ser
             #cfg
             impl rt::serde::Serialize for #name {
-                    fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                    fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                         rt::serialize_json(self, serializer)
                     }
                 }
             #cfg
             impl<'de> rt::serde::Deserialize<'de> for #name {
-                fn deserialize<D: rt::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                fn deserialize<D: rt::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                     rt::deserialize_from_json(deserializer)
                 }
             }
@@ -320,10 +324,10 @@ impl<'m> Emitter<'m> {
         let serde = self.serde_impls(&name, &cfg, false);
         let schema = self.json_schema_impl(&name, &cfg);
         let from_str_body = if wl.is_empty() {
-            quote!(::std::result::Result::Ok(Self::#fallback(s.to_owned())))
+            quote!(Ok(Self::#fallback(s.to_owned())))
         } else {
             quote! {
-                ::std::result::Result::Ok(match s {
+                Ok(match s {
                     #(#wl => Self::#vids,)*
                     other => Self::#fallback(other.to_owned()),
                 })
@@ -338,7 +342,7 @@ impl<'m> Emitter<'m> {
             pub enum #name {
                 #(#vdecl,)*
                 #[doc = #fb_doc]
-                #fallback(::std::string::String),
+                #fallback(String),
             }
             #cfg
             impl #name {
@@ -357,7 +361,7 @@ impl<'m> Emitter<'m> {
             impl ::std::str::FromStr for #name {
                 type Err = ::std::convert::Infallible;
                 #[inline]
-                fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+                fn from_str(s: &str) -> Result<Self, Self::Err> {
                     #from_str_body
                 }
             }
@@ -378,11 +382,11 @@ impl<'m> Emitter<'m> {
             #cfg
             impl rt::FromJson for #name {
                 #[inline]
-                fn from_json(value: rt::Value) -> ::std::result::Result<Self, rt::DecodeError> {
-                    let s = <::std::string::String as rt::FromJson>::from_json(value)?;
-                    ::std::result::Result::Ok(match s.parse::<Self>() {
-                        ::std::result::Result::Ok(v) => v,
-                        ::std::result::Result::Err(never) => match never {},
+                fn from_json(value: rt::Value) -> Result<Self, rt::DecodeError> {
+                    let s = <String as rt::FromJson>::from_json(value)?;
+                    Ok(match s.parse::<Self>() {
+                        Ok(v) => v,
+                        Err(never) => match never {},
                     })
                 }
             }
@@ -409,8 +413,7 @@ impl<'m> Emitter<'m> {
             let doc = doc_attrs(&self.member_doc(m));
             let dep = Self::deprecated(&m.features);
             if m.optional {
-                f.decl
-                    .push(quote!(#doc #dep pub #id: ::std::option::Option<#ty>));
+                f.decl.push(quote!(#doc #dep pub #id: Option<#ty>));
                 f.decode.push(quote!(#id: members.optional(#w)?));
                 f.encode.push(quote!(rt::put_opt(map, #w, &self.#id);));
             } else {
@@ -460,7 +463,7 @@ impl<'m> Emitter<'m> {
                 "Further members the schema does not describe (QAPI does not check this command's\narguments: e.g. device properties), sent and received verbatim.",
             );
             f.decl
-                .push(quote!(#d pub extra: rt::Map<::std::string::String, rt::Value>));
+                .push(quote!(#d pub extra: rt::Map<String, rt::Value>));
             f.decode
                 .push(quote!(extra: ::std::mem::take(members).into_rest()));
             f.encode.push(quote!(rt::put_rest(map, &self.extra);));
@@ -505,11 +508,11 @@ impl<'m> Emitter<'m> {
             #allow
             impl rt::ObjectType for #name {
                 #[inline]
-                fn from_members(#members_param: &mut rt::Members) -> ::std::result::Result<Self, rt::DecodeError> {
-                    ::std::result::Result::Ok(Self { #(#decode,)* })
+                fn from_members(#members_param: &mut rt::Members) -> Result<Self, rt::DecodeError> {
+                    Ok(Self { #(#decode,)* })
                 }
                 #[inline]
-                fn to_members(&self, #map_param: &mut rt::Map<::std::string::String, rt::Value>) {
+                fn to_members(&self, #map_param: &mut rt::Map<String, rt::Value>) {
                     #(#encode)*
                 }
             }
@@ -598,7 +601,7 @@ impl<'m> Emitter<'m> {
                         let boxed = self.plan.needs_box(self.model, &o.common.name, t);
                         let bt = self.ty(t);
                         let dec = if boxed {
-                            quote!(::std::boxed::Box::new(<#bt as rt::ObjectType>::from_members(members)?))
+                            quote!(Box::new(<#bt as rt::ObjectType>::from_members(members)?))
                         } else {
                             quote!(<#bt as rt::ObjectType>::from_members(members)?)
                         };
@@ -666,9 +669,9 @@ impl<'m> Emitter<'m> {
                 #[doc = #fallback_doc]
                 Unknown {
                     /// The discriminator value.
-                    value: ::std::string::String,
+                    value: String,
                     /// The members of the branch.
-                    members: rt::Map<::std::string::String, rt::Value>,
+                    members: rt::Map<String, rt::Value>,
                 },
             }
             #cfg
@@ -686,9 +689,9 @@ impl<'m> Emitter<'m> {
             #allow
             impl rt::ObjectType for #name {
                 #[inline]
-                fn from_members(members: &mut rt::Members) -> ::std::result::Result<Self, rt::DecodeError> {
-                    let tag: ::std::string::String = members.required(#tag_wire)?;
-                    ::std::result::Result::Ok(Self {
+                fn from_members(members: &mut rt::Members) -> Result<Self, rt::DecodeError> {
+                    let tag: String = members.required(#tag_wire)?;
+                    Ok(Self {
                         #(#decode,)*
                         #tag_id: match tag.as_str() {
                             #(#vdecode,)*
@@ -700,7 +703,7 @@ impl<'m> Emitter<'m> {
                     })
                 }
                 #[inline]
-                fn to_members(&self, map: &mut rt::Map<::std::string::String, rt::Value>) {
+                fn to_members(&self, map: &mut rt::Map<String, rt::Value>) {
                     #(#encode)*
                     rt::put(map, #tag_wire, self.#tag_id.as_str());
                     match &self.#tag_id {
@@ -743,7 +746,7 @@ impl<'m> Emitter<'m> {
             let dec_ty = self.ty(&v.ty);
             let boxed = self.plan.needs_box(self.model, &a.common.name, &v.ty);
             let dec = if boxed {
-                quote!(Self::#id(::std::boxed::Box::new(<#dec_ty as rt::FromJson>::from_json(value)?)))
+                quote!(Self::#id(Box::new(<#dec_ty as rt::FromJson>::from_json(value)?)))
             } else {
                 quote!(Self::#id(<#dec_ty as rt::FromJson>::from_json(value)?))
             };
@@ -782,7 +785,7 @@ impl<'m> Emitter<'m> {
         let expected: Vec<&str> = by_json.iter().map(|(j, _, _)| json_word(*j)).collect();
         let expected = lit(&format!("one of: {}", expected.join(", ")));
         let catch_all = if arms.len() < 6 {
-            quote!(other => return ::std::result::Result::Err(rt::DecodeError::expected(#expected, other)),)
+            quote!(other => return Err(rt::DecodeError::expected(#expected, other)),)
         } else {
             quote!()
         };
@@ -809,8 +812,8 @@ impl<'m> Emitter<'m> {
             #cfg
             impl rt::FromJson for #name {
                 #[inline]
-                fn from_json(value: rt::Value) -> ::std::result::Result<Self, rt::DecodeError> {
-                    ::std::result::Result::Ok(match &value {
+                fn from_json(value: rt::Value) -> Result<Self, rt::DecodeError> {
+                    Ok(match &value {
                         #(#arms,)*
                         #catch_all
                     })
@@ -854,11 +857,11 @@ impl Emitter<'_> {
         let cond = opt_lit(c.cond.as_ref().map(render_cond).as_deref());
         quote! {
             /// The release this definition appeared in (`Since:`), when known.
-            pub const SINCE: ::std::option::Option<&'static str> = #since;
+            pub const SINCE: Option<&'static str> = #since;
             /// The definition's features (`deprecated`, `unstable`, ...).
             pub const FEATURES: &'static [&'static str] = &[#(#feats),*];
             /// The definition's `if` condition, rendered, if it has one.
-            pub const CONDITION: ::std::option::Option<&'static str> = #cond;
+            pub const CONDITION: Option<&'static str> = #cond;
         }
     }
 
@@ -907,7 +910,7 @@ impl Emitter<'_> {
                     #cfg
                     impl rt::FromJson for #name {
                         #[inline]
-                        fn from_json(value: rt::Value) -> ::std::result::Result<Self, rt::DecodeError> {
+                        fn from_json(value: rt::Value) -> Result<Self, rt::DecodeError> {
                             <#inner as rt::FromJson>::from_json(value).map(Self)
                         }
                     }
@@ -936,7 +939,7 @@ impl Emitter<'_> {
                     #cfg
                     impl rt::FromJson for #name {
                         #[inline]
-                        fn from_json(value: rt::Value) -> ::std::result::Result<Self, rt::DecodeError> {
+                        fn from_json(value: rt::Value) -> Result<Self, rt::DecodeError> {
                             rt::Members::new(value).map(|_| Self)
                         }
                     }
@@ -1071,13 +1074,13 @@ impl Emitter<'_> {
         }
         let schema = self.json_schema_impl(&format_ident!("Event"), &quote!());
         let event_decode = if dec.is_empty() {
-            quote!(::std::result::Result::Ok(Self::Unknown {
+            quote!(Ok(Self::Unknown {
                 name,
                 data: data.unwrap_or(rt::Value::Null)
             }))
         } else {
             quote! {
-                ::std::result::Result::Ok(match name.as_str() {
+                Ok(match name.as_str() {
                     #(#dec,)*
                     _ => Self::Unknown { name, data: data.unwrap_or(rt::Value::Null) },
                 })
@@ -1096,7 +1099,7 @@ impl Emitter<'_> {
                 /// An event these bindings do not know (from a newer QEMU).
                 Unknown {
                     /// The event name.
-                    name: ::std::string::String,
+                    name: String,
                     /// Its data (`null` when it had none).
                     data: rt::Value,
                 },
@@ -1134,21 +1137,21 @@ impl Emitter<'_> {
                 }
             }
             impl rt::serde::Serialize for Event {
-                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                     rt::serialize_json(self, serializer)
                 }
             }
             impl rt::FromJson for Event {
                 #[inline]
-                fn from_json(value: rt::Value) -> ::std::result::Result<Self, rt::DecodeError> {
+                fn from_json(value: rt::Value) -> Result<Self, rt::DecodeError> {
                     let mut members = rt::Members::new(value)?;
-                    let name: ::std::string::String = members.required("event")?;
+                    let name: String = members.required("event")?;
                     let data = members.take("data");
                     #event_decode
                 }
             }
             impl<'de> rt::serde::Deserialize<'de> for Event {
-                fn deserialize<D: rt::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                fn deserialize<D: rt::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                     rt::deserialize_from_json(deserializer)
                 }
             }
@@ -1260,7 +1263,7 @@ impl Emitter<'_> {
                 #cfg
                 #dep
                 #allow
-                fn #m(&self, #(#params),*) -> ::std::result::Result<#ret, Self::Error> {
+                fn #m(&self, #(#params),*) -> Result<#ret, Self::Error> {
                     self.execute(#build)
                 }
             });
@@ -1277,9 +1280,9 @@ impl Emitter<'_> {
                 /// A command these bindings do not know.
                 Unknown {
                     /// The command name.
-                    execute: ::std::string::String,
+                    execute: String,
                     /// Its arguments, if any.
-                    arguments: ::std::option::Option<rt::Value>,
+                    arguments: Option<rt::Value>,
                 },
             }
             #[allow(deprecated)]
@@ -1295,8 +1298,8 @@ impl Emitter<'_> {
                 /// Decodes the `return` value of a successful reply to this
                 /// request.
                 #[inline]
-                pub fn decode_return(&self, value: rt::Value) -> ::std::result::Result<Response, rt::DecodeError> {
-                    ::std::result::Result::Ok(match self {
+                pub fn decode_return(&self, value: rt::Value) -> Result<Response, rt::DecodeError> {
+                    Ok(match self {
                         #(#resp_dec,)*
                         Self::Unknown { .. } => Response::Unknown(value),
                     })
@@ -1316,25 +1319,25 @@ impl Emitter<'_> {
                 }
             }
             impl rt::serde::Serialize for Request {
-                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                     rt::serialize_json(self, serializer)
                 }
             }
             #[allow(deprecated)]
             impl rt::FromJson for Request {
                 #[inline]
-                fn from_json(value: rt::Value) -> ::std::result::Result<Self, rt::DecodeError> {
+                fn from_json(value: rt::Value) -> Result<Self, rt::DecodeError> {
                     let mut members = rt::Members::new(value)?;
-                    let name: ::std::string::String = members.required("execute")?;
+                    let name: String = members.required("execute")?;
                     let arguments = members.take("arguments");
-                    ::std::result::Result::Ok(match name.as_str() {
+                    Ok(match name.as_str() {
                         #(#dec,)*
                         _ => Self::Unknown { execute: name, arguments },
                     })
                 }
             }
             impl<'de> rt::serde::Deserialize<'de> for Request {
-                fn deserialize<D: rt::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                fn deserialize<D: rt::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                     rt::deserialize_from_json(deserializer)
                 }
             }
@@ -1361,7 +1364,7 @@ impl Emitter<'_> {
                 }
             }
             impl rt::serde::Serialize for Response {
-                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                     rt::serialize_json(self, serializer)
                 }
             }
@@ -1435,41 +1438,59 @@ impl Emitter<'_> {
         }
     }
 
-    /// Everything, in a deterministic order.
-    pub fn emit_all(&self) -> TokenStream {
-        let mut items = Vec::new();
-        for e in &self.model.entities {
-            let Some(c) = e.common() else { continue };
-            if !self.plan.kept.contains(&c.name) {
-                continue;
-            }
-            match e {
-                Entity::Enum(en) => items.push(self.emit_enum(en)),
-                Entity::Object(o) => {
-                    if is_carrier(self.model, &c.name) || self.plan.owned_args.contains(&c.name) {
-                        continue;
-                    }
-                    if o.variants.is_some() {
-                        items.push(self.emit_union(o));
-                    } else {
-                        items.push(self.emit_struct(o, "struct", &o.common, &[], false));
-                    }
-                }
-                Entity::Alternate(a) => items.push(self.emit_alternate(a)),
-                Entity::Command(cmd) => items.push(self.emit_command(cmd)),
-                Entity::Event(ev) => items.push(self.emit_event(ev)),
-                _ => {}
-            }
-        }
+    /// The entities that become items, in definition order.
+    pub fn item_entities(&self) -> Vec<&Entity> {
+        self.model
+            .entities
+            .iter()
+            .filter(|e| {
+                e.common().is_some_and(|c| {
+                    self.plan.kept.contains(&c.name)
+                        && match e {
+                            Entity::Enum(_)
+                            | Entity::Alternate(_)
+                            | Entity::Command(_)
+                            | Entity::Event(_) => true,
+                            Entity::Object(_) => {
+                                !is_carrier(self.model, &c.name)
+                                    && !self.plan.owned_args.contains(&c.name)
+                            }
+                            _ => false,
+                        }
+                })
+            })
+            .collect()
+    }
+
+    /// The items of some entities (from [`item_entities`](Self::item_entities)).
+    pub fn emit_items(&self, entities: &[&Entity]) -> TokenStream {
+        let items = entities.iter().map(|e| match e {
+            Entity::Enum(en) => self.emit_enum(en),
+            Entity::Object(o) if o.variants.is_some() => self.emit_union(o),
+            Entity::Object(o) => self.emit_struct(o, "struct", &o.common, &[], false),
+            Entity::Alternate(a) => self.emit_alternate(a),
+            Entity::Command(cmd) => self.emit_command(cmd),
+            Entity::Event(ev) => self.emit_event(ev),
+            _ => TokenStream::new(),
+        });
+        quote!(#(#items)*)
+    }
+
+    /// The runtime import, the `Event`, `Request` and `Response` enums, the
+    /// client traits and the tables.
+    pub fn emit_head_and_tail(&self) -> (TokenStream, TokenStream) {
         let events = self.emit_event_enum();
         let req = self.emit_request_and_clients();
         let tables = self.emit_tables();
-        quote! {
-            use ::qmp_types::runtime as rt;
-            #(#items)*
-            #events
-            #req
-            #tables
-        }
+        (
+            quote!(
+                use ::qmp_types::runtime as rt;
+            ),
+            quote! {
+                #events
+                #req
+                #tables
+            },
+        )
     }
 }
