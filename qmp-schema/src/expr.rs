@@ -30,6 +30,41 @@ pub(crate) struct Rules {
     pub member_docs: bool,
 }
 
+impl Rules {
+    /// The keys a definition of `meta` must have and the ones it may have.
+    fn keys(self, meta: Meta) -> (&'static [&'static str], &'static [&'static str]) {
+        const COMMAND: &[&str] = &[
+            "data",
+            "returns",
+            "boxed",
+            "if",
+            "features",
+            "gen",
+            "success-response",
+            "allow-oob",
+            "allow-preconfig",
+            "coroutine",
+        ];
+        match meta {
+            Meta::Enum => (&["enum", "data"], &["if", "features", "prefix"]),
+            Meta::Struct => (&["struct", "data"], &["base", "if", "features"]),
+            // Simple unions have neither `base` nor `discriminator`.
+            Meta::Union if self.legacy => (
+                &["union", "data"],
+                &["base", "discriminator", "if", "features"],
+            ),
+            Meta::Union => (
+                &["union", "base", "discriminator", "data"],
+                &["if", "features"],
+            ),
+            Meta::Alternate => (&["alternate", "data"], &["if", "features"]),
+            Meta::Command if self.coroutine => (&["command"], COMMAND),
+            Meta::Command => (&["command"], &COMMAND[..COMMAND.len() - 1]),
+            Meta::Event => (&["event"], &["data", "boxed", "if", "features"]),
+        }
+    }
+}
+
 /// Meta types of definitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Meta {
@@ -1060,60 +1095,13 @@ impl ExprChecker<'_> {
             return Err(self.err(cx, expr.span, "documentation comment required"));
         }
         let m = meta.as_str();
+        let (required, optional) = self.rules.keys(meta);
+        self.check_keys(cx, d, expr.span, m, required, optional)?;
         let body = match meta {
-            Meta::Enum => {
-                self.check_keys(
-                    cx,
-                    d,
-                    expr.span,
-                    m,
-                    &["enum", "data"],
-                    &["if", "features", "prefix"],
-                )?;
-                self.check_enum(cx, d, name)?
-            }
-            Meta::Union => {
-                if self.rules.legacy {
-                    self.check_keys(
-                        cx,
-                        d,
-                        expr.span,
-                        m,
-                        &["union", "data"],
-                        &["base", "discriminator", "if", "features"],
-                    )?;
-                } else {
-                    self.check_keys(
-                        cx,
-                        d,
-                        expr.span,
-                        m,
-                        &["union", "base", "discriminator", "data"],
-                        &["if", "features"],
-                    )?;
-                }
-                self.check_union(cx, d, name)?
-            }
-            Meta::Alternate => {
-                self.check_keys(
-                    cx,
-                    d,
-                    expr.span,
-                    m,
-                    &["alternate", "data"],
-                    &["if", "features"],
-                )?;
-                self.check_alternate(cx, d)?
-            }
+            Meta::Enum => self.check_enum(cx, d, name)?,
+            Meta::Union => self.check_union(cx, d, name)?,
+            Meta::Alternate => self.check_alternate(cx, d)?,
             Meta::Struct => {
-                self.check_keys(
-                    cx,
-                    d,
-                    expr.span,
-                    m,
-                    &["struct", "data"],
-                    &["base", "if", "features"],
-                )?;
                 let data = d.get("data").unwrap_or_else(|| unreachable!());
                 let members = self.check_type_implicit(cx, data, "'data'", Some(name))?;
                 let base = match d.get("base") {
@@ -1123,25 +1111,6 @@ impl ExprChecker<'_> {
                 Body::Struct { base, members }
             }
             Meta::Command => {
-                self.check_keys(
-                    cx,
-                    d,
-                    expr.span,
-                    m,
-                    &["command"],
-                    &[
-                        "data",
-                        "returns",
-                        "boxed",
-                        "if",
-                        "features",
-                        "gen",
-                        "success-response",
-                        "allow-oob",
-                        "allow-preconfig",
-                        "coroutine",
-                    ],
-                )?;
                 let data = self.check_command_data(cx, d)?;
                 let returns = match d.get("returns") {
                     Some(r) => Some(self.check_type_name_or_array(cx, r, "'returns'")?),
@@ -1162,14 +1131,6 @@ impl ExprChecker<'_> {
                 }
             }
             Meta::Event => {
-                self.check_keys(
-                    cx,
-                    d,
-                    expr.span,
-                    m,
-                    &["event"],
-                    &["data", "boxed", "if", "features"],
-                )?;
                 let data = self.check_command_data(cx, d)?;
                 Body::Event {
                     data,
@@ -1409,28 +1370,12 @@ impl ExprChecker<'_> {
         } else if self.pragma.doc_required {
             return Err(self.err(cx, expr.span, "documentation comment required"));
         }
+        let (required, optional) = self.rules.keys(meta);
+        self.check_keys(cx, d, expr.span, m, required, optional)?;
         let not_null = |v: &&Value| v.kind != ValueKind::Null;
         let body = match meta {
-            Meta::Enum => {
-                self.check_keys(
-                    cx,
-                    d,
-                    expr.span,
-                    m,
-                    &["enum", "data"],
-                    &["if", "features", "prefix"],
-                )?;
-                self.check_enum(cx, d, name)?
-            }
+            Meta::Enum => self.check_enum(cx, d, name)?,
             Meta::Union => {
-                self.check_keys(
-                    cx,
-                    d,
-                    expr.span,
-                    m,
-                    &["union", "data"],
-                    &["base", "discriminator", "if", "features"],
-                )?;
                 let data = d.get("data").unwrap_or_else(|| unreachable!());
                 let base_v = d.get("base").filter(not_null);
                 let disc_v = d.get("discriminator").filter(not_null);
@@ -1462,14 +1407,6 @@ impl ExprChecker<'_> {
                 }
             }
             Meta::Alternate => {
-                self.check_keys(
-                    cx,
-                    d,
-                    expr.span,
-                    m,
-                    &["alternate", "data"],
-                    &["if", "features"],
-                )?;
                 let data = d.get("data").unwrap_or_else(|| unreachable!());
                 if !Self::truthy(data) {
                     return Err(self.err(cx, data.span, "'data' must not be empty"));
@@ -1482,14 +1419,6 @@ impl ExprChecker<'_> {
                 }
             }
             Meta::Struct => {
-                self.check_keys(
-                    cx,
-                    d,
-                    expr.span,
-                    m,
-                    &["struct", "data"],
-                    &["base", "if", "features"],
-                )?;
                 let members = match self.check_type_legacy(
                     cx,
                     d.get("data"),
@@ -1510,25 +1439,6 @@ impl ExprChecker<'_> {
                 Body::Struct { base, members }
             }
             Meta::Command => {
-                self.check_keys(
-                    cx,
-                    d,
-                    expr.span,
-                    m,
-                    &["command"],
-                    &[
-                        "data",
-                        "returns",
-                        "boxed",
-                        "if",
-                        "features",
-                        "gen",
-                        "success-response",
-                        "allow-oob",
-                        "allow-preconfig",
-                        "coroutine",
-                    ][..if self.rules.coroutine { 10 } else { 9 }],
-                )?;
                 let boxed = d.get("boxed").is_some_and(Self::truthy);
                 let args = d.get("data").filter(not_null);
                 if boxed && args.is_none() {
@@ -1555,14 +1465,6 @@ impl ExprChecker<'_> {
                 }
             }
             Meta::Event => {
-                self.check_keys(
-                    cx,
-                    d,
-                    expr.span,
-                    m,
-                    &["event"],
-                    &["data", "boxed", "if", "features"],
-                )?;
                 let boxed = d.get("boxed").is_some_and(Self::truthy);
                 let args = d.get("data").filter(not_null);
                 if boxed && args.is_none() {
