@@ -111,27 +111,18 @@ pub fn system(machine: &str, extra: &[&str]) -> Option<Proc> {
 /// which runs in the monitor I/O thread and so offers `oob`; started
 /// paused (`-S`).
 pub fn system_oob() -> Option<Proc> {
-    let bin = find("qemu-system-x86_64")?;
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("qmp.sock");
-    let args: Vec<String> = vec![
-        "-machine".into(),
-        "none".into(),
-        "-nodefaults".into(),
-        "-display".into(),
-        "none".into(),
-        "-S".into(),
-        "-chardev".into(),
-        format!("socket,id=mon0,path={},server=on,wait=off", sock.display()),
-        "-mon".into(),
-        "chardev=mon0,mode=control".into(),
-    ];
-    Some(spawn(&bin, args, dir, sock))
+    system_chardev_monitor("")
 }
 
 /// `qemu-system-x86_64 -machine none -S` whose monitor pretty-prints
 /// every message over many lines (`pretty=on`).
 pub fn system_pretty() -> Option<Proc> {
+    system_chardev_monitor(",pretty=on")
+}
+
+/// `qemu-system-x86_64 -machine none -S` with a QMP monitor on a socket
+/// chardev; `mon_opts` is appended to the `-mon` options.
+fn system_chardev_monitor(mon_opts: &str) -> Option<Proc> {
     let bin = find("qemu-system-x86_64")?;
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("qmp.sock");
@@ -145,7 +136,7 @@ pub fn system_pretty() -> Option<Proc> {
         "-chardev".into(),
         format!("socket,id=mon0,path={},server=on,wait=off", sock.display()),
         "-mon".into(),
-        "chardev=mon0,mode=control,pretty=on".into(),
+        format!("chardev=mon0,mode=control{mon_opts}"),
     ];
     Some(spawn(&bin, args, dir, sock))
 }
