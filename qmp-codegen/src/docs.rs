@@ -148,9 +148,143 @@ fn inline(line: &str) -> String {
     out
 }
 
+/// Splits every multi-line `#[doc = "..."]` attribute of a parsed file into
+/// one attribute per line, so `prettyplease` prints `///` lines.
+///
+/// The emitter writes a doc block as one attribute: building and parsing
+/// one token group per block instead of one per line is a good part of the
+/// generation time for a documented schema.
+pub(crate) fn split_doc_lines(file: &mut syn::File) {
+    for item in &mut file.items {
+        split_in_item(item);
+    }
+}
+
+fn split_in_item(item: &mut syn::Item) {
+    use syn::{Fields, ImplItem, Item, TraitItem};
+    fn fields(f: &mut Fields) {
+        for field in f.iter_mut() {
+            split_attrs(&mut field.attrs);
+        }
+    }
+    match item {
+        Item::Struct(s) => {
+            split_attrs(&mut s.attrs);
+            fields(&mut s.fields);
+        }
+        Item::Enum(e) => {
+            split_attrs(&mut e.attrs);
+            for v in &mut e.variants {
+                split_attrs(&mut v.attrs);
+                fields(&mut v.fields);
+            }
+        }
+        Item::Impl(i) => {
+            split_attrs(&mut i.attrs);
+            for it in &mut i.items {
+                match it {
+                    ImplItem::Fn(f) => split_attrs(&mut f.attrs),
+                    ImplItem::Const(c) => split_attrs(&mut c.attrs),
+                    ImplItem::Type(t) => split_attrs(&mut t.attrs),
+                    _ => {}
+                }
+            }
+        }
+        Item::Trait(t) => {
+            split_attrs(&mut t.attrs);
+            for it in &mut t.items {
+                match it {
+                    TraitItem::Fn(f) => split_attrs(&mut f.attrs),
+                    TraitItem::Const(c) => split_attrs(&mut c.attrs),
+                    TraitItem::Type(t) => split_attrs(&mut t.attrs),
+                    _ => {}
+                }
+            }
+        }
+        Item::Mod(m) => {
+            split_attrs(&mut m.attrs);
+            for it in m.content.iter_mut().flat_map(|(_, items)| items) {
+                split_in_item(it);
+            }
+        }
+        Item::Const(c) => split_attrs(&mut c.attrs),
+        Item::Static(s) => split_attrs(&mut s.attrs),
+        Item::Macro(m) => split_attrs(&mut m.attrs),
+        Item::Type(t) => split_attrs(&mut t.attrs),
+        Item::Fn(f) => split_attrs(&mut f.attrs),
+        Item::Use(u) => split_attrs(&mut u.attrs),
+        _ => {}
+    }
+}
+
+/// A string literal for doc text, raw (`r"..."`, with as many `#` as the
+/// text needs) when it can be: doc blocks are most of the literal text the
+/// generator writes, and raw literals need no escaping on the way out nor
+/// unescaping when `syn` and `prettyplease` read them back. Text a raw
+/// literal cannot hold (a carriage return) gets an ordinary literal.
+pub(crate) fn raw_lit(text: &str) -> proc_macro2::Literal {
+    if !text.contains('\r') {
+        let mut hashes = usize::from(text.contains('"'));
+        while hashes > 0 && text.contains(&format!("\"{}", "#".repeat(hashes))) {
+            hashes += 1;
+        }
+        let h = "#".repeat(hashes);
+        if let Ok(lit) = format!("r{h}\"{text}\"{h}").parse() {
+            return lit;
+        }
+    }
+    proc_macro2::Literal::string(text)
+}
+
+fn with_span(mut lit: proc_macro2::Literal, span: proc_macro2::Span) -> proc_macro2::Literal {
+    lit.set_span(span);
+    lit
+}
+
+fn split_attrs(attrs: &mut Vec<syn::Attribute>) {
+    let mut i = 0;
+    while i < attrs.len() {
+        let lines = match &attrs[i].meta {
+            syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some((s.value(), s.span(), (nv.path.clone(), nv.eq_token))),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some((text, span, (path, eq_token))) = lines.filter(|(t, _, _)| t.contains('\n'))
+        else {
+            i += 1;
+            continue;
+        };
+        let a = attrs.remove(i);
+        let split: Vec<syn::Attribute> = text
+            .split('\n')
+            .map(|line| syn::Attribute {
+                pound_token: a.pound_token,
+                style: a.style,
+                bracket_token: a.bracket_token,
+                meta: syn::Meta::NameValue(syn::MetaNameValue {
+                    path: path.clone(),
+                    eq_token,
+                    value: syn::Expr::Lit(syn::ExprLit {
+                        attrs: Vec::new(),
+                        lit: syn::Lit::new(with_span(raw_lit(line), span)),
+                    }),
+                }),
+            })
+            .collect();
+        let n = split.len();
+        attrs.splice(i..i, split);
+        i += n;
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::to_markdown;
+    use super::{raw_lit, split_doc_lines, to_markdown};
 
     #[test]
     fn members_and_literals() {
@@ -187,5 +321,47 @@ mod tests {
     fn indented_text_never_becomes_a_doctest() {
         let md = to_markdown("Intro:\n\n    let x = 1;\n");
         assert!(!md.lines().any(|l| l.starts_with("    ")), "{md}");
+    }
+
+    #[test]
+    fn raw_literals_hold_any_text_and_read_back_unchanged() {
+        for text in [
+            "plain",
+            "",
+            "with \"quotes\"",
+            "a \"# and a \"## inside",
+            "back\\slash and \\n escapes stay text",
+            "carriage\rreturn",
+            "multi\nline",
+            "unicode: é ✓",
+        ] {
+            let lit = raw_lit(text);
+            match syn::Lit::new(lit.clone()) {
+                syn::Lit::Str(s) => assert_eq!(s.value(), text, "{lit}"),
+                _ => panic!("{text:?} gave a non-string literal {lit}"),
+            }
+            if !text.contains('\r') {
+                assert!(lit.to_string().starts_with('r'), "{lit} should be raw");
+            }
+        }
+    }
+
+    #[test]
+    fn multi_line_doc_attributes_are_split_into_lines() {
+        let text = raw_lit(" first\n\n second");
+        let mut file: syn::File = syn::parse_quote! {
+            #[doc = #text]
+            #[derive(Debug)]
+            pub struct S {
+                #[doc = #text]
+                pub a: u8,
+            }
+        };
+        split_doc_lines(&mut file);
+        let out = prettyplease::unparse(&file);
+        assert_eq!(
+            out,
+            "/// first\n///\n/// second\n#[derive(Debug)]\npub struct S {\n    /// first\n    ///\n    /// second\n    pub a: u8,\n}\n"
+        );
     }
 }

@@ -7,12 +7,13 @@ use qmp_schema::ast::{Doc, DocSectionKind};
 use qmp_schema::model::{
     Alternate, Command, Common, Entity, Enum, Event, Feature, JsonType, Member, Model, Object,
 };
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 
 use crate::Options;
 use crate::docs::to_markdown;
 use crate::names::{self, ident};
 use crate::plan::{Payload, Plan, is_carrier, render_cond, wrapped_type};
+use crate::syntax::{self, Out};
 
 /// The emitter.
 pub(crate) struct Emitter<'m> {
@@ -39,18 +40,25 @@ fn opt_lit(s: Option<&str>) -> TokenStream {
     }
 }
 
-/// `#[doc = "..."]` attributes, one per line.
+/// One `#[doc = "..."]` attribute for a whole doc block, each line with
+/// the space `///` puts after the slashes. The renderer splits it into one
+/// attribute per line after parsing (`docs::split_doc_lines`).
 fn doc_attrs(text: &str) -> TokenStream {
-    let lines = text.lines().map(|l| {
-        let l = if l.is_empty() {
-            String::new()
-        } else {
-            format!(" {l}")
-        };
-        let l = lit(&l);
-        quote!(#[doc = #l])
-    });
-    quote!(#(#lines)*)
+    let mut block = String::with_capacity(text.len() + text.len() / 32 + 1);
+    for (i, l) in text.lines().enumerate() {
+        if i > 0 {
+            block.push('\n');
+        }
+        if !l.is_empty() {
+            block.push(' ');
+            block.push_str(l);
+        }
+    }
+    if text.lines().next().is_none() {
+        return TokenStream::new();
+    }
+    let l = crate::docs::raw_lit(&block);
+    quote!(#[doc = #l])
 }
 
 impl<'m> Emitter<'m> {
@@ -63,65 +71,85 @@ impl<'m> Emitter<'m> {
 
     /// The Rust type for a QAPI type name.
     fn ty(&self, name: &str) -> TokenStream {
+        self.ty_syn(name).into_token_stream()
+    }
+
+    /// The Rust type for a QAPI type name, as a syntax tree.
+    fn ty_syn(&self, name: &str) -> syn::Type {
         let e = self.model.get(name);
+        let prim = |n: &str| syntax::path_ty(&[n]);
         match e {
             Some(Entity::Builtin(b)) => match b.common.name.as_str() {
-                "str" => quote!(String),
-                "int" => quote!(i64),
-                "int8" => quote!(i8),
-                "int16" => quote!(i16),
-                "int32" => quote!(i32),
-                "int64" => quote!(i64),
-                "uint8" => quote!(u8),
-                "uint16" => quote!(u16),
-                "uint32" => quote!(u32),
-                "uint64" | "size" => quote!(u64),
-                "number" => quote!(f64),
-                "bool" => quote!(bool),
-                "null" => quote!(rt::Null),
+                "str" => prim("String"),
+                "int" => prim("i64"),
+                "int8" => prim("i8"),
+                "int16" => prim("i16"),
+                "int32" => prim("i32"),
+                "int64" => prim("i64"),
+                "uint8" => prim("u8"),
+                "uint16" => prim("u16"),
+                "uint32" => prim("u32"),
+                "uint64" | "size" => prim("u64"),
+                "number" => prim("f64"),
+                "bool" => prim("bool"),
+                "null" => syntax::path_ty(&["rt", "Null"]),
                 _ => match b.json_type {
-                    JsonType::String => quote!(String),
-                    JsonType::Int => quote!(i64),
-                    JsonType::Number => quote!(f64),
-                    JsonType::Boolean => quote!(bool),
-                    JsonType::Null => quote!(rt::Null),
-                    _ => quote!(rt::Value),
+                    JsonType::String => prim("String"),
+                    JsonType::Int => prim("i64"),
+                    JsonType::Number => prim("f64"),
+                    JsonType::Boolean => prim("bool"),
+                    JsonType::Null => syntax::path_ty(&["rt", "Null"]),
+                    _ => syntax::path_ty(&["rt", "Value"]),
                 },
             },
-            Some(Entity::Array(a)) => {
-                let inner = self.ty(&a.element);
-                quote!(Vec<#inner>)
-            }
-            Some(Entity::Object(_)) if name == "q_empty" => quote!(rt::Empty),
-            _ => {
-                let n = self.rust_name(name);
-                quote!(#n)
-            }
+            Some(Entity::Array(a)) => syntax::generic_ty(&["Vec"], vec![self.ty_syn(&a.element)]),
+            Some(Entity::Object(_)) if name == "q_empty" => syntax::path_ty(&["rt", "Empty"]),
+            _ => syntax::ident_ty(self.rust_name(name)),
         }
     }
 
     fn ty_in(&self, container: &str, name: &str) -> TokenStream {
-        let t = self.ty(name);
+        self.ty_in_syn(container, name).into_token_stream()
+    }
+
+    fn ty_in_syn(&self, container: &str, name: &str) -> syn::Type {
+        let t = self.ty_syn(name);
         if self.plan.needs_box(self.model, container, name) {
-            quote!(Box<#t>)
+            syntax::generic_ty(&["Box"], vec![t])
         } else {
             t
         }
     }
 
-    fn cfg(&self, c: &Common) -> TokenStream {
+    fn cfg_attr(&self, c: &Common) -> Option<syn::Attribute> {
         match &self.opts.unstable_feature {
-            Some(f) if c.is_unstable() => quote!(#[cfg(feature = #f)]),
-            _ => quote!(),
+            Some(f) if c.is_unstable() => Some(syntax::list_attr("cfg", quote!(feature = #f))),
+            _ => None,
         }
     }
 
-    fn deprecated(features: &[Feature]) -> TokenStream {
-        if features.iter().any(Feature::is_deprecated) {
-            quote!(#[deprecated])
-        } else {
-            quote!()
+    fn deprecated_attr(features: &[Feature]) -> Option<syn::Attribute> {
+        features
+            .iter()
+            .any(Feature::is_deprecated)
+            .then(|| syntax::word_attr("deprecated"))
+    }
+
+    fn user_attr_list(&self, qapi: &str) -> Vec<syn::Attribute> {
+        let tokens = self.user_attrs(qapi);
+        if tokens.is_empty() {
+            return Vec::new();
         }
+        // Checked when the builder ran (see `Builder::parsed_attrs`).
+        syn::parse::Parser::parse2(syn::Attribute::parse_outer, tokens).unwrap_or_default()
+    }
+
+    fn cfg(&self, c: &Common) -> TokenStream {
+        self.cfg_attr(c).into_token_stream()
+    }
+
+    fn deprecated(features: &[Feature]) -> TokenStream {
+        Self::deprecated_attr(features).into_token_stream()
     }
 
     fn user_attrs(&self, qapi: &str) -> TokenStream {
@@ -224,69 +252,30 @@ impl<'m> Emitter<'m> {
         parts.join("\n\n")
     }
 
-    /// The `JsonSchema` impl that reads the precomputed definition.
-    fn json_schema_impl(&self, name: &Ident, cfg: &TokenStream) -> TokenStream {
-        let n = lit(&name.to_string());
+    /// `rt::impl_json!(KIND Name, SCHEMA);`: the wire traits of a type
+    /// (see the runtime's `impl_json!`).
+    fn impl_json(name: &Ident, cfg: &TokenStream, kind: TokenStream) -> TokenStream {
         quote! {
             #cfg
-            impl rt::schemars::JsonSchema for #name {
-                fn schema_name() -> ::std::borrow::Cow<'static, str> {
-                    ::std::borrow::Cow::Borrowed(#n)
-                }
-                fn json_schema(generator: &mut rt::schemars::SchemaGenerator) -> rt::schemars::Schema {
-                    rt::json_schema_from_defs(&SCHEMA, #n, generator)
-                }
-            }
-        }
-    }
-
-    fn serde_impls(&self, name: &Ident, cfg: &TokenStream, object: bool) -> TokenStream {
-        let ser = if object {
-            quote! {
-                #cfg
-                impl rt::ToJson for #name {
-                    #[inline]
-                    fn to_json(&self) -> rt::Value {
-                        rt::object_to_json(self)
-                    }
-                }
-                #cfg
-                impl rt::FromJson for #name {
-                    #[inline]
-                    fn from_json(value: rt::Value) -> Result<Self, rt::DecodeError> {
-                        rt::object_from_json(value)
-                    }
-                }
-            }
-        } else {
-            quote!()
-        };
-        quote! {
-            #ser
-            #cfg
-            impl rt::serde::Serialize for #name {
-                    fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                        rt::serialize_json(self, serializer)
-                    }
-                }
-            #cfg
-            impl<'de> rt::serde::Deserialize<'de> for #name {
-                fn deserialize<D: rt::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    rt::deserialize_from_json(deserializer)
-                }
-            }
+            rt::impl_json!(#kind #name, SCHEMA);
         }
     }
 
     // ----------------------------------------------------------------------
     // Enums.
 
-    pub fn emit_enum(&self, e: &Enum) -> TokenStream {
+    pub fn emit_enum(&self, e: &Enum, out: &mut Out) -> syn::Result<()> {
         let name = self.rust_name(&e.common.name);
-        let cfg = self.cfg(&e.common);
-        let doc = doc_attrs(&self.def_doc(&e.common, "enum", &[]));
-        let dep = Self::deprecated(&e.common.features);
-        let attrs = self.user_attrs(&e.common.name);
+        let cfg = self.cfg_attr(&e.common);
+        let mut attrs = Vec::new();
+        syntax::doc_attrs(&self.def_doc(&e.common, "enum", &[]), &mut attrs);
+        attrs.push(syntax::list_attr(
+            "derive",
+            quote!(Debug, Clone, PartialEq, Eq, Hash),
+        ));
+        attrs.extend(Self::deprecated_attr(&e.common.features));
+        attrs.extend(self.user_attr_list(&e.common.name));
+        attrs.extend(cfg.clone());
         let wire: Vec<&str> = e.members.iter().map(|m| m.name.as_str()).collect();
         let variants = names::unique_camel(wire.iter().copied(), &[]);
         let fallback = if variants.iter().any(|v| v == "Unknown") {
@@ -295,111 +284,68 @@ impl<'m> Emitter<'m> {
             format_ident!("Unknown")
         };
         let vids: Vec<Ident> = variants.iter().map(|v| format_ident!("{}", v)).collect();
-        let vdecl = e.members.iter().zip(&vids).map(|(m, v)| {
-            let mut d = format!("`{}`", m.name);
-            if let Some(c) = &m.cond {
-                d.push_str(&format!(" (only if `{}`)", render_cond(c)));
-            }
-            for f in &m.features {
-                d.push_str(&format!(" ({})", f.name));
-            }
-            if let Some(section) = e
-                .common
-                .doc
-                .as_ref()
-                .filter(|_| self.opts.docs)
-                .and_then(|doc| doc.member(&m.name))
-                .filter(|s| !s.text.trim().is_empty())
-            {
-                d.push_str(": ");
-                d.push_str(&to_markdown(&section.text));
-            }
-            let d = doc_attrs(&d);
-            let dep = Self::deprecated(&m.features);
-            quote!(#d #dep #v)
-        });
+        let mut vdecl: Vec<syn::Variant> = e
+            .members
+            .iter()
+            .zip(&vids)
+            .map(|(m, v)| {
+                let mut d = format!("`{}`", m.name);
+                if let Some(c) = &m.cond {
+                    d.push_str(&format!(" (only if `{}`)", render_cond(c)));
+                }
+                for f in &m.features {
+                    d.push_str(&format!(" ({})", f.name));
+                }
+                if let Some(section) = e
+                    .common
+                    .doc
+                    .as_ref()
+                    .filter(|_| self.opts.docs)
+                    .and_then(|doc| doc.member(&m.name))
+                    .filter(|s| !s.text.trim().is_empty())
+                {
+                    d.push_str(": ");
+                    d.push_str(&to_markdown(&section.text));
+                }
+                let mut vattrs = Vec::new();
+                syntax::doc_attrs(&d, &mut vattrs);
+                vattrs.extend(Self::deprecated_attr(&m.features));
+                syntax::variant(vattrs, v.clone(), syn::Fields::Unit)
+            })
+            .collect();
+        let mut fb_attrs = Vec::new();
+        syntax::doc_attrs(
+            "A value these bindings do not know (from a newer QEMU), kept verbatim.",
+            &mut fb_attrs,
+        );
+        vdecl.push(syntax::variant(
+            fb_attrs,
+            fallback.clone(),
+            syntax::unnamed(vec![syntax::variant_field(syntax::path_ty(&["String"]))]),
+        ));
         let wl: Vec<Literal> = wire.iter().map(|w| lit(w)).collect();
-        let all = quote!(#(Self::#vids),*);
-        let fb_doc = lit(" A value these bindings do not know (from a newer QEMU), kept verbatim.");
-        let serde = self.serde_impls(&name, &cfg, false);
-        let schema = self.json_schema_impl(&name, &cfg);
-        let from_str_body = if wl.is_empty() {
-            quote!(Ok(Self::#fallback(s.to_owned())))
-        } else {
-            quote! {
-                Ok(match s {
-                    #(#wl => Self::#vids,)*
-                    other => Self::#fallback(other.to_owned()),
-                })
-            }
-        };
-        quote! {
-            #doc
-            #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-            #dep
-            #attrs
-            #cfg
-            pub enum #name {
-                #(#vdecl,)*
-                #[doc = #fb_doc]
-                #fallback(String),
-            }
-            #cfg
-            impl #name {
-                /// Every value these bindings know, in schema order.
-                pub const ALL: &'static [Self] = &[#all];
-                /// The wire name.
-                #[inline]
-                pub fn as_str(&self) -> &str {
-                    match self {
-                        #(Self::#vids => #wl,)*
-                        Self::#fallback(s) => s,
-                    }
-                }
-            }
-            #cfg
-            impl ::std::str::FromStr for #name {
-                type Err = ::std::convert::Infallible;
-                #[inline]
-                fn from_str(s: &str) -> Result<Self, Self::Err> {
-                    #from_str_body
-                }
-            }
-            #cfg
-            impl ::std::fmt::Display for #name {
-                #[inline]
-                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                    f.write_str(self.as_str())
-                }
-            }
-            #cfg
-            impl rt::ToJson for #name {
-                #[inline]
-                fn to_json(&self) -> rt::Value {
-                    rt::Value::String(self.as_str().to_owned())
-                }
-            }
-            #cfg
-            impl rt::FromJson for #name {
-                #[inline]
-                fn from_json(value: rt::Value) -> Result<Self, rt::DecodeError> {
-                    let s = <String as rt::FromJson>::from_json(value)?;
-                    Ok(match s.parse::<Self>() {
-                        Ok(v) => v,
-                        Err(never) => match never {},
-                    })
-                }
-            }
-            #serde
-            #schema
-        }
+        out.item(syntax::enum_item(attrs, name.clone(), vdecl))?;
+        out.item(syntax::macro_item(
+            cfg.into_iter().collect(),
+            &["rt", "impl_enum"],
+            quote!(#name(#fallback) { #(#vids = #wl),* }, SCHEMA),
+        ))
     }
 
     // ----------------------------------------------------------------------
     // Objects.
 
     /// Fields of a struct: declarations, decode expressions, encode statements.
-    fn fields(&self, container: &str, members: &[&Member], reserved: &[&str]) -> Fields {
+    ///
+    /// Decode expressions and encode statements are built only with `code`
+    /// (unions write their own `ObjectType`; structs use `rt::impl_object!`).
+    fn fields(
+        &self,
+        container: &str,
+        members: &[&Member],
+        reserved: &[&str],
+        code: bool,
+    ) -> Fields {
         let wire: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
         let fnames = names::unique_snake(wire.iter().copied(), reserved);
         let mut f = Fields {
@@ -408,20 +354,34 @@ impl<'m> Emitter<'m> {
         };
         for (m, n) in members.iter().zip(&fnames) {
             let id = ident(n);
-            let ty = self.ty_in(container, &m.ty);
             let w = lit(&m.name);
-            let doc = doc_attrs(&self.member_doc(m));
-            let dep = Self::deprecated(&m.features);
-            if m.optional {
-                f.decl.push(quote!(#doc #dep pub #id: Option<#ty>));
-                f.decode.push(quote!(#id: members.optional(#w)?));
-                f.encode.push(quote!(rt::put_opt(map, #w, &self.#id);));
+            if code {
+                let ty = self.ty_in(container, &m.ty);
+                let doc = doc_attrs(&self.member_doc(m));
+                let dep = Self::deprecated(&m.features);
+                if m.optional {
+                    f.decl.push(quote!(#doc #dep pub #id: Option<#ty>));
+                    f.decode.push(quote!(#id: members.optional(#w)?));
+                    f.encode.push(quote!(rt::put_opt(map, #w, &self.#id);));
+                } else {
+                    f.decl.push(quote!(#doc #dep pub #id: #ty));
+                    f.decode.push(quote!(#id: members.required(#w)?));
+                    f.encode.push(quote!(rt::put(map, #w, &self.#id);));
+                }
             } else {
-                f.all_optional = false;
-                f.decl.push(quote!(#doc #dep pub #id: #ty));
-                f.decode.push(quote!(#id: members.required(#w)?));
-                f.encode.push(quote!(rt::put(map, #w, &self.#id);));
+                let mut ty = self.ty_in_syn(container, &m.ty);
+                if m.optional {
+                    ty = syntax::generic_ty(&["Option"], vec![ty]);
+                    f.spec.push(quote!(optional #id = #w));
+                } else {
+                    f.spec.push(quote!(required #id = #w));
+                }
+                let mut attrs = Vec::new();
+                syntax::doc_attrs(&self.member_doc(m), &mut attrs);
+                attrs.extend(Self::deprecated_attr(&m.features));
+                f.fields.push(syntax::field(attrs, Some(id.clone()), ty));
             }
+            f.all_optional &= m.optional;
             f.names.push(id);
         }
         f
@@ -446,79 +406,60 @@ impl<'m> Emitter<'m> {
         doc_common: &Common,
         extra_doc: &[String],
         open: bool,
-    ) -> TokenStream {
+        out: &mut Out,
+    ) -> syn::Result<()> {
         let name = self.rust_name(&o.common.name);
-        let cfg = self.cfg(doc_common);
-        let doc = doc_attrs(&self.def_doc(doc_common, what, extra_doc));
-        let dep = Self::deprecated(&doc_common.features);
-        let attrs = self.user_attrs(&o.common.name);
+        let cfg = self.cfg_attr(doc_common);
         let members: Vec<&Member> = o.members.iter().collect();
         let mut f = self.fields(
             &o.common.name,
             &members,
             if open { &["extra"] } else { &[] },
+            false,
         );
-        if open {
-            let d = doc_attrs(
+        let rest = if open {
+            let mut attrs = Vec::new();
+            syntax::doc_attrs(
                 "Further members the schema does not describe (QAPI does not check this command's\narguments: e.g. device properties), sent and received verbatim.",
+                &mut attrs,
             );
-            f.decl
-                .push(quote!(#d pub extra: rt::Map<String, rt::Value>));
-            f.decode
-                .push(quote!(extra: ::std::mem::take(members).into_rest()));
-            f.encode.push(quote!(rt::put_rest(map, &self.extra);));
-        }
-        let Fields {
-            decl,
-            decode,
-            encode,
-            all_optional,
-            ..
-        } = &f;
-        let default = if *all_optional {
-            quote!(Default,)
+            let map = syntax::generic_ty(
+                &["rt", "Map"],
+                vec![
+                    syntax::path_ty(&["String"]),
+                    syntax::path_ty(&["rt", "Value"]),
+                ],
+            );
+            f.fields
+                .push(syntax::field(attrs, Some(format_ident!("extra")), map));
+            quote!(, ..extra)
         } else {
             quote!()
         };
-        let allow = Self::deprecated_allow(&members);
-        let serde = self.serde_impls(&name, &cfg, true);
-        let schema = self.json_schema_impl(&name, &cfg);
-        let (members_param, map_param) = (
-            if decode.is_empty() {
-                quote!(_members)
+        let mut attrs = Vec::new();
+        syntax::doc_attrs(&self.def_doc(doc_common, what, extra_doc), &mut attrs);
+        attrs.push(syntax::list_attr(
+            "derive",
+            if f.all_optional {
+                quote!(Debug, Clone, PartialEq, Default)
             } else {
-                quote!(members)
+                quote!(Debug, Clone, PartialEq)
             },
-            if encode.is_empty() {
-                quote!(_map)
-            } else {
-                quote!(map)
-            },
-        );
-        quote! {
-            #doc
-            #[derive(Debug, Clone, PartialEq, #default)]
-            #dep
-            #attrs
-            #cfg
-            pub struct #name {
-                #(#decl,)*
-            }
-            #cfg
-            #allow
-            impl rt::ObjectType for #name {
-                #[inline]
-                fn from_members(#members_param: &mut rt::Members) -> Result<Self, rt::DecodeError> {
-                    Ok(Self { #(#decode,)* })
-                }
-                #[inline]
-                fn to_members(&self, #map_param: &mut rt::Map<String, rt::Value>) {
-                    #(#encode)*
-                }
-            }
-            #serde
-            #schema
-        }
+        ));
+        attrs.extend(Self::deprecated_attr(&doc_common.features));
+        attrs.extend(self.user_attr_list(&o.common.name));
+        attrs.extend(cfg.clone());
+        let Fields { fields, spec, .. } = f;
+        out.item(syntax::struct_item(
+            attrs,
+            name.clone(),
+            syntax::named(fields),
+        ))?;
+        out.item(syntax::macro_item(
+            cfg.into_iter().collect(),
+            &["rt", "impl_object"],
+            quote!(#name { #(#spec),* #rest }, SCHEMA),
+        ))
     }
 
     /// A flat (or legacy simple) union: base members + branch enum.
@@ -537,7 +478,7 @@ impl<'m> Emitter<'m> {
             .collect();
         let tag_snake = names::snake(&variants.tag);
         let reserved: Vec<&str> = vec![tag_snake.as_str()];
-        let f = self.fields(&o.common.name, &base, &reserved);
+        let f = self.fields(&o.common.name, &base, &reserved, true);
         let tag_id = ident(&tag_snake);
         let tag_wire = lit(&variants.tag);
         // The branch enum: one variant per discriminator value.
@@ -640,8 +581,7 @@ impl<'m> Emitter<'m> {
             ..
         } = &f;
         let allow = Self::deprecated_allow(&base);
-        let serde = self.serde_impls(&name, &cfg, true);
-        let schema = self.json_schema_impl(&name, &cfg);
+        let json = Self::impl_json(&name, &cfg, quote!(object));
         let tag_doc = doc_attrs(&format!(
             "The branch, selected by the discriminator `{}`.",
             variants.tag
@@ -712,8 +652,7 @@ impl<'m> Emitter<'m> {
                     }
                 }
             }
-            #serde
-            #schema
+            #json
         }
     }
 
@@ -789,8 +728,7 @@ impl<'m> Emitter<'m> {
         } else {
             quote!()
         };
-        let serde = self.serde_impls(&name, &cfg, false);
-        let schema = self.json_schema_impl(&name, &cfg);
+        let json = Self::impl_json(&name, &cfg, quote!(custom));
         quote! {
             #doc
             #[derive(Debug, Clone, PartialEq)]
@@ -819,8 +757,7 @@ impl<'m> Emitter<'m> {
                     })
                 }
             }
-            #serde
-            #schema
+            #json
         }
     }
 }
@@ -841,8 +778,12 @@ fn json_word(j: JsonType) -> &'static str {
 #[derive(Default)]
 struct Fields {
     decl: Vec<TokenStream>,
+    /// The declarations as syntax trees (structs; unions use `decl`).
+    fields: Vec<syn::Field>,
     decode: Vec<TokenStream>,
     encode: Vec<TokenStream>,
+    /// `required field = "wire"` entries for `rt::impl_object!`.
+    spec: Vec<TokenStream>,
     names: Vec<Ident>,
     all_optional: bool,
 }
@@ -851,21 +792,25 @@ struct Fields {
 // Commands, events and the enums over them.
 
 impl Emitter<'_> {
-    fn meta_consts(&self, c: &Common) -> TokenStream {
+    /// `rt::impl_meta!(Name { [name: "WIRE",] since: .., features: [..], condition: .. })`.
+    fn meta_consts(&self, name: &Ident, c: &Common, wire: Option<&str>) -> syn::Item {
+        let cfg = self.cfg_attr(c);
         let since = opt_lit(c.since.as_deref());
         let feats: Vec<Literal> = c.features.iter().map(|f| lit(&f.name)).collect();
         let cond = opt_lit(c.cond.as_ref().map(render_cond).as_deref());
-        quote! {
-            /// The release this definition appeared in (`Since:`), when known.
-            pub const SINCE: Option<&'static str> = #since;
-            /// The definition's features (`deprecated`, `unstable`, ...).
-            pub const FEATURES: &'static [&'static str] = &[#(#feats),*];
-            /// The definition's `if` condition, rendered, if it has one.
-            pub const CONDITION: Option<&'static str> = #cond;
-        }
+        let wire = wire.map(|w| {
+            let w = lit(w);
+            quote!(name: #w,)
+        });
+        syntax::macro_item(
+            cfg.into_iter().collect(),
+            &["rt", "impl_meta"],
+            quote!(#name { #wire since: #since, features: [#(#feats),*], condition: #cond }),
+        )
     }
 
     /// The payload type of a command/event: struct, newtype or unit struct.
+    #[allow(clippy::too_many_arguments)]
     fn emit_payload(
         &self,
         c: &Common,
@@ -874,80 +819,39 @@ impl Emitter<'_> {
         what: &str,
         extra: &[String],
         open: bool,
-    ) -> TokenStream {
-        let cfg = self.cfg(c);
-        match payload {
+        out: &mut Out,
+    ) -> syn::Result<()> {
+        let cfg = self.cfg_attr(c);
+        let (derive, fields, json) = match payload {
             Payload::Inline(arg) => {
                 let o = self.model.object(arg).expect("inline payloads are objects");
-                self.emit_struct(o, what, c, extra, open)
+                return self.emit_struct(o, what, c, extra, open, out);
             }
             Payload::Named(t) => {
-                let doc = doc_attrs(&self.def_doc(c, what, extra));
-                let dep = Self::deprecated(&c.features);
-                let inner = self.ty(t);
-                let schema = self.json_schema_impl(name, &cfg);
-                let serde = self.serde_impls(name, &cfg, false);
-                quote! {
-                    #doc
-                    #[derive(Debug, Clone, PartialEq)]
-                    #dep
-                    #cfg
-                    pub struct #name(pub #inner);
-                    #cfg
-                    impl ::std::convert::From<#inner> for #name {
-                        #[inline]
-                        fn from(value: #inner) -> Self {
-                            Self(value)
-                        }
-                    }
-                    #cfg
-                    impl rt::ToJson for #name {
-                        #[inline]
-                        fn to_json(&self) -> rt::Value {
-                            rt::ToJson::to_json(&self.0)
-                        }
-                    }
-                    #cfg
-                    impl rt::FromJson for #name {
-                        #[inline]
-                        fn from_json(value: rt::Value) -> Result<Self, rt::DecodeError> {
-                            <#inner as rt::FromJson>::from_json(value).map(Self)
-                        }
-                    }
-                    #serde
-                    #schema
-                }
+                let inner = self.ty_syn(t);
+                (
+                    quote!(Debug, Clone, PartialEq),
+                    syntax::unnamed(vec![syntax::field(Vec::new(), None, inner.clone())]),
+                    quote!(newtype #name(#inner), SCHEMA),
+                )
             }
-            Payload::None => {
-                let doc = doc_attrs(&self.def_doc(c, what, extra));
-                let dep = Self::deprecated(&c.features);
-                let schema = self.json_schema_impl(name, &cfg);
-                let serde = self.serde_impls(name, &cfg, false);
-                quote! {
-                    #doc
-                    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-                    #dep
-                    #cfg
-                    pub struct #name;
-                    #cfg
-                    impl rt::ToJson for #name {
-                        #[inline]
-                        fn to_json(&self) -> rt::Value {
-                            rt::Value::Object(rt::Map::new())
-                        }
-                    }
-                    #cfg
-                    impl rt::FromJson for #name {
-                        #[inline]
-                        fn from_json(value: rt::Value) -> Result<Self, rt::DecodeError> {
-                            rt::Members::new(value).map(|_| Self)
-                        }
-                    }
-                    #serde
-                    #schema
-                }
-            }
-        }
+            Payload::None => (
+                quote!(Debug, Clone, Copy, PartialEq, Eq, Hash, Default),
+                syn::Fields::Unit,
+                quote!(unit #name, SCHEMA),
+            ),
+        };
+        let mut attrs = Vec::new();
+        syntax::doc_attrs(&self.def_doc(c, what, extra), &mut attrs);
+        attrs.push(syntax::list_attr("derive", derive));
+        attrs.extend(Self::deprecated_attr(&c.features));
+        attrs.extend(cfg.clone());
+        out.item(syntax::struct_item(attrs, name.clone(), fields))?;
+        out.item(syntax::macro_item(
+            cfg.into_iter().collect(),
+            &["rt", "impl_json"],
+            json,
+        ))
     }
 
     fn returns_ty(&self, c: &Command) -> TokenStream {
@@ -957,7 +861,7 @@ impl Emitter<'_> {
         }
     }
 
-    pub fn emit_command(&self, c: &Command) -> TokenStream {
+    pub fn emit_command(&self, c: &Command, out: &mut Out) -> syn::Result<()> {
         let name = format_ident!("{}", self.plan.commands[&c.common.name]);
         let payload = &self.plan.payloads[&c.common.name];
         let cfg = self.cfg(&c.common);
@@ -987,19 +891,25 @@ impl Emitter<'_> {
         if !flags.is_empty() {
             extra.push(format!("This command {}.", flags.join("; ")));
         }
-        let ty = self.emit_payload(&c.common, &name, payload, "command", &extra, !c.generate);
+        self.emit_payload(
+            &c.common,
+            &name,
+            payload,
+            "command",
+            &extra,
+            !c.generate,
+            out,
+        )?;
         let wire = lit(&c.common.name);
         let oob = c.allow_oob;
         let sr = c.success_response;
         let ret = self.returns_ty(c);
-        let meta = self.meta_consts(&c.common);
         let oob_impl = if oob {
             quote!(#cfg impl rt::OobCommand for #name {})
         } else {
             quote!()
         };
-        quote! {
-            #ty
+        out.tokens(quote! {
             #cfg
             impl rt::Command for #name {
                 const NAME: &'static str = #wire;
@@ -1008,84 +918,41 @@ impl Emitter<'_> {
                 type Returns = #ret;
             }
             #oob_impl
-            #cfg
-            impl #name {
-                #meta
-            }
-        }
+        });
+        out.item(self.meta_consts(&name, &c.common, None))
     }
 
-    pub fn emit_event(&self, e: &Event) -> TokenStream {
+    pub fn emit_event(&self, e: &Event, out: &mut Out) -> syn::Result<()> {
         let (tn, _) = &self.plan.events[&e.common.name];
         let name = format_ident!("{}", tn);
         let payload = &self.plan.payloads[&e.common.name];
-        let cfg = self.cfg(&e.common);
         let extra = vec![format!("The data of QMP event `{}`.", e.common.name)];
-        let ty = self.emit_payload(&e.common, &name, payload, "event", &extra, false);
-        let wire = lit(&e.common.name);
-        let meta = self.meta_consts(&e.common);
-        quote! {
-            #ty
-            #cfg
-            impl #name {
-                /// The event's wire name.
-                pub const NAME: &'static str = #wire;
-                #meta
-            }
-        }
+        self.emit_payload(&e.common, &name, payload, "event", &extra, false, out)?;
+        out.item(self.meta_consts(&name, &e.common, Some(&e.common.name)))
     }
 
     /// The `Event` enum.
     pub fn emit_event_enum(&self) -> TokenStream {
         let mut decl = Vec::new();
-        let mut names_arms = Vec::new();
-        let mut dec = Vec::new();
-        let mut enc = Vec::new();
-        let mut froms = Vec::new();
+        let mut with_data = Vec::new();
+        let mut without_data = Vec::new();
         for e in self.model.events() {
             let Some((tn, vn)) = self.plan.events.get(&e.common.name) else {
                 continue;
             };
             let t = format_ident!("{}", tn);
             let v = format_ident!("{}", vn);
-            let w = lit(&e.common.name);
             let cfg = self.cfg(&e.common);
             let dep = Self::deprecated(&e.common.features);
             let d = doc_attrs(&format!("`{}`", e.common.name));
             decl.push(quote!(#d #cfg #dep #v(#t)));
-            names_arms.push(quote!(#cfg Self::#v(_) => #w));
-            dec.push(quote! {
-                #cfg #w => Self::#v(<#t as rt::FromJson>::from_json(data.unwrap_or_else(|| rt::Value::Object(rt::Map::new()))).map_err(|e| e.in_member("data"))?)
-            });
+            let entry = quote!(#cfg #v(#t));
             if self.plan.payloads[&e.common.name] == Payload::None {
-                enc.push(quote!(#cfg Self::#v(_) => {}));
+                without_data.push(entry);
             } else {
-                enc.push(quote!(#cfg Self::#v(data) => rt::put(&mut map, "data", data)));
+                with_data.push(entry);
             }
-            froms.push(quote! {
-                #cfg
-                impl ::std::convert::From<#t> for Event {
-                    #[inline]
-                    fn from(data: #t) -> Self {
-                        Self::#v(data)
-                    }
-                }
-            });
         }
-        let schema = self.json_schema_impl(&format_ident!("Event"), &quote!());
-        let event_decode = if dec.is_empty() {
-            quote!(Ok(Self::Unknown {
-                name,
-                data: data.unwrap_or(rt::Value::Null)
-            }))
-        } else {
-            quote! {
-                Ok(match name.as_str() {
-                    #(#dec,)*
-                    _ => Self::Unknown { name, data: data.unwrap_or(rt::Value::Null) },
-                })
-            }
-        };
         quote! {
             /// Every event of the schema, decoded from `{"event": NAME, "data": {...}}`
             /// (a `timestamp` member is ignored: decode an
@@ -1104,72 +971,22 @@ impl Emitter<'_> {
                     data: rt::Value,
                 },
             }
-            impl Event {
-                /// The event's wire name.
-                #[inline]
-                pub fn name(&self) -> &str {
-                    match self {
-                        #(#names_arms,)*
-                        Self::Unknown { name, .. } => name,
-                    }
-                }
-            }
-            impl rt::EventKind for Event {
-                #[inline]
-                fn name(&self) -> &str {
-                    Event::name(self)
-                }
-            }
-            impl rt::ToJson for Event {
-                #[inline]
-                fn to_json(&self) -> rt::Value {
-                    let mut map = rt::Map::new();
-                    rt::put(&mut map, "event", self.name());
-                    match self {
-                        #(#enc,)*
-                        Self::Unknown { data, .. } => {
-                            if !data.is_null() {
-                                rt::put(&mut map, "data", data);
-                            }
-                        }
-                    }
-                    rt::Value::Object(map)
-                }
-            }
-            impl rt::serde::Serialize for Event {
-                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                    rt::serialize_json(self, serializer)
-                }
-            }
-            impl rt::FromJson for Event {
-                #[inline]
-                fn from_json(value: rt::Value) -> Result<Self, rt::DecodeError> {
-                    let mut members = rt::Members::new(value)?;
-                    let name: String = members.required("event")?;
-                    let data = members.take("data");
-                    #event_decode
-                }
-            }
-            impl<'de> rt::serde::Deserialize<'de> for Event {
-                fn deserialize<D: rt::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    rt::deserialize_from_json(deserializer)
-                }
-            }
-            #schema
-            #(#froms)*
+            rt::impl_events!(
+                Event {
+                    data: [#(#with_data),*],
+                    no_data: [#(#without_data),*],
+                },
+                SCHEMA
+            );
         }
     }
 
     /// `Request` and `Response`, and the client extension traits.
     pub fn emit_request_and_clients(&self) -> TokenStream {
         let mut decl = Vec::new();
-        let mut names_arms = Vec::new();
-        let mut dec = Vec::new();
-        let mut enc = Vec::new();
-        let mut froms = Vec::new();
+        let mut with_args = Vec::new();
+        let mut without_args = Vec::new();
         let mut resp_decl = Vec::new();
-        let mut resp_dec = Vec::new();
-        let mut resp_enc = Vec::new();
         let mut async_methods = Vec::new();
         let mut blocking_methods = Vec::new();
         let mut method_namer = names::Namer::with_reserved(&["execute"]);
@@ -1178,7 +995,6 @@ impl Emitter<'_> {
                 continue;
             };
             let t = format_ident!("{}", tn);
-            let w = lit(&c.common.name);
             let cfg = self.cfg(&c.common);
             let dep = Self::deprecated(&c.common.features);
             let allow = if c.common.is_deprecated() {
@@ -1189,33 +1005,14 @@ impl Emitter<'_> {
             let payload = &self.plan.payloads[&c.common.name];
             let d = doc_attrs(&format!("`{}`", c.common.name));
             decl.push(quote!(#d #cfg #dep #t(#t)));
-            names_arms.push(quote!(#cfg Self::#t(_) => #w));
-            dec.push(quote! {
-                #cfg #w => Self::#t(<#t as rt::FromJson>::from_json(arguments.unwrap_or_else(|| rt::Value::Object(rt::Map::new()))).map_err(|e| e.in_member("arguments"))?)
-            });
-            if *payload == Payload::None {
-                enc.push(quote!(#cfg Self::#t(_) => {}));
-            } else {
-                enc.push(
-                    quote!(#cfg Self::#t(arguments) => rt::put(&mut map, "arguments", arguments)),
-                );
-            }
-            froms.push(quote! {
-                #cfg
-                #allow
-                impl ::std::convert::From<#t> for Request {
-                    #[inline]
-                    fn from(command: #t) -> Self {
-                        Self::#t(command)
-                    }
-                }
-            });
             let ret = self.returns_ty(c);
+            let entry = quote!(#cfg #t);
+            if *payload == Payload::None {
+                without_args.push(entry);
+            } else {
+                with_args.push(entry);
+            }
             resp_decl.push(quote!(#d #cfg #t(#ret)));
-            resp_enc.push(quote!(#cfg Self::#t(v) => rt::ToJson::to_json(v)));
-            resp_dec.push(quote! {
-                #cfg Self::#t(_) => Response::#t(<#ret as rt::FromJson>::from_json(value)?)
-            });
 
             // Client methods.
             let m = format_ident!("{}", method_namer.unique(&names::snake(&c.common.name)));
@@ -1268,7 +1065,6 @@ impl Emitter<'_> {
                 }
             });
         }
-        let schema = self.json_schema_impl(&format_ident!("Request"), &quote!());
         quote! {
             /// Every command of the schema, as sent on the wire:
             /// `{"execute": NAME, "arguments": {...}}`.
@@ -1285,64 +1081,6 @@ impl Emitter<'_> {
                     arguments: Option<rt::Value>,
                 },
             }
-            #[allow(deprecated)]
-            impl Request {
-                /// The command's wire name.
-                #[inline]
-                pub fn name(&self) -> &str {
-                    match self {
-                        #(#names_arms,)*
-                        Self::Unknown { execute, .. } => execute,
-                    }
-                }
-                /// Decodes the `return` value of a successful reply to this
-                /// request.
-                #[inline]
-                pub fn decode_return(&self, value: rt::Value) -> Result<Response, rt::DecodeError> {
-                    Ok(match self {
-                        #(#resp_dec,)*
-                        Self::Unknown { .. } => Response::Unknown(value),
-                    })
-                }
-            }
-            #[allow(deprecated)]
-            impl rt::ToJson for Request {
-                #[inline]
-                fn to_json(&self) -> rt::Value {
-                    let mut map = rt::Map::new();
-                    rt::put(&mut map, "execute", self.name());
-                    match self {
-                        #(#enc,)*
-                        Self::Unknown { arguments, .. } => rt::put_opt(&mut map, "arguments", arguments),
-                    }
-                    rt::Value::Object(map)
-                }
-            }
-            impl rt::serde::Serialize for Request {
-                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                    rt::serialize_json(self, serializer)
-                }
-            }
-            #[allow(deprecated)]
-            impl rt::FromJson for Request {
-                #[inline]
-                fn from_json(value: rt::Value) -> Result<Self, rt::DecodeError> {
-                    let mut members = rt::Members::new(value)?;
-                    let name: String = members.required("execute")?;
-                    let arguments = members.take("arguments");
-                    Ok(match name.as_str() {
-                        #(#dec,)*
-                        _ => Self::Unknown { execute: name, arguments },
-                    })
-                }
-            }
-            impl<'de> rt::serde::Deserialize<'de> for Request {
-                fn deserialize<D: rt::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    rt::deserialize_from_json(deserializer)
-                }
-            }
-            #schema
-            #(#froms)*
 
             /// The typed `return` value of a command, from
             /// [`Request::decode_return`].
@@ -1353,21 +1091,13 @@ impl Emitter<'_> {
                 /// The reply to a command these bindings do not know.
                 Unknown(rt::Value),
             }
-            #[allow(deprecated)]
-            impl rt::ToJson for Response {
-                #[inline]
-                fn to_json(&self) -> rt::Value {
-                    match self {
-                        #(#resp_enc,)*
-                        Self::Unknown(v) => v.clone(),
-                    }
-                }
-            }
-            impl rt::serde::Serialize for Response {
-                fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                    rt::serialize_json(self, serializer)
-                }
-            }
+            rt::impl_requests!(
+                Request, Response {
+                    args: [#(#with_args),*],
+                    no_args: [#(#without_args),*],
+                },
+                SCHEMA
+            );
 
             /// One method per command, for every asynchronous
             /// [`Client`](rt::Client) (blanket-implemented).
@@ -1463,34 +1193,52 @@ impl Emitter<'_> {
     }
 
     /// The items of some entities (from [`item_entities`](Self::item_entities)).
-    pub fn emit_items(&self, entities: &[&Entity]) -> TokenStream {
-        let items = entities.iter().map(|e| match e {
-            Entity::Enum(en) => self.emit_enum(en),
-            Entity::Object(o) if o.variants.is_some() => self.emit_union(o),
-            Entity::Object(o) => self.emit_struct(o, "struct", &o.common, &[], false),
-            Entity::Alternate(a) => self.emit_alternate(a),
-            Entity::Command(cmd) => self.emit_command(cmd),
-            Entity::Event(ev) => self.emit_event(ev),
-            _ => TokenStream::new(),
-        });
-        quote!(#(#items)*)
+    pub fn emit_items(&self, entities: &[&Entity]) -> syn::Result<syn::File> {
+        let mut out = Out::default();
+        for e in entities {
+            match e {
+                Entity::Enum(en) => self.emit_enum(en, &mut out)?,
+                Entity::Object(o) if o.variants.is_some() => out.tokens(self.emit_union(o)),
+                Entity::Object(o) => {
+                    self.emit_struct(o, "struct", &o.common, &[], false, &mut out)?
+                }
+                Entity::Alternate(a) => out.tokens(self.emit_alternate(a)),
+                Entity::Command(cmd) => self.emit_command(cmd, &mut out)?,
+                Entity::Event(ev) => self.emit_event(ev, &mut out)?,
+                _ => {}
+            }
+        }
+        out.into_file()
     }
 
-    /// The runtime import, the `Event`, `Request` and `Response` enums, the
-    /// client traits and the tables.
-    pub fn emit_head_and_tail(&self) -> (TokenStream, TokenStream) {
-        let events = self.emit_event_enum();
-        let req = self.emit_request_and_clients();
-        let tables = self.emit_tables();
-        (
-            quote!(
-                use ::qmp_types::runtime as rt;
-            ),
-            quote! {
-                #events
-                #req
-                #tables
-            },
+    /// The runtime import.
+    pub fn emit_head(&self) -> TokenStream {
+        quote!(
+            use ::qmp_types::runtime as rt;
         )
     }
+
+    /// One of the items after the definitions.
+    pub fn emit_tail(&self, part: Tail) -> TokenStream {
+        match part {
+            Tail::Events => self.emit_event_enum(),
+            Tail::Requests => self.emit_request_and_clients(),
+            Tail::Tables => self.emit_tables(),
+        }
+    }
+}
+
+/// The items after the definitions, in output order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tail {
+    /// The `Event` enum.
+    Events,
+    /// `Request`, `Response` and the client traits.
+    Requests,
+    /// `COMMANDS`, `EVENTS` and the JSON Schema statics.
+    Tables,
+}
+
+impl Tail {
+    pub const ALL: [Tail; 3] = [Tail::Events, Tail::Requests, Tail::Tables];
 }

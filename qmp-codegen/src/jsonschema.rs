@@ -42,11 +42,12 @@ impl Emitter<'_> {
                 }
                 v
             }
-            Some(Entity::Array(a)) => {
-                json!({"type": "array", "items": self.type_schema(&a.element)})
-            }
+            Some(Entity::Array(a)) => obj([
+                ("type", "array".into()),
+                ("items", self.type_schema(&a.element)),
+            ]),
             _ => match self.plan.types.get(name) {
-                Some(n) => json!({"$ref": format!("#/$defs/{n}")}),
+                Some(n) => reference(n),
                 None => json!({"type": "object"}),
             },
         }
@@ -60,7 +61,10 @@ impl Emitter<'_> {
             if let (Some(d), Value::Object(o)) = (m.doc.as_ref().filter(|_| self.opts.docs), &mut s)
             {
                 if o.contains_key("$ref") {
-                    s = json!({"allOf": [s], "description": d});
+                    s = obj([
+                        ("allOf", Value::Array(vec![s])),
+                        ("description", Value::String(d.clone())),
+                    ]);
                 } else {
                     o.insert("description".into(), Value::String(d.clone()));
                 }
@@ -92,11 +96,16 @@ impl Emitter<'_> {
     fn def_schema(&self, name: &str) -> Option<Value> {
         let mut v = match self.model.get(name)? {
             Entity::Enum(e) => {
-                json!({"type": "string", "enum": e.members.iter().map(|m| m.name.clone()).collect::<Vec<_>>()})
+                let values = e.members.iter().map(|m| Value::String(m.name.clone()));
+                obj([
+                    ("type", "string".into()),
+                    ("enum", Value::Array(values.collect())),
+                ])
             }
-            Entity::Alternate(a) => json!({
-                "anyOf": a.variants.variants.iter().map(|v| self.type_schema(&v.ty)).collect::<Vec<_>>()
-            }),
+            Entity::Alternate(a) => {
+                let branches = a.variants.variants.iter().map(|v| self.type_schema(&v.ty));
+                obj([("anyOf", Value::Array(branches.collect()))])
+            }
             Entity::Object(o) => match &o.variants {
                 None => self.object_schema(&o.members.iter().collect::<Vec<_>>()),
                 Some(vs) => {
@@ -105,16 +114,23 @@ impl Emitter<'_> {
                         .variants
                         .iter()
                         .map(|v| {
-                            let mut b = json!({
-                                "type": "object",
-                                "properties": {vs.tag.clone(): {"const": v.name}},
-                                "required": [vs.tag.clone()]
-                            });
+                            let mut b = obj([
+                                ("type", "object".into()),
+                                (
+                                    "properties",
+                                    obj([(
+                                        vs.tag.as_str(),
+                                        obj([("const", Value::String(v.name.clone()))]),
+                                    )]),
+                                ),
+                                ("required", Value::Array(vec![vs.tag.clone().into()])),
+                            ]);
                             if let Some(w) = wrapped_type(self.model, &v.ty) {
                                 b["properties"]["data"] = self.type_schema(w);
-                                b["required"] = json!([vs.tag.clone(), "data"]);
+                                b["required"] =
+                                    Value::Array(vec![vs.tag.clone().into(), "data".into()]);
                             } else if !is_carrier(self.model, &v.ty) {
-                                b["allOf"] = json!([self.type_schema(&v.ty)]);
+                                b["allOf"] = Value::Array(vec![self.type_schema(&v.ty)]);
                             }
                             b
                         })
@@ -174,7 +190,7 @@ impl Emitter<'_> {
             };
             commands.insert(
                 c.common.name.clone(),
-                json!({"arguments": {"$ref": format!("#/$defs/{tn}")}, "returns": ret}),
+                obj([("arguments", reference(tn)), ("returns", ret)]),
             );
         }
         let mut events = Map::new();
@@ -191,32 +207,46 @@ impl Emitter<'_> {
             if !defs.contains_key(tn) {
                 defs.insert(tn.clone(), data);
             }
-            let r = json!({"$ref": format!("#/$defs/{tn}")});
-            events.insert(e.common.name.clone(), json!({"data": r.clone()}));
-            event_branches.push(json!({
-                "type": "object",
-                "properties": {"event": {"const": e.common.name}, "data": r},
-                "required": ["event"]
-            }));
+            events.insert(e.common.name.clone(), obj([("data", reference(tn))]));
+            event_branches.push(obj([
+                ("type", "object".into()),
+                (
+                    "properties",
+                    obj([
+                        ("event", obj([("const", e.common.name.clone().into())])),
+                        ("data", reference(tn)),
+                    ]),
+                ),
+                ("required", Value::Array(vec!["event".into()])),
+            ]));
         }
         defs.insert("Event".into(), one_of(event_branches));
         let req: Vec<Value> = commands
             .iter()
             .map(|(n, c)| {
-                json!({
-                    "type": "object",
-                    "properties": {"execute": {"const": n}, "arguments": c["arguments"].clone()},
-                    "required": ["execute"]
-                })
+                obj([
+                    ("type", "object".into()),
+                    (
+                        "properties",
+                        obj([
+                            ("execute", obj([("const", n.clone().into())])),
+                            ("arguments", c["arguments"].clone()),
+                        ]),
+                    ),
+                    ("required", Value::Array(vec!["execute".into()])),
+                ])
             })
             .collect();
         defs.insert("Request".into(), one_of(req));
-        json!({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$defs": Value::Object(defs),
-            "commands": Value::Object(commands),
-            "events": Value::Object(events),
-        })
+        obj([
+            (
+                "$schema",
+                "https://json-schema.org/draft/2020-12/schema".into(),
+            ),
+            ("$defs", Value::Object(defs)),
+            ("commands", Value::Object(commands)),
+            ("events", Value::Object(events)),
+        ])
     }
 }
 
@@ -226,8 +256,19 @@ fn one_of(branches: Vec<Value>) -> Value {
     if branches.is_empty() {
         json!({"not": {}})
     } else {
-        json!({"oneOf": branches})
+        obj([("oneOf", Value::Array(branches))])
     }
+}
+
+/// An object from its members, moving the values (`json!` would copy
+/// every interpolated `Value` through serialization).
+fn obj<K: Into<String>, const N: usize>(members: [(K, Value); N]) -> Value {
+    Value::Object(members.into_iter().map(|(k, v)| (k.into(), v)).collect())
+}
+
+/// `{"$ref": "#/$defs/NAME"}`.
+fn reference(name: &str) -> Value {
+    obj([("$ref", Value::String(format!("#/$defs/{name}")))])
 }
 
 fn num(n: i128) -> Value {

@@ -431,3 +431,42 @@ fn json_schema_without_commands_or_events_stays_valid() {
     assert_eq!(doc["$defs"]["Request"], serde_json::json!({"not": {}}));
     assert_eq!(doc["$defs"]["Alpha"]["type"], "object");
 }
+
+#[test]
+fn inputs_list_every_file_read_including_version() {
+    let dir = std::env::temp_dir().join(format!("qmp-codegen-inputs-{}", std::process::id()));
+    let qapi = dir.join("qapi");
+    std::fs::create_dir_all(&qapi).unwrap();
+    std::fs::write(dir.join("VERSION"), "9.2.0\n").unwrap();
+    std::fs::write(
+        qapi.join("qapi-schema.json"),
+        "{ 'pragma': { 'doc-required': false } }\n{ 'include': 'sub.json' }\n",
+    )
+    .unwrap();
+    std::fs::write(qapi.join("sub.json"), "{ 'struct': 'Alpha', 'data': {} }\n").unwrap();
+    let names = |b: &mut Builder| -> Vec<String> {
+        let out = b.cargo_directives(false).generate_output().unwrap();
+        let mut n: Vec<String> = out
+            .inputs
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    // The level comes from VERSION, so a change to it must rerun the build.
+    assert_eq!(
+        names(Builder::new().schema(qapi.join("qapi-schema.json"))),
+        ["VERSION", "qapi-schema.json", "sub.json"]
+    );
+    // With an explicit level, VERSION is not read.
+    assert_eq!(
+        names(
+            Builder::new()
+                .schema(qapi.join("qapi-schema.json"))
+                .parse_options(ParseOptions::with_level(Level::LATEST))
+        ),
+        ["qapi-schema.json", "sub.json"]
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

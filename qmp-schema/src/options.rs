@@ -59,19 +59,26 @@ impl Level {
     /// `storage-daemon/qapi/qapi-schema.json` → `../../VERSION`).
     /// Returns `None` when there is no readable, well-formed `VERSION` file.
     pub fn detect(schema: &Path) -> Option<Self> {
+        let candidate = Self::version_file(schema)?;
+        // A VERSION file is a single short line; refuse anything big.
+        let meta = std::fs::metadata(&candidate).ok()?;
+        if meta.len() > 256 {
+            return None;
+        }
+        let text = std::fs::read_to_string(&candidate).ok()?;
+        Self::from_version(&text)
+    }
+
+    /// The `VERSION` file [`detect`](Self::detect) reads for a schema file,
+    /// if there is one (a build script tracks it for rebuilds).
+    pub fn version_file(schema: &Path) -> Option<std::path::PathBuf> {
         let abs = std::path::absolute(schema).ok()?;
         let mut dir = abs.parent();
         for _ in 0..4 {
             let d = dir?;
             let candidate = d.join("VERSION");
             if candidate.is_file() {
-                // A VERSION file is a single short line; refuse anything big.
-                let meta = std::fs::metadata(&candidate).ok()?;
-                if meta.len() > 256 {
-                    return None;
-                }
-                let text = std::fs::read_to_string(&candidate).ok()?;
-                return Self::from_version(&text);
+                return Some(candidate);
             }
             dir = d.parent();
         }

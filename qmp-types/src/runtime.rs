@@ -9,6 +9,11 @@
 //!   client traits: one `execute` method each. The generated extension
 //!   traits add one method per command on top of them, blanket-implemented
 //!   for every client.
+//! * [`FromJson`], [`ToJson`] and [`ObjectType`] are how generated types
+//!   decode and encode; the macros [`impl_object!`], [`impl_enum!`],
+//!   [`impl_json!`], [`impl_meta!`], [`impl_requests!`] and
+//!   [`impl_events!`] implement them (and `serde`, `schemars`) for
+//!   generated types, one invocation per definition.
 
 use std::future::Future;
 
@@ -693,6 +698,512 @@ static_schema!(
         "required": ["seconds", "microseconds"]
     })
 );
+
+/// Implements the wire traits of a generated type: [`ToJson`], [`FromJson`],
+/// `serde`'s `Serialize`/`Deserialize` (through them) and `schemars`'
+/// `JsonSchema` (from the precomputed definitions document `$schema`, a
+/// `LazyLock<Value>` in the generated module).
+///
+/// Generated code calls it once per type, so the bindings carry one line
+/// instead of six impls each. The first word says how the type encodes:
+///
+/// * `object T`: a struct implementing [`ObjectType`] (a JSON object);
+/// * `enum T`: a string enum with `as_str()` and `FromStr` (also gets
+///   `Display`);
+/// * `newtype T(Inner)`: a wrapper encoded as its inner value;
+/// * `unit T`: a unit struct encoded as `{}`;
+/// * `custom T`: a type with hand-written [`ToJson`]/[`FromJson`].
+#[macro_export]
+macro_rules! impl_json {
+    (object $t:ident, $schema:path) => {
+        impl $crate::runtime::ToJson for $t {
+            #[inline]
+            fn to_json(&self) -> $crate::runtime::Value {
+                $crate::runtime::object_to_json(self)
+            }
+        }
+        impl $crate::runtime::FromJson for $t {
+            #[inline]
+            fn from_json(
+                value: $crate::runtime::Value,
+            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
+                $crate::runtime::object_from_json(value)
+            }
+        }
+        $crate::impl_json!(custom $t, $schema);
+    };
+    (enum $t:ident, $schema:path) => {
+        impl ::core::fmt::Display for $t {
+            #[inline]
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl $crate::runtime::ToJson for $t {
+            #[inline]
+            fn to_json(&self) -> $crate::runtime::Value {
+                $crate::runtime::Value::String(self.as_str().to_owned())
+            }
+        }
+        impl $crate::runtime::FromJson for $t {
+            #[inline]
+            fn from_json(
+                value: $crate::runtime::Value,
+            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
+                let s = <::std::string::String as $crate::runtime::FromJson>::from_json(value)?;
+                match s.parse::<Self>() {
+                    Ok(v) => Ok(v),
+                    Err(never) => match never {},
+                }
+            }
+        }
+        $crate::impl_json!(custom $t, $schema);
+    };
+    (newtype $t:ident($inner:ty), $schema:path) => {
+        impl ::core::convert::From<$inner> for $t {
+            #[inline]
+            fn from(value: $inner) -> Self {
+                Self(value)
+            }
+        }
+        impl $crate::runtime::ToJson for $t {
+            #[inline]
+            fn to_json(&self) -> $crate::runtime::Value {
+                $crate::runtime::ToJson::to_json(&self.0)
+            }
+        }
+        impl $crate::runtime::FromJson for $t {
+            #[inline]
+            fn from_json(
+                value: $crate::runtime::Value,
+            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
+                <$inner as $crate::runtime::FromJson>::from_json(value).map(Self)
+            }
+        }
+        $crate::impl_json!(custom $t, $schema);
+    };
+    (unit $t:ident, $schema:path) => {
+        impl $crate::runtime::ToJson for $t {
+            #[inline]
+            fn to_json(&self) -> $crate::runtime::Value {
+                $crate::runtime::Value::Object($crate::runtime::Map::new())
+            }
+        }
+        impl $crate::runtime::FromJson for $t {
+            #[inline]
+            fn from_json(
+                value: $crate::runtime::Value,
+            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
+                $crate::runtime::Members::new(value).map(|_| Self)
+            }
+        }
+        $crate::impl_json!(custom $t, $schema);
+    };
+    (custom $t:ident, $schema:path) => {
+        impl $crate::runtime::serde::Serialize for $t {
+            fn serialize<S: $crate::runtime::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::runtime::serialize_json(self, serializer)
+            }
+        }
+        impl<'de> $crate::runtime::serde::Deserialize<'de> for $t {
+            fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                $crate::runtime::deserialize_from_json(deserializer)
+            }
+        }
+        impl $crate::runtime::schemars::JsonSchema for $t {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed(::core::stringify!($t))
+            }
+            fn json_schema(
+                generator: &mut $crate::runtime::schemars::SchemaGenerator,
+            ) -> $crate::runtime::schemars::Schema {
+                $crate::runtime::json_schema_from_defs(&$schema, ::core::stringify!($t), generator)
+            }
+        }
+    };
+}
+#[doc(inline)]
+pub use crate::impl_json;
+
+/// Implements [`ObjectType`] (and, through [`impl_json!`], the wire traits)
+/// for a generated struct, from its members: `required field = "wire-name"`
+/// or `optional field = "wire-name"` (the field is an `Option`), and
+/// optionally a last `..extra` field that keeps the members the schema does
+/// not describe.
+///
+/// ```
+/// # use qmp_types::runtime as rt;
+/// # static SCHEMA: std::sync::LazyLock<rt::Value> = std::sync::LazyLock::new(|| rt::Value::Null);
+/// #[derive(Debug, Clone, PartialEq)]
+/// pub struct Snapshot {
+///     pub node_name: String,
+///     pub format: Option<String>,
+/// }
+/// rt::impl_object!(Snapshot { required node_name = "node-name", optional format = "format" }, SCHEMA);
+///
+/// let s: Snapshot = rt::FromJson::from_json(rt::serde_json::json!({"node-name": "n0"})).unwrap();
+/// assert_eq!(s.node_name, "n0");
+/// assert_eq!(rt::ToJson::to_json(&s), rt::serde_json::json!({"node-name": "n0"}));
+/// ```
+#[macro_export]
+macro_rules! impl_object {
+    ($t:ident { $($kind:ident $field:ident = $wire:literal),* $(, ..$rest:ident)? $(,)? }, $schema:path) => {
+        #[allow(deprecated, unused_variables)]
+        impl $crate::runtime::ObjectType for $t {
+            #[inline]
+            fn from_members(
+                members: &mut $crate::runtime::Members,
+            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
+                ::core::result::Result::Ok(Self {
+                    $($field: members.$kind($wire)?,)*
+                    $($rest: ::core::mem::take(members).into_rest(),)?
+                })
+            }
+            #[inline]
+            fn to_members(
+                &self,
+                map: &mut $crate::runtime::Map<::std::string::String, $crate::runtime::Value>,
+            ) {
+                $($crate::impl_object!(@put $kind map $wire &self.$field);)*
+                $($crate::runtime::put_rest(map, &self.$rest);)?
+            }
+        }
+        $crate::impl_json!(object $t, $schema);
+    };
+    (@put required $map:ident $wire:literal $value:expr) => {
+        $crate::runtime::put($map, $wire, $value)
+    };
+    (@put optional $map:ident $wire:literal $value:expr) => {
+        $crate::runtime::put_opt($map, $wire, $value)
+    };
+}
+#[doc(inline)]
+pub use crate::impl_object;
+
+/// Implements a generated string enum's behaviour from its values
+/// (`Variant = "wire-name"`) and the name of the variant that keeps values
+/// the bindings do not know: the `ALL` table and `as_str`, `FromStr`,
+/// `Display` and (through [`impl_json!`]) the wire traits.
+///
+/// ```
+/// # use qmp_types::runtime as rt;
+/// # static SCHEMA: std::sync::LazyLock<rt::Value> = std::sync::LazyLock::new(|| rt::Value::Null);
+/// #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// pub enum Mode {
+///     Existing,
+///     AbsolutePaths,
+///     Unknown(String),
+/// }
+/// rt::impl_enum!(Mode(Unknown) { Existing = "existing", AbsolutePaths = "absolute-paths" }, SCHEMA);
+///
+/// assert_eq!(Mode::AbsolutePaths.as_str(), "absolute-paths");
+/// assert_eq!("newer".parse::<Mode>(), Ok(Mode::Unknown("newer".to_owned())));
+/// assert_eq!(Mode::ALL.len(), 2);
+/// ```
+#[macro_export]
+macro_rules! impl_enum {
+    ($t:ident($fallback:ident) { $($variant:ident = $wire:literal),* $(,)? }, $schema:path) => {
+        #[allow(deprecated)]
+        impl $t {
+            /// Every value these bindings know, in schema order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),*];
+            /// The wire name.
+            #[inline]
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $wire,)*
+                    Self::$fallback(s) => s,
+                }
+            }
+        }
+        #[allow(deprecated)]
+        impl ::core::str::FromStr for $t {
+            type Err = ::core::convert::Infallible;
+            #[inline]
+            fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
+                ::core::result::Result::Ok(match s {
+                    $($wire => Self::$variant,)*
+                    other => Self::$fallback(::std::borrow::ToOwned::to_owned(other)),
+                })
+            }
+        }
+        $crate::impl_json!(enum $t, $schema);
+    };
+}
+#[doc(inline)]
+pub use crate::impl_enum;
+
+/// Decodes the value of an envelope member (`arguments` of a command,
+/// `data` of an event); an absent member is an empty object.
+pub fn decode_member<T: FromJson>(value: Option<Value>, member: &str) -> Result<T, DecodeError> {
+    T::from_json(value.unwrap_or_else(|| Value::Object(Map::new())))
+        .map_err(|e| e.in_member(member))
+}
+
+/// Implements the behaviour of a generated `Request` enum and its
+/// `Response` twin from the table of commands: `name`, `decode_return`,
+/// [`ToJson`]/[`FromJson`] in the wire form `{"execute": NAME, "arguments":
+/// {...}}`, `From` each command, and (through [`impl_json!`]) `serde` and
+/// `JsonSchema`.
+///
+/// Each entry names a variant and its [`Command`] type (they share the name:
+/// the wire name and return type come from the [`Command`] impl); entries
+/// under `args` send their `arguments`, entries under `no_args` (commands
+/// without arguments) don't.
+/// Both enums end in an `Unknown` variant (`Unknown { execute, arguments }`
+/// and `Unknown(Value)`).
+#[macro_export]
+macro_rules! impl_requests {
+    (
+        $req:ident, $resp:ident {
+            args: [$($(#[$a:meta])* $v:ident),* $(,)?],
+            no_args: [$($(#[$na:meta])* $nv:ident),* $(,)?] $(,)?
+        },
+        $schema:path
+    ) => {
+        #[allow(deprecated)]
+        impl $req {
+            /// The command's wire name.
+            #[inline]
+            pub fn name(&self) -> &str {
+                match self {
+                    $($(#[$a])* Self::$v(_) => <$v as $crate::runtime::Command>::NAME,)*
+                    $($(#[$na])* Self::$nv(_) => <$nv as $crate::runtime::Command>::NAME,)*
+                    Self::Unknown { execute, .. } => execute,
+                }
+            }
+            /// Decodes the `return` value of a successful reply to this
+            /// request.
+            #[inline]
+            pub fn decode_return(
+                &self,
+                value: $crate::runtime::Value,
+            ) -> ::core::result::Result<$resp, $crate::runtime::DecodeError> {
+                ::core::result::Result::Ok(match self {
+                    $($(#[$a])* Self::$v(_) => $resp::$v(
+                        <<$v as $crate::runtime::Command>::Returns as $crate::runtime::FromJson>::from_json(value)?,
+                    ),)*
+                    $($(#[$na])* Self::$nv(_) => $resp::$nv(
+                        <<$nv as $crate::runtime::Command>::Returns as $crate::runtime::FromJson>::from_json(value)?,
+                    ),)*
+                    Self::Unknown { .. } => $resp::Unknown(value),
+                })
+            }
+        }
+        #[allow(deprecated)]
+        impl $crate::runtime::ToJson for $req {
+            fn to_json(&self) -> $crate::runtime::Value {
+                let mut map = $crate::runtime::Map::new();
+                $crate::runtime::put(&mut map, "execute", self.name());
+                match self {
+                    $($(#[$a])* Self::$v(arguments) => $crate::runtime::put(&mut map, "arguments", arguments),)*
+                    $($(#[$na])* Self::$nv(_) => {})*
+                    Self::Unknown { arguments, .. } => $crate::runtime::put_opt(&mut map, "arguments", arguments),
+                }
+                $crate::runtime::Value::Object(map)
+            }
+        }
+        #[allow(deprecated)]
+        impl $crate::runtime::FromJson for $req {
+            fn from_json(
+                value: $crate::runtime::Value,
+            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
+                let mut members = $crate::runtime::Members::new(value)?;
+                let name: ::std::string::String = members.required("execute")?;
+                let arguments = members.take("arguments");
+                ::core::result::Result::Ok(match name.as_str() {
+                    $($(#[$a])* <$v as $crate::runtime::Command>::NAME => {
+                        Self::$v($crate::runtime::decode_member(arguments, "arguments")?)
+                    })*
+                    $($(#[$na])* <$nv as $crate::runtime::Command>::NAME => {
+                        Self::$nv($crate::runtime::decode_member(arguments, "arguments")?)
+                    })*
+                    _ => Self::Unknown { execute: name, arguments },
+                })
+            }
+        }
+        $crate::impl_json!(custom $req, $schema);
+        $(
+            $(#[$a])*
+            #[allow(deprecated)]
+            impl ::core::convert::From<$v> for $req {
+                #[inline]
+                fn from(command: $v) -> Self {
+                    Self::$v(command)
+                }
+            }
+        )*
+        $(
+            $(#[$na])*
+            #[allow(deprecated)]
+            impl ::core::convert::From<$nv> for $req {
+                #[inline]
+                fn from(command: $nv) -> Self {
+                    Self::$nv(command)
+                }
+            }
+        )*
+        #[allow(deprecated)]
+        impl $crate::runtime::ToJson for $resp {
+            fn to_json(&self) -> $crate::runtime::Value {
+                match self {
+                    $($(#[$a])* Self::$v(v) => $crate::runtime::ToJson::to_json(v),)*
+                    $($(#[$na])* Self::$nv(v) => $crate::runtime::ToJson::to_json(v),)*
+                    Self::Unknown(v) => ::core::clone::Clone::clone(v),
+                }
+            }
+        }
+        impl $crate::runtime::serde::Serialize for $resp {
+            fn serialize<S: $crate::runtime::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::runtime::serialize_json(self, serializer)
+            }
+        }
+    };
+}
+#[doc(inline)]
+pub use crate::impl_requests;
+
+/// Implements the behaviour of a generated `Event` enum from the table of
+/// events: `name` (also as [`EventKind`]), [`ToJson`]/[`FromJson`] in the
+/// wire form `{"event": NAME, "data": {...}}` (a `timestamp` is ignored),
+/// `From` each event's data type, and (through [`impl_json!`]) `serde` and
+/// `JsonSchema`.
+///
+/// Each entry is `Variant(DataType)`, where the data type has an inherent
+/// `NAME` const (the wire name); entries under `data` carry a `data`
+/// member, entries under `no_data` don't. The enum ends in
+/// `Unknown { name, data }`.
+#[macro_export]
+macro_rules! impl_events {
+    (
+        $event:ident {
+            data: [$($(#[$a:meta])* $v:ident($t:ident)),* $(,)?],
+            no_data: [$($(#[$na:meta])* $nv:ident($nt:ident)),* $(,)?] $(,)?
+        },
+        $schema:path
+    ) => {
+        #[allow(deprecated)]
+        impl $event {
+            /// The event's wire name.
+            #[inline]
+            pub fn name(&self) -> &str {
+                match self {
+                    $($(#[$a])* Self::$v(_) => $t::NAME,)*
+                    $($(#[$na])* Self::$nv(_) => $nt::NAME,)*
+                    Self::Unknown { name, .. } => name,
+                }
+            }
+        }
+        impl $crate::runtime::EventKind for $event {
+            #[inline]
+            fn name(&self) -> &str {
+                $event::name(self)
+            }
+        }
+        #[allow(deprecated)]
+        impl $crate::runtime::ToJson for $event {
+            fn to_json(&self) -> $crate::runtime::Value {
+                let mut map = $crate::runtime::Map::new();
+                $crate::runtime::put(&mut map, "event", self.name());
+                match self {
+                    $($(#[$a])* Self::$v(data) => $crate::runtime::put(&mut map, "data", data),)*
+                    $($(#[$na])* Self::$nv(_) => {})*
+                    Self::Unknown { data, .. } => {
+                        if !data.is_null() {
+                            $crate::runtime::put(&mut map, "data", data);
+                        }
+                    }
+                }
+                $crate::runtime::Value::Object(map)
+            }
+        }
+        #[allow(deprecated)]
+        impl $crate::runtime::FromJson for $event {
+            fn from_json(
+                value: $crate::runtime::Value,
+            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
+                let mut members = $crate::runtime::Members::new(value)?;
+                let name: ::std::string::String = members.required("event")?;
+                let data = members.take("data");
+                ::core::result::Result::Ok(match name.as_str() {
+                    $($(#[$a])* $t::NAME => Self::$v($crate::runtime::decode_member(data, "data")?),)*
+                    $($(#[$na])* $nt::NAME => Self::$nv($crate::runtime::decode_member(data, "data")?),)*
+                    _ => Self::Unknown {
+                        name,
+                        data: data.unwrap_or($crate::runtime::Value::Null),
+                    },
+                })
+            }
+        }
+        $crate::impl_json!(custom $event, $schema);
+        $(
+            $(#[$a])*
+            #[allow(deprecated)]
+            impl ::core::convert::From<$t> for $event {
+                #[inline]
+                fn from(data: $t) -> Self {
+                    Self::$v(data)
+                }
+            }
+        )*
+        $(
+            $(#[$na])*
+            #[allow(deprecated)]
+            impl ::core::convert::From<$nt> for $event {
+                #[inline]
+                fn from(data: $nt) -> Self {
+                    Self::$nv(data)
+                }
+            }
+        )*
+    };
+}
+#[doc(inline)]
+pub use crate::impl_events;
+
+/// Adds the schema facts of a generated command or event type as inherent
+/// consts a program can read: `NAME` (events: the wire name; commands have
+/// it as [`Command::NAME`]), `SINCE`, `FEATURES` and `CONDITION`.
+///
+/// ```
+/// # use qmp_types::runtime as rt;
+/// pub struct Stop;
+/// rt::impl_meta!(Stop { name: "STOP", since: Some("0.13"), features: [], condition: None });
+/// assert_eq!(Stop::NAME, "STOP");
+/// assert_eq!(Stop::SINCE, Some("0.13"));
+/// ```
+#[macro_export]
+macro_rules! impl_meta {
+    ($t:ident {
+        $(name: $name:literal,)?
+        since: $since:expr,
+        features: [$($feature:literal),* $(,)?],
+        condition: $condition:expr $(,)?
+    }) => {
+        impl $t {
+            $(
+                /// The event's wire name.
+                pub const NAME: &'static str = $name;
+            )?
+            /// The release this definition appeared in (`Since:`), when known.
+            pub const SINCE: ::core::option::Option<&'static str> = $since;
+            /// The definition's features (`deprecated`, `unstable`, ...).
+            pub const FEATURES: &'static [&'static str] = &[$($feature),*];
+            /// The definition's `if` condition, rendered, if it has one.
+            pub const CONDITION: ::core::option::Option<&'static str> = $condition;
+        }
+    };
+}
+#[doc(inline)]
+pub use crate::impl_meta;
 
 // Re-exports for the generated code (so crates that include generated
 // bindings need no direct dependency on these).
