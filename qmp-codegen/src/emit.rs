@@ -792,7 +792,7 @@ struct Fields {
 // Commands, events and the enums over them.
 
 impl Emitter<'_> {
-    /// `rt::impl_meta!(Name { [name: "WIRE",] since: .., features: [..], condition: .. })`.
+    /// `rt::impl_meta!(Name { [name = "WIRE",] since = .., features = [..], condition = .. })`.
     fn meta_consts(&self, name: &Ident, c: &Common, wire: Option<&str>) -> syn::Item {
         let cfg = self.cfg_attr(c);
         let since = opt_lit(c.since.as_deref());
@@ -800,12 +800,12 @@ impl Emitter<'_> {
         let cond = opt_lit(c.cond.as_ref().map(render_cond).as_deref());
         let wire = wire.map(|w| {
             let w = lit(w);
-            quote!(name: #w,)
+            quote!(name = #w,)
         });
         syntax::macro_item(
             cfg.into_iter().collect(),
             &["rt", "impl_meta"],
-            quote!(#name { #wire since: #since, features: [#(#feats),*], condition: #cond }),
+            quote!(#name { #wire since = #since, features = [#(#feats),*], condition = #cond }),
         )
     }
 
@@ -864,7 +864,6 @@ impl Emitter<'_> {
     pub fn emit_command(&self, c: &Command, out: &mut Out) -> syn::Result<()> {
         let name = format_ident!("{}", self.plan.commands[&c.common.name]);
         let payload = &self.plan.payloads[&c.common.name];
-        let cfg = self.cfg(&c.common);
         let mut extra = Vec::new();
         let ret_doc = match &c.ret_type {
             Some(t) => format!(
@@ -901,24 +900,14 @@ impl Emitter<'_> {
             out,
         )?;
         let wire = lit(&c.common.name);
-        let oob = c.allow_oob;
-        let sr = c.success_response;
         let ret = self.returns_ty(c);
-        let oob_impl = if oob {
-            quote!(#cfg impl rt::OobCommand for #name {})
-        } else {
-            quote!()
-        };
-        out.tokens(quote! {
-            #cfg
-            impl rt::Command for #name {
-                const NAME: &'static str = #wire;
-                const ALLOW_OOB: bool = #oob;
-                const SUCCESS_RESPONSE: bool = #sr;
-                type Returns = #ret;
-            }
-            #oob_impl
-        });
+        let oob = c.allow_oob.then(|| quote!(, allow_oob));
+        let no_reply = (!c.success_response).then(|| quote!(, no_success_response));
+        out.item(syntax::macro_item(
+            self.cfg_attr(&c.common).into_iter().collect(),
+            &["rt", "impl_command"],
+            quote!(#name = #wire -> #ret #oob #no_reply),
+        ))?;
         out.item(self.meta_consts(&name, &c.common, None))
     }
 
@@ -973,8 +962,8 @@ impl Emitter<'_> {
             }
             rt::impl_events!(
                 Event {
-                    data: [#(#with_data),*],
-                    no_data: [#(#without_data),*],
+                    data = [#(#with_data),*],
+                    no_data = [#(#without_data),*]
                 },
                 SCHEMA
             );
@@ -1093,8 +1082,8 @@ impl Emitter<'_> {
             }
             rt::impl_requests!(
                 Request, Response {
-                    args: [#(#with_args),*],
-                    no_args: [#(#without_args),*],
+                    args = [#(#with_args),*],
+                    no_args = [#(#without_args),*]
                 },
                 SCHEMA
             );

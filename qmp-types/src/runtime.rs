@@ -11,8 +11,8 @@
 //!   for every client.
 //! * [`FromJson`], [`ToJson`] and [`ObjectType`] are how generated types
 //!   decode and encode; the macros [`impl_object!`], [`impl_enum!`],
-//!   [`impl_json!`], [`impl_meta!`], [`impl_requests!`] and
-//!   [`impl_events!`] implement them (and `serde`, `schemars`) for
+//!   [`impl_json!`], [`impl_command!`], [`impl_meta!`], [`impl_requests!`]
+//!   and [`impl_events!`] implement them (and `serde`, `schemars`) for
 //!   generated types, one invocation per definition.
 
 use std::future::Future;
@@ -961,8 +961,8 @@ pub fn decode_member<T: FromJson>(value: Option<Value>, member: &str) -> Result<
 macro_rules! impl_requests {
     (
         $req:ident, $resp:ident {
-            args: [$($(#[$a:meta])* $v:ident),* $(,)?],
-            no_args: [$($(#[$na:meta])* $nv:ident),* $(,)?] $(,)?
+            args = [$($(#[$a:meta])* $v:ident),* $(,)?],
+            no_args = [$($(#[$na:meta])* $nv:ident),* $(,)?] $(,)?
         },
         $schema:path
     ) => {
@@ -1085,8 +1085,8 @@ pub use crate::impl_requests;
 macro_rules! impl_events {
     (
         $event:ident {
-            data: [$($(#[$a:meta])* $v:ident($t:ident)),* $(,)?],
-            no_data: [$($(#[$na:meta])* $nv:ident($nt:ident)),* $(,)?] $(,)?
+            data = [$($(#[$a:meta])* $v:ident($t:ident)),* $(,)?],
+            no_data = [$($(#[$na:meta])* $nv:ident($nt:ident)),* $(,)?] $(,)?
         },
         $schema:path
     ) => {
@@ -1176,17 +1176,17 @@ pub use crate::impl_events;
 /// ```
 /// # use qmp_types::runtime as rt;
 /// pub struct Stop;
-/// rt::impl_meta!(Stop { name: "STOP", since: Some("0.13"), features: [], condition: None });
+/// rt::impl_meta!(Stop { name = "STOP", since = Some("0.13"), features = [], condition = None });
 /// assert_eq!(Stop::NAME, "STOP");
 /// assert_eq!(Stop::SINCE, Some("0.13"));
 /// ```
 #[macro_export]
 macro_rules! impl_meta {
     ($t:ident {
-        $(name: $name:literal,)?
-        since: $since:expr,
-        features: [$($feature:literal),* $(,)?],
-        condition: $condition:expr $(,)?
+        $(name = $name:literal,)?
+        since = $since:expr,
+        features = [$($feature:literal),* $(,)?],
+        condition = $condition:expr $(,)?
     }) => {
         impl $t {
             $(
@@ -1204,6 +1204,45 @@ macro_rules! impl_meta {
 }
 #[doc(inline)]
 pub use crate::impl_meta;
+
+/// Implements [`Command`] for a generated command type: its wire name, its
+/// return type and, as trailing words, `allow_oob` (also implements
+/// [`OobCommand`]) and `no_success_response` when the schema says so.
+///
+/// ```
+/// # use qmp_types::runtime as rt;
+/// #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// pub struct QueryStatus;
+/// # static SCHEMA: std::sync::LazyLock<rt::Value> = std::sync::LazyLock::new(|| rt::Value::Null);
+/// rt::impl_json!(unit QueryStatus, SCHEMA);
+/// rt::impl_command!(QueryStatus = "query-status" -> rt::Value, allow_oob);
+/// assert_eq!(<QueryStatus as rt::Command>::NAME, "query-status");
+/// assert!(<QueryStatus as rt::Command>::ALLOW_OOB);
+/// ```
+#[macro_export]
+macro_rules! impl_command {
+    ($t:ident = $name:literal -> $ret:ty $(, $flag:ident)* $(,)?) => {
+        impl $crate::runtime::Command for $t {
+            const NAME: &'static str = $name;
+            const ALLOW_OOB: bool = $crate::impl_command!(@has allow_oob $($flag)*);
+            const SUCCESS_RESPONSE: bool = !$crate::impl_command!(@has no_success_response $($flag)*);
+            type Returns = $ret;
+        }
+        $($crate::impl_command!(@flag $t $flag);)*
+    };
+    (@flag $t:ident allow_oob) => {
+        impl $crate::runtime::OobCommand for $t {}
+    };
+    (@flag $t:ident no_success_response) => {};
+    (@has allow_oob allow_oob $($rest:ident)*) => { true };
+    (@has no_success_response no_success_response $($rest:ident)*) => { true };
+    (@has $want:ident $other:ident $($rest:ident)*) => {
+        $crate::impl_command!(@has $want $($rest)*)
+    };
+    (@has $want:ident) => { false };
+}
+#[doc(inline)]
+pub use crate::impl_command;
 
 // Re-exports for the generated code (so crates that include generated
 // bindings need no direct dependency on these).
