@@ -1185,16 +1185,36 @@ impl Emitter<'_> {
     pub fn emit_items(&self, entities: &[&Entity]) -> syn::Result<syn::File> {
         let mut out = Out::default();
         for e in entities {
-            match e {
-                Entity::Enum(en) => self.emit_enum(en, &mut out)?,
-                Entity::Object(o) if o.variants.is_some() => out.tokens(self.emit_union(o)),
-                Entity::Object(o) => {
-                    self.emit_struct(o, "struct", &o.common, &[], false, &mut out)?
+            // Commands and events add their metadata themselves.
+            let meta = match e {
+                Entity::Enum(en) => {
+                    self.emit_enum(en, &mut out)?;
+                    Some(&en.common)
                 }
-                Entity::Alternate(a) => out.tokens(self.emit_alternate(a)),
-                Entity::Command(cmd) => self.emit_command(cmd, &mut out)?,
-                Entity::Event(ev) => self.emit_event(ev, &mut out)?,
-                _ => {}
+                Entity::Object(o) if o.variants.is_some() => {
+                    out.tokens(self.emit_union(o));
+                    Some(&o.common)
+                }
+                Entity::Object(o) => {
+                    self.emit_struct(o, "struct", &o.common, &[], false, &mut out)?;
+                    Some(&o.common)
+                }
+                Entity::Alternate(a) => {
+                    out.tokens(self.emit_alternate(a));
+                    Some(&a.common)
+                }
+                Entity::Command(cmd) => {
+                    self.emit_command(cmd, &mut out)?;
+                    None
+                }
+                Entity::Event(ev) => {
+                    self.emit_event(ev, &mut out)?;
+                    None
+                }
+                _ => None,
+            };
+            if let Some(c) = meta {
+                out.item(self.meta_consts(&self.rust_name(&c.name), c, None))?;
             }
         }
         out.into_file()

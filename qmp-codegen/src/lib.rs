@@ -44,14 +44,15 @@
 //! * alternate → enum decoded by the JSON type of the value;
 //! * command → a type implementing `Command` (the argument struct itself
 //!   for inline arguments, a newtype for a named/boxed argument type, a unit
-//!   struct without arguments), with `SINCE`/`FEATURES`/`CONDITION`
-//!   consts; `Request`/`Response` enums over all commands; `ClientExt` and
-//!   `ClientBlockingExt` with one method per command;
+//!   struct without arguments); `Request`/`Response` enums over all
+//!   commands; `ClientExt` and `ClientBlockingExt` with one method per
+//!   command;
 //! * event → `<Name>Event` data type, an `Event` enum with an
 //!   `Unknown { name, data }` fallback;
 //! * `deprecated` → `#[deprecated]`; `unstable` → documented, and gated
 //!   behind a cargo feature when [`Builder::unstable_feature`] is set;
-//!   docs, `since`, features and conditions → rustdoc.
+//!   docs, `since`, features and conditions → rustdoc, and the consts
+//!   `SINCE`, `FEATURES` and `CONDITION` on every generated type.
 //!
 //! # What the code looks like
 //!

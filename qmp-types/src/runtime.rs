@@ -1169,9 +1169,9 @@ macro_rules! impl_events {
 #[doc(inline)]
 pub use crate::impl_events;
 
-/// Adds the schema facts of a generated command or event type as inherent
-/// consts a program can read: `NAME` (events: the wire name; commands have
-/// it as [`Command::NAME`]), `SINCE`, `FEATURES` and `CONDITION`.
+/// Adds the schema facts of a generated definition as inherent consts a
+/// program can read: `SINCE`, `FEATURES`, `CONDITION`, and for events
+/// `NAME`, the wire name (commands have it as [`Command::NAME`]).
 ///
 /// ```
 /// # use qmp_types::runtime as rt;

@@ -258,6 +258,11 @@ fn commands_know_their_metadata() {
         Some("all(TEST_IF_CMD, TEST_IF_STRUCT)")
     );
     assert_eq!(TestFeatures0::FEATURES, &[] as &[&str]);
+    // Types carry the same facts.
+    assert_eq!(TestIfStruct::CONDITION, Some("TEST_IF_STRUCT"));
+    assert_eq!(TestIfEnum::CONDITION, Some("TEST_IF_UNION"));
+    assert_eq!(FeatureStruct1::FEATURES, &["feature1"]);
+    assert_eq!(FeatureStruct1::SINCE, None);
     assert!(
         COMMANDS
             .iter()
