@@ -128,6 +128,18 @@ impl<'m> Emitter<'m> {
         }
     }
 
+    /// `#[cfg(feature = "unstable")]` for a member or enum value marked
+    /// `unstable`, when the builder gates unstable definitions. Required
+    /// members stay: without them the type could not be sent.
+    fn member_gate(&self, features: &[Feature], optional: bool) -> Option<syn::Attribute> {
+        match &self.opts.unstable_feature {
+            Some(f) if optional && features.iter().any(Feature::is_unstable) => {
+                Some(syntax::list_attr("cfg", quote!(feature = #f)))
+            }
+            _ => None,
+        }
+    }
+
     fn deprecated_attr(features: &[Feature]) -> Option<syn::Attribute> {
         features
             .iter()
@@ -310,6 +322,7 @@ impl<'m> Emitter<'m> {
                 let mut vattrs = Vec::new();
                 syntax::doc_attrs(&d, &mut vattrs);
                 vattrs.extend(Self::deprecated_attr(&m.features));
+                vattrs.extend(self.member_gate(&m.features, true));
                 syntax::variant(vattrs, v.clone(), syn::Fields::Unit)
             })
             .collect();
@@ -323,12 +336,25 @@ impl<'m> Emitter<'m> {
             fallback.clone(),
             syntax::unnamed(vec![syntax::variant_field(syntax::path_ty(&["String"]))]),
         ));
-        let wl: Vec<Literal> = wire.iter().map(|w| lit(w)).collect();
+        // Values behind the unstable feature go in a second, gated group.
+        let (mut plain, mut gated) = (Vec::new(), Vec::new());
+        for ((m, v), w) in e.members.iter().zip(&vids).zip(&wire) {
+            let w = lit(w);
+            if self.member_gate(&m.features, true).is_some() {
+                gated.push(quote!(#v = #w));
+            } else {
+                plain.push(quote!(#v = #w));
+            }
+        }
+        let gated = match &self.opts.unstable_feature {
+            Some(f) if !gated.is_empty() => quote!(#[cfg(feature = #f)] { #(#gated),* }),
+            _ => quote!(),
+        };
         out.item(syntax::enum_item(attrs, name.clone(), vdecl))?;
         out.item(syntax::macro_item(
             cfg.into_iter().collect(),
             &["rt", "impl_enum"],
-            quote!(#name(#fallback) { #(#vids = #wl),* }, SCHEMA),
+            quote!(#name(#fallback) { #(#plain),* } #gated, SCHEMA),
         ))
     }
 
@@ -355,14 +381,16 @@ impl<'m> Emitter<'m> {
         for (m, n) in members.iter().zip(&fnames) {
             let id = ident(n);
             let w = lit(&m.name);
+            let gate = self.member_gate(&m.features, m.optional);
             if code {
                 let ty = self.ty_in(container, &m.ty);
                 let doc = doc_attrs(&self.member_doc(m));
                 let dep = Self::deprecated(&m.features);
                 if m.optional {
-                    f.decl.push(quote!(#doc #dep pub #id: Option<#ty>));
-                    f.decode.push(quote!(#id: members.optional(#w)?));
-                    f.encode.push(quote!(rt::put_opt(map, #w, &self.#id);));
+                    f.decl.push(quote!(#doc #dep #gate pub #id: Option<#ty>));
+                    f.decode.push(quote!(#gate #id: members.optional(#w)?));
+                    f.encode
+                        .push(quote!(#gate rt::put_opt(map, #w, &self.#id);));
                 } else {
                     f.decl.push(quote!(#doc #dep pub #id: #ty));
                     f.decode.push(quote!(#id: members.required(#w)?));
@@ -372,13 +400,14 @@ impl<'m> Emitter<'m> {
                 let mut ty = self.ty_in_syn(container, &m.ty);
                 if m.optional {
                     ty = syntax::generic_ty(&["Option"], vec![ty]);
-                    f.spec.push(quote!(optional #id = #w));
+                    f.spec.push(quote!(#gate optional #id = #w));
                 } else {
                     f.spec.push(quote!(required #id = #w));
                 }
                 let mut attrs = Vec::new();
                 syntax::doc_attrs(&self.member_doc(m), &mut attrs);
                 attrs.extend(Self::deprecated_attr(&m.features));
+                attrs.extend(gate);
                 f.fields.push(syntax::field(attrs, Some(id.clone()), ty));
             }
             f.all_optional &= m.optional;

@@ -50,7 +50,9 @@
 //! * event → `<Name>Event` data type, an `Event` enum with an
 //!   `Unknown { name, data }` fallback;
 //! * `deprecated` → `#[deprecated]`; `unstable` → documented, and gated
-//!   behind a cargo feature when [`Builder::unstable_feature`] is set;
+//!   behind a cargo feature when [`Builder::unstable_feature`] is set
+//!   (definitions, optional members and enum values; a required member
+//!   stays, or its type could not be sent);
 //!   docs, `since`, features and conditions → rustdoc, and the consts
 //!   `SINCE`, `FEATURES` and `CONDITION` on every generated type.
 //!
@@ -166,7 +168,8 @@ fn module_matches(module: &str, wanted: &str) -> bool {
 pub struct Options {
     /// Emit documentation from the schema's doc comments.
     pub docs: bool,
-    /// Gate `unstable` commands and events behind this cargo feature.
+    /// Gate `unstable` definitions, optional members and enum values behind
+    /// this cargo feature.
     pub unstable_feature: Option<String>,
     /// Path of the runtime module in generated code.
     pub runtime_path: String,
@@ -255,8 +258,8 @@ impl Builder {
         self
     }
 
-    /// Gates `unstable` commands and events behind `#[cfg(feature = ..)]`
-    /// of the crate that includes the code.
+    /// Gates `unstable` definitions, optional members and enum values
+    /// behind `#[cfg(feature = ..)]` of the crate that includes the code.
     pub fn unstable_feature(&mut self, feature: Option<&str>) -> &mut Self {
         self.opts.unstable_feature = feature.map(str::to_owned);
         self

@@ -280,6 +280,8 @@ fn features_deprecated_unstable_and_conditions() {
   'if': { 'all': [ 'CONFIG_A', { 'not': 'CONFIG_B' } ] } }
 { 'command': 'old-cmd', 'features': [ 'deprecated' ] }
 { 'command': 'x-new-cmd', 'data': 'Opts', 'features': [ 'unstable' ] }
+{ 'enum': 'Cap', 'data': [ 'events', { 'name': 'x-colo', 'features': [ 'unstable' ] } ] }
+{ 'struct': 'Needs', 'data': { 'x-must': { 'type': 'int', 'features': [ 'unstable' ] } } }
 "#,
         ParseOptions::default(),
         |b| {

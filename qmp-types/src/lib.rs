@@ -17,8 +17,10 @@
 //!
 //! # Cargo features
 //!
-//! * `unstable`: commands and events marked `unstable` in the schema
-//!   (off by default: unstable interfaces may change in any QEMU release).
+//! * `unstable`: definitions, optional members and enum values marked
+//!   `unstable` in the schema (off by default: unstable interfaces may
+//!   change in any QEMU release). Without it, such members and values
+//!   decode like ones the bindings do not know.
 //! * Module groups of the embedded schema, so you compile only what you use:
 //!   `core` (default: control, run state, machine, devices, introspection,
 //!   miscellaneous commands), `block` (block devices, jobs, exports,

@@ -832,9 +832,9 @@ pub use crate::impl_json;
 
 /// Implements [`ObjectType`] (and, through [`impl_json!`], the wire traits)
 /// for a generated struct, from its members: `required field = "wire-name"`
-/// or `optional field = "wire-name"` (the field is an `Option`), and
-/// optionally a last `..extra` field that keeps the members the schema does
-/// not describe.
+/// or `optional field = "wire-name"` (the field is an `Option`), each
+/// possibly behind a `#[cfg(...)]` like its field, and optionally a last
+/// `..extra` field that keeps the members the schema does not describe.
 ///
 /// ```
 /// # use qmp_types::runtime as rt;
@@ -849,10 +849,30 @@ pub use crate::impl_json;
 /// let s: Snapshot = rt::FromJson::from_json(rt::serde_json::json!({"node-name": "n0"})).unwrap();
 /// assert_eq!(s.node_name, "n0");
 /// assert_eq!(rt::ToJson::to_json(&s), rt::serde_json::json!({"node-name": "n0"}));
+///
+/// // A member behind a feature that is off is ignored like an unknown one.
+/// #[derive(Debug, Clone, PartialEq, Default)]
+/// pub struct Throttle {
+///     pub iops: Option<i64>,
+///     #[cfg(any())]
+///     pub x_iops_size: Option<i64>,
+/// }
+/// rt::impl_object!(
+///     Throttle { optional iops = "iops", #[cfg(any())] optional x_iops_size = "x-iops-size" },
+///     SCHEMA
+/// );
+/// let t: Throttle = rt::FromJson::from_json(rt::serde_json::json!({"iops": 5, "x-iops-size": 9})).unwrap();
+/// assert_eq!(rt::ToJson::to_json(&t), rt::serde_json::json!({"iops": 5}));
 /// ```
 #[macro_export]
 macro_rules! impl_object {
-    ($t:ident { $($kind:ident $field:ident = $wire:literal),* $(, ..$rest:ident)? $(,)? }, $schema:path) => {
+    (
+        $t:ident {
+            $($(#[$attr:meta])* $kind:ident $field:ident = $wire:literal),*
+            $(, ..$rest:ident)? $(,)?
+        },
+        $schema:path
+    ) => {
         #[allow(deprecated, unused_variables)]
         impl $crate::runtime::ObjectType for $t {
             #[inline]
@@ -860,7 +880,7 @@ macro_rules! impl_object {
                 members: &mut $crate::runtime::Members,
             ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
                 ::core::result::Result::Ok(Self {
-                    $($field: members.$kind($wire)?,)*
+                    $($(#[$attr])* $field: members.$kind($wire)?,)*
                     $($rest: ::core::mem::take(members).into_rest(),)?
                 })
             }
@@ -869,7 +889,7 @@ macro_rules! impl_object {
                 &self,
                 map: &mut $crate::runtime::Map<::std::string::String, $crate::runtime::Value>,
             ) {
-                $($crate::impl_object!(@put $kind map $wire &self.$field);)*
+                $($(#[$attr])* $crate::impl_object!(@put $kind map $wire &self.$field);)*
                 $($crate::runtime::put_rest(map, &self.$rest);)?
             }
         }
@@ -888,7 +908,9 @@ pub use crate::impl_object;
 /// Implements a generated string enum's behaviour from its values
 /// (`Variant = "wire-name"`) and the name of the variant that keeps values
 /// the bindings do not know: the `ALL` table and `as_str`, `FromStr`,
-/// `Display` and (through [`impl_json!`]) the wire traits.
+/// `Display` and (through [`impl_json!`]) the wire traits. Values behind a
+/// cargo feature follow as a second group, `#[cfg(...)] { ... }`; without
+/// the feature their wire names decode to the fallback variant.
 ///
 /// ```
 /// # use qmp_types::runtime as rt;
@@ -904,19 +926,39 @@ pub use crate::impl_object;
 /// assert_eq!(Mode::AbsolutePaths.as_str(), "absolute-paths");
 /// assert_eq!("newer".parse::<Mode>(), Ok(Mode::Unknown("newer".to_owned())));
 /// assert_eq!(Mode::ALL.len(), 2);
+///
+/// // A value behind a feature that is off decodes as unknown.
+/// #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// pub enum Capability {
+///     Events,
+///     #[cfg(any())]
+///     XColo,
+///     Unknown(String),
+/// }
+/// rt::impl_enum!(Capability(Unknown) { Events = "events" } #[cfg(any())] { XColo = "x-colo" }, SCHEMA);
+/// assert_eq!("x-colo".parse::<Capability>(), Ok(Capability::Unknown("x-colo".to_owned())));
+/// assert_eq!(Capability::ALL, &[Capability::Events]);
 /// ```
 #[macro_export]
 macro_rules! impl_enum {
-    ($t:ident($fallback:ident) { $($variant:ident = $wire:literal),* $(,)? }, $schema:path) => {
+    (
+        $t:ident($fallback:ident) { $($variant:ident = $wire:literal),* $(,)? }
+        $(#[cfg($gate:meta)] { $($gated:ident = $gated_wire:literal),* $(,)? })?,
+        $schema:path
+    ) => {
         #[allow(deprecated)]
         impl $t {
-            /// Every value these bindings know, in schema order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),*];
+            /// Every value these bindings know, in schema order (values
+            /// behind a cargo feature last).
+            #[cfg(all($($gate)?))]
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)* $($(Self::$gated,)*)?];
+            $crate::impl_enum!(@all_without_gated [$($variant),*] $($gate)?);
             /// The wire name.
             #[inline]
             pub fn as_str(&self) -> &str {
                 match self {
                     $(Self::$variant => $wire,)*
+                    $($(#[cfg($gate)] Self::$gated => $gated_wire,)*)?
                     Self::$fallback(s) => s,
                 }
             }
@@ -928,11 +970,18 @@ macro_rules! impl_enum {
             fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
                 ::core::result::Result::Ok(match s {
                     $($wire => Self::$variant,)*
+                    $($(#[cfg($gate)] $gated_wire => Self::$gated,)*)?
                     other => Self::$fallback(::std::borrow::ToOwned::to_owned(other)),
                 })
             }
         }
         $crate::impl_json!(enum $t, $schema);
+    };
+    (@all_without_gated [$($variant:ident),*]) => {};
+    (@all_without_gated [$($variant:ident),*] $gate:meta) => {
+        /// Every value these bindings know, in schema order.
+        #[cfg(not($gate))]
+        pub const ALL: &'static [Self] = &[$(Self::$variant),*];
     };
 }
 #[doc(inline)]
