@@ -266,7 +266,10 @@ impl Builder {
     }
 
     /// The path generated code uses for the runtime (default
-    /// `::qmp_types::runtime`).
+    /// `::qmp_types::runtime`), e.g. a re-export of it in your own crate.
+    /// The code calls the runtime's macros through this path, and they
+    /// refer to `qmp_types` themselves, so it must lead to
+    /// `qmp_types::runtime`.
     pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
         self.opts.runtime_path = path.into();
         self
