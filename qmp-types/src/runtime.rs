@@ -699,22 +699,9 @@ static_schema!(
     })
 );
 
-/// Implements the wire traits of a generated type: [`ToJson`], [`FromJson`],
-/// `serde`'s `Serialize`/`Deserialize` (through them) and `schemars`'
-/// `JsonSchema` (from the precomputed definitions document `$schema`, a
-/// `LazyLock<Value>` in the generated module).
-///
-/// Generated code calls it once per type, so the bindings carry one line
-/// instead of six impls each. The first word says how the type encodes:
-///
-/// * `object T`: a struct implementing [`ObjectType`] (a JSON object);
-/// * `enum T`: a string enum with `as_str()` and `FromStr` (also gets
-///   `Display`);
-/// * `newtype T(Inner)`: a wrapper encoded as its inner value;
-/// * `unit T`: a unit struct encoded as `{}`;
-/// * `custom T`: a type with hand-written [`ToJson`]/[`FromJson`].
+#[doc(hidden)]
 #[macro_export]
-macro_rules! impl_json {
+macro_rules! __qmp_impl_json {
     (object $t:ident, $schema:path) => {
         impl $crate::runtime::ToJson for $t {
             #[inline]
@@ -730,7 +717,7 @@ macro_rules! impl_json {
                 $crate::runtime::object_from_json(value)
             }
         }
-        $crate::impl_json!(custom $t, $schema);
+        $crate::runtime::impl_json!(custom $t, $schema);
     };
     (enum $t:ident, $schema:path) => {
         impl ::core::fmt::Display for $t {
@@ -757,7 +744,7 @@ macro_rules! impl_json {
                 }
             }
         }
-        $crate::impl_json!(custom $t, $schema);
+        $crate::runtime::impl_json!(custom $t, $schema);
     };
     (newtype $t:ident($inner:ty), $schema:path) => {
         impl ::core::convert::From<$inner> for $t {
@@ -780,7 +767,7 @@ macro_rules! impl_json {
                 <$inner as $crate::runtime::FromJson>::from_json(value).map(Self)
             }
         }
-        $crate::impl_json!(custom $t, $schema);
+        $crate::runtime::impl_json!(custom $t, $schema);
     };
     (unit $t:ident, $schema:path) => {
         impl $crate::runtime::ToJson for $t {
@@ -797,7 +784,7 @@ macro_rules! impl_json {
                 $crate::runtime::Members::new(value).map(|_| Self)
             }
         }
-        $crate::impl_json!(custom $t, $schema);
+        $crate::runtime::impl_json!(custom $t, $schema);
     };
     (custom $t:ident, $schema:path) => {
         impl $crate::runtime::serde::Serialize for $t {
@@ -827,9 +814,62 @@ macro_rules! impl_json {
         }
     };
 }
+/// Implements the wire traits of a generated type: [`ToJson`], [`FromJson`],
+/// `serde`'s `Serialize`/`Deserialize` (through them) and `schemars`'
+/// `JsonSchema` (from the precomputed definitions document `$schema`, a
+/// `LazyLock<Value>` in the generated module).
+///
+/// Generated code calls it once per type, so the bindings carry one line
+/// instead of six impls each. The first word says how the type encodes:
+///
+/// * `object T`: a struct implementing [`ObjectType`] (a JSON object);
+/// * `enum T`: a string enum with `as_str()` and `FromStr` (also gets
+///   `Display`);
+/// * `newtype T(Inner)`: a wrapper encoded as its inner value;
+/// * `unit T`: a unit struct encoded as `{}`;
+/// * `custom T`: a type with hand-written [`ToJson`]/[`FromJson`].
 #[doc(inline)]
-pub use crate::impl_json;
+pub use crate::__qmp_impl_json as impl_json;
 
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __qmp_impl_object {
+    (
+        $t:ident {
+            $($(#[$attr:meta])* $kind:ident $field:ident = $wire:literal),*
+            $(, ..$rest:ident)? $(,)?
+        },
+        $schema:path
+    ) => {
+        #[allow(deprecated, unused_variables)]
+        impl $crate::runtime::ObjectType for $t {
+            #[inline]
+            fn from_members(
+                members: &mut $crate::runtime::Members,
+            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
+                ::core::result::Result::Ok(Self {
+                    $($(#[$attr])* $field: members.$kind($wire)?,)*
+                    $($rest: ::core::mem::take(members).into_rest(),)?
+                })
+            }
+            #[inline]
+            fn to_members(
+                &self,
+                map: &mut $crate::runtime::Map<::std::string::String, $crate::runtime::Value>,
+            ) {
+                $($(#[$attr])* $crate::runtime::impl_object!(@put $kind map $wire &self.$field);)*
+                $($crate::runtime::put_rest(map, &self.$rest);)?
+            }
+        }
+        $crate::runtime::impl_json!(object $t, $schema);
+    };
+    (@put required $map:ident $wire:literal $value:expr) => {
+        $crate::runtime::put($map, $wire, $value)
+    };
+    (@put optional $map:ident $wire:literal $value:expr) => {
+        $crate::runtime::put_opt($map, $wire, $value)
+    };
+}
 /// Implements [`ObjectType`] (and, through [`impl_json!`], the wire traits)
 /// for a generated struct, from its members: `required field = "wire-name"`
 /// or `optional field = "wire-name"` (the field is an `Option`), each
@@ -864,47 +904,55 @@ pub use crate::impl_json;
 /// let t: Throttle = rt::FromJson::from_json(rt::serde_json::json!({"iops": 5, "x-iops-size": 9})).unwrap();
 /// assert_eq!(rt::ToJson::to_json(&t), rt::serde_json::json!({"iops": 5}));
 /// ```
+#[doc(inline)]
+pub use crate::__qmp_impl_object as impl_object;
+
+#[doc(hidden)]
 #[macro_export]
-macro_rules! impl_object {
+macro_rules! __qmp_impl_enum {
     (
-        $t:ident {
-            $($(#[$attr:meta])* $kind:ident $field:ident = $wire:literal),*
-            $(, ..$rest:ident)? $(,)?
-        },
+        $t:ident($fallback:ident) { $($variant:ident = $wire:literal),* $(,)? }
+        $(#[cfg($gate:meta)] { $($gated:ident = $gated_wire:literal),* $(,)? })?,
         $schema:path
     ) => {
-        #[allow(deprecated, unused_variables)]
-        impl $crate::runtime::ObjectType for $t {
+        #[allow(deprecated)]
+        impl $t {
+            /// Every value these bindings know, in schema order (values
+            /// behind a cargo feature last).
+            #[cfg(all($($gate)?))]
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)* $($(Self::$gated,)*)?];
+            $crate::runtime::impl_enum!(@all_without_gated [$($variant),*] $($gate)?);
+            /// The wire name.
             #[inline]
-            fn from_members(
-                members: &mut $crate::runtime::Members,
-            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
-                ::core::result::Result::Ok(Self {
-                    $($(#[$attr])* $field: members.$kind($wire)?,)*
-                    $($rest: ::core::mem::take(members).into_rest(),)?
-                })
-            }
-            #[inline]
-            fn to_members(
-                &self,
-                map: &mut $crate::runtime::Map<::std::string::String, $crate::runtime::Value>,
-            ) {
-                $($(#[$attr])* $crate::impl_object!(@put $kind map $wire &self.$field);)*
-                $($crate::runtime::put_rest(map, &self.$rest);)?
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $wire,)*
+                    $($(#[cfg($gate)] Self::$gated => $gated_wire,)*)?
+                    Self::$fallback(s) => s,
+                }
             }
         }
-        $crate::impl_json!(object $t, $schema);
+        #[allow(deprecated)]
+        impl ::core::str::FromStr for $t {
+            type Err = ::core::convert::Infallible;
+            #[inline]
+            fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
+                ::core::result::Result::Ok(match s {
+                    $($wire => Self::$variant,)*
+                    $($(#[cfg($gate)] $gated_wire => Self::$gated,)*)?
+                    other => Self::$fallback(::std::borrow::ToOwned::to_owned(other)),
+                })
+            }
+        }
+        $crate::runtime::impl_json!(enum $t, $schema);
     };
-    (@put required $map:ident $wire:literal $value:expr) => {
-        $crate::runtime::put($map, $wire, $value)
-    };
-    (@put optional $map:ident $wire:literal $value:expr) => {
-        $crate::runtime::put_opt($map, $wire, $value)
+    (@all_without_gated [$($variant:ident),*]) => {};
+    (@all_without_gated [$($variant:ident),*] $gate:meta) => {
+        /// Every value these bindings know, in schema order.
+        #[cfg(not($gate))]
+        pub const ALL: &'static [Self] = &[$(Self::$variant),*];
     };
 }
-#[doc(inline)]
-pub use crate::impl_object;
-
 /// Implements a generated string enum's behaviour from its values
 /// (`Variant = "wire-name"`) and the name of the variant that keeps values
 /// the bindings do not know: the `ALL` table and `as_str`, `FromStr`,
@@ -939,53 +987,8 @@ pub use crate::impl_object;
 /// assert_eq!("x-colo".parse::<Capability>(), Ok(Capability::Unknown("x-colo".to_owned())));
 /// assert_eq!(Capability::ALL, &[Capability::Events]);
 /// ```
-#[macro_export]
-macro_rules! impl_enum {
-    (
-        $t:ident($fallback:ident) { $($variant:ident = $wire:literal),* $(,)? }
-        $(#[cfg($gate:meta)] { $($gated:ident = $gated_wire:literal),* $(,)? })?,
-        $schema:path
-    ) => {
-        #[allow(deprecated)]
-        impl $t {
-            /// Every value these bindings know, in schema order (values
-            /// behind a cargo feature last).
-            #[cfg(all($($gate)?))]
-            pub const ALL: &'static [Self] = &[$(Self::$variant,)* $($(Self::$gated,)*)?];
-            $crate::impl_enum!(@all_without_gated [$($variant),*] $($gate)?);
-            /// The wire name.
-            #[inline]
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $(Self::$variant => $wire,)*
-                    $($(#[cfg($gate)] Self::$gated => $gated_wire,)*)?
-                    Self::$fallback(s) => s,
-                }
-            }
-        }
-        #[allow(deprecated)]
-        impl ::core::str::FromStr for $t {
-            type Err = ::core::convert::Infallible;
-            #[inline]
-            fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
-                ::core::result::Result::Ok(match s {
-                    $($wire => Self::$variant,)*
-                    $($(#[cfg($gate)] $gated_wire => Self::$gated,)*)?
-                    other => Self::$fallback(::std::borrow::ToOwned::to_owned(other)),
-                })
-            }
-        }
-        $crate::impl_json!(enum $t, $schema);
-    };
-    (@all_without_gated [$($variant:ident),*]) => {};
-    (@all_without_gated [$($variant:ident),*] $gate:meta) => {
-        /// Every value these bindings know, in schema order.
-        #[cfg(not($gate))]
-        pub const ALL: &'static [Self] = &[$(Self::$variant),*];
-    };
-}
 #[doc(inline)]
-pub use crate::impl_enum;
+pub use crate::__qmp_impl_enum as impl_enum;
 
 /// Decodes the value of an envelope member (`arguments` of a command,
 /// `data` of an event); an absent member is an empty object.
@@ -994,20 +997,9 @@ pub fn decode_member<T: FromJson>(value: Option<Value>, member: &str) -> Result<
         .map_err(|e| e.in_member(member))
 }
 
-/// Implements the behaviour of a generated `Request` enum and its
-/// `Response` twin from the table of commands: `name`, `decode_return`,
-/// [`ToJson`]/[`FromJson`] in the wire form `{"execute": NAME, "arguments":
-/// {...}}`, `From` each command, and (through [`impl_json!`]) `serde` and
-/// `JsonSchema`.
-///
-/// Each entry names a variant and its [`Command`] type (they share the name:
-/// the wire name and return type come from the [`Command`] impl); entries
-/// under `args` send their `arguments`, entries under `no_args` (commands
-/// without arguments) don't.
-/// Both enums end in an `Unknown` variant (`Unknown { execute, arguments }`
-/// and `Unknown(Value)`).
+#[doc(hidden)]
 #[macro_export]
-macro_rules! impl_requests {
+macro_rules! __qmp_impl_requests {
     (
         $req:ident, $resp:ident {
             args = [$($(#[$a:meta])* $v:ident),* $(,)?],
@@ -1076,7 +1068,7 @@ macro_rules! impl_requests {
                 })
             }
         }
-        $crate::impl_json!(custom $req, $schema);
+        $crate::runtime::impl_json!(custom $req, $schema);
         $(
             $(#[$a])*
             #[allow(deprecated)]
@@ -1117,21 +1109,24 @@ macro_rules! impl_requests {
         }
     };
 }
-#[doc(inline)]
-pub use crate::impl_requests;
-
-/// Implements the behaviour of a generated `Event` enum from the table of
-/// events: `name` (also as [`EventKind`]), [`ToJson`]/[`FromJson`] in the
-/// wire form `{"event": NAME, "data": {...}}` (a `timestamp` is ignored),
-/// `From` each event's data type, and (through [`impl_json!`]) `serde` and
+/// Implements the behaviour of a generated `Request` enum and its
+/// `Response` twin from the table of commands: `name`, `decode_return`,
+/// [`ToJson`]/[`FromJson`] in the wire form `{"execute": NAME, "arguments":
+/// {...}}`, `From` each command, and (through [`impl_json!`]) `serde` and
 /// `JsonSchema`.
 ///
-/// Each entry is `Variant(DataType)`, where the data type has an inherent
-/// `NAME` const (the wire name); entries under `data` carry a `data`
-/// member, entries under `no_data` don't. The enum ends in
-/// `Unknown { name, data }`.
+/// Each entry names a variant and its [`Command`] type (they share the name:
+/// the wire name and return type come from the [`Command`] impl); entries
+/// under `args` send their `arguments`, entries under `no_args` (commands
+/// without arguments) don't.
+/// Both enums end in an `Unknown` variant (`Unknown { execute, arguments }`
+/// and `Unknown(Value)`).
+#[doc(inline)]
+pub use crate::__qmp_impl_requests as impl_requests;
+
+#[doc(hidden)]
 #[macro_export]
-macro_rules! impl_events {
+macro_rules! __qmp_impl_events {
     (
         $event:ident {
             data = [$($(#[$a:meta])* $v:ident($t:ident)),* $(,)?],
@@ -1192,7 +1187,7 @@ macro_rules! impl_events {
                 })
             }
         }
-        $crate::impl_json!(custom $event, $schema);
+        $crate::runtime::impl_json!(custom $event, $schema);
         $(
             $(#[$a])*
             #[allow(deprecated)]
@@ -1215,22 +1210,22 @@ macro_rules! impl_events {
         )*
     };
 }
-#[doc(inline)]
-pub use crate::impl_events;
-
-/// Adds the schema facts of a generated definition as inherent consts a
-/// program can read: `SINCE`, `FEATURES`, `CONDITION`, and for events
-/// `NAME`, the wire name (commands have it as [`Command::NAME`]).
+/// Implements the behaviour of a generated `Event` enum from the table of
+/// events: `name` (also as [`EventKind`]), [`ToJson`]/[`FromJson`] in the
+/// wire form `{"event": NAME, "data": {...}}` (a `timestamp` is ignored),
+/// `From` each event's data type, and (through [`impl_json!`]) `serde` and
+/// `JsonSchema`.
 ///
-/// ```
-/// # use qmp_types::runtime as rt;
-/// pub struct Stop;
-/// rt::impl_meta!(Stop { name = "STOP", since = Some("0.13"), features = [], condition = None });
-/// assert_eq!(Stop::NAME, "STOP");
-/// assert_eq!(Stop::SINCE, Some("0.13"));
-/// ```
+/// Each entry is `Variant(DataType)`, where the data type has an inherent
+/// `NAME` const (the wire name); entries under `data` carry a `data`
+/// member, entries under `no_data` don't. The enum ends in
+/// `Unknown { name, data }`.
+#[doc(inline)]
+pub use crate::__qmp_impl_events as impl_events;
+
+#[doc(hidden)]
 #[macro_export]
-macro_rules! impl_meta {
+macro_rules! __qmp_impl_meta {
     ($t:ident {
         $(name = $name:literal,)?
         since = $since:expr,
@@ -1251,9 +1246,43 @@ macro_rules! impl_meta {
         }
     };
 }
+/// Adds the schema facts of a generated definition as inherent consts a
+/// program can read: `SINCE`, `FEATURES`, `CONDITION`, and for events
+/// `NAME`, the wire name (commands have it as [`Command::NAME`]).
+///
+/// ```
+/// # use qmp_types::runtime as rt;
+/// pub struct Stop;
+/// rt::impl_meta!(Stop { name = "STOP", since = Some("0.13"), features = [], condition = None });
+/// assert_eq!(Stop::NAME, "STOP");
+/// assert_eq!(Stop::SINCE, Some("0.13"));
+/// ```
 #[doc(inline)]
-pub use crate::impl_meta;
+pub use crate::__qmp_impl_meta as impl_meta;
 
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __qmp_impl_command {
+    ($t:ident = $name:literal -> $ret:ty $(, $flag:ident)* $(,)?) => {
+        impl $crate::runtime::Command for $t {
+            const NAME: &'static str = $name;
+            const ALLOW_OOB: bool = $crate::runtime::impl_command!(@has allow_oob $($flag)*);
+            const SUCCESS_RESPONSE: bool = !$crate::runtime::impl_command!(@has no_success_response $($flag)*);
+            type Returns = $ret;
+        }
+        $($crate::runtime::impl_command!(@flag $t $flag);)*
+    };
+    (@flag $t:ident allow_oob) => {
+        impl $crate::runtime::OobCommand for $t {}
+    };
+    (@flag $t:ident no_success_response) => {};
+    (@has allow_oob allow_oob $($rest:ident)*) => { true };
+    (@has no_success_response no_success_response $($rest:ident)*) => { true };
+    (@has $want:ident $other:ident $($rest:ident)*) => {
+        $crate::runtime::impl_command!(@has $want $($rest)*)
+    };
+    (@has $want:ident) => { false };
+}
 /// Implements [`Command`] for a generated command type: its wire name, its
 /// return type and, as trailing words, `allow_oob` (also implements
 /// [`OobCommand`]) and `no_success_response` when the schema says so.
@@ -1268,30 +1297,8 @@ pub use crate::impl_meta;
 /// assert_eq!(<QueryStatus as rt::Command>::NAME, "query-status");
 /// assert!(<QueryStatus as rt::Command>::ALLOW_OOB);
 /// ```
-#[macro_export]
-macro_rules! impl_command {
-    ($t:ident = $name:literal -> $ret:ty $(, $flag:ident)* $(,)?) => {
-        impl $crate::runtime::Command for $t {
-            const NAME: &'static str = $name;
-            const ALLOW_OOB: bool = $crate::impl_command!(@has allow_oob $($flag)*);
-            const SUCCESS_RESPONSE: bool = !$crate::impl_command!(@has no_success_response $($flag)*);
-            type Returns = $ret;
-        }
-        $($crate::impl_command!(@flag $t $flag);)*
-    };
-    (@flag $t:ident allow_oob) => {
-        impl $crate::runtime::OobCommand for $t {}
-    };
-    (@flag $t:ident no_success_response) => {};
-    (@has allow_oob allow_oob $($rest:ident)*) => { true };
-    (@has no_success_response no_success_response $($rest:ident)*) => { true };
-    (@has $want:ident $other:ident $($rest:ident)*) => {
-        $crate::impl_command!(@has $want $($rest)*)
-    };
-    (@has $want:ident) => { false };
-}
 #[doc(inline)]
-pub use crate::impl_command;
+pub use crate::__qmp_impl_command as impl_command;
 
 // Re-exports for the generated code (so crates that include generated
 // bindings need no direct dependency on these).
