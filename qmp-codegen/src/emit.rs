@@ -883,6 +883,13 @@ impl Emitter<'_> {
         ))
     }
 
+    fn returns_syn(&self, c: &Command) -> syn::Type {
+        match &c.ret_type {
+            Some(t) => self.ty_syn(t),
+            None => syntax::path_ty(&["rt", "Empty"]),
+        }
+    }
+
     fn returns_ty(&self, c: &Command) -> TokenStream {
         match &c.ret_type {
             Some(t) => self.ty(t),
@@ -1000,48 +1007,73 @@ impl Emitter<'_> {
     }
 
     /// `Request` and `Response`, and the client extension traits.
-    pub fn emit_request_and_clients(&self) -> TokenStream {
+    ///
+    /// Built as syntax trees: the two traits have a method per command, and
+    /// parsing them back from tokens was the slowest single part of the
+    /// generation. Each method is a copy of one parsed template, with its
+    /// name, parameters, types and argument expression filled in.
+    pub fn emit_request_and_clients(&self, out: &mut Out) -> syn::Result<()> {
         let mut decl = Vec::new();
         let mut with_args = Vec::new();
         let mut without_args = Vec::new();
         let mut resp_decl = Vec::new();
         let mut async_methods = Vec::new();
         let mut blocking_methods = Vec::new();
+        let templates = MethodTemplates::new();
         let mut method_namer = names::Namer::with_reserved(&["execute"]);
         for c in self.model.commands() {
             let Some(tn) = self.plan.commands.get(&c.common.name) else {
                 continue;
             };
             let t = format_ident!("{}", tn);
-            let cfg = self.cfg(&c.common);
-            let dep = Self::deprecated(&c.common.features);
-            let allow = if c.common.is_deprecated() {
-                quote!(#[allow(deprecated)])
-            } else {
-                quote!()
-            };
+            let cfg = self.cfg_attr(&c.common);
+            let dep = Self::deprecated_attr(&c.common.features);
             let payload = &self.plan.payloads[&c.common.name];
-            let d = doc_attrs(&format!("`{}`", c.common.name));
-            decl.push(quote!(#d #cfg #dep #t(#t)));
-            let ret = self.returns_ty(c);
+            let ret = self.returns_syn(c);
+
+            let mut vattrs = Vec::new();
+            syntax::doc_attrs(&format!("`{}`", c.common.name), &mut vattrs);
+            vattrs.extend(cfg.clone());
+            let rattrs = vattrs.clone();
+            vattrs.extend(dep.clone());
+            decl.push(syntax::variant(
+                vattrs,
+                t.clone(),
+                syntax::unnamed(vec![syntax::variant_field(syntax::ident_ty(t.clone()))]),
+            ));
+            resp_decl.push(syntax::variant(
+                rattrs,
+                t.clone(),
+                syntax::unnamed(vec![syntax::variant_field(ret.clone())]),
+            ));
             let entry = quote!(#cfg #t);
             if *payload == Payload::None {
                 without_args.push(entry);
             } else {
                 with_args.push(entry);
             }
-            resp_decl.push(quote!(#d #cfg #t(#ret)));
 
             // Client methods.
-            let m = format_ident!("{}", method_namer.unique(&names::snake(&c.common.name)));
-            let m = ident(&m.to_string());
-            let mdoc = doc_attrs(&format!("Runs `{}`: see [`{tn}`].", c.common.name));
-            let (params, build): (Vec<TokenStream>, TokenStream) = match payload {
-                Payload::None => (vec![], quote!(#t)),
-                Payload::Named(ty) => {
-                    let inner = self.ty(ty);
-                    (vec![quote!(arguments: #inner)], quote!(#t(arguments)))
-                }
+            let m = ident(&method_namer.unique(&names::snake(&c.common.name)));
+            let mut mattrs = Vec::new();
+            syntax::doc_attrs(
+                &format!("Runs `{}`: see [`{tn}`].", c.common.name),
+                &mut mattrs,
+            );
+            mattrs.extend(cfg);
+            mattrs.extend(dep);
+            if c.common.is_deprecated() {
+                mattrs.push(syntax::list_attr("allow", quote!(deprecated)));
+            }
+            let (params, build): (Vec<(Ident, syn::Type)>, syn::Expr) = match payload {
+                Payload::None => (vec![], syntax::path_expr(t.clone())),
+                Payload::Named(ty) => (
+                    vec![(format_ident!("arguments"), self.ty_syn(ty))],
+                    syntax::call_expr(
+                        t.clone(),
+                        vec![syntax::path_expr(format_ident!("arguments"))],
+                    ),
+                ),
                 Payload::Inline(arg) => {
                     let o = self.model.object(arg).expect("object");
                     let positional = c.generate
@@ -1053,89 +1085,127 @@ impl Emitter<'_> {
                         let wire: Vec<&str> = o.members.iter().map(|m| m.name.as_str()).collect();
                         let fnames = names::unique_snake(wire.iter().copied(), &[]);
                         let ids: Vec<Ident> = fnames.iter().map(|n| ident(n)).collect();
-                        let tys: Vec<TokenStream> =
-                            o.members.iter().map(|m| self.ty_in(arg, &m.ty)).collect();
-                        (
-                            ids.iter().zip(&tys).map(|(i, t)| quote!(#i: #t)).collect(),
-                            quote!(#t { #(#ids),* }),
-                        )
+                        let params = ids
+                            .iter()
+                            .zip(&o.members)
+                            .map(|(i, m)| (i.clone(), self.ty_in_syn(arg, &m.ty)))
+                            .collect();
+                        (params, syntax::struct_shorthand_expr(t.clone(), ids))
                     } else {
-                        (vec![quote!(arguments: #t)], quote!(arguments))
+                        (
+                            vec![(format_ident!("arguments"), syntax::ident_ty(t.clone()))],
+                            syntax::path_expr(format_ident!("arguments")),
+                        )
                     }
                 }
             };
-            async_methods.push(quote! {
-                #mdoc
-                #cfg
-                #dep
-                #allow
-                fn #m(&self, #(#params),*) -> rt::Call<'_, Self, #t> {
-                    rt::Call::new(self, #build)
-                }
-            });
-            blocking_methods.push(quote! {
-                #mdoc
-                #cfg
-                #dep
-                #allow
-                fn #m(&self, #(#params),*) -> Result<#ret, Self::Error> {
-                    self.execute(#build)
-                }
-            });
+            async_methods.push(templates.method(
+                false,
+                mattrs.clone(),
+                m.clone(),
+                &params,
+                syntax::ident_ty(t.clone()),
+                build.clone(),
+            ));
+            blocking_methods.push(templates.method(true, mattrs, m, &params, ret, build));
         }
-        quote! {
-            /// Every command of the schema, as sent on the wire:
-            /// `{"execute": NAME, "arguments": {...}}`.
-            #[derive(Debug, Clone, PartialEq)]
-            #[non_exhaustive]
-            #[allow(deprecated)]
-            pub enum Request {
-                #(#decl,)*
-                /// A command these bindings do not know.
-                Unknown {
-                    /// The command name.
-                    execute: String,
-                    /// Its arguments, if any.
-                    arguments: Option<rt::Value>,
-                },
-            }
+        let mut attrs = Vec::new();
+        syntax::doc_attrs(
+            "Every command of the schema, as sent on the wire:\n`{\"execute\": NAME, \"arguments\": {...}}`.",
+            &mut attrs,
+        );
+        attrs.push(syntax::list_attr("derive", quote!(Debug, Clone, PartialEq)));
+        attrs.push(syntax::word_attr("non_exhaustive"));
+        attrs.push(syntax::list_attr("allow", quote!(deprecated)));
+        let mut unknown = Vec::new();
+        syntax::doc_attrs("A command these bindings do not know.", &mut unknown);
+        let mut execute = Vec::new();
+        syntax::doc_attrs("The command name.", &mut execute);
+        let mut arguments = Vec::new();
+        syntax::doc_attrs("Its arguments, if any.", &mut arguments);
+        decl.push(syntax::variant(
+            unknown,
+            format_ident!("Unknown"),
+            syntax::named(vec![
+                syntax::variant_named_field(
+                    execute,
+                    format_ident!("execute"),
+                    syntax::path_ty(&["String"]),
+                ),
+                syntax::variant_named_field(
+                    arguments,
+                    format_ident!("arguments"),
+                    syntax::generic_ty(&["Option"], vec![syntax::path_ty(&["rt", "Value"])]),
+                ),
+            ]),
+        ));
+        out.item(syntax::enum_item(attrs, format_ident!("Request"), decl))?;
 
-            /// The typed `return` value of a command, from
-            /// [`Request::decode_return`].
-            #[derive(Debug, Clone, PartialEq)]
-            #[non_exhaustive]
-            pub enum Response {
-                #(#resp_decl,)*
-                /// The reply to a command these bindings do not know.
-                Unknown(rt::Value),
-            }
-            rt::impl_requests!(
+        let mut attrs = Vec::new();
+        syntax::doc_attrs(
+            "The typed `return` value of a command, from\n[`Request::decode_return`].",
+            &mut attrs,
+        );
+        attrs.push(syntax::list_attr("derive", quote!(Debug, Clone, PartialEq)));
+        attrs.push(syntax::word_attr("non_exhaustive"));
+        let mut unknown = Vec::new();
+        syntax::doc_attrs(
+            "The reply to a command these bindings do not know.",
+            &mut unknown,
+        );
+        resp_decl.push(syntax::variant(
+            unknown,
+            format_ident!("Unknown"),
+            syntax::unnamed(vec![syntax::variant_field(syntax::path_ty(&[
+                "rt", "Value",
+            ]))]),
+        ));
+        out.item(syntax::enum_item(
+            attrs,
+            format_ident!("Response"),
+            resp_decl,
+        ))?;
+        out.item(syntax::macro_item(
+            Vec::new(),
+            &["rt", "impl_requests"],
+            quote! {
                 Request, Response {
                     args = [#(#with_args),*],
                     no_args = [#(#without_args),*]
                 },
                 SCHEMA
-            );
+            },
+        ))?;
 
+        let mut client_ext: syn::ItemTrait = syn::parse_quote! {
             /// One method per command, for every asynchronous
             /// [`Client`](rt::Client) (blanket-implemented).
             ///
             /// Commands without arguments take none; commands with one or two
             /// mandatory arguments (and no optional ones) take them as
             /// parameters; all others take their argument struct.
-            pub trait ClientExt: rt::Client {
-                #(#async_methods)*
-            }
+            pub trait ClientExt: rt::Client {}
+        };
+        client_ext.items = async_methods.into_iter().map(syn::TraitItem::Fn).collect();
+        out.item(syn::Item::Trait(client_ext))?;
+        out.tokens(quote!(
             impl<T: rt::Client + ?Sized> ClientExt for T {}
-
+        ));
+        let mut blocking_ext: syn::ItemTrait = syn::parse_quote! {
             /// One method per command, for every
             /// [`ClientBlocking`](rt::ClientBlocking) (blanket-implemented).
             /// Parameters as for [`ClientExt`].
-            pub trait ClientBlockingExt: rt::ClientBlocking {
-                #(#blocking_methods)*
-            }
+            pub trait ClientBlockingExt: rt::ClientBlocking {}
+        };
+        blocking_ext.items = blocking_methods
+            .into_iter()
+            .map(syn::TraitItem::Fn)
+            .collect();
+        out.item(syn::Item::Trait(blocking_ext))?;
+        out.tokens(quote!(
             impl<T: rt::ClientBlocking + ?Sized> ClientBlockingExt for T {}
-        }
+        ));
+        Ok(())
     }
 
     /// Static metadata tables and the JSON Schema document.
@@ -1257,12 +1327,14 @@ impl Emitter<'_> {
     }
 
     /// One of the items after the definitions.
-    pub fn emit_tail(&self, part: Tail) -> TokenStream {
+    pub fn emit_tail(&self, part: Tail) -> syn::Result<syn::File> {
+        let mut out = Out::default();
         match part {
-            Tail::Events => self.emit_event_enum(),
-            Tail::Requests => self.emit_request_and_clients(),
-            Tail::Tables => self.emit_tables(),
+            Tail::Events => out.tokens(self.emit_event_enum()),
+            Tail::Requests => self.emit_request_and_clients(&mut out)?,
+            Tail::Tables => out.tokens(self.emit_tables()),
         }
+        out.into_file()
     }
 }
 
@@ -1279,4 +1351,90 @@ pub(crate) enum Tail {
 
 impl Tail {
     pub const ALL: [Tail; 3] = [Tail::Events, Tail::Requests, Tail::Tables];
+}
+
+/// The two client-method shapes, parsed once and copied per command.
+struct MethodTemplates {
+    call: syn::TraitItemFn,
+    blocking: syn::TraitItemFn,
+}
+
+impl MethodTemplates {
+    fn new() -> Self {
+        Self {
+            call: syn::parse_quote! {
+                fn m(&self, arguments: A) -> rt::Call<'_, Self, T> {
+                    rt::Call::new(self, arguments)
+                }
+            },
+            blocking: syn::parse_quote! {
+                fn m(&self, arguments: A) -> Result<R, Self::Error> {
+                    self.execute(arguments)
+                }
+            },
+        }
+    }
+
+    /// A method: the async shape returns `rt::Call<'_, Self, ty>`, the
+    /// blocking one `Result<ty, Self::Error>`; `build` makes the command
+    /// from the parameters.
+    fn method(
+        &self,
+        blocking: bool,
+        attrs: Vec<syn::Attribute>,
+        name: Ident,
+        params: &[(Ident, syn::Type)],
+        ty: syn::Type,
+        build: syn::Expr,
+    ) -> syn::TraitItemFn {
+        let mut f = if blocking {
+            self.blocking.clone()
+        } else {
+            self.call.clone()
+        };
+        f.attrs = attrs;
+        f.sig.ident = name;
+        let receiver = f.sig.inputs.first().cloned();
+        let param = f.sig.inputs.iter().nth(1).cloned();
+        f.sig.inputs.clear();
+        f.sig.inputs.extend(receiver);
+        if let Some(syn::FnArg::Typed(p)) = param {
+            for (id, t) in params {
+                let mut p = p.clone();
+                if let syn::Pat::Ident(pi) = p.pat.as_mut() {
+                    pi.ident = id.clone();
+                }
+                *p.ty = t.clone();
+                f.sig.inputs.push(syn::FnArg::Typed(p));
+            }
+        }
+        if let syn::ReturnType::Type(_, rt) = &mut f.sig.output
+            && let syn::Type::Path(tp) = rt.as_mut()
+            && let Some(seg) = tp.path.segments.last_mut()
+            && let syn::PathArguments::AngleBracketed(args) = &mut seg.arguments
+        {
+            let slot = if blocking { 0 } else { 2 };
+            if let Some(syn::GenericArgument::Type(t)) = args.args.iter_mut().nth(slot) {
+                *t = ty;
+            }
+        }
+        if let Some(block) = &mut f.default
+            && let Some(syn::Stmt::Expr(e, _)) = block.stmts.first_mut()
+        {
+            match e {
+                syn::Expr::Call(c) => {
+                    if let Some(a) = c.args.iter_mut().nth(1) {
+                        *a = build;
+                    }
+                }
+                syn::Expr::MethodCall(c) => {
+                    if let Some(a) = c.args.first_mut() {
+                        *a = build;
+                    }
+                }
+                _ => {}
+            }
+        }
+        f
+    }
 }

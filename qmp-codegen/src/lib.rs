@@ -509,7 +509,13 @@ fn render_parallel(
                 docs::split_doc_lines(&mut file);
                 Ok(prettyplease::unparse(&file))
             }
-            Job::Tail(t) => render(emitter.emit_tail(*t)),
+            Job::Tail(t) => {
+                let mut file = emitter
+                    .emit_tail(*t)
+                    .map_err(|e| Error::Syntax(e.to_string()))?;
+                docs::split_doc_lines(&mut file);
+                Ok(prettyplease::unparse(&file))
+            }
         }
     };
     let next = std::sync::atomic::AtomicUsize::new(0);

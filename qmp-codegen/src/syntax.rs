@@ -203,6 +203,63 @@ pub(crate) fn variant_field(ty: syn::Type) -> syn::Field {
     }
 }
 
+/// A named field of an enum variant (no visibility).
+pub(crate) fn variant_named_field(
+    attrs: Vec<syn::Attribute>,
+    name: Ident,
+    ty: syn::Type,
+) -> syn::Field {
+    syn::Field {
+        attrs,
+        vis: syn::Visibility::Inherited,
+        modifiers: Default::default(),
+        ident: Some(name),
+        colon_token: Some(Default::default()),
+        ty,
+        default: None,
+    }
+}
+
+/// The expression naming a path of one identifier (a value or unit struct).
+pub(crate) fn path_expr(name: Ident) -> syn::Expr {
+    syn::Expr::Path(syn::ExprPath {
+        attrs: Vec::new(),
+        qself: None,
+        path: syn::Path::from(name),
+    })
+}
+
+/// `name(args)`.
+pub(crate) fn call_expr(name: Ident, args: Vec<syn::Expr>) -> syn::Expr {
+    syn::Expr::Call(syn::ExprCall {
+        attrs: Vec::new(),
+        func: Box::new(path_expr(name)),
+        paren_token: Default::default(),
+        args: args.into_iter().collect(),
+    })
+}
+
+/// `Name { a, b }` (shorthand fields).
+pub(crate) fn struct_shorthand_expr(name: Ident, fields: Vec<Ident>) -> syn::Expr {
+    syn::Expr::Struct(syn::ExprStruct {
+        attrs: Vec::new(),
+        qself: None,
+        path: syn::Path::from(name),
+        brace_token: Default::default(),
+        fields: fields
+            .into_iter()
+            .map(|f| syn::FieldValue {
+                attrs: Vec::new(),
+                member: syn::Member::Named(f.clone()),
+                colon_token: None,
+                expr: path_expr(f),
+            })
+            .collect(),
+        dot2_token: None,
+        rest: None,
+    })
+}
+
 /// Tuple fields `(A, B)`.
 pub(crate) fn unnamed(fields: Vec<syn::Field>) -> syn::Fields {
     syn::Fields::Unnamed(syn::FieldsUnnamed {
