@@ -739,8 +739,8 @@ macro_rules! __qmp_impl_json {
             ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
                 let s = <::std::string::String as $crate::runtime::FromJson>::from_json(value)?;
                 match s.parse::<Self>() {
-                    Ok(v) => Ok(v),
-                    Err(never) => match never {},
+                    ::core::result::Result::Ok(v) => ::core::result::Result::Ok(v),
+                    ::core::result::Result::Err(never) => match never {},
                 }
             }
         }
