@@ -279,8 +279,7 @@ impl<'m> Emitter<'m> {
     pub fn emit_enum(&self, e: &Enum, out: &mut Out) -> syn::Result<()> {
         let name = self.rust_name(&e.common.name);
         let cfg = self.cfg_attr(&e.common);
-        let mut attrs = Vec::new();
-        syntax::doc_attrs(&self.def_doc(&e.common, "enum", &[]), &mut attrs);
+        let mut attrs = syntax::docs(&self.def_doc(&e.common, "enum", &[]));
         attrs.push(syntax::list_attr(
             "derive",
             quote!(Debug, Clone, PartialEq, Eq, Hash),
@@ -319,18 +318,14 @@ impl<'m> Emitter<'m> {
                     d.push_str(": ");
                     d.push_str(&to_markdown(&section.text));
                 }
-                let mut vattrs = Vec::new();
-                syntax::doc_attrs(&d, &mut vattrs);
+                let mut vattrs = syntax::docs(&d);
                 vattrs.extend(Self::deprecated_attr(&m.features));
                 vattrs.extend(self.member_gate(&m.features, true));
                 syntax::variant(vattrs, v.clone(), syn::Fields::Unit)
             })
             .collect();
-        let mut fb_attrs = Vec::new();
-        syntax::doc_attrs(
-            "A value these bindings do not know (from a newer QEMU), kept verbatim.",
-            &mut fb_attrs,
-        );
+        let fb_attrs =
+            syntax::docs("A value these bindings do not know (from a newer QEMU), kept verbatim.");
         vdecl.push(syntax::variant(
             fb_attrs,
             fallback.clone(),
@@ -404,8 +399,7 @@ impl<'m> Emitter<'m> {
                 } else {
                     f.spec.push(quote!(required #id = #w));
                 }
-                let mut attrs = Vec::new();
-                syntax::doc_attrs(&self.member_doc(m), &mut attrs);
+                let mut attrs = syntax::docs(&self.member_doc(m));
                 attrs.extend(Self::deprecated_attr(&m.features));
                 attrs.extend(gate);
                 f.fields.push(syntax::field(attrs, Some(id.clone()), ty));
@@ -447,10 +441,8 @@ impl<'m> Emitter<'m> {
             false,
         );
         let rest = if open {
-            let mut attrs = Vec::new();
-            syntax::doc_attrs(
+            let attrs = syntax::docs(
                 "Further members the schema does not describe (QAPI does not check this command's\narguments: e.g. device properties), sent and received verbatim.",
-                &mut attrs,
             );
             let map = syntax::generic_ty(
                 &["rt", "Map"],
@@ -465,8 +457,7 @@ impl<'m> Emitter<'m> {
         } else {
             quote!()
         };
-        let mut attrs = Vec::new();
-        syntax::doc_attrs(&self.def_doc(doc_common, what, extra_doc), &mut attrs);
+        let mut attrs = syntax::docs(&self.def_doc(doc_common, what, extra_doc));
         attrs.push(syntax::list_attr(
             "derive",
             if f.all_optional {
@@ -870,8 +861,7 @@ impl Emitter<'_> {
                 quote!(unit #name, SCHEMA),
             ),
         };
-        let mut attrs = Vec::new();
-        syntax::doc_attrs(&self.def_doc(c, what, extra), &mut attrs);
+        let mut attrs = syntax::docs(&self.def_doc(c, what, extra));
         attrs.push(syntax::list_attr("derive", derive));
         attrs.extend(Self::deprecated_attr(&c.features));
         attrs.extend(cfg.clone());
@@ -1031,8 +1021,7 @@ impl Emitter<'_> {
             let payload = &self.plan.payloads[&c.common.name];
             let ret = self.returns_syn(c);
 
-            let mut vattrs = Vec::new();
-            syntax::doc_attrs(&format!("`{}`", c.common.name), &mut vattrs);
+            let mut vattrs = syntax::docs(&format!("`{}`", c.common.name));
             vattrs.extend(cfg.clone());
             let rattrs = vattrs.clone();
             vattrs.extend(dep.clone());
@@ -1055,11 +1044,7 @@ impl Emitter<'_> {
 
             // Client methods.
             let m = ident(&method_namer.unique(&names::snake(&c.common.name)));
-            let mut mattrs = Vec::new();
-            syntax::doc_attrs(
-                &format!("Runs `{}`: see [`{tn}`].", c.common.name),
-                &mut mattrs,
-            );
+            let mut mattrs = syntax::docs(&format!("Runs `{}`: see [`{tn}`].", c.common.name));
             mattrs.extend(cfg);
             mattrs.extend(dep);
             if c.common.is_deprecated() {
@@ -1109,20 +1094,15 @@ impl Emitter<'_> {
             ));
             blocking_methods.push(templates.method(true, mattrs, m, &params, ret, build));
         }
-        let mut attrs = Vec::new();
-        syntax::doc_attrs(
+        let mut attrs = syntax::docs(
             "Every command of the schema, as sent on the wire:\n`{\"execute\": NAME, \"arguments\": {...}}`.",
-            &mut attrs,
         );
         attrs.push(syntax::list_attr("derive", quote!(Debug, Clone, PartialEq)));
         attrs.push(syntax::word_attr("non_exhaustive"));
         attrs.push(syntax::list_attr("allow", quote!(deprecated)));
-        let mut unknown = Vec::new();
-        syntax::doc_attrs("A command these bindings do not know.", &mut unknown);
-        let mut execute = Vec::new();
-        syntax::doc_attrs("The command name.", &mut execute);
-        let mut arguments = Vec::new();
-        syntax::doc_attrs("Its arguments, if any.", &mut arguments);
+        let unknown = syntax::docs("A command these bindings do not know.");
+        let execute = syntax::docs("The command name.");
+        let arguments = syntax::docs("Its arguments, if any.");
         decl.push(syntax::variant(
             unknown,
             format_ident!("Unknown"),
@@ -1141,18 +1121,12 @@ impl Emitter<'_> {
         ));
         out.item(syntax::enum_item(attrs, format_ident!("Request"), decl))?;
 
-        let mut attrs = Vec::new();
-        syntax::doc_attrs(
+        let mut attrs = syntax::docs(
             "The typed `return` value of a command, from\n[`Request::decode_return`].",
-            &mut attrs,
         );
         attrs.push(syntax::list_attr("derive", quote!(Debug, Clone, PartialEq)));
         attrs.push(syntax::word_attr("non_exhaustive"));
-        let mut unknown = Vec::new();
-        syntax::doc_attrs(
-            "The reply to a command these bindings do not know.",
-            &mut unknown,
-        );
+        let unknown = syntax::docs("The reply to a command these bindings do not know.");
         resp_decl.push(syntax::variant(
             unknown,
             format_ident!("Unknown"),

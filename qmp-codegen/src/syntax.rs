@@ -128,6 +128,13 @@ pub(crate) fn word_attr(name: &str) -> syn::Attribute {
     attr(syn::Meta::Path(path(&[name])))
 }
 
+/// [`doc_attrs`] into a new list.
+pub(crate) fn docs(text: &str) -> Vec<syn::Attribute> {
+    let mut attrs = Vec::new();
+    doc_attrs(text, &mut attrs);
+    attrs
+}
+
 /// `#[doc = "..."]` attributes, one per line of `text`, each line with the
 /// space `///` puts after the slashes.
 pub(crate) fn doc_attrs(text: &str, out: &mut Vec<syn::Attribute>) {
@@ -148,17 +155,26 @@ pub(crate) fn doc_attrs(text: &str, out: &mut Vec<syn::Attribute>) {
     }
 }
 
-/// A field: `attrs pub name: ty` (named) or `pub ty` (tuple field).
-pub(crate) fn field(attrs: Vec<syn::Attribute>, name: Option<Ident>, ty: syn::Type) -> syn::Field {
+fn make_field(
+    attrs: Vec<syn::Attribute>,
+    vis: syn::Visibility,
+    name: Option<Ident>,
+    ty: syn::Type,
+) -> syn::Field {
     syn::Field {
         attrs,
-        vis: syn::Visibility::Public(Default::default()),
+        vis,
         modifiers: Default::default(),
         colon_token: name.as_ref().map(|_| Default::default()),
         ident: name,
         ty,
         default: None,
     }
+}
+
+/// A field: `attrs pub name: ty` (named) or `pub ty` (tuple field).
+pub(crate) fn field(attrs: Vec<syn::Attribute>, name: Option<Ident>, ty: syn::Type) -> syn::Field {
+    make_field(attrs, syn::Visibility::Public(Default::default()), name, ty)
 }
 
 /// `attrs pub struct name { fields }`.
@@ -192,15 +208,7 @@ pub(crate) fn named(fields: Vec<syn::Field>) -> syn::Fields {
 
 /// A field of an enum variant (no visibility).
 pub(crate) fn variant_field(ty: syn::Type) -> syn::Field {
-    syn::Field {
-        attrs: Vec::new(),
-        vis: syn::Visibility::Inherited,
-        modifiers: Default::default(),
-        ident: None,
-        colon_token: None,
-        ty,
-        default: None,
-    }
+    make_field(Vec::new(), syn::Visibility::Inherited, None, ty)
 }
 
 /// A named field of an enum variant (no visibility).
@@ -209,15 +217,7 @@ pub(crate) fn variant_named_field(
     name: Ident,
     ty: syn::Type,
 ) -> syn::Field {
-    syn::Field {
-        attrs,
-        vis: syn::Visibility::Inherited,
-        modifiers: Default::default(),
-        ident: Some(name),
-        colon_token: Some(Default::default()),
-        ty,
-        default: None,
-    }
+    make_field(attrs, syn::Visibility::Inherited, Some(name), ty)
 }
 
 /// The expression naming a path of one identifier (a value or unit struct).

@@ -997,6 +997,25 @@ pub fn decode_member<T: FromJson>(value: Option<Value>, member: &str) -> Result<
         .map_err(|e| e.in_member(member))
 }
 
+/// `From` each variant's payload type for an enum of one-field variants
+/// (used by [`impl_requests!`] and [`impl_events!`]).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __qmp_impl_from {
+    ($enum:ident { $($(#[$attr:meta])* $variant:ident($payload:ty),)* }) => {
+        $(
+            $(#[$attr])*
+            #[allow(deprecated)]
+            impl ::core::convert::From<$payload> for $enum {
+                #[inline]
+                fn from(payload: $payload) -> Self {
+                    Self::$variant(payload)
+                }
+            }
+        )*
+    };
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __qmp_impl_requests {
@@ -1069,26 +1088,7 @@ macro_rules! __qmp_impl_requests {
             }
         }
         $crate::runtime::impl_json!(custom $req, $schema);
-        $(
-            $(#[$a])*
-            #[allow(deprecated)]
-            impl ::core::convert::From<$v> for $req {
-                #[inline]
-                fn from(command: $v) -> Self {
-                    Self::$v(command)
-                }
-            }
-        )*
-        $(
-            $(#[$na])*
-            #[allow(deprecated)]
-            impl ::core::convert::From<$nv> for $req {
-                #[inline]
-                fn from(command: $nv) -> Self {
-                    Self::$nv(command)
-                }
-            }
-        )*
+        $crate::__qmp_impl_from!($req { $($(#[$a])* $v($v),)* $($(#[$na])* $nv($nv),)* });
         #[allow(deprecated)]
         impl $crate::runtime::ToJson for $resp {
             fn to_json(&self) -> $crate::runtime::Value {
@@ -1188,26 +1188,7 @@ macro_rules! __qmp_impl_events {
             }
         }
         $crate::runtime::impl_json!(custom $event, $schema);
-        $(
-            $(#[$a])*
-            #[allow(deprecated)]
-            impl ::core::convert::From<$t> for $event {
-                #[inline]
-                fn from(data: $t) -> Self {
-                    Self::$v(data)
-                }
-            }
-        )*
-        $(
-            $(#[$na])*
-            #[allow(deprecated)]
-            impl ::core::convert::From<$nt> for $event {
-                #[inline]
-                fn from(data: $nt) -> Self {
-                    Self::$nv(data)
-                }
-            }
-        )*
+        $crate::__qmp_impl_from!($event { $($(#[$a])* $v($t),)* $($(#[$na])* $nv($nt),)* });
     };
 }
 /// Implements the behaviour of a generated `Event` enum from the table of
