@@ -87,7 +87,6 @@ mod syntax;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use proc_macro2::TokenStream;
 pub use qmp_schema;
 use qmp_schema::model::{Entity, Model};
 
@@ -461,9 +460,9 @@ fn render_parallel(
     emitter: &emit::Emitter<'_>,
     runtime: Option<&str>,
 ) -> Result<(String, String), Error> {
-    fn render(tokens: TokenStream) -> Result<String, Error> {
-        let mut file =
-            syn::parse2::<syn::File>(tokens).map_err(|e| Error::Syntax(e.to_string()))?;
+    /// Formats a parsed or built file (doc blocks split into `///` lines).
+    fn format(file: syn::Result<syn::File>) -> Result<String, Error> {
+        let mut file = file.map_err(|e| Error::Syntax(e.to_string()))?;
         docs::split_doc_lines(&mut file);
         Ok(prettyplease::unparse(&file))
     }
@@ -500,22 +499,10 @@ fn render_parallel(
                             .map_err(|e: proc_macro2::LexError| Error::Syntax(e.to_string()))?
                     }
                 };
-                render(head)
+                format(syn::parse2(head))
             }
-            Job::Items(c) => {
-                let mut file = emitter
-                    .emit_items(c)
-                    .map_err(|e| Error::Syntax(e.to_string()))?;
-                docs::split_doc_lines(&mut file);
-                Ok(prettyplease::unparse(&file))
-            }
-            Job::Tail(t) => {
-                let mut file = emitter
-                    .emit_tail(*t)
-                    .map_err(|e| Error::Syntax(e.to_string()))?;
-                docs::split_doc_lines(&mut file);
-                Ok(prettyplease::unparse(&file))
-            }
+            Job::Items(c) => format(emitter.emit_items(c)),
+            Job::Tail(t) => format(emitter.emit_tail(*t)),
         }
     };
     let next = std::sync::atomic::AtomicUsize::new(0);
