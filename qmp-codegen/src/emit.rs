@@ -908,7 +908,7 @@ impl Emitter<'_> {
             flags.push("may run out-of-band (`allow-oob`)");
         }
         if c.allow_preconfig {
-            flags.push("allowed before machine initialisation (`allow-preconfig`)");
+            flags.push("is allowed before machine initialisation (`allow-preconfig`)");
         }
         if !c.success_response {
             flags.push("sends no reply on success (`success-response: false`)");

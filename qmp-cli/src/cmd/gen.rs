@@ -25,7 +25,7 @@ pub struct GenArgs {
     /// Leave the schema's doc comments out of the rustdoc.
     #[arg(long)]
     no_docs: bool,
-    /// Gate `unstable` commands and events behind this cargo feature.
+    /// Gate `unstable` definitions, optional members and enum values behind this cargo feature.
     #[arg(long, value_name = "FEATURE")]
     unstable_feature: Option<String>,
     /// Keep only these definitions (and what they need); repeatable.
