@@ -15,6 +15,20 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # What is here
+//!
+//! * A type per command (implementing [`Command`]: its wire name and reply
+//!   type), per event data, and per QAPI type, each with the consts
+//!   `SINCE`, `FEATURES` and `CONDITION`.
+//! * [`Request`] / [`Response`] over all commands and [`Event`] over all
+//!   events, each with an `Unknown` fallback so a newer QEMU never breaks
+//!   decoding.
+//! * [`ClientExt`] / [`ClientBlockingExt`]: a method per command on any
+//!   [`Client`] / [`ClientBlocking`] (`qmp-client` provides both).
+//! * [`COMMANDS`] / [`EVENTS`]: the schema's facts as tables, and
+//!   [`SCHEMA_JSON`]: the JSON Schema of every type, command and event.
+//! * [`runtime`]: the traits and macros the generated code is built on.
+//!
 //! # Cargo features
 //!
 //! * `unstable`: definitions, optional members and enum values marked
