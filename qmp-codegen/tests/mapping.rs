@@ -6,17 +6,30 @@ use std::path::PathBuf;
 use qmp_codegen::Builder;
 use qmp_codegen::qmp_schema::{Level, ParseOptions};
 
+/// A fresh directory under the system temp dir holding `files` (paths
+/// relative to it); the caller removes it.
+fn temp_tree(tag: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("qmp-codegen-{tag}-{}", std::process::id()));
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+    }
+    dir
+}
+
+/// A schema with one empty struct.
+const ALPHA: &str = "{ 'pragma': { 'doc-required': false } }\n{ 'struct': 'Alpha', 'data': {} }\n";
+
 fn generate_with(
     name: &str,
     schema: &str,
     opts: ParseOptions,
     setup: impl FnOnce(&mut Builder),
 ) -> String {
-    let dir =
-        std::env::temp_dir().join(format!("qmp-codegen-mapping-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path: PathBuf = dir.join(format!("{name}.json"));
-    std::fs::write(&path, schema).unwrap();
+    let file = format!("{name}.json");
+    let dir = temp_tree(&format!("mapping-{name}"), &[(&file, schema)]);
+    let path = dir.join(&file);
     let mut b = Builder::new();
     b.schema(&path).parse_options(opts).cargo_directives(false);
     setup(&mut b);
@@ -334,14 +347,8 @@ fn keep_selects_definitions_and_their_dependencies() {
 
 #[test]
 fn bad_user_attribute_is_reported() {
-    let dir = std::env::temp_dir().join(format!("qmp-codegen-attr-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_tree("attr", &[("s.json", ALPHA)]);
     let path = dir.join("s.json");
-    std::fs::write(
-        &path,
-        "{ 'pragma': { 'doc-required': false } }\n{ 'struct': 'Alpha', 'data': {} }\n",
-    )
-    .unwrap();
     let err = Builder::new()
         .schema(&path)
         .type_attribute("Alpha", "#[derive(Hash")
@@ -359,14 +366,14 @@ fn bad_user_attribute_is_reported() {
 
 #[test]
 fn schema_errors_carry_their_location() {
-    let dir = std::env::temp_dir().join(format!("qmp-codegen-err-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_tree(
+        "err",
+        &[(
+            "bad.json",
+            "{ 'pragma': { 'doc-required': false } }\n{ 'struct': 'Alpha', 'data': { 'x': 'Nope' } }\n",
+        )],
+    );
     let path = dir.join("bad.json");
-    std::fs::write(
-        &path,
-        "{ 'pragma': { 'doc-required': false } }\n{ 'struct': 'Alpha', 'data': { 'x': 'Nope' } }\n",
-    )
-    .unwrap();
     let err = Builder::new().schema(&path).generate_output().unwrap_err();
     std::fs::remove_dir_all(&dir).ok();
     let text = err.to_string();
@@ -376,14 +383,8 @@ fn schema_errors_carry_their_location() {
 
 #[test]
 fn writes_files_only_when_changed() {
-    let dir = std::env::temp_dir().join(format!("qmp-codegen-write-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_tree("write", &[("s.json", ALPHA)]);
     let path = dir.join("s.json");
-    std::fs::write(
-        &path,
-        "{ 'pragma': { 'doc-required': false } }\n{ 'struct': 'Alpha', 'data': {} }\n",
-    )
-    .unwrap();
     let out = dir.join("out");
     let run = || {
         Builder::new()
@@ -414,14 +415,8 @@ fn writes_files_only_when_changed() {
 fn json_schema_without_commands_or_events_stays_valid() {
     // `oneOf` must hold at least one schema: a schema without events (like
     // the guest agent's) gets an `Event` that matches nothing instead.
-    let dir = std::env::temp_dir().join(format!("qmp-codegen-nocmd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_tree("nocmd", &[("s.json", ALPHA)]);
     let path = dir.join("s.json");
-    std::fs::write(
-        &path,
-        "{ 'pragma': { 'doc-required': false } }\n{ 'struct': 'Alpha', 'data': {} }\n",
-    )
-    .unwrap();
     let out = Builder::new()
         .schema(&path)
         .cargo_directives(false)
@@ -436,16 +431,18 @@ fn json_schema_without_commands_or_events_stays_valid() {
 
 #[test]
 fn inputs_list_every_file_read_including_version() {
-    let dir = std::env::temp_dir().join(format!("qmp-codegen-inputs-{}", std::process::id()));
+    let dir = temp_tree(
+        "inputs",
+        &[
+            ("VERSION", "9.2.0\n"),
+            (
+                "qapi/qapi-schema.json",
+                "{ 'pragma': { 'doc-required': false } }\n{ 'include': 'sub.json' }\n",
+            ),
+            ("qapi/sub.json", "{ 'struct': 'Alpha', 'data': {} }\n"),
+        ],
+    );
     let qapi = dir.join("qapi");
-    std::fs::create_dir_all(&qapi).unwrap();
-    std::fs::write(dir.join("VERSION"), "9.2.0\n").unwrap();
-    std::fs::write(
-        qapi.join("qapi-schema.json"),
-        "{ 'pragma': { 'doc-required': false } }\n{ 'include': 'sub.json' }\n",
-    )
-    .unwrap();
-    std::fs::write(qapi.join("sub.json"), "{ 'struct': 'Alpha', 'data': {} }\n").unwrap();
     let names = |b: &mut Builder| -> Vec<String> {
         let out = b.cargo_directives(false).generate_output().unwrap();
         let mut n: Vec<String> = out
