@@ -881,10 +881,7 @@ impl Emitter<'_> {
     }
 
     fn returns_ty(&self, c: &Command) -> TokenStream {
-        match &c.ret_type {
-            Some(t) => self.ty(t),
-            None => quote!(rt::Empty),
-        }
+        self.returns_syn(c).into_token_stream()
     }
 
     pub fn emit_command(&self, c: &Command, out: &mut Out) -> syn::Result<()> {
