@@ -218,20 +218,7 @@ async fn stop_cont_reset_hotplug_and_block_job_events() {
         .unwrap();
 
     // A block job: backup between two null nodes.
-    for n in ["src", "dst"] {
-        qmp.execute_raw(
-            "blockdev-add",
-            Some(json!({"driver": "null-co", "node-name": n, "size": 8388608})),
-        )
-        .await
-        .unwrap();
-    }
-    qmp.execute_raw(
-        "blockdev-backup",
-        Some(json!({"job-id": "job0", "device": "src", "target": "dst", "sync": "full"})),
-    )
-    .await
-    .unwrap();
+    qemu::start_null_backup(&qmp).await;
     let mut statuses = Vec::new();
     loop {
         let e = next_event(&mut ev, "job events").await;

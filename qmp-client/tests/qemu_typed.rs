@@ -313,20 +313,7 @@ async fn lifecycle_hotplug_and_block_job_events_typed_in_order() {
     }
     // A block job between two null nodes: its status changes in order,
     // then completion.
-    for n in ["src", "dst"] {
-        qmp.execute_raw(
-            "blockdev-add",
-            Some(json!({"driver": "null-co", "node-name": n, "size": 8388608})),
-        )
-        .await
-        .unwrap();
-    }
-    qmp.execute_raw(
-        "blockdev-backup",
-        Some(json!({"job-id": "job0", "device": "src", "target": "dst", "sync": "full"})),
-    )
-    .await
-    .unwrap();
+    qemu::start_null_backup(&qmp).await;
     let mut statuses = Vec::new();
     loop {
         match next_typed(&mut ev, "job events").await {
