@@ -61,6 +61,7 @@ mod lexer;
 pub mod model;
 pub mod options;
 pub mod parser;
+pub mod rules;
 mod schema;
 pub mod snapshot;
 pub mod source;
@@ -72,13 +73,13 @@ pub use diag::{Diagnostic, DiagnosticKind};
 pub use dump::{dump_json, dump_qapi_test, dump_qapi_test_legacy};
 pub use introspect::{from_introspection_json, looks_like_introspection};
 pub use model::Model;
-pub use options::{Level, Limits, ParseOptions};
+pub use options::{Level, LevelError, LevelStatus, Limits, ParseOptions};
+pub use rules::{RULES, Rule, RuleInfo};
 pub use parser::{ParseError, parse_file, parse_str};
 pub use snapshot::looks_like_snapshot;
 pub use source::{FileId, SourceMap, Span};
 
-/// The first level whose rules are QEMU 10's: simple unions and the older
-/// naming and condition rules were dropped in QEMU 6.2.
+/// The first release without simple unions ([`Rule::SimpleUnions`]).
 pub const FLAT_UNIONS_ONLY: Level = Level::new(6, 2);
 
 /// Options for [`check`].
@@ -136,11 +137,7 @@ pub fn check(parsed: Parsed, opts: &CheckOptions) -> Result<Model, Error> {
         level,
     } = parsed;
     let level = opts.level.unwrap_or(level);
-    let rules = expr::Rules {
-        legacy: level < FLAT_UNIONS_ONLY,
-        coroutine: level >= Level::new(5, 2),
-        member_docs: level >= Level::MODERN_DOC,
-    };
+    let rules = expr::Rules::at(level);
     let result = schema::Builder::new(&sources, &pragma, rules).run(items, pragma.clone());
     match result {
         Ok(mut model) => {
