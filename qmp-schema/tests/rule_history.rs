@@ -210,3 +210,46 @@ fn each_rule_holds_exactly_in_its_releases() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The rule table of `docs/qapi-language-history.md` (between the
+/// `rules:begin` and `rules:end` markers) is rendered from `RULES`; with
+/// `QMP_BLESS=1` the test rewrites it.
+#[test]
+fn docs_table_is_the_rule_table() {
+    let mut table = String::from(
+        "| Rule | Area | First release | Dropped in | What it says | Evidence |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for r in RULES {
+        let since = if r.since == Level::OLDEST {
+            format!("≤ {}", r.since)
+        } else {
+            r.since.to_string()
+        };
+        let until = r.until.map_or_else(|| "—".to_owned(), |u| u.to_string());
+        let cell = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|");
+        table.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            r.name,
+            r.area,
+            since,
+            until,
+            cell(r.summary),
+            cell(r.evidence)
+        ));
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/qapi-language-history.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/qapi-language-history.md");
+    let (begin, end) = ("<!-- rules:begin -->\n", "<!-- rules:end -->");
+    let start = doc.find(begin).expect("begin marker") + begin.len();
+    let stop = doc.find(end).expect("end marker");
+    if doc[start..stop] != table {
+        if std::env::var_os("QMP_BLESS").is_some() {
+            let new = format!("{}{}{}", &doc[..start], table, &doc[stop..]);
+            std::fs::write(&path, new).expect("write docs");
+        } else {
+            panic!("docs/qapi-language-history.md is out of date; rerun with QMP_BLESS=1");
+        }
+    }
+}
