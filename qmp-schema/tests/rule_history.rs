@@ -253,3 +253,63 @@ fn docs_table_is_the_rule_table() {
         }
     }
 }
+
+fn temp_schema(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("qmp-rule-history-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("schema.json");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A schema without a `VERSION` file is read by the newest rules; when it
+/// fails only because of a release-gated rule, the error names the
+/// releases whose rules accept it and the `--qemu-version` to pass.
+#[test]
+fn failure_names_the_accepting_release() {
+    let path = temp_schema(
+        "note",
+        "##\n# @foo:\n#\n# Note: old style\n##\n{ 'command': 'foo' }\n",
+    );
+    let err = qmp_schema::load(&path, &ParseOptions::default()).unwrap_err();
+    let shown = err.diagnostic.to_string();
+    assert!(shown.contains("is no longer supported"), "{shown}");
+    assert_eq!(
+        err.diagnostic.notes,
+        ["this schema is accepted by QEMU ≤ 9.0's rules; pass --qemu-version 9.0 if it is from \
+          that release"],
+        "{shown}"
+    );
+    assert!(qmp_schema::load(&path, &ParseOptions::with_level(Level::new(9, 0))).is_ok());
+
+    // A schema of a newer language read at an old level: the note points up.
+    let path = temp_schema(
+        "cond",
+        "{ 'struct': 'Foo', 'data': {}, 'if': { 'not': 'X' } }\n",
+    );
+    let err = qmp_schema::load(&path, &ParseOptions::with_level(Level::new(5, 2))).unwrap_err();
+    assert_eq!(
+        err.diagnostic.notes,
+        ["this schema is accepted by QEMU ≥ 6.2's rules; pass --qemu-version 6.2 if it is from \
+          that release"]
+    );
+
+    // An error no release accepts gets no note.
+    let path = temp_schema("bad", "{ 'struct': 'Foo', 'data': { 'a': 'Nope' } }\n");
+    let err = qmp_schema::load(&path, &ParseOptions::default()).unwrap_err();
+    assert!(err.diagnostic.notes.is_empty(), "{}", err.diagnostic);
+}
+
+/// Levels that are no known release are refused (older, or no release);
+/// newer ones are read by the newest rules.
+#[test]
+fn unknown_levels() {
+    let path = temp_schema("levels", "{ 'struct': 'Foo', 'data': {} }\n");
+    for bad in [Level::new(4, 2), Level::new(7, 5)] {
+        let err = qmp_schema::load(&path, &ParseOptions::with_level(bad)).unwrap_err();
+        let msg = err.diagnostic.to_string();
+        assert!(msg.contains(&bad.to_string()) && msg.contains("5.1"), "{msg}");
+    }
+    assert!(qmp_schema::load(&path, &ParseOptions::with_level(Level::new(99, 0))).is_ok());
+    assert!(Level::new(99, 0).validate().unwrap().is_some());
+}
