@@ -49,10 +49,13 @@
 #![warn(missing_docs)]
 
 pub mod ast;
+#[cfg(feature = "tools")]
 pub mod compare;
 pub mod diag;
+#[cfg(feature = "tools")]
 pub mod diff;
 mod doc;
+#[cfg(feature = "tools")]
 pub mod dump;
 mod expr;
 pub mod introspect;
@@ -68,8 +71,10 @@ pub mod source;
 
 use std::path::Path;
 
+#[cfg(feature = "tools")]
 pub use compare::{Comparison, Mismatch, compare_introspection};
 pub use diag::{Diagnostic, DiagnosticKind};
+#[cfg(feature = "tools")]
 pub use dump::{dump_json, dump_qapi_test, dump_qapi_test_legacy};
 pub use introspect::{from_introspection_json, looks_like_introspection};
 pub use model::Model;
