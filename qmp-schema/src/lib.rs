@@ -16,35 +16,30 @@
 //! # Language levels
 //!
 //! The QAPI language changed over QEMU releases. A schema is read by the
-//! rules of its own release (the [`Level`], read from the QEMU tree's
-//! `VERSION` file unless given). The checker distinguishes:
+//! rules of its own release, the [`Level`]: the QEMU tree's `VERSION` file
+//! (a development version `X.Y.50` or `X.Y.90` counts as the next
+//! release), else the level given ([`ParseOptions::level`]), else the
+//! newest rules ([`Level::LATEST`], QEMU 10.2). Levels are the releases
+//! from 5.1 to 10.2; a newer one is read by 10.2's rules, an older one or
+//! one that is no release is refused.
 //!
-//! * **level ≥ 6.2** (QEMU 10's rules): unions must be flat (`base` and
-//!   `discriminator` required); names follow strict case rules (types
-//!   CamelCase, commands and members lower case without `_` unless a pragma
-//!   exception allows it, events upper case); `if` is a config symbol or an
-//!   `all`/`any`/`not` object; members and branches must be documented
-//!   (pragma `documentation-exceptions` aside); `deprecated`/`unstable`
-//!   features are not allowed on types; conditional arguments require
-//!   `boxed`.
-//! * **level < 6.2** (QEMU 5.1's rules): legacy *simple unions* (`union`
-//!   without `discriminator`) are accepted and modelled as QEMU 5.1 did: an
-//!   implicit enum `<Union>Kind` of the branch names, a local tag member
-//!   `type` of that enum, and one implicit wrapper object
-//!   `q_obj_<T>-wrapper` per branch type with the single member `data`
-//!   ([`model::Object::simple_union`] is `true`), which is exactly the wire
-//!   form `{"type": ..., "data": ...}`. `if` is a string or a list of
-//!   strings (all must hold), names are only checked for validity and
-//!   upper case, type names must not end in `Kind` or `List`, undocumented
-//!   members are accepted.
+//! Every rule that some release added, changed or dropped is one row of
+//! [`rules::RULES`] (name, first release, release that dropped it,
+//! evidence); the parser and the checker ask [`Level::has`]. The rows
+//! include QEMU 5.2's rST doc comments, the pragma renames of 6.0, the end
+//! of simple unions and the `all`/`any`/`not` conditions of 6.2, the doc
+//! comment parser of 9.0 with required member documentation, and the
+//! doc line format rules of 10.2. `docs/qapi-language-history.md` is the
+//! same table with its evidence.
 //!
-//! Between those two reference points the rules changed step by step; the
-//! checker follows the steps it can verify: the `coroutine` command flag
-//! from 5.2, and undocumented members, values and branches are errors only
-//! from 9.0 (when QEMU introduced that rule with the
-//! `documentation-exceptions` pragma). Releases 5.2 to 6.1 are otherwise
-//! read by 5.1's rules and 6.2 to 8.2 by 10.0's (QEMU's test suites of
-//! those releases are not at hand to check finer steps against).
+//! When a schema fails only because of a release-gated rule, [`load`]
+//! adds a note naming the releases whose rules accept it
+//! ([`Diagnostic::notes`]).
+//!
+//! # Features
+//!
+//! * `tools`: the modules `compare`, `diff` and `dump`, tools built on the front
+//!   end (used by the `qmp` CLI and the tests).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
