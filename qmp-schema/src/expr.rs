@@ -25,6 +25,9 @@ pub(crate) struct Rules {
     /// [`Rule::SimpleUnions`]: QEMU 5's expression checker (simple unions,
     /// `if` as a list of strings, names checked for validity only).
     pub legacy: bool,
+    /// [`Rule::NamingRules`] (also applied by the QEMU 5 checker, for
+    /// QEMU 6.0 and 6.1).
+    pub naming: bool,
     /// [`Rule::CoroutineFlag`].
     pub coroutine: bool,
     /// [`Rule::MemberDocsRequired`].
@@ -42,6 +45,7 @@ impl Rules {
     pub fn at(level: Level) -> Self {
         Self {
             legacy: level.has(Rule::SimpleUnions),
+            naming: level.has(Rule::NamingRules),
             coroutine: level.has(Rule::CoroutineFlag),
             member_docs: level.has(Rule::MemberDocsRequired),
             unstable_feature: level.has(Rule::UnstableFeature),
@@ -838,10 +842,10 @@ impl ExprChecker<'_> {
             };
             let name = self.check_name_is_str(cx, name_v, source)?;
             let source = format!("{source} '{name}'");
-            if self.rules.legacy {
-                self.check_name_legacy(cx, name, name_v.span, &source, false, false, false)?;
-            } else {
+            if self.rules.naming {
                 self.check_name_lower(cx, name, name_v.span, &source, false, false)?;
+            } else {
+                self.check_name_legacy(cx, name, name_v.span, &source, false, false, false)?;
             }
             let cond = match dict {
                 Some(d) => self.check_if(cx, d, &source)?,
@@ -1100,8 +1104,7 @@ impl ExprChecker<'_> {
         match meta {
             Meta::Event => self.check_name_upper(cx, name, nsp, "event")?,
             Meta::Command => {
-                let permit_us = self.rules.legacy
-                    || self
+                let permit_us = self
                         .pragma
                         .command_name_exceptions
                         .iter()
@@ -1257,15 +1260,27 @@ impl ExprChecker<'_> {
                 let mut out = Vec::new();
                 for (key, arg) in &d.entries {
                     let key_source = format!("{source} member '{}'", key.name);
-                    self.check_name_legacy(
-                        cx,
-                        &key.name,
-                        key.span,
-                        &key_source,
-                        true,
-                        false,
-                        permit_upper,
-                    )?;
+                    if self.rules.naming {
+                        let name = key.name.strip_prefix('*').unwrap_or(&key.name);
+                        self.check_name_lower(
+                            cx,
+                            name,
+                            key.span,
+                            &key_source,
+                            permit_upper,
+                            permit_upper,
+                        )?;
+                    } else {
+                        self.check_name_legacy(
+                            cx,
+                            &key.name,
+                            key.span,
+                            &key_source,
+                            true,
+                            false,
+                            permit_upper,
+                        )?;
+                    }
                     let cn = c_name(&key.name, false);
                     if cn == "u" || cn.starts_with("has_") {
                         return Err(self.err(
@@ -1329,7 +1344,11 @@ impl ExprChecker<'_> {
         let mut out = Vec::new();
         for (key, value) in &data.entries {
             let source = format!("'data' member '{}'", key.name);
-            self.check_name_legacy(cx, &key.name, key.span, &source, false, false, false)?;
+            if self.rules.naming {
+                self.check_name_lower(cx, &key.name, key.span, &source, false, false)?;
+            } else {
+                self.check_name_legacy(cx, &key.name, key.span, &source, false, false, false)?;
+            }
             let (ty, dict) = Self::member_dict(value);
             let mut cond = None;
             if let Some(dict) = dict {
@@ -1371,7 +1390,22 @@ impl ExprChecker<'_> {
         let name = self.check_name_is_str(cx, name_v, &format!("'{m}'"))?;
         cx.defn = Some((m, name));
         let nsp = name_v.span;
-        self.check_name_legacy(cx, name, nsp, m, false, false, true)?;
+        if self.rules.naming {
+            match meta {
+                Meta::Event => self.check_name_upper(cx, name, nsp, "event")?,
+                Meta::Command => {
+                    let permit_us = self
+                        .pragma
+                        .command_name_exceptions
+                        .iter()
+                        .any(|e| e == name);
+                    self.check_name_lower(cx, name, nsp, "command", false, permit_us)?;
+                }
+                _ => self.check_name_camel(cx, name, nsp, m)?,
+            }
+        } else {
+            self.check_name_legacy(cx, name, nsp, m, false, false, true)?;
+        }
         for suffix in ["Kind", "List"] {
             if name.ends_with(suffix) {
                 return Err(self.err(cx, nsp, format!("{m} name should not end in '{suffix}'")));
@@ -1567,7 +1601,7 @@ impl ExprChecker<'_> {
                 } else {
                     mname.into()
                 };
-            if self.rules.legacy {
+            if !self.rules.naming {
                 self.check_name_legacy(
                     cx,
                     mname,

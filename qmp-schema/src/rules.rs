@@ -221,8 +221,7 @@ pub const RULES: &[RuleInfo] = &[
                   (pragma exceptions aside), event names upper case",
         evidence: "10.0.2 expr.py check_name_*; 10.0.2 test type-case (absent from 5.2.0); \
                    series \"qapi: Enforce ... naming rules\" \
-                   <20210323094025.3569441-*-armbru@redhat.com> (6.0 cycle). Implemented \
-                   here from 6.2 on, with the QEMU 6.2 expression checker",
+                   <20210323094025.3569441-*-armbru@redhat.com> (6.0 cycle)",
     },
     RuleInfo {
         rule: Rule::UnstableFeature,
