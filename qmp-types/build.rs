@@ -90,10 +90,12 @@ fn generate(
     println!("cargo:rerun-if-env-changed=QMP_SCHEMA_VERSION");
     if let Some(v) = std::env::var_os("QMP_SCHEMA_VERSION").filter(|v| !v.is_empty()) {
         let v = v.to_string_lossy();
-        let level: qmp_codegen::qmp_schema::Level = v
-            .parse()
-            .map_err(|e| format!("QMP_SCHEMA_VERSION: {e}"))?;
-        if let Some(note) = level.validate().map_err(|e| format!("QMP_SCHEMA_VERSION: {e}"))? {
+        let level: qmp_codegen::qmp_schema::Level =
+            v.parse().map_err(|e| format!("QMP_SCHEMA_VERSION: {e}"))?;
+        if let Some(note) = level
+            .validate()
+            .map_err(|e| format!("QMP_SCHEMA_VERSION: {e}"))?
+        {
             println!("cargo:warning={note}");
         }
         b.qemu_version(Some(level));

@@ -1105,10 +1105,10 @@ impl ExprChecker<'_> {
             Meta::Event => self.check_name_upper(cx, name, nsp, "event")?,
             Meta::Command => {
                 let permit_us = self
-                        .pragma
-                        .command_name_exceptions
-                        .iter()
-                        .any(|e| e == name);
+                    .pragma
+                    .command_name_exceptions
+                    .iter()
+                    .any(|e| e == name);
                 self.check_name_lower(cx, name, nsp, "command", false, permit_us)?;
             }
             _ => {

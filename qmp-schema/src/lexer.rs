@@ -5,8 +5,8 @@
 //! - `{ } [ ] : ,` are single-byte tokens;
 //! - `'...'` strings hold printable ASCII only, and the only escape is
 //!   `\\` (QEMU dropped all others);
-//! - `true` and `false` (and, before QEMU 6.0, `null`) are literals,
-//!   recognised by prefix like QEMU does (`truex` is `true` then a stray
+//! - `true` and `false` are literals (`null` left the QAPI language in QEMU
+//!   4.2 and is read only when asked for), recognised by prefix like QEMU does (`truex` is `true` then a stray
 //!   `x`);
 //! - `#` starts a comment running to the end of the line; a comment that
 //!   starts with `##` opens a doc comment block, and inside such a block the
@@ -30,7 +30,8 @@ pub(crate) enum TokKind {
     Str(String),
     True,
     False,
-    /// `null` (languages before QEMU 6.0 only).
+    /// `null` (only when the lexer is asked to accept it; no QAPI release
+    /// this crate reads has it).
     Null,
     /// A comment returned in doc mode; the text runs from `#` up to (not
     /// including) the newline.

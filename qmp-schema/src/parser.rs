@@ -378,8 +378,11 @@ pub(crate) struct FileParser<'a, 'c> {
     pub(crate) tok: Token,
     /// End offset of the previous token.
     prev_end: u32,
-    /// [`Rule::NullLiteral`]: `null`, and "expected '{'" at top level.
+    /// [`Rule::NullInMessages`]: value syntax errors name `'null'`.
     legacy: bool,
+    /// [`Rule::TopLevelBrace`]: "expected '{'" for a top-level value that
+    /// is not an object.
+    top_brace: bool,
     /// Inside a literal block of a doc comment, and the block's
     /// indentation ([`Rule::DocLineLength`] does not apply there).
     pub(crate) doc_literal: Option<usize>,
@@ -387,12 +390,15 @@ pub(crate) struct FileParser<'a, 'c> {
 
 impl<'a, 'c> FileParser<'a, 'c> {
     fn new(ctx: &'c mut Ctx, file: FileId, name: &'a str, text: &'a str) -> Self {
-        let legacy = ctx.level.has(Rule::NullLiteral);
+        let legacy = ctx.level.has(Rule::NullInMessages);
+        let top_brace = ctx.level.has(Rule::TopLevelBrace);
         Self {
             ctx,
             file,
             name,
-            lx: Lexer::new(text, legacy),
+            // `null` left the language in QEMU 4.2 (only two messages
+            // still named it until 6.0): never a literal here.
+            lx: Lexer::new(text, false),
             tok: Token {
                 kind: TokKind::Eof,
                 start: 0,
@@ -402,6 +408,7 @@ impl<'a, 'c> FileParser<'a, 'c> {
             },
             prev_end: 0,
             legacy,
+            top_brace,
             doc_literal: None,
         }
     }
@@ -487,7 +494,7 @@ impl<'a, 'c> FileParser<'a, 'c> {
                 }
                 continue;
             }
-            if self.legacy && self.tok.kind != TokKind::LBrace {
+            if self.top_brace && self.tok.kind != TokKind::LBrace {
                 return Err(self.err_tok(DiagnosticKind::Syntax, "expected '{'"));
             }
             let value = self.get_value()?;

@@ -20,9 +20,12 @@ use crate::options::Level;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Rule {
-    /// The `null` literal, and the parser's "expected '{'" for a top-level
-    /// value that is not an object.
-    NullLiteral,
+    /// Value syntax errors name `'null'` ("expected '{', '[', string,
+    /// boolean or 'null'"), though `null` left the language in QEMU 4.2.
+    NullInMessages,
+    /// A top-level value that is not an object is the syntax error
+    /// "expected '{'" (later "top-level expression must be an object").
+    TopLevelBrace,
     /// Pragmas `returns-whitelist` and `name-case-whitelist`.
     PragmaWhitelists,
     /// Pragmas `command-returns-exceptions`, `member-name-exceptions` and
@@ -137,18 +140,30 @@ const fn l(major: u16, minor: u16) -> Level {
 /// The rule history, oldest first. One row per rule.
 pub const RULES: &[RuleInfo] = &[
     RuleInfo {
-        rule: Rule::NullLiteral,
-        name: "null-literal",
+        rule: Rule::NullInMessages,
+        name: "null-in-messages",
+        area: Area::Parser,
+        since: l(5, 1),
+        until: Some(l(6, 0)),
+        summary: "value syntax errors read \"expected '{', '[', string, boolean or \
+                  'null'\" (`null` itself is no literal: a stray token)",
+        evidence: "5.2.0 parser.py get_values/get_expr and tests leading-comma-list.err, \
+                   trailing-comma-list.err; [PATCH] \"qapi: Fix parse errors for removal of \
+                   null from schema language\" <20210224101442.1837475-1-armbru@redhat.com> \
+                   (Feb 2021: 6.0 cycle; null itself went in 4.2, commit 9d55380b5a)",
+    },
+    RuleInfo {
+        rule: Rule::TopLevelBrace,
+        name: "top-level-brace",
         area: Area::Parser,
         since: l(5, 1),
         until: Some(l(6, 1)),
-        summary: "`null` is a literal; a top-level value that is not an object is \
-                  a syntax error \"expected '{'\" (later: \"top-level expression must \
-                  be an object\")",
-        evidence: "5.2.0 parser.py get_expr (`'tfn'`, \"string, boolean or 'null'\"); \
-                   10.0.2 parser.py has neither; commit \"qapi/parser: enforce all \
-                   top-level expressions must be dict in _parse()\" \
-                   <20210519183951.3946870-7-jsnow@redhat.com> (May 2021: 6.1 cycle)",
+        summary: "a top-level value that is not an object is the syntax error \
+                  \"expected '{'\" (later: \"top-level expression must be an object\")",
+        evidence: "5.2.0 parser.py get_expr(nested=False); 10.0.2 parser.py _parse; \
+                   \"qapi/parser: enforce all top-level expressions must be dict in \
+                   _parse()\" <20210519183951.3946870-7-jsnow@redhat.com> (May 2021: 6.1 \
+                   cycle)",
     },
     RuleInfo {
         rule: Rule::PragmaWhitelists,
@@ -353,10 +368,7 @@ pub const RULES: &[RuleInfo] = &[
 impl Rule {
     /// The rule's row in [`RULES`].
     pub fn info(self) -> &'static RuleInfo {
-        RULES
-            .iter()
-            .find(|r| r.rule == self)
-            .unwrap_or(&RULES[0])
+        RULES.iter().find(|r| r.rule == self).unwrap_or(&RULES[0])
     }
 
     /// Whether QEMU `level`'s front end has the rule.
