@@ -253,13 +253,14 @@ pub const RULES: &[RuleInfo] = &[
         rule: Rule::ConditionalArgsBoxed,
         name: "conditional-args-boxed",
         area: Area::Schema,
-        since: l(8, 0),
+        since: l(8, 1),
         until: None,
         summary: "command and event arguments with `if` require `'boxed': true`",
-        evidence: "10.0.2 schema.py QAPISchemaCommand/Event.check; 10.0.2 tests \
-                   args-if-unboxed, event-args-if-unboxed, args-if-implicit (absent from \
-                   5.2.0); commit \"qapi: Require boxed for conditional command and event \
-                   arguments\" (Markus Armbruster, March 2023: 8.0 cycle)",
+        evidence: "10.0.2 schema.py QAPISchemaCommand/Event.check; 10.0.2 tests args-if-unboxed, \
+                   event-args-if-unboxed, args-if-implicit (absent from 5.2.0); [PULL 14/17] \
+                   \"qapi: Require boxed for conditional command and event arguments\" \
+                   <20230426055744.1041930-15-armbru@redhat.com> (26 Apr 2023, after 8.0; applied \
+                   for 8.1, commit de3b3f529d45)",
     },
     RuleInfo {
         rule: Rule::DocIndentation,
@@ -281,9 +282,11 @@ pub const RULES: &[RuleInfo] = &[
         until: Some(l(9, 0)),
         summary: "a `=` heading after text in a free-form doc block starts a new \
                   free-form block",
-        evidence: "5.2.0 parser.py get_doc; 5.2.0 doc-good.out (two 'doc freeform'); \
-                   replaced by doc-heading-first in the doc parser rewrite \
-                   <20240216145841.2099240-15-armbru@redhat.com> (Feb 2024: 9.0 cycle)",
+        evidence: "5.2.0 parser.py get_doc; 5.2.0 doc-good.out (two 'doc freeform'); commit \
+                   dcdc07a97cb \"qapi: Make section headings start a new doc comment block\" (Peter \
+                   Maydell's rST series, 5.2 cycle); ended by \"qapi: Reject section heading in \
+                   the middle of a doc comment\" <20240216145841.2099240-10-armbru@redhat.com> \
+                   (Feb 2024: 9.0 cycle)",
     },
     RuleInfo {
         rule: Rule::DocNoHeadingInDefinition,
@@ -292,9 +295,10 @@ pub const RULES: &[RuleInfo] = &[
         since: l(5, 2),
         until: Some(l(10, 1)),
         summary: "`=` markup in definition documentation is an error",
-        evidence: "5.2.0 parser.py get_doc; 5.2.0 test doc-bad-section (accepted by \
-                   5.1.0, marked BUG); 10.0.2 parser.py still has it; 10.2.2 parser.py \
-                   and suite do not (doc-bad-section removed)",
+        evidence: "5.2.0 parser.py get_doc; 5.2.0 test doc-bad-section (accepted by 5.1.0, marked \
+                   BUG); dropped by John Snow's patch <20250618165353.1980365-6-jsnow@redhat.com> \
+                   (deletes doc-bad-section), in the same qapi PULL of 14 Jul 2025 (10.1 cycle); \
+                   absent from 10.2.2",
     },
     RuleInfo {
         rule: Rule::DocStrictParser,
@@ -318,8 +322,12 @@ pub const RULES: &[RuleInfo] = &[
         since: l(9, 0),
         until: Some(l(10, 1)),
         summary: "a `=` heading must come first in a free-form doc block",
-        evidence: "10.0.2 parser.py get_doc; 10.0.2 test doc-non-first-section (absent \
-                   from 5.2.0 and from 10.2.2); 10.2.2 parser.py has no heading rule",
+        evidence: "10.0.2 parser.py get_doc; 10.0.2 test doc-non-first-section (absent from 5.2.0 \
+                   and 10.2.2); added by \"qapi: Reject section heading in the middle of a doc \
+                   comment\" <20240216145841.2099240-10-armbru@redhat.com> (Feb 2024: 9.0 cycle); \
+                   dropped by [PULL 04/32] \"docs/sphinx: remove special parsing for freeform \
+                   sections\" <20250714134458.2991097-5-armbru@redhat.com> (14 Jul 2025, before \
+                   the 10.1 soft freeze)",
     },
     RuleInfo {
         rule: Rule::MemberDocsRequired,
@@ -329,8 +337,9 @@ pub const RULES: &[RuleInfo] = &[
         until: None,
         summary: "members, values, branches and features must be documented; pragma \
                   `documentation-exceptions` lists the exceptions",
-        evidence: "10.0.2 parser.py connect_member, _pragma; commit \"qapi: Require \
-                   member documentation (with loophole)\" (Markus Armbruster, 9.0 cycle)",
+        evidence: "10.0.2 parser.py QAPIDoc.connect_member, _pragma; 10.0.2 qapi/pragma.json; \
+                   \"qapi: Require member documentation (with loophole)\" \
+                   <20240205074709.3613229-7-armbru@redhat.com> (Feb 2024: 9.0 cycle)",
     },
     RuleInfo {
         rule: Rule::DocNoNoteExample,
@@ -339,8 +348,10 @@ pub const RULES: &[RuleInfo] = &[
         since: l(9, 1),
         until: None,
         summary: "`Note:`/`Notes:`/`Example:`/`Examples:` sections are errors",
-        evidence: "10.0.2 parser.py get_doc (\"... is no longer supported\"); John Snow's \
-                   series converting notes and examples to rST (July 2024: 9.1 cycle)",
+        evidence: "10.0.2 parser.py get_doc (\"... is no longer supported\"); commits d461c2797374 \
+                   \"qapi: convert \"Note\" sections to plain rST\" (pull-qapi-2024-07-06) and \
+                   3c5f6114d9ff \"qapi: remove \"Example\" doc section\" (series \
+                   <20240703210144.339530-*-jsnow@redhat.com>), both 9.1 cycle",
     },
     RuleInfo {
         rule: Rule::DocLineLength,
@@ -350,8 +361,9 @@ pub const RULES: &[RuleInfo] = &[
         until: None,
         summary: "doc comment lines are at most 70 columns, except URL lines and \
                   literal (`::`, `.. qmp-example::`) blocks",
-        evidence: "10.2.2 parser.py _validate_doc_line_format; 10.2.2 test doc-long-line \
-                   (absent from 10.0.2)",
+        evidence: "10.2.2 parser.py _validate_doc_line_format; 10.2.2 test doc-long-line (absent \
+                   from 10.0.2); [PULL 12/12] \"qapi: Add documentation format validation\" \
+                   <20251104132125.4134730-13-armbru@redhat.com> (4 Nov 2025: 10.2 cycle)",
     },
     RuleInfo {
         rule: Rule::DocTwoSpaces,
@@ -361,7 +373,9 @@ pub const RULES: &[RuleInfo] = &[
         until: None,
         summary: "sentences in doc comments are separated by two spaces",
         evidence: "10.2.2 parser.py _validate_doc_line_format; 10.2.2 test \
-                   doc-bad-space-between-sentences (absent from 10.0.2)",
+                   doc-bad-space-between-sentences (absent from 10.0.2); [PULL 12/12] \"qapi: Add \
+                   documentation format validation\" <20251104132125.4134730-13-armbru@redhat.com> \
+                   (4 Nov 2025: 10.2 cycle)",
     },
 ];
 
