@@ -100,6 +100,73 @@ fn level_override_changes_rules() {
 }
 
 #[test]
+fn qemu_version_flag_names_the_accepting_release() {
+    // A `Note:` section: QEMU 9.0's rules accept it, 9.1's do not. Without
+    // a VERSION file the newest rules apply, and the error says which
+    // release accepts the schema.
+    let p = tmp_file(
+        "note.json",
+        "##\n# @foo:\n#\n# Note: old style\n##\n{ 'command': 'foo' }\n",
+    );
+    let out = qmp()
+        .args(["schema", "check"])
+        .arg(&p)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "note: this schema is accepted by QEMU ≤ 9.0's rules; pass --qemu-version 9.0"
+        ),
+        "{err}"
+    );
+    qmp()
+        .args(["schema", "check", "--qemu-version", "9.0"])
+        .arg(&p)
+        .assert()
+        .success()
+        .stderr("");
+    // `qmp gen` takes the flag too.
+    let dir = p.with_file_name("gen-out");
+    qmp()
+        .args(["gen", "--qemu-version", "9.0", "-o"])
+        .arg(&dir)
+        .arg(&p)
+        .assert()
+        .success();
+}
+
+#[test]
+fn unknown_qemu_versions_are_refused_or_noted() {
+    let p = tmp_file("plain.json", "{ 'struct': 'Foo', 'data': {} }\n");
+    for bad in ["4.2", "7.5"] {
+        let out = qmp()
+            .args(["schema", "check", "--qemu-version", bad])
+            .arg(&p)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("QEMU {bad} is not a release")),
+            "{err}"
+        );
+    }
+    let out = qmp()
+        .args(["schema", "check", "--qemu-version", "99.0"])
+        .arg(&p)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("newer than the newest QAPI language known here"),
+        "{err}"
+    );
+}
+
+#[test]
 fn dump_qapi_test_matches_qemu_output() {
     if !have_shared() {
         return;

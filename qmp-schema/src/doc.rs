@@ -96,12 +96,16 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(span: Span, symbol: Option<String>) -> Self {
+    /// A block whose lines go to `lines` (an empty buffer, reused across
+    /// blocks so that collecting lines allocates only while it grows).
+    fn new(span: Span, symbol: Option<String>, lines: Vec<(usize, &'a str)>) -> Self {
+        let mut sections = Vec::with_capacity(4);
+        sections.push(section(DocSectionKind::Plain, None, span));
         Self {
             span,
             symbol,
-            sections: vec![section(DocSectionKind::Plain, None, span)],
-            lines: Vec::new(),
+            sections,
+            lines,
             has_features: false,
             has_returns: false,
             has_errors: false,
@@ -182,9 +186,11 @@ impl<'a> FileParser<'a, '_> {
     ///
     /// Usually one block; QEMU 5.2 to 8.2 ([`Rule::DocHeadingSplitsBlock`])
     /// split a free-form block at each `=` heading that follows text.
-    pub(crate) fn get_doc(&mut self) -> PResult<Vec<Doc>> {
+    /// Returns the blocks split off before the last one (usually none, so
+    /// no allocation) and the last block.
+    pub(crate) fn get_doc(&mut self) -> PResult<(Vec<Doc>, Doc)> {
         if self.level().has(Rule::DocStrictParser) {
-            Ok(vec![self.get_doc_modern()?])
+            Ok((Vec::new(), self.get_doc_modern()?))
         } else {
             self.get_doc_legacy()
         }
@@ -289,7 +295,8 @@ impl<'a> FileParser<'a, '_> {
             if symbol.is_empty() {
                 return Err(self.doc_err("name required after '@'"));
             }
-            let mut doc = Builder::new(info, Some(symbol.to_owned()));
+            let lines = std::mem::take(&mut self.doc_lines);
+            let mut doc = Builder::new(info, Some(symbol.to_owned()), lines);
             line = self.next_doc_line()?;
             let mut no_more_args = false;
             loop {
@@ -371,7 +378,8 @@ impl<'a> FileParser<'a, '_> {
             }
             doc
         } else {
-            let mut doc = Builder::new(info, None);
+            let lines = std::mem::take(&mut self.doc_lines);
+            let mut doc = Builder::new(info, None, lines);
             doc.ensure_untagged_section(self.tok_span());
             let mut first = true;
             while let Some(cur) = line.take() {
@@ -487,8 +495,12 @@ impl<'a> FileParser<'a, '_> {
         }
     }
 
-    fn end_modern(&self, mut doc: Builder<'a>) -> PResult<Doc> {
+    fn end_modern(&mut self, mut doc: Builder<'a>) -> PResult<Doc> {
         doc.fill_texts();
+        // Hand the line buffer back for the next block.
+        let mut lines = std::mem::take(&mut doc.lines);
+        lines.clear();
+        self.doc_lines = lines;
         for s in &doc.sections {
             if s.kind != DocSectionKind::Plain && s.text.is_empty() {
                 let at = s.span.unwrap_or(doc.span);
@@ -508,7 +520,7 @@ impl<'a> FileParser<'a, '_> {
 
     // ----- legacy dialect (QEMU 5.x) -----
 
-    fn get_doc_legacy(&mut self) -> PResult<Vec<Doc>> {
+    fn get_doc_legacy(&mut self) -> PResult<(Vec<Doc>, Doc)> {
         if self.comment_text() != "##" {
             return Err(self.doc_err("junk after '##' at start of documentation comment"));
         }
@@ -525,8 +537,7 @@ impl<'a> FileParser<'a, '_> {
                 }
                 self.legacy_end_section(&mut doc)?;
                 self.accept(true)?;
-                docs.push(doc.finish());
-                return Ok(docs);
+                return Ok((docs, doc.finish()));
             }
             if val.starts_with("# =") {
                 if doc.symbol.is_some() && level.has(Rule::DocNoHeadingInDefinition) {

@@ -386,6 +386,9 @@ pub(crate) struct FileParser<'a, 'c> {
     /// Inside a literal block of a doc comment, and the block's
     /// indentation ([`Rule::DocLineLength`] does not apply there).
     pub(crate) doc_literal: Option<usize>,
+    /// The lines of the doc block being read (a buffer reused across
+    /// blocks; see `doc::Builder`).
+    pub(crate) doc_lines: Vec<(usize, &'a str)>,
 }
 
 impl<'a, 'c> FileParser<'a, 'c> {
@@ -410,6 +413,7 @@ impl<'a, 'c> FileParser<'a, 'c> {
             legacy,
             top_brace,
             doc_literal: None,
+            doc_lines: Vec::new(),
         }
     }
 
@@ -484,7 +488,8 @@ impl<'a, 'c> FileParser<'a, 'c> {
             if self.tok.kind == TokKind::Comment {
                 self.reject_expr_doc(cur_doc.take())?;
                 freeform = None;
-                for doc in self.get_doc()? {
+                let (split, last) = self.get_doc()?;
+                for doc in split.into_iter().chain([last]) {
                     if doc.symbol.is_some() {
                         cur_doc = Some(doc);
                     } else {
