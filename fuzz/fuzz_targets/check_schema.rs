@@ -16,11 +16,12 @@ fuzz_target!(|data: &[u8]| {
     if text.contains('/') {
         return;
     }
-    let level = match sel % 3 {
-        0 => Level::LATEST,
-        1 => Level::new(6, 2),
-        _ => Level::new(5, 1),
-    };
+    // Every known release (each has its own rules), and one newer.
+    let levels = Level::RELEASES;
+    let level = levels
+        .get(usize::from(sel) % (levels.len() + 1))
+        .copied()
+        .unwrap_or(Level::new(99, 0));
     if let Ok(parsed) = parse_str("fuzz-input.json", text, &ParseOptions::with_level(level)) {
         match check(parsed, &CheckOptions { level: Some(level) }) {
             Ok(model) => {

@@ -6,12 +6,11 @@ use proptest::prelude::*;
 use qmp_schema::ast::{Dict, Item, Key, Value, ValueKind};
 use qmp_schema::{Level, ParseOptions, Span, parse_str};
 
+/// Every known release (each has its own rules) and one newer.
 fn levels() -> impl Strategy<Value = ParseOptions> {
-    prop_oneof![
-        Just(ParseOptions::with_level(Level::LATEST)),
-        Just(ParseOptions::with_level(Level::new(9, 0))),
-        Just(ParseOptions::with_level(Level::new(5, 1))),
-    ]
+    (0..=Level::RELEASES.len()).prop_map(|i| {
+        ParseOptions::with_level(Level::RELEASES.get(i).copied().unwrap_or(Level::new(99, 0)))
+    })
 }
 
 /// Pieces of QAPI-ish text, valid and not.
