@@ -61,6 +61,7 @@ mod lexer;
 pub mod model;
 pub mod options;
 pub mod parser;
+pub mod recover;
 mod schema;
 pub mod snapshot;
 pub mod source;
