@@ -6,7 +6,7 @@
 //! can be committed and embedded where QEMU's text may not.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -27,6 +27,19 @@ pub struct ExtractArgs {
     /// VERSION file, else the newest.
     #[arg(long, value_name = "X.Y")]
     pub level: Option<Level>,
+    /// Extend the schema with a later release's reference manual (man page
+    /// source, e.g. `qemu-qmp-ref.7`, decompressed): definitions, members
+    /// and enum values it adds, drops what it lacks (facts only).
+    #[arg(long, value_name = "MANPAGE")]
+    pub manual: Option<PathBuf>,
+    /// The later release's saved `query-qmp-schema` reply: keeps the
+    /// commands and events it has, supplies `allow-oob`, and the result is
+    /// checked against it (differences are printed).
+    #[arg(long, value_name = "REPLY", requires = "manual")]
+    pub reply: Option<PathBuf>,
+    /// The snapshot's `source` text (default: `QEMU <VERSION>` of the tree).
+    #[arg(long, value_name = "TEXT")]
+    pub source: Option<String>,
 }
 
 /// Runs `qmp schema extract`.
@@ -35,17 +48,107 @@ pub fn run(args: ExtractArgs) -> ExitCode {
         level: args.level,
         ..ParseOptions::default()
     };
-    let text = match snapshot::extract(&args.file, &opts) {
+    let report_err = |e: &qmp_schema::Error| {
+        if std::io::stderr().is_terminal() {
+            eprintln!("{}", e.render_rich(true));
+        } else {
+            eprintln!("{e}");
+        }
+    };
+    let (mut parsed, mut meta) = match snapshot::extract_parsed(&args.file, &opts) {
         Ok(t) => t,
         Err(e) => {
-            if std::io::stderr().is_terminal() {
-                eprintln!("{}", e.render_rich(true));
-            } else {
-                eprintln!("{e}");
-            }
+            report_err(&e);
             return ExitCode::FAILURE;
         }
     };
+    if let Some(s) = &args.source {
+        meta.source = Some(s.clone());
+    }
+    let mut reply = None;
+    let mut new = std::collections::HashSet::new();
+    if let Some(man) = &args.manual {
+        let text = match read_manual(man) {
+            Ok(t) => t,
+            Err(msg) => {
+                eprintln!("{msg}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Some(r) = &args.reply {
+            match qmp_schema::load(r, &ParseOptions::default()) {
+                Ok(m) if m.origin == qmp_schema::model::Origin::Introspection => reply = Some(m),
+                Ok(_) => {
+                    eprintln!(
+                        "qmp: '{}' is not a saved query-qmp-schema reply",
+                        r.display()
+                    );
+                    return ExitCode::FAILURE;
+                }
+                Err(e) => {
+                    report_err(&e);
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        let defs = qmp_schema::manual::parse(&text);
+        if defs.is_empty() {
+            eprintln!(
+                "qmp: '{}' has no QAPI definitions (not a QEMU reference manual?)",
+                man.display()
+            );
+            return ExitCode::FAILURE;
+        }
+        let report = qmp_schema::extend::extend(&mut parsed, &defs, reply.as_ref());
+        print_report(&report);
+        new = report
+            .members
+            .iter()
+            .chain(&report.values)
+            .cloned()
+            .collect();
+    }
+    let mut text = snapshot::write_with(&parsed, &meta);
+    // Features of members and values: the manual has them in prose only,
+    // the reply has them.
+    if let Some(r) = &reply
+        && let Ok(model) = load_snapshot(&text, opts.level)
+    {
+        let added = qmp_schema::extend::reconcile_with_reply(&mut parsed, &model, r, &new);
+        eprintln!("features from the reply: {}", added.len());
+        for a in &added {
+            eprintln!("  {a}");
+        }
+        text = snapshot::write_with(&parsed, &meta);
+    }
+    // The result must load and check like any snapshot.
+    let name = args
+        .output
+        .as_ref()
+        .map_or_else(|| "<snapshot>".to_owned(), |p| p.display().to_string());
+    let checked = snapshot::read_with_level(&name, &text).and_then(|(p, level)| {
+        let level = opts.level.or(level).unwrap_or_default();
+        qmp_schema::check(p, &qmp_schema::CheckOptions { level: Some(level) })
+    });
+    let model = match checked {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("qmp: the extended schema does not check:");
+            report_err(&e);
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(r) = &reply {
+        let cmp = qmp_schema::compare_introspection(r, &model);
+        eprintln!(
+            "checked against the reply: {} type pairs, {} differences",
+            cmp.type_pairs,
+            cmp.mismatches.len()
+        );
+        for m in &cmp.mismatches {
+            eprintln!("  {m}");
+        }
+    }
     let written = match &args.output {
         Some(path) => std::fs::write(path, &text)
             .map_err(|e| format!("qmp: cannot write '{}': {e}", path.display())),
@@ -61,4 +164,53 @@ pub fn run(args: ExtractArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn load_snapshot(text: &str, level: Option<Level>) -> Result<qmp_schema::Model, qmp_schema::Error> {
+    let (p, l) = snapshot::read_with_level("<snapshot>", text)?;
+    qmp_schema::check(
+        p,
+        &qmp_schema::CheckOptions {
+            level: Some(level.or(l).unwrap_or_default()),
+        },
+    )
+}
+
+fn read_manual(path: &Path) -> Result<String, String> {
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("qmp: cannot read '{}': {e}", path.display()))?;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        return Err(format!(
+            "qmp: '{}' is compressed; decompress it first (zcat)",
+            path.display()
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("qmp: '{}' is not UTF-8 text", path.display()))
+}
+
+fn print_report(r: &qmp_schema::extend::Report) {
+    let line = |what: &str, v: &[String]| {
+        eprintln!("{what}: {}", v.len());
+        for x in v {
+            eprintln!("  {x}");
+        }
+    };
+    line("new commands", &r.commands);
+    line("new events", &r.events);
+    line("new types", &r.types);
+    line("new members and branches", &r.members);
+    line("new enum values", &r.values);
+    line("removed definitions", &r.removed);
+    line("removed members and values", &r.removed_members);
+    line("optionality changed", &r.optionality);
+    line("member types changed", &r.type_changed);
+    line("new integer members (width unknown, int)", &r.int_unknown);
+    line("base or named arguments changed", &r.base_changed);
+    line("features added", &r.features);
+    line("features not placed", &r.features_unplaced);
+    line("new conditional definitions", &r.conditional);
+    line("conditions changed", &r.cond_changed);
+    line("conditions not reconciled", &r.cond_unknown);
+    line("since changed", &r.since_changed);
+    line("manual definitions skipped", &r.skipped);
 }
