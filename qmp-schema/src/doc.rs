@@ -320,9 +320,7 @@ impl<'a> FileParser<'a, '_> {
                         self.doc_err(format!("'@{name}:' not allowed in free-form documentation"))
                     );
                 }
-                // QEMU 10.2 writes headings as rST: a title underlined
-                // with '=' (interim until per-release rules land).
-                if cur.starts_with('=') && !first && !cur.trim_end().bytes().all(|b| b == b'=') {
+                if cur.starts_with('=') && !first {
                     return Err(self.doc_err("'=' heading must come first in a comment block"));
                 }
                 doc.append_line(cur);
