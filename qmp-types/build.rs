@@ -6,6 +6,9 @@
 //!   the embedded QEMU 10.0.2 snapshot `schema/qemu-10.0.2-qmp.json`.
 //! * `QMP_QGA_SCHEMA` / `QMP_QSD_SCHEMA`: the same for the guest agent
 //!   (feature `qga`) and the storage daemon (feature `storage-daemon`).
+//! * `QMP_SCHEMA_VERSION`: the QEMU release (e.g. `9.0`) whose QAPI rules
+//!   read those schemas, for schemas outside their tree (no `VERSION`
+//!   file); default: the tree's `VERSION`, else the newest rules.
 //!
 //! Module features (`block`, `migration`, ...) select which QAPI modules
 //! are generated; see `Cargo.toml`.
@@ -84,6 +87,17 @@ fn generate(
         .out_dir(out)
         .file_stem(stem)
         .unstable_feature(Some("unstable"));
+    println!("cargo:rerun-if-env-changed=QMP_SCHEMA_VERSION");
+    if let Some(v) = std::env::var_os("QMP_SCHEMA_VERSION").filter(|v| !v.is_empty()) {
+        let v = v.to_string_lossy();
+        let level: qmp_codegen::qmp_schema::Level = v
+            .parse()
+            .map_err(|e| format!("QMP_SCHEMA_VERSION: {e}"))?;
+        if let Some(note) = level.validate().map_err(|e| format!("QMP_SCHEMA_VERSION: {e}"))? {
+            println!("cargo:warning={note}");
+        }
+        b.qemu_version(Some(level));
+    }
     if let Some(mods) = modules {
         b.keep_nothing();
         for m in mods {

@@ -232,6 +232,15 @@ impl Builder {
         self
     }
 
+    /// Reads [`schema`](Self::schema) by the QAPI rules of this QEMU
+    /// release (e.g. `9.0`), for a schema without its tree's `VERSION`
+    /// file; `None` (the default) reads `VERSION`, else the newest rules.
+    /// See `docs/qapi-language-history.md`.
+    pub fn qemu_version(&mut self, level: Option<qmp_schema::Level>) -> &mut Self {
+        self.parse.level = level;
+        self
+    }
+
     /// Uses an already loaded model (takes precedence over [`schema`](Self::schema)).
     pub fn model(&mut self, model: Model) -> &mut Self {
         self.model = Some(model);

@@ -54,6 +54,9 @@ pub struct Diagnostic {
     /// The chain of includes that led to `file`, outermost first, as
     /// `(file, line)`.
     pub included_from: Vec<(String, u32)>,
+    /// Notes printed after the message (`note: ...`), such as the QEMU
+    /// release whose rules accept the schema.
+    pub notes: Vec<String>,
 }
 
 impl Diagnostic {
@@ -73,6 +76,7 @@ impl Diagnostic {
             col: span.col,
             context: None,
             included_from: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -87,6 +91,7 @@ impl Diagnostic {
             col: 0,
             context: None,
             included_from: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -116,7 +121,11 @@ impl fmt::Display for Diagnostic {
         if let Some(ctx) = &self.context {
             writeln!(f, "{}: {}:", self.file, ctx)?;
         }
-        write!(f, "{}: {}", self.location(), self.message)
+        write!(f, "{}: {}", self.location(), self.message)?;
+        for note in &self.notes {
+            write!(f, "\nnote: {note}")?;
+        }
+        Ok(())
     }
 }
 
@@ -166,6 +175,9 @@ pub fn render_rich(diag: &Diagnostic, sources: &crate::source::SourceMap, color:
             " ".repeat(caret_col),
             "^".repeat(caret_len)
         );
+    }
+    for note in &diag.notes {
+        let _ = write!(out, "\n  {blue}={reset} {bold}note{reset}: {note}");
     }
     out
 }

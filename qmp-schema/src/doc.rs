@@ -28,7 +28,7 @@
 use crate::ast::{Doc, DocSection, DocSectionKind};
 use crate::diag::{Diagnostic, DiagnosticKind};
 use crate::lexer::{TokKind, py_indent, py_rstrip, py_strip};
-use crate::options::Level;
+use crate::rules::Rule;
 use crate::parser::FileParser;
 use crate::source::Span;
 
@@ -179,9 +179,12 @@ impl<'a> FileParser<'a, '_> {
 
     /// Parses a doc comment block; the current token is a comment starting
     /// with `##`. On return the current token is the one after the block.
-    pub(crate) fn get_doc(&mut self) -> PResult<Doc> {
-        if self.level() >= Level::MODERN_DOC {
-            self.get_doc_modern()
+    ///
+    /// Usually one block; QEMU 5.2 to 8.2 ([`Rule::DocHeadingSplitsBlock`])
+    /// split a free-form block at each `=` heading that follows text.
+    pub(crate) fn get_doc(&mut self) -> PResult<Vec<Doc>> {
+        if self.level().has(Rule::DocStrictParser) {
+            Ok(vec![self.get_doc_modern()?])
         } else {
             self.get_doc_legacy()
         }
@@ -189,7 +192,7 @@ impl<'a> FileParser<'a, '_> {
 
     /// The current doc line (QEMU's `get_doc_line`): `None` at the closing
     /// `##`, else the text after `# `, right-stripped.
-    fn get_doc_line(&self) -> PResult<Option<&'a str>> {
+    fn get_doc_line(&mut self) -> PResult<Option<&'a str>> {
         if self.tok.kind != TokKind::Comment {
             return Err(self.doc_err("documentation comment must end with '##'"));
         }
@@ -198,6 +201,7 @@ impl<'a> FileParser<'a, '_> {
             if val != "##" {
                 return Err(self.doc_err("junk after '##' at end of documentation comment"));
             }
+            self.doc_literal = None;
             return Ok(None);
         }
         if val == "#" {
@@ -206,7 +210,59 @@ impl<'a> FileParser<'a, '_> {
         if !val[1..].starts_with(' ') {
             return Err(self.doc_err("missing space after #"));
         }
-        Ok(Some(py_rstrip(&val[2..])))
+        let line = py_rstrip(&val[2..]);
+        let level = self.level();
+        if level.has(Rule::DocLineLength) || level.has(Rule::DocTwoSpaces) {
+            self.check_doc_line_format(line)?;
+        }
+        Ok(Some(line))
+    }
+
+    /// QEMU 10.2's format rules for a doc line outside literal blocks
+    /// ([`Rule::DocLineLength`], [`Rule::DocTwoSpaces`]). A line that is
+    /// `::` alone or `.. qmp-example::` starts a literal block; it ends
+    /// at the first non-blank line indented less than the block's first
+    /// line, or with the comment.
+    fn check_doc_line_format(&mut self, line: &str) -> PResult<()> {
+        if is_literal_start(line) {
+            self.doc_literal = Some(0);
+        } else if let Some(block) = self.doc_literal
+            && !line.is_empty()
+        {
+            let indent = py_indent(line);
+            if block == 0 {
+                self.doc_literal = Some(indent);
+            } else if indent < block {
+                self.doc_literal = None;
+            }
+        }
+        if self.doc_literal.is_some() {
+            return Ok(());
+        }
+        let level = self.level();
+        if level.has(Rule::DocLineLength) && line.chars().count() + 2 > 70 && !is_url_line(line) {
+            return Err(self.doc_err("documentation line longer than 70 characters"));
+        }
+        if level.has(Rule::DocTwoSpaces)
+            && let Some(at) = single_space_after_sentence(line)
+        {
+            // QEMU points at the character after the punctuation.
+            let mut span = self.tok_span();
+            let upto = &self.comment_text()[..2 + at + 1];
+            let mut col = 1;
+            for ch in upto.chars() {
+                col = if ch == '\t' { (col + 7) % 8 + 1 } else { col + 1 };
+            }
+            span.col = self.tok.col - 1 + col;
+            span.start += (2 + at + 1) as u32;
+            return Err(self.diag_at(
+                DiagnosticKind::Doc,
+                "Use two spaces between sentences\n\
+                 If this not the end of a sentence, please report a bug.",
+                span,
+            ));
+        }
+        Ok(())
     }
 
     /// Advances to the next doc line.
@@ -280,7 +336,7 @@ impl<'a> FileParser<'a, '_> {
                     }
                     no_more_args = true;
                 } else if let Some((tag, text)) = tagged_section(cur) {
-                    let removed = self.level() >= Level::NO_NOTE_SECTIONS;
+                    let removed = self.level().has(Rule::DocNoNoteExample);
                     if tag.starts_with("Note") {
                         if removed {
                             return Err(self.doc_err(format!(
@@ -301,7 +357,7 @@ impl<'a> FileParser<'a, '_> {
                     }
                     line = self.get_doc_indented(&mut doc)?;
                     no_more_args = true;
-                } else if cur.starts_with('=') {
+                } else if cur.starts_with('=') && self.level().has(Rule::DocNoHeadingInDefinition) {
                     return Err(self.doc_err("unexpected '=' markup in definition documentation"));
                 } else {
                     doc.ensure_untagged_section(self.tok_span());
@@ -320,7 +376,7 @@ impl<'a> FileParser<'a, '_> {
                         self.doc_err(format!("'@{name}:' not allowed in free-form documentation"))
                     );
                 }
-                if cur.starts_with('=') && !first {
+                if cur.starts_with('=') && !first && self.level().has(Rule::DocHeadingFirst) {
                     return Err(self.doc_err("'=' heading must come first in a comment block"));
                 }
                 doc.append_line(cur);
@@ -448,11 +504,14 @@ impl<'a> FileParser<'a, '_> {
 
     // ----- legacy dialect (QEMU 5.x) -----
 
-    fn get_doc_legacy(&mut self) -> PResult<Doc> {
+    fn get_doc_legacy(&mut self) -> PResult<Vec<Doc>> {
         if self.comment_text() != "##" {
             return Err(self.doc_err("junk after '##' at start of documentation comment"));
         }
-        let mut doc = Legacy::new(self.tok_span());
+        let span = self.tok_span();
+        let level = self.level();
+        let mut doc = Legacy::new(span, level.has(Rule::DocIndentation));
+        let mut docs = Vec::new();
         self.accept(false)?;
         while self.tok.kind == TokKind::Comment {
             let val = self.comment_text();
@@ -462,7 +521,24 @@ impl<'a> FileParser<'a, '_> {
                 }
                 self.legacy_end_section(&mut doc)?;
                 self.accept(true)?;
-                return Ok(doc.finish());
+                docs.push(doc.finish());
+                return Ok(docs);
+            }
+            if val.starts_with("# =") {
+                if doc.symbol.is_some() && level.has(Rule::DocNoHeadingInDefinition) {
+                    return Err(
+                        self.doc_err("unexpected '=' markup in definition documentation")
+                    );
+                }
+                if level.has(Rule::DocHeadingSplitsBlock)
+                    && doc.symbol.is_none()
+                    && !doc.sections[0].text.is_empty()
+                {
+                    self.legacy_end_section(&mut doc)?;
+                    let fresh = Legacy::new(span, doc.rst);
+                    let done = std::mem::replace(&mut doc, fresh);
+                    docs.push(done.finish());
+                }
             }
             self.legacy_append(&mut doc, val)?;
             self.accept(false)?;
@@ -509,10 +585,10 @@ impl<'a> FileParser<'a, '_> {
                 doc.mode = Mode::Various;
                 self.legacy_various_line(doc, line)
             } else {
-                self.legacy_freeform(doc, py_strip(line))
+                self.legacy_freeform(doc, doc.strip(line))
             }
         } else {
-            self.legacy_freeform(doc, py_strip(line))
+            self.legacy_freeform(doc, doc.strip(line))
         }
     }
 
@@ -520,13 +596,16 @@ impl<'a> FileParser<'a, '_> {
         let name = first_word(line);
         let mut line = line;
         if name.starts_with('@') && name.ends_with(':') {
-            line = line.get(name.len() + 1..).unwrap_or("");
             let kind = if features {
                 DocSectionKind::Feature
             } else {
                 DocSectionKind::Member
             };
             self.legacy_start_symbol(doc, &name[1..name.len() - 1], kind)?;
+            if doc.rst {
+                return self.legacy_indented_first(doc, line, name.len());
+            }
+            line = line.get(name.len() + 1..).unwrap_or("");
         } else if is_legacy_tag(name) {
             doc.mode = Mode::Various;
             return self.legacy_various_line(doc, line);
@@ -545,7 +624,7 @@ impl<'a> FileParser<'a, '_> {
             }
             return Ok(());
         }
-        self.legacy_freeform(doc, py_strip(line))
+        self.legacy_freeform(doc, doc.strip(line))
     }
 
     fn legacy_various_line(&self, doc: &mut Legacy, line: &str) -> PResult<()> {
@@ -560,8 +639,14 @@ impl<'a> FileParser<'a, '_> {
                 .map_or_else(|| "None".to_owned(), legacy_section_name);
             return Err(self.doc_err(format!("'{name}' can't follow '{first}' section")));
         } else if is_legacy_tag(name) {
-            line = line.get(name.len() + 1..).unwrap_or("");
             self.legacy_start_section(doc, Some(&name[..name.len() - 1]))?;
+            if doc.rst {
+                return self.legacy_indented_first(doc, line, name.len());
+            }
+            line = line.get(name.len() + 1..).unwrap_or("");
+        }
+        if doc.rst {
+            return self.legacy_freeform(doc, line);
         }
         let keep = doc
             .open
@@ -591,6 +676,7 @@ impl<'a> FileParser<'a, '_> {
         doc.sections
             .push(section(kind, Some(name.to_owned()), self.tok_span()));
         doc.open = Some(doc.sections.len() - 1);
+        doc.indent = 0;
         Ok(())
     }
 
@@ -618,7 +704,23 @@ impl<'a> FileParser<'a, '_> {
         }
         doc.sections.push(s);
         doc.open = Some(doc.sections.len() - 1);
+        doc.indent = 0;
         Ok(())
+    }
+
+    /// The first line of a member, feature or tagged section under
+    /// [`Rule::DocIndentation`] (QEMU 5.2's `_append_*_line`): the text
+    /// after the header `head_len` bytes long and the whitespace after it
+    /// sets the indentation the section's further lines need.
+    fn legacy_indented_first(&self, doc: &mut Legacy, line: &str, head_len: usize) -> PResult<()> {
+        let rest = &line[head_len..];
+        let text = rest.trim_start_matches(crate::lexer::py_isspace);
+        doc.indent = if text.is_empty() {
+            0
+        } else {
+            line.len() - text.len()
+        };
+        self.legacy_append_text(doc, text)
     }
 
     fn legacy_end_section(&self, doc: &mut Legacy) -> PResult<()> {
@@ -642,12 +744,86 @@ impl<'a> FileParser<'a, '_> {
         if let Some(word) = at_word_colon(line) {
             return Err(self.doc_err(format!("'{word}' not allowed in free-form documentation")));
         }
+        if doc.rst && !line.is_empty() {
+            // QEMU 5.2's `Section.append`: strip the section's indentation.
+            let indent = py_indent(line);
+            if indent < doc.indent {
+                return Err(self.doc_err(format!(
+                    "unexpected de-indent (expected at least {} spaces)",
+                    doc.indent
+                )));
+            }
+            return self.legacy_append_text(doc, &line[doc.indent..]);
+        }
+        self.legacy_append_text(doc, line)
+    }
+
+    fn legacy_append_text(&self, doc: &mut Legacy, line: &str) -> PResult<()> {
         if let Some(s) = doc.open.and_then(|i| doc.sections.get_mut(i)) {
             s.text.push_str(py_rstrip(line));
             s.text.push('\n');
         }
         Ok(())
     }
+}
+
+/// QEMU 10.2's `(\.\. +qmp-example)? *::$`, matched at the start.
+fn is_literal_start(line: &str) -> bool {
+    let rest = match line.strip_prefix("..") {
+        Some(r) if r.starts_with(' ') => match r.trim_start_matches(' ').strip_prefix("qmp-example") {
+            Some(r) => r,
+            None => return false,
+        },
+        _ => line,
+    };
+    rest.trim_start_matches(' ') == "::"
+}
+
+/// QEMU 10.2's ` *(https?|ftp)://[^ ]*$`.
+fn is_url_line(line: &str) -> bool {
+    let rest = line.trim_start_matches(' ');
+    let after = ["http://", "https://", "ftp://"]
+        .iter()
+        .find_map(|p| rest.strip_prefix(p));
+    after.is_some_and(|a| !a.contains(' '))
+}
+
+/// QEMU 10.2's search for `(\be\.g\.|^ *\d\.|([.!?])) [A-Z0-9(]`: the
+/// byte offset of the first sentence end followed by a single space and
+/// the start of a sentence, skipping `e.g.` and list numbers.
+fn single_space_after_sentence(line: &str) -> Option<usize> {
+    let b = line.as_bytes();
+    let follows = |k: usize| {
+        b.get(k) == Some(&b' ')
+            && b.get(k + 1)
+                .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'(')
+    };
+    let mut i = 0;
+    while i < b.len() {
+        if b[i..].starts_with(b"e.g.") && follows(i + 4) {
+            let word_before = line[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_');
+            if !word_before {
+                i += 6;
+                continue;
+            }
+        }
+        if i == 0 {
+            let j = b.iter().take_while(|&&c| c == b' ').count();
+            if b.get(j).is_some_and(u8::is_ascii_digit) && b.get(j + 1) == Some(&b'.') && follows(j + 2)
+            {
+                i = j + 4;
+                continue;
+            }
+        }
+        if matches!(b[i], b'.' | b'!' | b'?') && follows(i + 1) {
+            return Some(line[..i].chars().count());
+        }
+        i += 1;
+    }
+    None
 }
 
 /// QEMU 5.x's section tags.
@@ -713,17 +889,29 @@ struct Legacy {
     /// the block ended.
     open: Option<usize>,
     mode: Mode,
+    /// [`Rule::DocIndentation`]: lines keep their indentation.
+    rst: bool,
+    /// The indentation the open section's lines need (`rst` only).
+    indent: usize,
 }
 
 impl Legacy {
-    fn new(span: Span) -> Self {
+    fn new(span: Span, rst: bool) -> Self {
         Self {
             span,
             symbol: None,
             sections: vec![section(DocSectionKind::Plain, None, span)],
             open: Some(0),
             mode: Mode::Body,
+            rst,
+            indent: 0,
         }
+    }
+
+    /// QEMU 5.1 strips each line; from 5.2 on lines keep their
+    /// indentation.
+    fn strip<'l>(&self, line: &'l str) -> &'l str {
+        if self.rst { line } else { py_strip(line) }
     }
 
     fn current_text(&self) -> &str {

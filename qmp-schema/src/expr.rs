@@ -14,23 +14,42 @@ use std::fmt;
 use crate::ast::{Dict, Doc, DocSectionKind, Expr, Value, ValueKind};
 use crate::diag::{Diagnostic, DiagnosticKind};
 use crate::model::{IfCond, Pragma};
+use crate::options::Level;
+use crate::rules::Rule;
 use crate::source::{SourceMap, Span};
 
-/// The language rules in force.
+/// The language rules in force, each read from the rule table
+/// ([`crate::rules::RULES`]) for one level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Rules {
-    /// Pre-6.2 rules: simple unions, `if` as a list of strings, commands
-    /// may freely use `_`, no "lacks documentation" errors, ...
+    /// [`Rule::SimpleUnions`]: QEMU 5's expression checker (simple unions,
+    /// `if` as a list of strings, names checked for validity only).
     pub legacy: bool,
-    /// The `coroutine` command flag exists (QEMU 5.2 on).
+    /// [`Rule::CoroutineFlag`].
     pub coroutine: bool,
-    /// Members, values and branches must be documented when their
-    /// definition is (QEMU 9.0 on, with the `documentation-exceptions`
-    /// pragma).
+    /// [`Rule::MemberDocsRequired`].
     pub member_docs: bool,
+    /// [`Rule::UnstableFeature`].
+    pub unstable_feature: bool,
+    /// [`Rule::ConditionalArgsBoxed`].
+    pub conditional_args_boxed: bool,
+    /// [`Rule::DocStrictParser`]: `Returns`/`Errors` section checks.
+    pub strict_docs: bool,
 }
 
 impl Rules {
+    /// The rules of `level`.
+    pub fn at(level: Level) -> Self {
+        Self {
+            legacy: level.has(Rule::SimpleUnions),
+            coroutine: level.has(Rule::CoroutineFlag),
+            member_docs: level.has(Rule::MemberDocsRequired),
+            unstable_feature: level.has(Rule::UnstableFeature),
+            conditional_args_boxed: level.has(Rule::ConditionalArgsBoxed),
+            strict_docs: level.has(Rule::DocStrictParser),
+        }
+    }
+
     /// The keys a definition of `meta` must have and the ones it may have.
     fn keys(self, meta: Meta) -> (&'static [&'static str], &'static [&'static str]) {
         const COMMAND: &[&str] = &[
@@ -1016,7 +1035,18 @@ impl ExprChecker<'_> {
                     .diag(DiagnosticKind::Doc, at, at, None, msg.to_owned()),
             )
         };
-        if self.rules.legacy {
+        if !self.rules.strict_docs {
+            // The doc parser of QEMU 5.2 to 8.2 checks only this.
+            if meta != Meta::Command && sec(DocSectionKind::Returns).is_some() {
+                let at = doc.span.unwrap_or(cx.at);
+                return Err(Box::new(self.rep.diag(
+                    DiagnosticKind::Doc,
+                    at,
+                    at,
+                    None,
+                    "'Returns:' is only valid for commands",
+                )));
+            }
             return Ok(());
         }
         if meta == Meta::Command {

@@ -64,6 +64,7 @@ pub mod model;
 pub mod options;
 pub mod parser;
 pub mod recover;
+pub mod rules;
 mod schema;
 pub mod snapshot;
 pub mod source;
@@ -75,13 +76,13 @@ pub use diag::{Diagnostic, DiagnosticKind};
 pub use dump::{dump_json, dump_qapi_test, dump_qapi_test_legacy};
 pub use introspect::{from_introspection_json, looks_like_introspection};
 pub use model::Model;
-pub use options::{Level, Limits, ParseOptions};
+pub use options::{Level, LevelError, LevelStatus, Limits, ParseOptions};
+pub use rules::{RULES, Rule, RuleInfo};
 pub use parser::{ParseError, parse_file, parse_str};
 pub use snapshot::looks_like_snapshot;
 pub use source::{FileId, SourceMap, Span};
 
-/// The first level whose rules are QEMU 10's: simple unions and the older
-/// naming and condition rules were dropped in QEMU 6.2.
+/// The first release without simple unions ([`Rule::SimpleUnions`]).
 pub const FLAT_UNIONS_ONLY: Level = Level::new(6, 2);
 
 /// Options for [`check`].
@@ -139,11 +140,7 @@ pub fn check(parsed: Parsed, opts: &CheckOptions) -> Result<Model, Error> {
         level,
     } = parsed;
     let level = opts.level.unwrap_or(level);
-    let rules = expr::Rules {
-        legacy: level < FLAT_UNIONS_ONLY,
-        coroutine: level >= Level::new(5, 2),
-        member_docs: level >= Level::MODERN_DOC,
-    };
+    let rules = expr::Rules::at(level);
     let result = schema::Builder::new(&sources, &pragma, rules).run(items, pragma.clone());
     match result {
         Ok(mut model) => {
@@ -169,6 +166,80 @@ pub fn check(parsed: Parsed, opts: &CheckOptions) -> Result<Model, Error> {
 ///   and checked. The level is `opts.level`, or else the one of the QEMU
 ///   tree the file belongs to (see [`Level::detect`]).
 pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
+    let level = opts.level_for(path);
+    if let Err(e) = level.validate() {
+        let name = path.to_string_lossy();
+        return Err(Error {
+            diagnostic: Box::new(Diagnostic::file(DiagnosticKind::Semantic, e.to_string(), name)),
+            sources: SourceMap::new(),
+        });
+    }
+    let mut err = match load_at(path, opts) {
+        Ok(model) => return Ok(model),
+        Err(e) => e,
+    };
+    if err.diagnostic.kind != DiagnosticKind::Io
+        && err.diagnostic.kind != DiagnosticKind::Limit
+        && let Some(note) = accepting_releases(path, opts, level)
+    {
+        err.diagnostic.notes.push(note);
+    }
+    Err(err)
+}
+
+/// When a schema that fails at `level` is accepted at other known
+/// releases, says which (the error is then only due to a release-gated
+/// rule, see [`rules`]): the range of releases around the nearest
+/// accepting one, and the `--qemu-version` to pass.
+fn accepting_releases(path: &Path, opts: &ParseOptions, level: Level) -> Option<String> {
+    let accepts = |r: Level| {
+        let o = ParseOptions {
+            level: Some(r),
+            ..*opts
+        };
+        load_at(path, &o).is_ok()
+    };
+    let releases = Level::RELEASES;
+    // The nearest accepting release below, else above, the level.
+    let below = releases.iter().rev().copied().find(|&r| r < level && accepts(r));
+    let (lo, hi) = if let Some(hi) = below {
+        let lo = releases
+            .iter()
+            .rev()
+            .copied()
+            .filter(|&r| r <= hi)
+            .take_while(|&r| accepts(r))
+            .last()
+            .unwrap_or(hi);
+        (lo, hi)
+    } else {
+        let lo = releases.iter().copied().find(|&r| r > level && accepts(r))?;
+        let hi = releases
+            .iter()
+            .copied()
+            .filter(|&r| r >= lo)
+            .take_while(|&r| accepts(r))
+            .last()
+            .unwrap_or(lo);
+        (lo, hi)
+    };
+    let range = if lo == hi {
+        format!("QEMU {hi}'s rules")
+    } else if lo == Level::OLDEST {
+        format!("QEMU ≤ {hi}'s rules")
+    } else if hi == Level::LATEST {
+        format!("QEMU ≥ {lo}'s rules")
+    } else {
+        format!("the rules of QEMU {lo} to {hi}")
+    };
+    let pick = if hi < level { hi } else { lo };
+    Some(format!(
+        "this schema is accepted by {range}; pass --qemu-version {pick} if it is from that release"
+    ))
+}
+
+/// [`load`] at the level of `opts` (or the tree's), without hints.
+fn load_at(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
     // Peek at the content; files that cannot be read (or are too big, or
     // not UTF-8) are left to the source parser, which reports them.
     let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= opts.limits.max_file_size);

@@ -29,6 +29,7 @@ use crate::diag::{Diagnostic, DiagnosticKind};
 use crate::lexer::{LexError, Lexer, TokKind, Token};
 use crate::model::Pragma;
 use crate::options::{Level, ParseOptions};
+use crate::rules::Rule;
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 
 /// A parse failure: the diagnostic and every file read up to the failure,
@@ -377,13 +378,16 @@ pub(crate) struct FileParser<'a, 'c> {
     pub(crate) tok: Token,
     /// End offset of the previous token.
     prev_end: u32,
-    /// The language before QEMU 6.0 (`null`, "expected '{'").
+    /// [`Rule::NullLiteral`]: `null`, and "expected '{'" at top level.
     legacy: bool,
+    /// Inside a literal block of a doc comment, and the block's
+    /// indentation ([`Rule::DocLineLength`] does not apply there).
+    pub(crate) doc_literal: Option<usize>,
 }
 
 impl<'a, 'c> FileParser<'a, 'c> {
     fn new(ctx: &'c mut Ctx, file: FileId, name: &'a str, text: &'a str) -> Self {
-        let legacy = ctx.level < Level::PRAGMA_EXCEPTIONS;
+        let legacy = ctx.level.has(Rule::NullLiteral);
         Self {
             ctx,
             file,
@@ -398,6 +402,7 @@ impl<'a, 'c> FileParser<'a, 'c> {
             },
             prev_end: 0,
             legacy,
+            doc_literal: None,
         }
     }
 
@@ -471,13 +476,14 @@ impl<'a, 'c> FileParser<'a, 'c> {
             let start = self.tok_span();
             if self.tok.kind == TokKind::Comment {
                 self.reject_expr_doc(cur_doc.take())?;
-                let doc = self.get_doc()?;
                 freeform = None;
-                if doc.symbol.is_some() {
-                    cur_doc = Some(doc);
-                } else {
-                    freeform = doc.span;
-                    self.ctx.items.push(Item::Doc(doc));
+                for doc in self.get_doc()? {
+                    if doc.symbol.is_some() {
+                        cur_doc = Some(doc);
+                    } else {
+                        freeform = doc.span;
+                        self.ctx.items.push(Item::Doc(doc));
+                    }
                 }
                 continue;
             }
@@ -632,7 +638,6 @@ impl<'a, 'c> FileParser<'a, 'c> {
                         )
                     })
             };
-            let modern = level >= Level::PRAGMA_EXCEPTIONS;
             match name {
                 "doc-required" => {
                     let Some(b) = value.as_bool() else {
@@ -644,22 +649,22 @@ impl<'a, 'c> FileParser<'a, 'c> {
                     };
                     self.ctx.pragma.doc_required = b;
                 }
-                "command-name-exceptions" if modern => {
+                "command-name-exceptions" if level.has(Rule::PragmaExceptions) => {
                     self.ctx.pragma.command_name_exceptions = list(self)?;
                 }
-                "command-returns-exceptions" if modern => {
+                "command-returns-exceptions" if level.has(Rule::PragmaExceptions) => {
                     self.ctx.pragma.command_returns_exceptions = list(self)?;
                 }
-                "documentation-exceptions" if level >= Level::MODERN_DOC => {
+                "documentation-exceptions" if level.has(Rule::MemberDocsRequired) => {
                     self.ctx.pragma.documentation_exceptions = list(self)?;
                 }
-                "member-name-exceptions" if modern => {
+                "member-name-exceptions" if level.has(Rule::PragmaExceptions) => {
                     self.ctx.pragma.member_name_exceptions = list(self)?;
                 }
-                "returns-whitelist" if !modern => {
+                "returns-whitelist" if level.has(Rule::PragmaWhitelists) => {
                     self.ctx.pragma.command_returns_exceptions = list(self)?;
                 }
-                "name-case-whitelist" if !modern => {
+                "name-case-whitelist" if level.has(Rule::PragmaWhitelists) => {
                     self.ctx.pragma.member_name_exceptions = list(self)?;
                 }
                 _ => {

@@ -859,7 +859,7 @@ impl<'a> Builder<'a> {
         self.check_feature_clash(ent.info.as_ref(), &c.features, &c.name)?;
         if ent.e.is_type() {
             for f in &c.features {
-                if f.is_deprecated() || (f.is_unstable() && !self.rules.legacy) {
+                if f.is_deprecated() || (f.is_unstable() && self.rules.unstable_feature) {
                     return Err(self.err(
                         ent.info.as_ref(),
                         f.span,
@@ -1312,7 +1312,7 @@ impl<'a> Builder<'a> {
             ));
         }
         self.check_object(t)?;
-        if !self.rules.legacy && !boxed && self.object(t).members.iter().any(|m| m.cond.is_some()) {
+        if self.rules.conditional_args_boxed && !boxed && self.object(t).members.iter().any(|m| m.cond.is_some()) {
             return Err(self.err(
                 info,
                 None,

@@ -108,3 +108,33 @@ fn qemu_5_1_0_schemas_check_clean() {
         assert!(command_count(&m) > 10, "{rel}");
     }
 }
+
+/// Every schema of every shared release (qapi, qga, storage-daemon) loads
+/// and checks clean at the level read from its tree's `VERSION` file, and
+/// that level is the release itself.
+#[test]
+fn every_shared_release_checks_clean_at_its_own_level() {
+    use qmp_schema::Level;
+    for (version, level) in [
+        ("5.1.0", Level::new(5, 1)),
+        ("5.2.0", Level::new(5, 2)),
+        ("10.0.2", Level::new(10, 0)),
+        ("10.2.2", Level::new(10, 2)),
+    ] {
+        for rel in [
+            "qapi/qapi-schema.json",
+            "qga/qapi-schema.json",
+            "storage-daemon/qapi/qapi-schema.json",
+        ] {
+            let path = shared().join(version).join(rel);
+            if !path.exists() {
+                assert!(std::env::var_os("CI").is_none(), "shared data missing in CI");
+                eprintln!("skipping: {} not found", path.display());
+                continue;
+            }
+            assert_eq!(Level::detect(&path), Some(level), "{}", path.display());
+            let m = load_real(version, rel).expect("loaded");
+            assert!(m.commands().count() > 10, "{version} {rel}");
+        }
+    }
+}

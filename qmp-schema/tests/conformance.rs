@@ -8,21 +8,26 @@
 //! byte. Cases we knowingly cannot match are listed with the reason; the
 //! test fails on any unlisted mismatch and on any listed case that passes.
 //!
-//! QEMU's suite is read from `../shared` beside the workspace at run time.
+//! QEMU's suite is read from `../shared` beside the workspace at run time
+//! (or from `$QMP_SHARED`). Each release's suite is judged at that
+//! release's level: 5.1.0, 5.2.0, 10.0.2 and 10.2.2.
 
 use std::path::{Path, PathBuf};
 
 use qmp_schema::{Level, ParseOptions, dump_qapi_test, dump_qapi_test_legacy};
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/qemu")
+    match std::env::var_os("QMP_SHARED") {
+        Some(dir) => PathBuf::from(dir).join("qemu"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/qemu"),
+    }
 }
 
 /// Messages that deliberately differ from QEMU's: (case, reason). None do:
 /// every message matches QEMU's after whitespace normalisation.
 const WORDING: &[(&str, &str)] = &[];
 
-/// QEMU 10.0.2 cases we cannot match: (case, reason).
+/// QEMU 10.0.2 and 10.2.2 cases we cannot match: (case, reason).
 const KNOWN_10: &[(&str, &str)] = &[(
     "event-args-if-unboxed",
     "QEMU's .err file is stale (the case is not in QEMU's test list): it names \
@@ -190,4 +195,14 @@ fn qemu_10_0_2_suite() {
 #[test]
 fn qemu_5_1_0_suite() {
     run_suite("5.1.0", Level::new(5, 1), true, KNOWN_5_1);
+}
+
+#[test]
+fn qemu_5_2_0_suite() {
+    run_suite("5.2.0", Level::new(5, 2), true, &[]);
+}
+
+#[test]
+fn qemu_10_2_2_suite() {
+    run_suite("10.2.2", Level::new(10, 2), false, KNOWN_10);
 }

@@ -37,12 +37,19 @@ pub struct GenArgs {
     /// The runtime path used by the generated code.
     #[arg(long, default_value = "::qmp_types::runtime")]
     runtime_path: String,
+    #[command(flatten)]
+    level: super::schema::LevelArg,
 }
 
 /// Runs `qmp gen`.
 pub fn run(args: GenArgs) -> ExitCode {
+    let opts = match args.level.options() {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     let mut b = qmp_codegen::Builder::new();
     b.schema(&args.schema)
+        .qemu_version(opts.level)
         .out_dir(&args.out_dir)
         .file_stem(args.stem.clone())
         .docs(!args.no_docs)

@@ -26,7 +26,7 @@ enum SchemaCommand {
     /// Check QAPI schema files by QEMU's rules; exit 1 on the first error
     /// of any file.
     #[command(
-        after_help = "Example:\n  qmp schema check qemu/qapi/qapi-schema.json qemu/qga/qapi-schema.json\n  qmp schema check --level 5.1 old/qapi/qapi-schema.json"
+        after_help = "Example:\n  qmp schema check qemu/qapi/qapi-schema.json qemu/qga/qapi-schema.json\n  qmp schema check --qemu-version 5.1 old/qapi/qapi-schema.json"
     )]
     Check {
         /// Schema files (their includes are read too).
@@ -71,19 +71,31 @@ enum SchemaCommand {
 }
 
 #[derive(Debug, Args)]
-struct LevelArg {
-    /// QAPI language level (QEMU release, e.g. 10.0 or 5.1); default: read
-    /// from the QEMU tree's VERSION file, else the newest.
-    #[arg(long, value_name = "X.Y")]
+pub(crate) struct LevelArg {
+    /// Read the schema by this QEMU release's QAPI rules (e.g. 9.0 or 5.1);
+    /// default: the QEMU tree's VERSION file, else the newest rules (10.2).
+    #[arg(long = "qemu-version", visible_alias = "level", value_name = "X.Y")]
     level: Option<Level>,
 }
 
 impl LevelArg {
-    fn options(&self) -> ParseOptions {
-        ParseOptions {
+    /// The parse options; prints a note for a release newer than the
+    /// newest known one, and refuses a level that is no known release.
+    pub(crate) fn options(&self) -> Result<ParseOptions, ExitCode> {
+        if let Some(level) = self.level {
+            match level.validate() {
+                Ok(Some(note)) => eprintln!("qmp: note: {note}"),
+                Ok(None) => {}
+                Err(e) => {
+                    eprintln!("qmp: --qemu-version: {e}");
+                    return Err(ExitCode::FAILURE);
+                }
+            }
+        }
+        Ok(ParseOptions {
             level: self.level,
             ..ParseOptions::default()
-        }
+        })
     }
 }
 
@@ -99,7 +111,10 @@ pub fn run(args: SchemaArgs) -> ExitCode {
         SchemaCommand::Diff(a) => super::diff::run(a),
         SchemaCommand::Extract(a) => super::extract::run(a),
         SchemaCommand::Check { files, level } => {
-            let opts = level.options();
+            let opts = match level.options() {
+                Ok(o) => o,
+                Err(code) => return code,
+            };
             let mut ok = true;
             for f in &files {
                 match load(f, &opts) {
@@ -121,7 +136,10 @@ pub fn run(args: SchemaArgs) -> ExitCode {
             format,
             level,
         } => {
-            let opts = level.options();
+            let opts = match level.options() {
+                Ok(o) => o,
+                Err(code) => return code,
+            };
             let Some(model) = load(&file, &opts) else {
                 return ExitCode::FAILURE;
             };
@@ -144,7 +162,11 @@ pub fn run(args: SchemaArgs) -> ExitCode {
         }
         SchemaCommand::JsonSchema(args) => crate::cmd::r#gen::json_schema(args),
         SchemaCommand::Stats { file, json, level } => {
-            let Some(model) = load(&file, &level.options()) else {
+            let opts = match level.options() {
+                Ok(o) => o,
+                Err(code) => return code,
+            };
+            let Some(model) = load(&file, &opts) else {
                 return ExitCode::FAILURE;
             };
             let stats = Stats::of(&model);
