@@ -28,8 +28,8 @@
 use crate::ast::{Doc, DocSection, DocSectionKind};
 use crate::diag::{Diagnostic, DiagnosticKind};
 use crate::lexer::{TokKind, py_indent, py_rstrip, py_strip};
-use crate::rules::Rule;
 use crate::parser::FileParser;
+use crate::rules::Rule;
 use crate::source::Span;
 
 type PResult<T> = Result<T, Box<Diagnostic>>;
@@ -251,7 +251,11 @@ impl<'a> FileParser<'a, '_> {
             let upto = &self.comment_text()[..2 + at + 1];
             let mut col = 1;
             for ch in upto.chars() {
-                col = if ch == '\t' { (col + 7) % 8 + 1 } else { col + 1 };
+                col = if ch == '\t' {
+                    (col + 7) % 8 + 1
+                } else {
+                    col + 1
+                };
             }
             span.col = self.tok.col - 1 + col;
             span.start += (2 + at + 1) as u32;
@@ -526,9 +530,7 @@ impl<'a> FileParser<'a, '_> {
             }
             if val.starts_with("# =") {
                 if doc.symbol.is_some() && level.has(Rule::DocNoHeadingInDefinition) {
-                    return Err(
-                        self.doc_err("unexpected '=' markup in definition documentation")
-                    );
+                    return Err(self.doc_err("unexpected '=' markup in definition documentation"));
                 }
                 if level.has(Rule::DocHeadingSplitsBlock)
                     && doc.symbol.is_none()
@@ -770,10 +772,12 @@ impl<'a> FileParser<'a, '_> {
 /// QEMU 10.2's `(\.\. +qmp-example)? *::$`, matched at the start.
 fn is_literal_start(line: &str) -> bool {
     let rest = match line.strip_prefix("..") {
-        Some(r) if r.starts_with(' ') => match r.trim_start_matches(' ').strip_prefix("qmp-example") {
-            Some(r) => r,
-            None => return false,
-        },
+        Some(r) if r.starts_with(' ') => {
+            match r.trim_start_matches(' ').strip_prefix("qmp-example") {
+                Some(r) => r,
+                None => return false,
+            }
+        }
         _ => line,
     };
     rest.trim_start_matches(' ') == "::"
@@ -812,7 +816,9 @@ fn single_space_after_sentence(line: &str) -> Option<usize> {
         }
         if i == 0 {
             let j = b.iter().take_while(|&&c| c == b' ').count();
-            if b.get(j).is_some_and(u8::is_ascii_digit) && b.get(j + 1) == Some(&b'.') && follows(j + 2)
+            if b.get(j).is_some_and(u8::is_ascii_digit)
+                && b.get(j + 1) == Some(&b'.')
+                && follows(j + 2)
             {
                 i = j + 4;
                 continue;

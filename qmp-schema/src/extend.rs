@@ -650,7 +650,7 @@ fn create(
     let mut plain = Dict::default();
     let scratch = &mut Report::default();
     sync_members(mk, &def.name, &mut plain, &members, scratch);
-    report.int_unknown.extend(scratch.int_unknown.drain(..));
+    report.int_unknown.append(&mut scratch.int_unknown);
     let base = def.items.iter().find_map(|i| match i {
         MItem::MembersOf(b) => Some(b.clone()),
         _ => None,

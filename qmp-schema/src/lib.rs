@@ -77,8 +77,8 @@ pub use dump::{dump_json, dump_qapi_test, dump_qapi_test_legacy};
 pub use introspect::{from_introspection_json, looks_like_introspection};
 pub use model::Model;
 pub use options::{Level, LevelError, LevelStatus, Limits, ParseOptions};
-pub use rules::{RULES, Rule, RuleInfo};
 pub use parser::{ParseError, parse_file, parse_str};
+pub use rules::{RULES, Rule, RuleInfo};
 pub use snapshot::looks_like_snapshot;
 pub use source::{FileId, SourceMap, Span};
 
@@ -170,7 +170,11 @@ pub fn load(path: &Path, opts: &ParseOptions) -> Result<Model, Error> {
     if let Err(e) = level.validate() {
         let name = path.to_string_lossy();
         return Err(Error {
-            diagnostic: Box::new(Diagnostic::file(DiagnosticKind::Semantic, e.to_string(), name)),
+            diagnostic: Box::new(Diagnostic::file(
+                DiagnosticKind::Semantic,
+                e.to_string(),
+                name,
+            )),
             sources: SourceMap::new(),
         });
     }
@@ -201,7 +205,11 @@ fn accepting_releases(path: &Path, opts: &ParseOptions, level: Level) -> Option<
     };
     let releases = Level::RELEASES;
     // The nearest accepting release below, else above, the level.
-    let below = releases.iter().rev().copied().find(|&r| r < level && accepts(r));
+    let below = releases
+        .iter()
+        .rev()
+        .copied()
+        .find(|&r| r < level && accepts(r));
     let (lo, hi) = if let Some(hi) = below {
         let lo = releases
             .iter()
@@ -213,7 +221,10 @@ fn accepting_releases(path: &Path, opts: &ParseOptions, level: Level) -> Option<
             .unwrap_or(hi);
         (lo, hi)
     } else {
-        let lo = releases.iter().copied().find(|&r| r > level && accepts(r))?;
+        let lo = releases
+            .iter()
+            .copied()
+            .find(|&r| r > level && accepts(r))?;
         let hi = releases
             .iter()
             .copied()

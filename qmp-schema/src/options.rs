@@ -295,7 +295,11 @@ mod tests {
         assert!(Level::new(10, 0) > Level::new(9, 2));
         assert_eq!(Level::LATEST.to_string(), "10.2");
         assert_eq!(Level::RELEASES.last(), Some(&Level::LATEST));
-        assert!(Level::RELEASES.windows(2).all(|w| w[0].next_release() == w[1]));
+        assert!(
+            Level::RELEASES
+                .windows(2)
+                .all(|w| w[0].next_release() == w[1])
+        );
     }
 
     #[test]

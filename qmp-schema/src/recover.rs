@@ -229,8 +229,11 @@ impl Matcher<'_> {
     }
 }
 
-/// A type's shape, for pairing by shape: kind and sorted names.
-fn shape(model: &Model, name: &str) -> Option<(Kind, Vec<String>, Vec<String>)> {
+/// A type's shape: its kind, sorted member (or value) and branch names.
+type Shape = (Kind, Vec<String>, Vec<String>);
+
+/// A type's shape, for pairing by shape.
+fn shape(model: &Model, name: &str) -> Option<Shape> {
     let mut names: Vec<String>;
     let mut branches: Vec<String> = Vec::new();
     let k = match model.get(name)? {
@@ -303,7 +306,7 @@ pub fn recover(intro: &Model, reference: &Model) -> Recovery {
     // Step 2: by shape, for what is left, until nothing changes.
     let mut by_shape = HashSet::new();
     loop {
-        let mut index: HashMap<(Kind, Vec<String>, Vec<String>), Vec<&str>> = HashMap::new();
+        let mut index: HashMap<Shape, Vec<&str>> = HashMap::new();
         for e in &reference.entities {
             let Some(c) = e.common() else { continue };
             if c.implicit || mt.taken.contains_key(&c.name) {

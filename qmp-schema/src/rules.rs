@@ -354,10 +354,7 @@ pub const RULES: &[RuleInfo] = &[
 impl Rule {
     /// The rule's row in [`RULES`].
     pub fn info(self) -> &'static RuleInfo {
-        RULES
-            .iter()
-            .find(|r| r.rule == self)
-            .unwrap_or(&RULES[0])
+        RULES.iter().find(|r| r.rule == self).unwrap_or(&RULES[0])
     }
 
     /// Whether QEMU `level`'s front end has the rule.

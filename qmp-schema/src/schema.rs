@@ -1312,7 +1312,10 @@ impl<'a> Builder<'a> {
             ));
         }
         self.check_object(t)?;
-        if self.rules.conditional_args_boxed && !boxed && self.object(t).members.iter().any(|m| m.cond.is_some()) {
+        if self.rules.conditional_args_boxed
+            && !boxed
+            && self.object(t).members.iter().any(|m| m.cond.is_some())
+        {
             return Err(self.err(
                 info,
                 None,

@@ -128,7 +128,10 @@ fn every_shared_release_checks_clean_at_its_own_level() {
         ] {
             let path = shared().join(version).join(rel);
             if !path.exists() {
-                assert!(std::env::var_os("CI").is_none(), "shared data missing in CI");
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "shared data missing in CI"
+                );
                 eprintln!("skipping: {} not found", path.display());
                 continue;
             }

@@ -20,10 +20,7 @@ fn suite_dir(version: &str) -> Option<PathBuf> {
         Some(dir) => PathBuf::from(dir),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
     };
-    let dir = shared
-        .join("qemu")
-        .join(version)
-        .join("tests/qapi-schema");
+    let dir = shared.join("qemu").join(version).join("tests/qapi-schema");
     if dir.is_dir() {
         Some(dir)
     } else {

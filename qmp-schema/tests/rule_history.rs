@@ -153,11 +153,7 @@ const KNOWN_DEVIATIONS: &[(Rule, Level, &str)] = &[
         "6.0 and 6.1 are read by the QEMU 5 expression checker (they still have simple \
          unions), which checks names for validity only",
     ),
-    (
-        Rule::NamingRules,
-        Level::new(6, 1),
-        "as for 6.0",
-    ),
+    (Rule::NamingRules, Level::new(6, 1), "as for 6.0"),
 ];
 
 #[test]
@@ -177,10 +173,7 @@ fn each_rule_holds_exactly_in_its_releases() {
     for p in PROBES {
         let info = p.rule.info();
         // Every known release, and a newer one (read by the newest rules).
-        let levels = Level::RELEASES
-            .iter()
-            .copied()
-            .chain([Level::new(99, 0)]);
+        let levels = Level::RELEASES.iter().copied().chain([Level::new(99, 0)]);
         for level in levels {
             let outcome = run(p.src, level);
             let shown = (p.shows)(&outcome);
@@ -203,7 +196,11 @@ fn each_rule_holds_exactly_in_its_releases() {
                 (false, false) => failures.push(format!(
                     "{} at {level}: table says {}, probe {what}",
                     info.name,
-                    if expected { "applies" } else { "does not apply" },
+                    if expected {
+                        "applies"
+                    } else {
+                        "does not apply"
+                    },
                 )),
             }
         }
@@ -227,7 +224,12 @@ fn docs_table_is_the_rule_table() {
             r.since.to_string()
         };
         let until = r.until.map_or_else(|| "—".to_owned(), |u| u.to_string());
-        let cell = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|");
+        let cell = |s: &str| {
+            s.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace('|', "\\|")
+        };
         table.push_str(&format!(
             "| `{}` | {} | {} | {} | {} | {} |\n",
             r.name,
@@ -238,8 +240,8 @@ fn docs_table_is_the_rule_table() {
             cell(r.evidence)
         ));
     }
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../docs/qapi-language-history.md");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/qapi-language-history.md");
     let doc = std::fs::read_to_string(&path).expect("docs/qapi-language-history.md");
     let (begin, end) = ("<!-- rules:begin -->\n", "<!-- rules:end -->");
     let start = doc.find(begin).expect("begin marker") + begin.len();
@@ -276,8 +278,10 @@ fn failure_names_the_accepting_release() {
     assert!(shown.contains("is no longer supported"), "{shown}");
     assert_eq!(
         err.diagnostic.notes,
-        ["this schema is accepted by QEMU ≤ 9.0's rules; pass --qemu-version 9.0 if it is from \
-          that release"],
+        [
+            "this schema is accepted by QEMU ≤ 9.0's rules; pass --qemu-version 9.0 if it is from \
+          that release"
+        ],
         "{shown}"
     );
     assert!(qmp_schema::load(&path, &ParseOptions::with_level(Level::new(9, 0))).is_ok());
@@ -290,8 +294,10 @@ fn failure_names_the_accepting_release() {
     let err = qmp_schema::load(&path, &ParseOptions::with_level(Level::new(5, 2))).unwrap_err();
     assert_eq!(
         err.diagnostic.notes,
-        ["this schema is accepted by QEMU ≥ 6.2's rules; pass --qemu-version 6.2 if it is from \
-          that release"]
+        [
+            "this schema is accepted by QEMU ≥ 6.2's rules; pass --qemu-version 6.2 if it is from \
+          that release"
+        ]
     );
 
     // An error no release accepts gets no note.
@@ -308,7 +314,10 @@ fn unknown_levels() {
     for bad in [Level::new(4, 2), Level::new(7, 5)] {
         let err = qmp_schema::load(&path, &ParseOptions::with_level(bad)).unwrap_err();
         let msg = err.diagnostic.to_string();
-        assert!(msg.contains(&bad.to_string()) && msg.contains("5.1"), "{msg}");
+        assert!(
+            msg.contains(&bad.to_string()) && msg.contains("5.1"),
+            "{msg}"
+        );
     }
     assert!(qmp_schema::load(&path, &ParseOptions::with_level(Level::new(99, 0))).is_ok());
     assert!(Level::new(99, 0).validate().unwrap().is_some());
