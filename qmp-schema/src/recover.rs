@@ -464,3 +464,148 @@ pub fn recover_names(model: &mut Model, reference: &Model) -> Recovery {
     apply(model, &rec, reference);
     rec
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CheckOptions, ParseOptions, check, from_introspection_json, parse_str};
+
+    const SOURCE: &str = "
+{ 'enum': 'Mode', 'data': ['top', 'full', 'none'] }
+{ 'enum': 'Other', 'data': ['x', 'y'] }
+{ 'struct': 'Opts', 'data': { 'id': 'str', '*size': 'uint64', 'mode': 'Mode' } }
+{ 'struct': 'Info', 'data': { 'name': 'str' } }
+{ 'alternate': 'Ref', 'data': { 'definition': 'Opts', 'reference': 'str' } }
+{ 'command': 'add', 'data': 'Opts', 'boxed': true }
+{ 'command': 'backup', 'data': { 'sync': 'Mode', 'target': 'Ref' } }
+{ 'command': 'query-info', 'returns': ['Info'] }
+{ 'struct': 'Lone', 'data': { 'a': 'str', 'b': 'Other' } }
+";
+
+    const REPLY: &str = r#"[
+  {"name": "add", "meta-type": "command", "arg-type": "10", "ret-type": "0"},
+  {"name": "backup", "meta-type": "command", "arg-type": "11", "ret-type": "0"},
+  {"name": "query-info", "meta-type": "command", "arg-type": "0", "ret-type": "[14]"},
+  {"name": "0", "meta-type": "object", "members": []},
+  {"name": "10", "meta-type": "object", "members": [
+     {"name": "id", "type": "str"}, {"name": "size", "type": "int", "default": null},
+     {"name": "mode", "type": "12"}, {"name": "new-in-reply", "type": "17"}]},
+  {"name": "11", "meta-type": "object", "members": [
+     {"name": "sync", "type": "12"}, {"name": "target", "type": "13"}]},
+  {"name": "12", "meta-type": "enum", "values": ["top", "full", "none", "bitmap"]},
+  {"name": "13", "meta-type": "alternate", "members": [{"type": "10"}, {"type": "str"}]},
+  {"name": "14", "meta-type": "object", "members": [{"name": "name", "type": "str"}]},
+  {"name": "[14]", "meta-type": "array", "element-type": "14"},
+  {"name": "15", "meta-type": "object", "members": [
+     {"name": "a", "type": "str"}, {"name": "b", "type": "16"}]},
+  {"name": "16", "meta-type": "enum", "values": ["x", "y"]},
+  {"name": "17", "meta-type": "enum", "values": ["p", "q"]},
+  {"name": "str", "meta-type": "builtin", "json-type": "string"},
+  {"name": "int", "meta-type": "builtin", "json-type": "int"}
+]"#;
+
+    fn models() -> (Model, Model) {
+        let parsed = parse_str("ref.json", SOURCE, &ParseOptions::default()).unwrap();
+        let reference = check(parsed, &CheckOptions::default()).unwrap();
+        let reply = from_introspection_json("reply.json", REPLY).unwrap();
+        (reply, reference)
+    }
+
+    #[test]
+    fn pairs_by_use_and_by_shape() {
+        let (reply, reference) = models();
+        let rec = recover(&reply, &reference);
+        let named: Vec<(&str, &str)> = rec
+            .names
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("10", "Opts"),
+                ("12", "Mode"),
+                ("13", "Ref"),
+                ("14", "Info"),
+                ("15", "Lone"),
+                ("16", "Other")
+            ]
+        );
+        assert_eq!(rec.by_shape, 1, "only Lone is reached by shape");
+        assert_eq!(
+            rec.implicit.get("11").map(String::as_str),
+            Some("q_obj_backup-arg")
+        );
+        assert_eq!(rec.unmatched, ["0", "17"]);
+        assert_eq!(rec.masked(), 10);
+    }
+
+    #[test]
+    fn apply_renames_everything_that_refers() {
+        let (mut reply, reference) = models();
+        recover_names(&mut reply, &reference);
+        let opts = reply.object("Opts").expect("renamed");
+        assert_eq!(
+            opts.members[1].ty, "uint64",
+            "integer width from the reference"
+        );
+        assert_eq!(opts.members[2].ty, "Mode");
+        assert_eq!(opts.members[3].ty, "17", "unmatched stays masked");
+        assert!(matches!(reply.get("uint64"), Some(Entity::Builtin(_))));
+        let Some(Entity::Alternate(r)) = reply.get("Ref") else {
+            panic!("no alternate Ref")
+        };
+        let branches: Vec<(&str, &str)> = r
+            .variants
+            .variants
+            .iter()
+            .map(|v| (v.name.as_str(), v.ty.as_str()))
+            .collect();
+        assert_eq!(branches, [("definition", "Opts"), ("reference", "str")]);
+        let q = reply
+            .commands()
+            .find(|c| c.common.name == "query-info")
+            .unwrap();
+        assert_eq!(q.ret_type.as_deref(), Some("[Info]"));
+        assert!(matches!(reply.get("[Info]"), Some(Entity::Array(a)) if a.element == "Info"));
+        assert!(reply.get("10").is_none() && reply.get("[14]").is_none());
+        let add = reply.commands().find(|c| c.common.name == "add").unwrap();
+        assert_eq!(add.arg_type.as_deref(), Some("Opts"));
+    }
+
+    #[test]
+    fn unrelated_types_are_not_paired() {
+        // The reference's 'sync' is an enum without common values, and its
+        // struct shares no member: no pairing.
+        let parsed = parse_str(
+            "ref.json",
+            "{ 'enum': 'Mode', 'data': ['a'] }
+             { 'struct': 'Opts', 'data': { 'zzz': 'str' } }
+             { 'command': 'backup', 'data': { 'sync': 'Mode', 'target': 'Opts' } }",
+            &ParseOptions::default(),
+        )
+        .unwrap();
+        let reference = check(parsed, &CheckOptions::default()).unwrap();
+        let reply = from_introspection_json(
+            "reply.json",
+            r#"[{"name": "backup", "meta-type": "command", "arg-type": "1", "ret-type": "0"},
+                {"name": "0", "meta-type": "object", "members": []},
+                {"name": "1", "meta-type": "object", "members": [
+                   {"name": "sync", "type": "2"}, {"name": "target", "type": "3"}]},
+                {"name": "2", "meta-type": "enum", "values": ["b"]},
+                {"name": "3", "meta-type": "object", "members": [{"name": "id", "type": "str"}]},
+                {"name": "str", "meta-type": "builtin", "json-type": "string"}]"#,
+        )
+        .unwrap();
+        let rec = recover(&reply, &reference);
+        assert!(rec.names.is_empty(), "{:?}", rec.names);
+        assert_eq!(rec.unmatched, ["0", "2", "3"]);
+    }
+
+    #[test]
+    fn source_models_are_left_alone() {
+        let (_, reference) = models();
+        let rec = recover(&reference, &reference);
+        assert_eq!(rec, Recovery::default());
+    }
+}
