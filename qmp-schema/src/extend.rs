@@ -1075,3 +1075,197 @@ fn reorder<T>(
         entries.insert(at, entry);
     }
 }
+
+/// The result of [`extract_extended`].
+#[derive(Debug, Clone)]
+pub struct Extended {
+    /// The snapshot text (`qmp-rs-snapshot/1`).
+    pub text: String,
+    /// The checked model of the snapshot.
+    pub model: Model,
+    /// What the manual changed.
+    pub report: Report,
+    /// Features taken from the reply ([`reconcile_with_reply`]).
+    pub from_reply: Vec<String>,
+}
+
+/// The whole extraction: parses the schema at `path` (the nearest release
+/// with source), [`extend`]s it with the later release's manual (troff
+/// text), reconciles it with that release's reply if given, writes the
+/// snapshot (with `source` as its source text, if given) and checks it.
+/// Deterministic: the same inputs give the same bytes.
+pub fn extract_extended(
+    path: &std::path::Path,
+    opts: &crate::ParseOptions,
+    manual_text: &str,
+    reply: Option<&Model>,
+    source: Option<&str>,
+) -> Result<Extended, crate::Error> {
+    use crate::snapshot;
+    let (mut parsed, mut meta) = snapshot::extract_parsed(path, opts)?;
+    if let Some(s) = source {
+        meta.source = Some(s.to_owned());
+    }
+    let defs = crate::manual::parse(manual_text);
+    let report = extend(&mut parsed, &defs, reply);
+    let load = |text: &str| -> Result<Model, crate::Error> {
+        let (p, level) = snapshot::read_with_level("<snapshot>", text)?;
+        let level = opts.level.or(level).unwrap_or_default();
+        crate::check(p, &crate::CheckOptions { level: Some(level) })
+    };
+    let mut text = snapshot::write_with(&parsed, &meta);
+    let mut from_reply = Vec::new();
+    if let Some(r) = reply {
+        let model = load(&text)?;
+        let new: HashSet<String> = report
+            .members
+            .iter()
+            .chain(&report.values)
+            .cloned()
+            .collect();
+        from_reply = reconcile_with_reply(&mut parsed, &model, r, &new);
+        text = snapshot::write_with(&parsed, &meta);
+    }
+    let model = load(&text)?;
+    Ok(Extended {
+        text,
+        model,
+        report,
+        from_reply,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CheckOptions, ParseOptions, check, parse_str, snapshot};
+
+    const SOURCE: &str = "
+{ 'enum': 'Color', 'data': ['red', 'green'] }
+{ 'struct': 'Shape', 'data': { 'id': 'str', '*old': 'int', 'n': 'uint8' } }
+{ 'command': 'query-shape', 'returns': 'Shape' }
+{ 'command': 'gone' }
+";
+
+    /// A manual in `rst2man`'s layout: Color gains `blue` and loses
+    /// `green`, Shape gains `kind` and `size` and loses `old`, `gone` is
+    /// gone, `query-size` and `Size` are new.
+    const MANUAL: &str = r#".TH "X" "7"
+.INDENT 0.0
+.TP
+.B Enum Color (Since: 1.0)
+.INDENT 7.0
+.TP
+.B Values
+.INDENT 7.0
+.IP \(bu 2
+\fBred\fP \-\- prose
+.IP \(bu 2
+\fBblue\fP \-\- prose
+.UNINDENT
+.UNINDENT
+.UNINDENT
+.INDENT 0.0
+.TP
+.B Object Shape (Since: 1.0)
+.INDENT 7.0
+.TP
+.B Members
+.INDENT 7.0
+.IP \(bu 2
+\fBid\fP (\fBstring\fP) \-\- prose
+.IP \(bu 2
+\fBkind\fP (\fI\%Color\fP) \-\- prose
+.IP \(bu 2
+\fBn\fP (\fBint\fP) \-\- prose
+.IP \(bu 2
+\fBsize\fP (\fBint\fP, \fIoptional\fP) \-\- prose
+.UNINDENT
+.UNINDENT
+.UNINDENT
+.INDENT 0.0
+.TP
+.B Command query\-shape (Since: 1.0)
+.INDENT 7.0
+.TP
+.B Return
+\fI\%Shape\fP
+.UNINDENT
+.UNINDENT
+.INDENT 0.0
+.TP
+.B Enum Size (Since: 11.1)
+.INDENT 7.0
+.TP
+.B Values
+.INDENT 7.0
+.IP \(bu 2
+\fBsmall\fP \-\- prose
+.UNINDENT
+.UNINDENT
+.UNINDENT
+.INDENT 0.0
+.TP
+.B Command query\-size (Since: 11.1)
+\fIAvailability\fP: \fBCONFIG_A or CONFIG_B\fP
+.INDENT 7.0
+.TP
+.B Arguments
+.INDENT 7.0
+.IP \(bu 2
+\fBsize\fP (\fI\%Size\fP, \fIoptional\fP) \-\- prose
+.UNINDENT
+.TP
+.B Return
+\fB[\fP\fI\%Shape\fP\fB]\fP \-\- prose
+.UNINDENT
+.UNINDENT
+"#;
+
+    #[test]
+    fn extends_with_the_manual() {
+        let mut parsed = parse_str("main.json", SOURCE, &ParseOptions::default()).unwrap();
+        let defs = crate::manual::parse(MANUAL);
+        let r = extend(&mut parsed, &defs, None);
+        assert_eq!(r.values, ["Color.blue"]);
+        assert_eq!(r.members, ["Shape.kind", "Shape.size"]);
+        assert_eq!(r.removed_members, ["Color.green", "Shape.old"]);
+        assert_eq!(r.removed, ["gone"]);
+        assert_eq!(r.types, ["Size"]);
+        assert_eq!(r.commands, ["query-size"]);
+        assert_eq!(r.conditional, ["query-size"]);
+        assert_eq!(r.int_unknown, ["Shape.size"]);
+        assert!(r.type_changed.is_empty(), "uint8 vs int is no change");
+        let text = snapshot::write(&parsed);
+        let model = check(
+            snapshot::read("s.json", &text).unwrap(),
+            &CheckOptions::default(),
+        )
+        .expect("the extended schema checks");
+        let shape = model.object("Shape").unwrap();
+        let members: Vec<(&str, &str, bool)> = shape
+            .members
+            .iter()
+            .map(|m| (m.name.as_str(), m.ty.as_str(), m.optional))
+            .collect();
+        assert_eq!(
+            members,
+            [
+                ("id", "str", false),
+                ("kind", "Color", false),
+                ("n", "uint8", false),
+                ("size", "int", true)
+            ]
+        );
+        let Some(Entity::Command(c)) = model.get("query-size") else {
+            panic!("no query-size")
+        };
+        assert_eq!(c.ret_type.as_deref(), Some("ShapeList"));
+        assert_eq!(c.common.since.as_deref(), Some("11.1"));
+        assert!(matches!(&c.common.cond, Some(crate::model::IfCond::Any(v)) if v.len() == 2));
+        assert!(model.get("gone").is_none());
+        let color = model.enum_type("Color").unwrap();
+        let values: Vec<&str> = color.members.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(values, ["red", "blue"]);
+    }
+}

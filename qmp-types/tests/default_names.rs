@@ -50,7 +50,10 @@ fn enums_and_alternates_by_name() {
 
 #[test]
 fn replies_by_name() {
-    let s = StatusInfo::from_json(json!({"running": true, "status": "running"})).unwrap();
+    // `singlestep` is required before QEMU 8.1 and ignored after.
+    let s =
+        StatusInfo::from_json(json!({"running": true, "singlestep": false, "status": "running"}))
+            .unwrap();
     assert!(s.running);
     assert_eq!(s.status, RunState::Running);
     let i = SchemaInfo::from_json(

@@ -55,100 +55,86 @@ pub fn run(args: ExtractArgs) -> ExitCode {
             eprintln!("{e}");
         }
     };
-    let (mut parsed, mut meta) = match snapshot::extract_parsed(&args.file, &opts) {
-        Ok(t) => t,
-        Err(e) => {
-            report_err(&e);
-            return ExitCode::FAILURE;
-        }
-    };
-    if let Some(s) = &args.source {
-        meta.source = Some(s.clone());
-    }
-    let mut reply = None;
-    let mut new = std::collections::HashSet::new();
-    if let Some(man) = &args.manual {
-        let text = match read_manual(man) {
-            Ok(t) => t,
-            Err(msg) => {
-                eprintln!("{msg}");
+    let text = match &args.manual {
+        None => match snapshot::extract_parsed(&args.file, &opts) {
+            Ok((parsed, mut meta)) => {
+                if let Some(s) = &args.source {
+                    meta.source = Some(s.clone());
+                }
+                snapshot::write_with(&parsed, &meta)
+            }
+            Err(e) => {
+                report_err(&e);
                 return ExitCode::FAILURE;
             }
-        };
-        if let Some(r) = &args.reply {
-            match qmp_schema::load(r, &ParseOptions::default()) {
-                Ok(m) if m.origin == qmp_schema::model::Origin::Introspection => reply = Some(m),
-                Ok(_) => {
-                    eprintln!(
-                        "qmp: '{}' is not a saved query-qmp-schema reply",
-                        r.display()
-                    );
+        },
+        Some(man) => {
+            let manual = match read_manual(man) {
+                Ok(t) => t,
+                Err(msg) => {
+                    eprintln!("{msg}");
                     return ExitCode::FAILURE;
                 }
+            };
+            if qmp_schema::manual::parse(&manual).is_empty() {
+                eprintln!(
+                    "qmp: '{}' has no QAPI definitions (not a QEMU reference manual?)",
+                    man.display()
+                );
+                return ExitCode::FAILURE;
+            }
+            let mut reply = None;
+            if let Some(r) = &args.reply {
+                match qmp_schema::load(r, &ParseOptions::default()) {
+                    Ok(m) if m.origin == qmp_schema::model::Origin::Introspection => {
+                        reply = Some(m);
+                    }
+                    Ok(_) => {
+                        eprintln!(
+                            "qmp: '{}' is not a saved query-qmp-schema reply",
+                            r.display()
+                        );
+                        return ExitCode::FAILURE;
+                    }
+                    Err(e) => {
+                        report_err(&e);
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+            let ext = match qmp_schema::extend::extract_extended(
+                &args.file,
+                &opts,
+                &manual,
+                reply.as_ref(),
+                args.source.as_deref(),
+            ) {
+                Ok(x) => x,
                 Err(e) => {
+                    eprintln!("qmp: the extended schema does not check:");
                     report_err(&e);
                     return ExitCode::FAILURE;
                 }
+            };
+            print_report(&ext.report);
+            eprintln!("features from the reply: {}", ext.from_reply.len());
+            for a in &ext.from_reply {
+                eprintln!("  {a}");
             }
-        }
-        let defs = qmp_schema::manual::parse(&text);
-        if defs.is_empty() {
-            eprintln!(
-                "qmp: '{}' has no QAPI definitions (not a QEMU reference manual?)",
-                man.display()
-            );
-            return ExitCode::FAILURE;
-        }
-        let report = qmp_schema::extend::extend(&mut parsed, &defs, reply.as_ref());
-        print_report(&report);
-        new = report
-            .members
-            .iter()
-            .chain(&report.values)
-            .cloned()
-            .collect();
-    }
-    let mut text = snapshot::write_with(&parsed, &meta);
-    // Features of members and values: the manual has them in prose only,
-    // the reply has them.
-    if let Some(r) = &reply
-        && let Ok(model) = load_snapshot(&text, opts.level)
-    {
-        let added = qmp_schema::extend::reconcile_with_reply(&mut parsed, &model, r, &new);
-        eprintln!("features from the reply: {}", added.len());
-        for a in &added {
-            eprintln!("  {a}");
-        }
-        text = snapshot::write_with(&parsed, &meta);
-    }
-    // The result must load and check like any snapshot.
-    let name = args
-        .output
-        .as_ref()
-        .map_or_else(|| "<snapshot>".to_owned(), |p| p.display().to_string());
-    let checked = snapshot::read_with_level(&name, &text).and_then(|(p, level)| {
-        let level = opts.level.or(level).unwrap_or_default();
-        qmp_schema::check(p, &qmp_schema::CheckOptions { level: Some(level) })
-    });
-    let model = match checked {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("qmp: the extended schema does not check:");
-            report_err(&e);
-            return ExitCode::FAILURE;
+            if let Some(r) = &reply {
+                let cmp = qmp_schema::compare_introspection(r, &ext.model);
+                eprintln!(
+                    "checked against the reply: {} type pairs, {} differences",
+                    cmp.type_pairs,
+                    cmp.mismatches.len()
+                );
+                for m in &cmp.mismatches {
+                    eprintln!("  {m}");
+                }
+            }
+            ext.text
         }
     };
-    if let Some(r) = &reply {
-        let cmp = qmp_schema::compare_introspection(r, &model);
-        eprintln!(
-            "checked against the reply: {} type pairs, {} differences",
-            cmp.type_pairs,
-            cmp.mismatches.len()
-        );
-        for m in &cmp.mismatches {
-            eprintln!("  {m}");
-        }
-    }
     let written = match &args.output {
         Some(path) => std::fs::write(path, &text)
             .map_err(|e| format!("qmp: cannot write '{}': {e}", path.display())),
@@ -164,16 +150,6 @@ pub fn run(args: ExtractArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn load_snapshot(text: &str, level: Option<Level>) -> Result<qmp_schema::Model, qmp_schema::Error> {
-    let (p, l) = snapshot::read_with_level("<snapshot>", text)?;
-    qmp_schema::check(
-        p,
-        &qmp_schema::CheckOptions {
-            level: Some(level.or(l).unwrap_or_default()),
-        },
-    )
 }
 
 fn read_manual(path: &Path) -> Result<String, String> {
