@@ -644,12 +644,27 @@ fn create(
     def: &Def,
     reply: Option<&Model>,
     unions: &HashSet<String>,
+    carry: Option<&HashMap<String, Type>>,
     report: &mut Report,
 ) -> Option<Expr> {
-    let members: Vec<(&str, &Type, bool)> = member_items(def).collect();
+    // Integer members: the width of the same member where the source had
+    // it (arguments moved into this type, or a type renamed).
+    let typed: Vec<(&str, Type, bool)> = member_items(def)
+        .map(|(n, t, o)| {
+            let known = carry
+                .and_then(|c| c.get(n))
+                .filter(|k| t.base_name() == "int" && same_type(k, t));
+            (n, known.unwrap_or(t).clone(), o)
+        })
+        .collect();
+    let members: Vec<(&str, &Type, bool)> = typed.iter().map(|(n, t, o)| (*n, t, *o)).collect();
     let mut plain = Dict::default();
     let scratch = &mut Report::default();
     sync_members(mk, &def.name, &mut plain, &members, scratch);
+    scratch.int_unknown.retain(|m| {
+        let n = m.rsplit_once('.').map_or("", |(_, n)| n);
+        !carry.is_some_and(|c| c.contains_key(n))
+    });
     report.int_unknown.append(&mut scratch.int_unknown);
     let base = def.items.iter().find_map(|i| match i {
         MItem::MembersOf(b) => Some(b.clone()),
@@ -756,6 +771,84 @@ fn create(
     })
 }
 
+/// Member types the source has for definitions the manual adds: the
+/// arguments of a command or event that now names a type for them (the
+/// new type's members), and the members of a definition renamed in case
+/// only (`NetDevPasstOptions` → `NetdevPasstOptions`).
+fn carried_members(parsed: &Parsed, manual: &[Def]) -> HashMap<String, HashMap<String, Type>> {
+    let mut source: HashMap<String, (String, HashMap<String, Type>)> = HashMap::new();
+    for item in &parsed.items {
+        let Item::Expr(e) = item else { continue };
+        let Some((meta, name)) = def_name(&e.dict) else {
+            continue;
+        };
+        let mut members = HashMap::new();
+        for key in ["data", "base"] {
+            if let Some(d) = e.dict.get(key).and_then(Value::as_dict) {
+                for (k, v) in &d.entries {
+                    if let Some(t) = value_type(v) {
+                        members.insert(k.name.trim_start_matches('*').to_owned(), t);
+                    }
+                }
+            }
+        }
+        source.insert(name.to_owned(), (meta.to_owned(), members));
+    }
+    let mut carry: HashMap<String, HashMap<String, Type>> = HashMap::new();
+    for def in manual {
+        // Arguments moved into a named type.
+        if let [MItem::MembersOf(b)] = def.items.as_slice()
+            && matches!(def.kind, DefKind::Command | DefKind::Event)
+            && let Some((_, members)) = source.get(&def.name)
+            && !members.is_empty()
+            && !source.contains_key(b)
+        {
+            carry.entry(b.clone()).or_default().extend(members.clone());
+        }
+        // A member's type replaced by a new one (`MigrationStats` →
+        // `MigrationRAMStats`).
+        if let Some((_, members)) = source.get(&def.name) {
+            for (n, t, _) in member_items(def) {
+                if let (Some(Type::Name(old)), Type::Name(new)) = (members.get(n), t)
+                    && old != new
+                    && !source.contains_key(new)
+                    && let Some((_, old_members)) = source.get(old)
+                {
+                    carry
+                        .entry(new.clone())
+                        .or_default()
+                        .extend(old_members.clone());
+                }
+            }
+        }
+        // Renamed in case only.
+        if !source.contains_key(&def.name)
+            && let Some((_, (_, members))) = source
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&def.name))
+        {
+            carry
+                .entry(def.name.clone())
+                .or_default()
+                .extend(members.clone());
+        }
+    }
+    // What a new type inherits from a new base, the base has.
+    for def in manual {
+        let Some(known) = carry.get(&def.name).cloned() else {
+            continue;
+        };
+        for item in &def.items {
+            if let MItem::MembersOf(b) = item
+                && !source.contains_key(b)
+            {
+                carry.entry(b.clone()).or_default().extend(known.clone());
+            }
+        }
+    }
+    carry
+}
+
 /// Extends `parsed` with the definitions of a later release's manual (see
 /// the module docs). `reply`, when given, is that release's
 /// `query-qmp-schema` reply: commands and events it has are never dropped,
@@ -763,6 +856,7 @@ fn create(
 pub fn extend(parsed: &mut Parsed, manual: &[Def], reply: Option<&Model>) -> Report {
     let mut report = Report::default();
     let in_manual: HashMap<&str, &Def> = manual.iter().map(|d| (d.name.as_str(), d)).collect();
+    let carry = carried_members(parsed, manual);
     // Drop what the manual lacks.
     parsed.items.retain(|i| {
         let Item::Expr(e) = i else { return true };
@@ -832,7 +926,9 @@ pub fn extend(parsed: &mut Parsed, manual: &[Def], reply: Option<&Model>) -> Rep
                     },
                 };
                 let mk = Mk { span };
-                let Some(expr) = create(&mk, def, reply, &unions, &mut report) else {
+                let Some(expr) =
+                    create(&mk, def, reply, &unions, carry.get(&def.name), &mut report)
+                else {
                     report.skipped.push(def.name.clone());
                     continue;
                 };

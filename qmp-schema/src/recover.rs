@@ -537,7 +537,7 @@ mod tests {
             Some("q_obj_backup-arg")
         );
         assert_eq!(rec.unmatched, ["0", "17"]);
-        assert_eq!(rec.masked(), 10);
+        assert_eq!(rec.masked(), 9);
     }
 
     #[test]
