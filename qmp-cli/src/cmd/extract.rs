@@ -4,6 +4,12 @@
 //! keeps every expression and the doc facts the checker needs (documented
 //! member and feature names, `Since:`), but no documentation prose, so it
 //! can be committed and embedded where QEMU's text may not.
+//!
+//! With `--manual`, the schema (the nearest release available as source) is
+//! first extended with a later release's reference manual (see
+//! `qmp_schema::extend`), and with `--reply` reconciled with and checked
+//! against that release's `query-qmp-schema` reply. What changed, and what
+//! the manual cannot say, is printed to standard error.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -15,7 +21,7 @@ use qmp_schema::{Level, ParseOptions, snapshot};
 /// Arguments of `qmp schema extract`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  qmp schema extract qemu/qapi/qapi-schema.json -o qemu-qmp.json\n  qmp schema check qemu-qmp.json   # snapshots load like source"
+    after_help = "Example:\n  qmp schema extract qemu/qapi/qapi-schema.json -o qemu-qmp.json\n  qmp schema check qemu-qmp.json   # snapshots load like source\n  qmp schema extract qemu-10.2/qapi/qapi-schema.json --level 11.1 --manual qemu-qmp-ref.7 \\\n      --reply qemu-11.1-reply.json -o qemu-11.1-qmp.json"
 )]
 pub struct ExtractArgs {
     /// The main schema file (its includes are read too).
