@@ -6,6 +6,11 @@
 //!   the embedded QEMU 10.0.2 snapshot `schema/qemu-10.0.2-qmp.json`.
 //! * `QMP_QGA_SCHEMA` / `QMP_QSD_SCHEMA`: the same for the guest agent
 //!   (feature `qga`) and the storage daemon (feature `storage-daemon`).
+//!
+//! A reply names its types by number; they get the names of the types they
+//! match by structure in the newest embedded snapshot (QEMU 11.1.3), so
+//! code written against the default bindings compiles against bindings of
+//! a reply (types that match nothing are named after their use).
 //! * `QMP_SCHEMA_VERSION`: the QEMU release (e.g. `9.0`) whose QAPI rules
 //!   read those schemas, for schemas outside their tree (no `VERSION`
 //!   file); default: the tree's `VERSION`, else the newest rules.
@@ -76,8 +81,18 @@ const MODULE_FEATURES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// The reference for name recovery when a schema is a saved
+/// `query-qmp-schema` reply: the newest embedded snapshot.
+const REFERENCE_QMP: &str = "schema/qemu-11.1.3-qmp.json";
+const REFERENCE_QSD: &str = "schema/qemu-11.1.3-storage-daemon.json";
+
+fn manifest_path(rel: &str) -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it")).join(rel)
+}
+
 fn generate(
     schema: &Path,
+    reference: Option<&str>,
     out: &Path,
     stem: &str,
     modules: Option<Vec<&str>>,
@@ -87,6 +102,11 @@ fn generate(
         .out_dir(out)
         .file_stem(stem)
         .unstable_feature(Some("unstable"));
+    // A reply names its types by number: recover their real names by
+    // structure, so code written against the default bindings compiles.
+    if let Some(r) = reference {
+        b.reference_schema(manifest_path(r));
+    }
     println!("cargo:rerun-if-env-changed=QMP_SCHEMA_VERSION");
     if let Some(v) = std::env::var_os("QMP_SCHEMA_VERSION").filter(|v| !v.is_empty()) {
         let v = v.to_string_lossy();
@@ -135,14 +155,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         Some(mods)
     };
-    generate(&qmp, &out, "qmp", modules)?;
+    generate(&qmp, Some(REFERENCE_QMP), &out, "qmp", modules)?;
     if feature("qga") {
         let qga = schema_path("QMP_QGA_SCHEMA", "schema/qemu-10.0.2-qga.json");
-        generate(&qga, &out, "qga", None)?;
+        generate(&qga, None, &out, "qga", None)?;
     }
     if feature("storage-daemon") {
         let qsd = schema_path("QMP_QSD_SCHEMA", "schema/qemu-10.0.2-storage-daemon.json");
-        generate(&qsd, &out, "storage_daemon", None)?;
+        generate(&qsd, Some(REFERENCE_QSD), &out, "storage_daemon", None)?;
     }
     Ok(())
 }

@@ -89,6 +89,7 @@ use std::path::{Path, PathBuf};
 
 pub use qmp_schema;
 use qmp_schema::model::{Entity, Model};
+use qmp_schema::recover::Recovery;
 
 /// The generator's version, written into generated files.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -196,6 +197,10 @@ pub struct Output {
     pub json_schema: String,
     /// Files the code was generated from (for `rerun-if-changed`).
     pub inputs: Vec<PathBuf>,
+    /// For a schema read from a `query-qmp-schema` reply with a
+    /// [reference](Builder::reference_schema): which masked types got real
+    /// names by structure and which kept names derived from their use.
+    pub recovery: Option<qmp_schema::recover::Recovery>,
 }
 
 /// Configures and runs the generator (`&mut Self` setters, in the style of
@@ -210,6 +215,14 @@ pub struct Builder {
     keep: Keep,
     cargo_directives: Option<bool>,
     parse: qmp_schema::ParseOptions,
+    reference: Option<Reference>,
+}
+
+/// Where the reference model for name recovery comes from.
+#[derive(Debug)]
+enum Reference {
+    Path(PathBuf),
+    Model(Box<Model>),
 }
 
 impl Builder {
@@ -238,6 +251,26 @@ impl Builder {
     /// See `docs/qapi-language-history.md`.
     pub fn qemu_version(&mut self, level: Option<qmp_schema::Level>) -> &mut Self {
         self.parse.level = level;
+        self
+    }
+
+    /// The reference schema for a schema read from a saved
+    /// `query-qmp-schema` reply: a reply names its types only by number,
+    /// and with a reference each gets the name of the reference type it
+    /// matches by structure (see `qmp_schema::recover`), so code written
+    /// against bindings of the reference compiles against bindings of the
+    /// reply. Types that match nothing keep names derived from their use.
+    /// Ignored for QAPI source and snapshots. Best: the newest release's
+    /// schema (a QEMU tree's `qapi-schema.json` or a snapshot).
+    pub fn reference_schema(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.reference = Some(Reference::Path(path.as_ref().to_owned()));
+        self
+    }
+
+    /// Like [`reference_schema`](Self::reference_schema), with an already
+    /// loaded model.
+    pub fn reference_model(&mut self, model: Model) -> &mut Self {
+        self.reference = Some(Reference::Model(Box::new(model)));
         self
     }
 
@@ -351,7 +384,27 @@ impl Builder {
         Ok(out)
     }
 
-    fn load(&mut self) -> Result<(Model, Vec<PathBuf>), Error> {
+    fn load(&mut self) -> Result<(Model, Vec<PathBuf>, Option<Recovery>), Error> {
+        let (mut model, mut inputs) = self.load_schema()?;
+        let mut recovery = None;
+        if model.origin == qmp_schema::model::Origin::Introspection
+            && let Some(r) = &self.reference
+        {
+            let loaded;
+            let reference = match r {
+                Reference::Model(m) => &**m,
+                Reference::Path(p) => {
+                    loaded = qmp_schema::load(p, &qmp_schema::ParseOptions::default())?;
+                    inputs.extend(loaded.sources.files().map(|(_, f)| f.path.clone()));
+                    &loaded
+                }
+            };
+            recovery = Some(qmp_schema::recover::recover_names(&mut model, reference));
+        }
+        Ok((model, inputs, recovery))
+    }
+
+    fn load_schema(&mut self) -> Result<(Model, Vec<PathBuf>), Error> {
         if let Some(m) = self.model.take() {
             let inputs = m.sources.files().map(|(_, f)| f.path.clone()).collect();
             return Ok((m, inputs));
@@ -372,7 +425,7 @@ impl Builder {
 
     /// Generates the code without writing anything.
     pub fn generate_output(&mut self) -> Result<Output, Error> {
-        let (model, inputs) = self.load()?;
+        let (model, inputs, recovery) = self.load()?;
         let attrs = self.parsed_attrs()?;
         if let Some((path, attr)) = self
             .attrs
@@ -419,6 +472,7 @@ impl Builder {
             code,
             json_schema,
             inputs,
+            recovery,
         })
     }
 

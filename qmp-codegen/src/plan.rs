@@ -293,9 +293,15 @@ impl Plan {
                 queue.push_back((a.clone(), format!("{n}Data")));
             }
         }
+        // Each type's members are walked once: with names recovered (see
+        // `qmp_schema::recover`), named types may be recursive.
+        let mut walked: HashSet<String> = HashSet::new();
         while let Some((ty, hint)) = queue.pop_front() {
             if let Some(Entity::Array(a)) = model.get(&ty) {
                 queue.push_front((a.element.clone(), hint));
+                continue;
+            }
+            if !wanted.contains(ty.as_str()) && walked.contains(&ty) {
                 continue;
             }
             let owner = if wanted.contains(ty.as_str()) {
@@ -314,6 +320,9 @@ impl Plan {
             } else {
                 continue;
             };
+            if !walked.insert(ty.clone()) {
+                continue;
+            }
             match model.get(&ty) {
                 Some(Entity::Object(o)) => {
                     for m in &o.members {

@@ -53,12 +53,15 @@ mod doc;
 #[cfg(feature = "tools")]
 pub mod dump;
 mod expr;
+pub mod extend;
 pub mod introspect;
 pub mod json;
 mod lexer;
+pub mod manual;
 pub mod model;
 pub mod options;
 pub mod parser;
+pub mod recover;
 pub mod rules;
 mod schema;
 pub mod snapshot;

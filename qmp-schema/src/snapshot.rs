@@ -383,6 +383,13 @@ fn write_dict(out: &mut String, d: &Dict, indent: usize) {
 /// when the file belongs to a QEMU tree with a `VERSION` file (see
 /// [`Level::detect`]); `opts.level` overrides the level.
 pub fn extract(path: &Path, opts: &ParseOptions) -> Result<String, crate::Error> {
+    let (parsed, meta) = extract_parsed(path, opts)?;
+    Ok(write_with(&parsed, &meta))
+}
+
+/// Like [`extract`], but returns the parse tree and its [`Meta`] instead of
+/// writing them (to edit the tree first, see [`crate::extend`]).
+pub fn extract_parsed(path: &Path, opts: &ParseOptions) -> Result<(Parsed, Meta), crate::Error> {
     let parsed = crate::parse_file(path, opts)?;
     let version = qemu_version(path);
     let level = opts
@@ -392,7 +399,7 @@ pub fn extract(path: &Path, opts: &ParseOptions) -> Result<String, crate::Error>
         source: version.map(|v| format!("QEMU {v}")),
         level: level.map(|l| l.to_string()),
     };
-    Ok(write_with(&parsed, &meta))
+    Ok((parsed, meta))
 }
 
 /// The text of the `VERSION` file of the QEMU tree `schema` belongs to (its
