@@ -209,6 +209,15 @@ impl<'m> Emitter<'m> {
         if let Some(cond) = &c.cond {
             meta.push(format!("Only available if `{}`.", render_cond(cond)));
         }
+        if let Some(s) = self.model.spanned.as_deref() {
+            if let Some(p) = s.entities.get(&c.name) {
+                let mut text = p.describe(&s.spanned);
+                if let Some(first) = text.get(..1) {
+                    text = first.to_uppercase() + &text[1..];
+                }
+                meta.push(format!("{text}."));
+            }
+        }
         for f in &c.features {
             let fdoc = doc
                 .and_then(|d| d.feature(&f.name))
@@ -251,6 +260,20 @@ impl<'m> Emitter<'m> {
         }
         if let Some(cond) = &m.cond {
             parts.push(format!("Only available if `{}`.", render_cond(cond)));
+            if self.opts.conditions == crate::Conditions::Optional {
+                parts.push(
+                    "Optional in these bindings: builds of QEMU where the condition is false do not have it."
+                        .to_owned(),
+                );
+            }
+        }
+        if let Some(span) = self
+            .model
+            .spanned
+            .as_deref()
+            .and_then(|s| s.members.get(&(m.defined_in.clone(), m.name.clone())))
+        {
+            parts.push(span.describe());
         }
         for f in &m.features {
             parts.push(if f.is_deprecated() {
@@ -303,6 +326,11 @@ impl<'m> Emitter<'m> {
                 let mut d = format!("`{}`", m.name);
                 if let Some(c) = &m.cond {
                     d.push_str(&format!(" (only if `{}`)", render_cond(c)));
+                }
+                if let Some(p) = self.model.spanned.as_deref().and_then(|s| {
+                    Some((s, s.values.get(&(e.common.name.clone(), m.name.clone()))?))
+                }) {
+                    d.push_str(&format!(" ({})", p.1.describe(&p.0.spanned)));
                 }
                 for f in &m.features {
                     d.push_str(&format!(" ({})", f.name));

@@ -64,6 +64,7 @@ pub mod parser;
 mod schema;
 pub mod snapshot;
 pub mod source;
+pub mod span;
 
 use std::path::Path;
 
