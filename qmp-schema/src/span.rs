@@ -190,10 +190,13 @@ pub struct MemberSpan {
     pub optional_in: Vec<Release>,
     /// The releases that have the containing type but not the member.
     pub absent_in: Vec<Release>,
-    /// For a member whose type could not be reconciled: each release's type
-    /// name (in that release's model), oldest first. The member's type is
-    /// then `any`.
+    /// For a member whose type differs between releases (other than a
+    /// renamed type of the same shape): each release's type name (in that
+    /// release's model), oldest first.
     pub types: Vec<(Release, String)>,
+    /// Whether the newest type cannot decode an older release's values, so
+    /// the member's type was made `any`.
+    pub any: bool,
 }
 
 impl MemberSpan {
@@ -209,7 +212,7 @@ impl MemberSpan {
         if !self.absent_in.is_empty() {
             parts.push(format!("Absent in {}.", list(&self.absent_in)));
         }
-        if !self.optional_in.is_empty() {
+        if !self.optional_in.is_empty() && self.optional_in.len() < self.present.releases.len() {
             parts.push(format!("Optional in {}.", list(&self.optional_in)));
         }
         if !self.types.is_empty() {
@@ -218,10 +221,14 @@ impl MemberSpan {
                 .iter()
                 .map(|(r, t)| format!("`{t}` in QEMU {r}"))
                 .collect();
-            parts.push(format!(
-                "Its type differs between releases ({}), so it is decoded as any JSON value.",
-                t.join(", ")
-            ));
+            parts.push(if self.any {
+                format!(
+                    "Its type differs between releases ({}), so it is decoded as any JSON value.",
+                    t.join(", ")
+                )
+            } else {
+                format!("Declared as {}.", t.join(", "))
+            });
         }
         parts.join(" ")
     }
@@ -382,7 +389,9 @@ fn pair_types(out: &Model, models: &[(Release, &Model)]) -> Pairs {
             let (Some(ea), Some(eb)) = (out.get(&a), m.get(&b)) else {
                 continue;
             };
-            if !same_kind(ea, eb) {
+            // Built-in types only pair with themselves: `int` and `str`
+            // are different types, not one type renamed.
+            if !same_kind(ea, eb) || (matches!(ea, Entity::Builtin(_)) && a != b) {
                 continue;
             }
             pairs.entry((a.clone(), ri)).or_default().push(b.clone());
@@ -588,6 +597,23 @@ fn reconcile_members(
     pairs: &Pairs,
     facts: &mut Releases,
 ) {
+    // Which direction each object travels in: decoded (returns, events)
+    // and/or sent (arguments).
+    let decoded = reachable(
+        out,
+        out.entities.iter().flat_map(|e| match e {
+            Entity::Command(c) => c.ret_type.clone(),
+            Entity::Event(ev) => ev.arg_type.clone(),
+            _ => None,
+        }),
+    );
+    let sent = reachable(
+        out,
+        out.entities.iter().flat_map(|e| match e {
+            Entity::Command(c) => c.arg_type.clone(),
+            _ => None,
+        }),
+    );
     // Decisions per (declaring object, member).
     let mut decided: BTreeMap<(String, String), MemberSpan> = BTreeMap::new();
     for e in &out.entities {
@@ -597,6 +623,11 @@ fn reconcile_members(
             let mut span = MemberSpan::default();
             let mut types: Vec<(Release, String)> = Vec::new();
             let mut mismatch = false;
+            let mut differ = false;
+            // Types only ever sent: the newest type is kept for integer
+            // changes (QEMU checks the value it receives); types that are
+            // decoded (or unused) must decode every release's values.
+            let decode = decoded.contains(name) || !sent.contains(name);
             for (ri, (r, m)) in models.iter().enumerate() {
                 let Some(olds) = pairs.get(&(name.clone(), ri)) else {
                     continue;
@@ -613,14 +644,20 @@ fn reconcile_members(
                             span.optional_in.push(*r);
                         }
                         types.push((*r, x.ty.clone()));
-                        if !decodes(out, &mem.ty, m, &x.ty, ri, pairs) {
+                        let shape = decodes(out, &mem.ty, m, &x.ty, ri, pairs);
+                        let ints = both_integers(out, &mem.ty, m, &x.ty);
+                        if !shape || (ints && mem.ty != x.ty) {
+                            differ = true;
+                        }
+                        if !shape && (decode || !ints) {
                             mismatch = true;
                         }
                     }
                 }
             }
-            if mismatch {
+            if differ {
                 span.types = types;
+                span.any = mismatch;
             }
             // Optional in every release that has it and absent nowhere:
             // nothing to record.
@@ -667,7 +704,7 @@ fn reconcile_members(
                 if !tags.contains(&key) && (!d.absent_in.is_empty() || !d.optional_in.is_empty()) {
                     mem.optional = true;
                 }
-                if !d.types.is_empty() {
+                if d.any {
                     mem.ty = "any".to_owned();
                 }
             }
@@ -696,4 +733,252 @@ fn merge(d: &mut MemberSpan, s: MemberSpan) {
         }
     }
     d.types.sort();
+    d.any |= s.any;
+}
+
+/// Whether both types are built-in integer types.
+fn both_integers(out: &Model, new: &str, m: &Model, old: &str) -> bool {
+    let int = |e: Option<&Entity>| matches!(e, Some(Entity::Builtin(b)) if b.int_range.is_some());
+    int(out.get(new)) && int(m.get(old))
+}
+
+/// The object types reachable from `roots` (members, bases, branches,
+/// array elements, alternate branches).
+fn reachable(model: &Model, roots: impl Iterator<Item = String>) -> HashSet<String> {
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut todo: Vec<String> = roots.collect();
+    while let Some(n) = todo.pop() {
+        if !seen.insert(n.clone()) {
+            continue;
+        }
+        if let Some(e) = model.get(&n) {
+            todo.extend(references(e));
+        }
+    }
+    seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CheckOptions, Level, ParseOptions};
+
+    fn model(text: &str) -> Model {
+        let opts = ParseOptions::with_level(Level::LATEST);
+        let head = "{ 'pragma': { 'doc-required': false } }\n";
+        let parsed = crate::parse_str("t.json", &format!("{head}{text}"), &opts).unwrap();
+        crate::check(parsed, &CheckOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn r(s: &str) -> Release {
+        s.parse().unwrap()
+    }
+
+    fn member<'a>(m: &'a Model, obj: &str, name: &str) -> &'a crate::model::Member {
+        m.object(obj)
+            .unwrap()
+            .members
+            .iter()
+            .find(|x| x.name == name)
+            .unwrap()
+    }
+
+    const NEW: &str = "
+{ 'enum': 'Mode', 'data': [ 'fast', 'slow' ] }
+{ 'struct': 'Info', 'data': { 'name': 'str', 'acpi': 'bool', 'mode': 'Mode',
+  'size': 'int', 'was-opt': 'str', '*opt': 'int' } }
+{ 'command': 'query-info', 'returns': 'Info' }
+{ 'command': 'new-cmd', 'data': { 'x': 'int' } }
+";
+    const OLD: &str = "
+{ 'enum': 'Mode', 'data': [ 'fast', 'medium' ] }
+{ 'struct': 'Info', 'data': { 'name': 'str', 'mode': 'Mode', 'size': 'str',
+  '*was-opt': 'str', '*opt': 'int' } }
+{ 'struct': 'Gone', 'data': { 'g': 'int' } }
+{ 'command': 'query-info', 'returns': 'Info' }
+{ 'command': 'old-cmd', 'returns': 'Gone' }
+";
+
+    fn spanned() -> Model {
+        span((r("10.0.2"), model(NEW)), &[(r("5.2.0"), model(OLD))])
+    }
+
+    #[test]
+    fn releases_parse_and_order() {
+        assert_eq!(r("9.0"), Release::new(9, 0, 0));
+        assert_eq!(r("QEMU 10.0.2"), Release::new(10, 0, 2));
+        assert!(r("5.2.0") < r("10.0.2"));
+        assert!("10".parse::<Release>().is_err());
+        assert!("a.b".parse::<Release>().is_err());
+        assert_eq!(r("11.1.3").to_string(), "11.1.3");
+    }
+
+    #[test]
+    fn absent_before_becomes_optional() {
+        let m = spanned();
+        assert!(member(&m, "Info", "acpi").optional);
+        assert!(!member(&m, "Info", "name").optional);
+        let f = m.spanned.as_deref().unwrap();
+        let s = &f.members[&("Info".to_owned(), "acpi".to_owned())];
+        assert_eq!(s.absent_in, vec![r("5.2.0")]);
+        assert_eq!(s.describe(), "Absent in QEMU 5.2.0.");
+        assert!(!f.members.contains_key(&("Info".to_owned(), "name".to_owned())));
+        // Always optional: nothing to record.
+        assert!(!f.members.contains_key(&("Info".to_owned(), "opt".to_owned())));
+    }
+
+    #[test]
+    fn optional_before_becomes_optional() {
+        let m = spanned();
+        assert!(member(&m, "Info", "was-opt").optional);
+        let f = m.spanned.as_deref().unwrap();
+        let s = &f.members[&("Info".to_owned(), "was-opt".to_owned())];
+        assert_eq!(s.optional_in, vec![r("5.2.0")]);
+        assert!(s.absent_in.is_empty());
+    }
+
+    #[test]
+    fn type_change_becomes_any() {
+        let m = spanned();
+        let size = member(&m, "Info", "size");
+        assert_eq!(size.ty, "any");
+        assert!(!size.optional);
+        let f = m.spanned.as_deref().unwrap();
+        let s = &f.members[&("Info".to_owned(), "size".to_owned())];
+        assert_eq!(
+            s.types,
+            vec![(r("5.2.0"), "str".to_owned()), (r("10.0.2"), "int".to_owned())]
+        );
+        // A changed enum stays: enums decode values they do not know.
+        assert_eq!(member(&m, "Info", "mode").ty, "Mode");
+    }
+
+    #[test]
+    fn integer_ranges_decide_compatibility() {
+        let new = "{ 'struct': 'Sizes', 'data': { 'a': 'int', 'b': 'uint8', 'c': 'number' } }
+                   { 'command': 'q', 'returns': 'Sizes' }
+                   { 'command': 'set', 'data': { 'b': 'uint8' } }";
+        let old = "{ 'struct': 'Sizes', 'data': { 'a': 'int32', 'b': 'int', 'c': 'int' } }
+                   { 'command': 'q', 'returns': 'Sizes' }
+                   { 'command': 'set', 'data': { 'b': 'int' } }";
+        let m = span((r("10.0.0"), model(new)), &[(r("9.0.0"), model(old))]);
+        // Decoded: the newest type must cover the older range.
+        assert_eq!(member(&m, "Sizes", "a").ty, "int");
+        assert_eq!(member(&m, "Sizes", "b").ty, "any");
+        assert_eq!(member(&m, "Sizes", "c").ty, "number");
+        // Sent only: the newest (narrower) integer type stays, documented.
+        assert_eq!(member(&m, "q_obj_set-arg", "b").ty, "uint8");
+        let f = m.spanned.as_deref().unwrap();
+        let b = &f.members[&("q_obj_set-arg".to_owned(), "b".to_owned())];
+        assert!(!b.any);
+        assert_eq!(b.describe(), "Declared as `int` in QEMU 9.0.0, `uint8` in QEMU 10.0.0.");
+        let a = &f.members[&("Sizes".to_owned(), "a".to_owned())];
+        assert!(!a.any);
+        assert!(f.members[&("Sizes".to_owned(), "b".to_owned())].any);
+    }
+
+    #[test]
+    fn enum_values_are_the_union() {
+        let m = spanned();
+        let e = m.enum_type("Mode").unwrap();
+        let names: Vec<&str> = e.members.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["fast", "slow", "medium"]);
+        let f = m.spanned.as_deref().unwrap();
+        let slow = &f.values[&("Mode".to_owned(), "slow".to_owned())];
+        assert_eq!(slow.since(&f.spanned), Some(r("10.0.2")));
+        let medium = &f.values[&("Mode".to_owned(), "medium".to_owned())];
+        assert_eq!(medium.removed_in(&f.spanned), Some(r("10.0.2")));
+        assert_eq!(medium.describe(&f.spanned), "removed in QEMU 10.0.2");
+        assert!(!f.values.contains_key(&("Mode".to_owned(), "fast".to_owned())));
+    }
+
+    #[test]
+    fn removed_commands_come_back_with_their_types() {
+        let m = spanned();
+        assert!(matches!(m.get("old-cmd"), Some(Entity::Command(_))));
+        assert_eq!(m.object("Gone").unwrap().members[0].name, "g");
+        let f = m.spanned.as_deref().unwrap();
+        assert_eq!(
+            f.entities["old-cmd"].removed_in(&f.spanned),
+            Some(r("10.0.2"))
+        );
+        assert_eq!(f.entities["new-cmd"].since(&f.spanned), Some(r("10.0.2")));
+        assert_eq!(
+            f.entities["new-cmd"].describe(&f.spanned),
+            "absent before QEMU 10.0.2 (of the releases spanned)"
+        );
+        assert!(!f.entities.contains_key("query-info"));
+    }
+
+    #[test]
+    fn types_pair_by_structure_not_only_by_name() {
+        // The return type was renamed: still compared member by member.
+        let new = "{ 'struct': 'NewInfo', 'data': { 'a': 'int', 'b': 'int' } }
+                   { 'command': 'q', 'returns': 'NewInfo' }";
+        let old = "{ 'struct': 'OldInfo', 'data': { 'a': 'int' } }
+                   { 'command': 'q', 'returns': 'OldInfo' }";
+        let m = span((r("10.0.0"), model(new)), &[(r("9.0.0"), model(old))]);
+        assert!(!member(&m, "NewInfo", "a").optional);
+        assert!(member(&m, "NewInfo", "b").optional);
+        assert!(m.get("OldInfo").is_none());
+    }
+
+    #[test]
+    fn arguments_required_only_when_every_release_requires_them() {
+        let new = "{ 'command': 'c', 'data': { 'a': 'int', 'b': 'int', '*d': 'int' } }";
+        let old = "{ 'command': 'c', 'data': { 'a': 'int', 'd': 'int' } }";
+        let m = span((r("10.0.0"), model(new)), &[(r("9.0.0"), model(old))]);
+        let args = m.object("q_obj_c-arg").unwrap();
+        let opt: Vec<(&str, bool)> = args
+            .members
+            .iter()
+            .map(|x| (x.name.as_str(), x.optional))
+            .collect();
+        assert_eq!(opt, [("a", false), ("b", true), ("d", true)]);
+        let f = m.spanned.as_deref().unwrap();
+        // `d` was required by 9.0: the facts say so.
+        let d = &f.members[&("q_obj_c-arg".to_owned(), "d".to_owned())];
+        assert_eq!(d.optional_in, vec![r("10.0.0")]);
+    }
+
+    #[test]
+    fn inherited_members_change_with_their_base() {
+        let new = "{ 'struct': 'Base', 'data': { 'x': 'int' } }
+                   { 'struct': 'Derived', 'base': 'Base', 'data': { 'y': 'int' } }
+                   { 'command': 'q', 'returns': 'Derived' }";
+        let old = "{ 'struct': 'Derived', 'data': { 'y': 'int' } }
+                   { 'command': 'q', 'returns': 'Derived' }";
+        let m = span((r("10.0.0"), model(new)), &[(r("9.0.0"), model(old))]);
+        assert!(member(&m, "Derived", "x").optional);
+        assert!(member(&m, "Base", "x").optional);
+        assert!(m.object("Base").unwrap().local_members[0].optional);
+    }
+
+    #[test]
+    fn nothing_older_leaves_the_model_alone() {
+        let m = span((r("10.0.0"), model(NEW)), &[]);
+        assert!(m.spanned.is_none());
+        assert!(!member(&m, "Info", "acpi").optional);
+        // A release not older than the newest is ignored.
+        let m = span((r("10.0.0"), model(NEW)), &[(r("10.0.0"), model(OLD))]);
+        assert!(m.spanned.is_none());
+    }
+
+    #[test]
+    fn a_union_discriminator_stays_required() {
+        let new = "{ 'enum': 'Kind', 'data': [ 'a' ] }
+                   { 'union': 'Un', 'base': { 'kind': 'Kind' }, 'discriminator': 'kind',
+                     'data': { 'a': 'Info' } }
+                   { 'struct': 'Info', 'data': { 'i': 'int' } }
+                   { 'command': 'q', 'returns': 'Un' }";
+        let old = "{ 'struct': 'Un', 'data': { 'i': 'int' } }
+                   { 'command': 'q', 'returns': 'Un' }";
+        let m = span((r("10.0.0"), model(new)), &[(r("9.0.0"), model(old))]);
+        assert!(!member(&m, "Un", "kind").optional);
+        let f = m.spanned.as_deref().unwrap();
+        assert_eq!(
+            f.kept_required,
+            vec![("q_obj_Un-base".to_owned(), "kind".to_owned())]
+        );
+    }
 }
