@@ -529,6 +529,20 @@ impl<'m> Emitter<'m> {
         let f = self.fields(&o.common.name, &base, &reserved, true);
         let tag_id = ident(&tag_snake);
         let tag_wire = lit(&variants.tag);
+        // Older spanned releases had this type as a plain struct without
+        // the discriminator: their replies decode as the matching branch.
+        let tag_default = self
+            .model
+            .spanned
+            .as_deref()
+            .and_then(|s| s.tag_defaults.get(&o.common.name));
+        let tag_decode = match tag_default {
+            Some(d) => {
+                let v = lit(&d.value);
+                quote!(members.optional::<String>(#tag_wire)?.unwrap_or_else(|| #v.to_owned()))
+            }
+            None => quote!(members.required(#tag_wire)?),
+        };
         // The branch enum: one variant per discriminator value.
         let branch_name = {
             let base = format!("{name}{}", names::camel(&variants.tag));
@@ -630,10 +644,19 @@ impl<'m> Emitter<'m> {
         } = &f;
         let allow = Self::deprecated_allow(&base);
         let json = Self::impl_json(&name, &cfg, quote!(object));
-        let tag_doc = doc_attrs(&format!(
+        let mut tag_text = format!(
             "The branch, selected by the discriminator `{}`.",
             variants.tag
-        ));
+        );
+        if let Some(d) = tag_default {
+            let rs: Vec<String> = d.releases.iter().map(|r| format!("QEMU {r}")).collect();
+            tag_text.push_str(&format!(
+                " Absent in {}, whose replies have the members of branch `{}`: decoded as that branch.",
+                rs.join(", "),
+                d.value
+            ));
+        }
+        let tag_doc = doc_attrs(&tag_text);
         let branch_doc = doc_attrs(&format!(
             "The branches of [`{name}`], by the value of its discriminator `{}`.",
             variants.tag
@@ -678,7 +701,7 @@ impl<'m> Emitter<'m> {
             impl rt::ObjectType for #name {
                 #[inline]
                 fn from_members(members: &mut rt::Members) -> Result<Self, rt::DecodeError> {
-                    let tag: String = members.required(#tag_wire)?;
+                    let tag: String = #tag_decode;
                     Ok(Self {
                         #(#decode,)*
                         #tag_id: match tag.as_str() {

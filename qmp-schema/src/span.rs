@@ -117,6 +117,21 @@ pub struct Releases {
     /// Members that would have to become optional but are a union's
     /// discriminator: (object, member).
     pub kept_required: Vec<(String, String)>,
+    /// Unions that older releases had as a plain struct without the
+    /// discriminator: union name → the branch whose members that struct
+    /// had, to decode those releases' replies with (see [`TagDefault`]).
+    pub tag_defaults: BTreeMap<String, TagDefault>,
+}
+
+/// The branch a union decodes when its discriminator is missing, because
+/// older releases had the type as a plain struct (e.g. `SevInfo` before
+/// QEMU 9.1 had no `sev-type`: its members are those of branch `sev`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagDefault {
+    /// The discriminator value whose branch the struct matches.
+    pub value: String,
+    /// The releases whose type had no discriminator.
+    pub releases: Vec<Release>,
 }
 
 /// The spanned releases that have a definition, member or value.
@@ -695,6 +710,7 @@ fn reconcile_members(
             facts.kept_required.push(key.clone());
         }
     }
+    tag_defaults(out, models, pairs, facts);
     for e in &mut out.entities {
         let Entity::Object(obj) = e else { continue };
         for list in [&mut obj.local_members, &mut obj.members] {
@@ -711,6 +727,54 @@ fn reconcile_members(
         }
     }
     facts.members = decided;
+}
+
+/// For each union whose paired type in an older release is a plain struct
+/// without the discriminator: the branch all of whose required members
+/// that struct has (the one matching most members).
+fn tag_defaults(out: &Model, models: &[(Release, &Model)], pairs: &Pairs, facts: &mut Releases) {
+    for e in &out.entities {
+        let Entity::Object(u) = e else { continue };
+        let Some(vs) = &u.variants else { continue };
+        for (ri, (r, m)) in models.iter().enumerate() {
+            let Some(olds) = pairs.get(&(u.common.name.clone(), ri)) else {
+                continue;
+            };
+            let Some(old) = olds
+                .iter()
+                .filter_map(|o| m.object(o))
+                .find(|o| o.variants.is_none() && !o.members.iter().any(|x| x.name == vs.tag))
+            else {
+                continue;
+            };
+            let has = |n: &str| old.members.iter().any(|x| x.name == n);
+            let best = vs
+                .variants
+                .iter()
+                .filter_map(|v| {
+                    let members = out.object(&v.ty).map_or(&[][..], |b| &b.members[..]);
+                    members
+                        .iter()
+                        .all(|x| x.optional || has(&x.name))
+                        .then(|| (members.iter().filter(|x| has(&x.name)).count(), v))
+                })
+                .max_by_key(|(n, _)| *n);
+            if let Some((n, v)) = best
+                && n > 0
+            {
+                let d = facts
+                    .tag_defaults
+                    .entry(u.common.name.clone())
+                    .or_insert_with(|| TagDefault {
+                        value: v.name.clone(),
+                        releases: Vec::new(),
+                    });
+                if d.value == v.name {
+                    d.releases.push(*r);
+                }
+            }
+        }
+    }
 }
 
 fn merge(d: &mut MemberSpan, s: MemberSpan) {
@@ -822,9 +886,15 @@ mod tests {
         let s = &f.members[&("Info".to_owned(), "acpi".to_owned())];
         assert_eq!(s.absent_in, vec![r("5.2.0")]);
         assert_eq!(s.describe(), "Absent in QEMU 5.2.0.");
-        assert!(!f.members.contains_key(&("Info".to_owned(), "name".to_owned())));
+        assert!(
+            !f.members
+                .contains_key(&("Info".to_owned(), "name".to_owned()))
+        );
         // Always optional: nothing to record.
-        assert!(!f.members.contains_key(&("Info".to_owned(), "opt".to_owned())));
+        assert!(
+            !f.members
+                .contains_key(&("Info".to_owned(), "opt".to_owned()))
+        );
     }
 
     #[test]
@@ -847,7 +917,10 @@ mod tests {
         let s = &f.members[&("Info".to_owned(), "size".to_owned())];
         assert_eq!(
             s.types,
-            vec![(r("5.2.0"), "str".to_owned()), (r("10.0.2"), "int".to_owned())]
+            vec![
+                (r("5.2.0"), "str".to_owned()),
+                (r("10.0.2"), "int".to_owned())
+            ]
         );
         // A changed enum stays: enums decode values they do not know.
         assert_eq!(member(&m, "Info", "mode").ty, "Mode");
@@ -871,7 +944,10 @@ mod tests {
         let f = m.spanned.as_deref().unwrap();
         let b = &f.members[&("q_obj_set-arg".to_owned(), "b".to_owned())];
         assert!(!b.any);
-        assert_eq!(b.describe(), "Declared as `int` in QEMU 9.0.0, `uint8` in QEMU 10.0.0.");
+        assert_eq!(
+            b.describe(),
+            "Declared as `int` in QEMU 9.0.0, `uint8` in QEMU 10.0.0."
+        );
         let a = &f.members[&("Sizes".to_owned(), "a".to_owned())];
         assert!(!a.any);
         assert!(f.members[&("Sizes".to_owned(), "b".to_owned())].any);
@@ -889,7 +965,10 @@ mod tests {
         let medium = &f.values[&("Mode".to_owned(), "medium".to_owned())];
         assert_eq!(medium.removed_in(&f.spanned), Some(r("10.0.2")));
         assert_eq!(medium.describe(&f.spanned), "removed in QEMU 10.0.2");
-        assert!(!f.values.contains_key(&("Mode".to_owned(), "fast".to_owned())));
+        assert!(
+            !f.values
+                .contains_key(&("Mode".to_owned(), "fast".to_owned()))
+        );
     }
 
     #[test]
@@ -979,6 +1058,14 @@ mod tests {
         assert_eq!(
             f.kept_required,
             vec![("q_obj_Un-base".to_owned(), "kind".to_owned())]
+        );
+        // 9.0's struct had the members of branch `a`: it decodes as `a`.
+        assert_eq!(
+            f.tag_defaults["Un"],
+            TagDefault {
+                value: "a".to_owned(),
+                releases: vec![r("9.0.0")]
+            }
         );
     }
 }
