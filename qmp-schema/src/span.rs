@@ -156,8 +156,8 @@ impl Presence {
         spanned.iter().copied().find(|r| *r > last)
     }
 
-    /// Human text: "in QEMU 5.2.0 and 10.0.2 (not 11.1.3)"-style summary
-    /// as "since", "removed in" or an explicit list.
+    /// Human text for docs, e.g. `not in QEMU 5.2.0; present from QEMU
+    /// 10.0.2`, `removed in QEMU 10.0.2; present in QEMU 5.2.0`.
     pub fn describe(&self, spanned: &[Release]) -> String {
         let list = |rs: &[Release]| {
             rs.iter()
@@ -170,18 +170,15 @@ impl Presence {
             .copied()
             .filter(|r| !self.releases.contains(r))
             .collect();
+        let have = list(&self.releases);
         match (self.since(spanned), self.removed_in(spanned)) {
             (Some(s), None) if contiguous(spanned, &self.releases) => {
-                format!("absent before QEMU {s} (of the releases spanned)")
+                format!("not in QEMU {}; present from QEMU {s}", list(&missing))
             }
             (None, Some(r)) if contiguous(spanned, &self.releases) => {
-                format!("removed in QEMU {r}")
+                format!("removed in QEMU {r}; present in QEMU {have}")
             }
-            _ => format!(
-                "present in QEMU {}; absent in {}",
-                list(&self.releases),
-                list(&missing)
-            ),
+            _ => format!("present in QEMU {have}; not in QEMU {}", list(&missing)),
         }
     }
 }
@@ -964,7 +961,10 @@ mod tests {
         assert_eq!(slow.since(&f.spanned), Some(r("10.0.2")));
         let medium = &f.values[&("Mode".to_owned(), "medium".to_owned())];
         assert_eq!(medium.removed_in(&f.spanned), Some(r("10.0.2")));
-        assert_eq!(medium.describe(&f.spanned), "removed in QEMU 10.0.2");
+        assert_eq!(
+            medium.describe(&f.spanned),
+            "removed in QEMU 10.0.2; present in QEMU 5.2.0"
+        );
         assert!(
             !f.values
                 .contains_key(&("Mode".to_owned(), "fast".to_owned()))
@@ -984,7 +984,7 @@ mod tests {
         assert_eq!(f.entities["new-cmd"].since(&f.spanned), Some(r("10.0.2")));
         assert_eq!(
             f.entities["new-cmd"].describe(&f.spanned),
-            "absent before QEMU 10.0.2 (of the releases spanned)"
+            "not in QEMU 5.2.0; present from QEMU 10.0.2"
         );
         assert!(!f.entities.contains_key("query-info"));
     }
