@@ -54,7 +54,15 @@
 //!   (definitions, optional members and enum values; a required member
 //!   stays, or its type could not be sent);
 //!   docs, `since`, features and conditions → rustdoc, and the consts
-//!   `SINCE`, `FEATURES` and `CONDITION` on every generated type.
+//!   `SINCE`, `FEATURES` and `CONDITION` on every generated type;
+//! * a member under an `if` condition → `Option<T>`, documented with the
+//!   condition (builds where it is false do not send it), unless
+//!   [`Builder::target_conditions`] is [`Conditions::Keep`];
+//! * spanned releases ([`Builder::span_release`]): the model is reconciled
+//!   by [`qmp_schema::span::span`] first; members absent or optional in a
+//!   release → `Option<T>`, irreconcilable types → `any`, enum values,
+//!   commands and events the union, each documented with the releases that
+//!   have it.
 //!
 //! # What the code looks like
 //!
