@@ -297,10 +297,16 @@ pub fn span(newest: (Release, Model), older: &[(Release, Model)]) -> Model {
         if matches!(e, Entity::Builtin(_)) {
             continue;
         }
+        // A type counts as present where a type of that release pairs with
+        // it (by name or by structure: a renamed type is still there).
         let have: Vec<Release> = models
             .iter()
-            .filter(|(_, m)| m.get(&c.name).is_some_and(|o| same_kind(o, e)))
-            .map(|(r, _)| *r)
+            .enumerate()
+            .filter(|(ri, (_, m))| {
+                pairs.contains_key(&(c.name.clone(), *ri))
+                    || m.get(&c.name).is_some_and(|o| same_kind(o, e))
+            })
+            .map(|(_, (r, _))| *r)
             .collect();
         if have.len() != spanned.len() {
             facts
@@ -1000,6 +1006,9 @@ mod tests {
         assert!(!member(&m, "NewInfo", "a").optional);
         assert!(member(&m, "NewInfo", "b").optional);
         assert!(m.get("OldInfo").is_none());
+        // Renamed, not new: no presence facts.
+        let f = m.spanned.as_deref().unwrap();
+        assert!(!f.entities.contains_key("NewInfo"), "{:?}", f.entities);
     }
 
     #[test]
