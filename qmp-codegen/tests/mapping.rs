@@ -495,7 +495,10 @@ fn conditional_members_keep_their_required_ness_on_request() {
             b.target_conditions(qmp_codegen::Conditions::Keep);
         },
     );
-    assert!(code.contains("pub deprecated_props: Vec<String>,"), "{code}");
+    assert!(
+        code.contains("pub deprecated_props: Vec<String>,"),
+        "{code}"
+    );
     assert!(!code.contains("Optional in these bindings"), "{code}");
 }
 
