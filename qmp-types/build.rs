@@ -3,17 +3,24 @@
 //! * `QMP_SCHEMA`: the schema for the main bindings — a QEMU tree's
 //!   `qapi/qapi-schema.json` (full docs), a saved `query-qmp-schema` reply
 //!   (bindings for exactly that binary) or a facts-only snapshot. Default:
-//!   the embedded QEMU 10.0.2 snapshot `schema/qemu-10.0.2-qmp.json`.
+//!   the embedded snapshots of the releases in `RELEASES`: the newest
+//!   (`schema/qemu-11.1.3-qmp.json`) spanned with the older ones, so the
+//!   bindings decode every embedded release's replies.
+//! * `QMP_OLDEST_QEMU=X.Y[.Z]`: span only embedded releases from this one on
+//!   (e.g. `9.0`: QEMU 5.2's differences no longer make members optional).
+//! * `QMP_SPAN=X.Y.Z`: with a user schema, the release it belongs to; the
+//!   embedded releases older than it are spanned. Without it, a user schema
+//!   is used as it is.
 //! * `QMP_QGA_SCHEMA` / `QMP_QSD_SCHEMA`: the same for the guest agent
 //!   (feature `qga`) and the storage daemon (feature `storage-daemon`).
-//!
-//! A reply names its types by number; they get the names of the types they
-//! match by structure in the newest embedded snapshot (QEMU 11.1.3), so
-//! code written against the default bindings compiles against bindings of
-//! a reply (types that match nothing are named after their use).
 //! * `QMP_SCHEMA_VERSION`: the QEMU release (e.g. `9.0`) whose QAPI rules
 //!   read those schemas, for schemas outside their tree (no `VERSION`
 //!   file); default: the tree's `VERSION`, else the newest rules.
+//!
+//! A reply names its types by number; they get the names of the types they
+//! match by structure in the newest embedded snapshot, so code written
+//! against the default bindings compiles against bindings of a reply
+//! (types that match nothing are named after their use).
 //!
 //! Module features (`block`, `migration`, ...) select which QAPI modules
 //! are generated; see `Cargo.toml`.
@@ -24,18 +31,6 @@ fn main() {
     if let Err(e) = run() {
         eprintln!("error: {e}");
         std::process::exit(1);
-    }
-}
-
-fn schema_path(env: &str, default: &str) -> PathBuf {
-    println!("cargo:rerun-if-env-changed={env}");
-    match std::env::var_os(env) {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => {
-            let manifest =
-                PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-            manifest.join(default)
-        }
     }
 }
 
@@ -55,11 +50,16 @@ const MODULE_FEATURES: &[(&str, &[&str])] = &[
             "run-state",
             "misc",
             "misc-target",
+            "misc-i386",
+            "misc-arm",
             "machine",
             "machine-target",
+            "machine-s390x",
+            "accelerator",
             "machine-common",
             "qdev",
             "acpi",
+            "acpi-hest",
             "pci",
             "sockets",
         ],
@@ -81,31 +81,128 @@ const MODULE_FEATURES: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// The reference for name recovery when a schema is a saved
-/// `query-qmp-schema` reply: the newest embedded snapshot.
-const REFERENCE_QMP: &str = "schema/qemu-11.1.3-qmp.json";
-const REFERENCE_QSD: &str = "schema/qemu-11.1.3-storage-daemon.json";
+/// The embedded QEMU releases, newest first: the release and its
+/// facts-only snapshots of the QMP, storage daemon and guest agent schemas
+/// (in `schema/`). The default bindings are generated from the first and
+/// span every release down to `QMP_OLDEST_QEMU` (default: the last).
+/// Adding a release is one line.
+const RELEASES: &[Embedded] = &[
+    Embedded::new("11.1.3", "qemu-11.1.3"),
+    Embedded::new("10.0.2", "qemu-10.0.2"),
+    Embedded::new("5.2.0", "qemu-5.2.0"),
+];
 
-fn manifest_path(rel: &str) -> PathBuf {
-    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it")).join(rel)
+struct Embedded {
+    release: &'static str,
+    stem: &'static str,
+}
+
+impl Embedded {
+    const fn new(release: &'static str, stem: &'static str) -> Self {
+        Self { release, stem }
+    }
+
+    /// `schema/<stem>-<kind>.json`.
+    fn file(&self, kind: &str) -> String {
+        format!("schema/{}-{kind}.json", self.stem)
+    }
+}
+
+/// What the bindings of one schema are generated from.
+struct Source {
+    /// The main schema.
+    schema: PathBuf,
+    /// With the embedded default: its release and the older releases to
+    /// span (release, schema).
+    span: Option<(qmp_codegen::Release, Vec<(qmp_codegen::Release, PathBuf)>)>,
+}
+
+/// The schema for one kind (`qmp`, `storage-daemon`, `qga`): `$env` if set
+/// (no spanning, unless `QMP_SPAN` is set: then `$env` is taken as the
+/// newest release's schema), else the embedded releases.
+fn source(env: &str, kind: &str) -> Result<Source, Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-env-changed={env}");
+    println!("cargo:rerun-if-env-changed=QMP_OLDEST_QEMU");
+    let manifest =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").ok_or("no CARGO_MANIFEST_DIR")?);
+    let oldest: Option<qmp_codegen::Release> = match std::env::var("QMP_OLDEST_QEMU") {
+        Ok(v) if !v.trim().is_empty() => {
+            Some(v.parse().map_err(|e| format!("QMP_OLDEST_QEMU: {e}"))?)
+        }
+        _ => None,
+    };
+    // The embedded releases that have a snapshot of this kind, newest first.
+    let mut embedded = Vec::new();
+    for e in RELEASES {
+        let path = manifest.join(e.file(kind));
+        if path.exists() {
+            let r: qmp_codegen::Release = e.release.parse()?;
+            embedded.push((r, path));
+        }
+    }
+    let (newest_release, newest_path) = embedded
+        .first()
+        .cloned()
+        .ok_or_else(|| format!("no embedded {kind} schema"))?;
+    let older = |skip_newest: bool| -> Vec<(qmp_codegen::Release, PathBuf)> {
+        embedded[usize::from(skip_newest)..]
+            .iter()
+            .filter(|(r, _)| oldest.is_none_or(|o| *r >= o))
+            .cloned()
+            .collect()
+    };
+    match std::env::var_os(env) {
+        Some(p) if !p.is_empty() => {
+            println!("cargo:rerun-if-env-changed=QMP_SPAN");
+            // A user schema: spanning only when asked, with QMP_SPAN=X.Y.Z
+            // naming the user schema's release.
+            let span = match std::env::var("QMP_SPAN") {
+                Ok(v) if !v.trim().is_empty() => {
+                    let r: qmp_codegen::Release =
+                        v.parse().map_err(|e| format!("QMP_SPAN: {e}"))?;
+                    let mut o = older(false);
+                    o.retain(|(x, _)| *x < r);
+                    Some((r, o))
+                }
+                _ => None,
+            };
+            Ok(Source {
+                schema: PathBuf::from(p),
+                span,
+            })
+        }
+        _ => Ok(Source {
+            schema: newest_path,
+            span: Some((newest_release, older(true))),
+        }),
+    }
+}
+
+/// A saved `query-qmp-schema` reply names its types by number: their real
+/// names are recovered by structure against the newest embedded snapshot
+/// of the same kind, so code written against the default bindings compiles.
+fn reference(kind: &str) -> Option<PathBuf> {
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR")?);
+    RELEASES
+        .iter()
+        .map(|e| manifest.join(e.file(kind)))
+        .find(|p| p.exists())
 }
 
 fn generate(
-    schema: &Path,
-    reference: Option<&str>,
+    src: &Source,
+    reference: Option<PathBuf>,
     out: &Path,
     stem: &str,
     modules: Option<Vec<&str>>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut b = qmp_codegen::Builder::new();
-    b.schema(schema)
+    b.schema(&src.schema)
         .out_dir(out)
         .file_stem(stem)
         .unstable_feature(Some("unstable"));
-    // A reply names its types by number: recover their real names by
-    // structure, so code written against the default bindings compiles.
     if let Some(r) = reference {
-        b.reference_schema(manifest_path(r));
+        b.reference_schema(r);
     }
     println!("cargo:rerun-if-env-changed=QMP_SCHEMA_VERSION");
     if let Some(v) = std::env::var_os("QMP_SCHEMA_VERSION").filter(|v| !v.is_empty()) {
@@ -119,6 +216,12 @@ fn generate(
             println!("cargo:warning={note}");
         }
         b.qemu_version(Some(level));
+    }
+    if let Some((newest, older)) = &src.span {
+        b.schema_release(*newest);
+        for (r, p) in older {
+            b.span_release(*r, p);
+        }
     }
     if let Some(mods) = modules {
         b.keep_nothing();
@@ -142,7 +245,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     // Main QMP bindings: every module with feature `full` or a custom
     // schema, otherwise the modules of the enabled module features.
-    let qmp = schema_path("QMP_SCHEMA", "schema/qemu-10.0.2-qmp.json");
+    let qmp = source("QMP_SCHEMA", "qmp")?;
     let custom = std::env::var_os("QMP_SCHEMA").is_some_and(|s| !s.is_empty());
     let modules = if custom || feature("full") {
         None
@@ -155,14 +258,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         Some(mods)
     };
-    generate(&qmp, Some(REFERENCE_QMP), &out, "qmp", modules)?;
+    generate(&qmp, reference("qmp"), &out, "qmp", modules)?;
     if feature("qga") {
-        let qga = schema_path("QMP_QGA_SCHEMA", "schema/qemu-10.0.2-qga.json");
-        generate(&qga, None, &out, "qga", None)?;
+        generate(&source("QMP_QGA_SCHEMA", "qga")?, None, &out, "qga", None)?;
     }
     if feature("storage-daemon") {
-        let qsd = schema_path("QMP_QSD_SCHEMA", "schema/qemu-10.0.2-storage-daemon.json");
-        generate(&qsd, Some(REFERENCE_QSD), &out, "storage_daemon", None)?;
+        let qsd = source("QMP_QSD_SCHEMA", "storage-daemon")?;
+        generate(&qsd, reference("storage-daemon"), &out, "storage_daemon", None)?;
     }
     Ok(())
 }

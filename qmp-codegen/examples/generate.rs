@@ -1,5 +1,9 @@
 //! Generates bindings from a schema file and reports how long it took:
-//! `cargo run --release -p qmp-codegen --example generate -- SCHEMA OUT_DIR [RUNS]`.
+//! `cargo run --release -p qmp-codegen --example generate -- SCHEMA OUT_DIR [RUNS]
+//! [RELEASE OLDER=SCHEMA...]`.
+//!
+//! With `RELEASE` (the schema's QEMU release) and older releases
+//! (`5.2.0=path/to/schema`), the bindings span those releases.
 //!
 //! Each run reads, checks and generates everything from scratch and writes
 //! the files (as a build script does). Prints the best and mean wall time.
@@ -18,14 +22,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .transpose()?
         .unwrap_or(1)
         .max(1);
+    let newest: Option<qmp_codegen::Release> = args.next().map(|r| r.parse()).transpose()?;
+    let mut older = Vec::new();
+    for a in args {
+        let (r, p) = a.split_once('=').ok_or("expected RELEASE=SCHEMA")?;
+        older.push((r.parse::<qmp_codegen::Release>()?, p.to_owned()));
+    }
     let mut times = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        qmp_codegen::Builder::new()
-            .schema(&schema)
-            .out_dir(&out)
-            .cargo_directives(false)
-            .generate()?;
+        let mut b = qmp_codegen::Builder::new();
+        b.schema(&schema).out_dir(&out).cargo_directives(false);
+        if let Some(n) = newest {
+            b.schema_release(n);
+        }
+        for (r, p) in &older {
+            b.span_release(*r, p);
+        }
+        b.generate()?;
         times.push(t.elapsed());
     }
     if std::env::var_os("QMP_CODEGEN_STAGES").is_some() {

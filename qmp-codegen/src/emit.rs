@@ -209,6 +209,15 @@ impl<'m> Emitter<'m> {
         if let Some(cond) = &c.cond {
             meta.push(format!("Only available if `{}`.", render_cond(cond)));
         }
+        if let Some(s) = self.model.spanned.as_deref() {
+            if let Some(p) = s.entities.get(&c.name) {
+                let mut text = p.describe(&s.spanned);
+                if let Some(first) = text.get(..1) {
+                    text = first.to_uppercase() + &text[1..];
+                }
+                meta.push(format!("{text}."));
+            }
+        }
         for f in &c.features {
             let fdoc = doc
                 .and_then(|d| d.feature(&f.name))
@@ -251,6 +260,20 @@ impl<'m> Emitter<'m> {
         }
         if let Some(cond) = &m.cond {
             parts.push(format!("Only available if `{}`.", render_cond(cond)));
+            if self.opts.conditions == crate::Conditions::Optional {
+                parts.push(
+                    "Optional in these bindings: builds of QEMU where the condition is false do not have it."
+                        .to_owned(),
+                );
+            }
+        }
+        if let Some(span) = self
+            .model
+            .spanned
+            .as_deref()
+            .and_then(|s| s.members.get(&(m.defined_in.clone(), m.name.clone())))
+        {
+            parts.push(span.describe());
         }
         for f in &m.features {
             parts.push(if f.is_deprecated() {
@@ -303,6 +326,11 @@ impl<'m> Emitter<'m> {
                 let mut d = format!("`{}`", m.name);
                 if let Some(c) = &m.cond {
                     d.push_str(&format!(" (only if `{}`)", render_cond(c)));
+                }
+                if let Some(p) = self.model.spanned.as_deref().and_then(|s| {
+                    Some((s, s.values.get(&(e.common.name.clone(), m.name.clone()))?))
+                }) {
+                    d.push_str(&format!(" ({})", p.1.describe(&p.0.spanned)));
                 }
                 for f in &m.features {
                     d.push_str(&format!(" ({})", f.name));
@@ -501,6 +529,20 @@ impl<'m> Emitter<'m> {
         let f = self.fields(&o.common.name, &base, &reserved, true);
         let tag_id = ident(&tag_snake);
         let tag_wire = lit(&variants.tag);
+        // Older spanned releases had this type as a plain struct without
+        // the discriminator: their replies decode as the matching branch.
+        let tag_default = self
+            .model
+            .spanned
+            .as_deref()
+            .and_then(|s| s.tag_defaults.get(&o.common.name));
+        let tag_decode = match tag_default {
+            Some(d) => {
+                let v = lit(&d.value);
+                quote!(members.optional::<String>(#tag_wire)?.unwrap_or_else(|| #v.to_owned()))
+            }
+            None => quote!(members.required(#tag_wire)?),
+        };
         // The branch enum: one variant per discriminator value.
         let branch_name = {
             let base = format!("{name}{}", names::camel(&variants.tag));
@@ -602,10 +644,19 @@ impl<'m> Emitter<'m> {
         } = &f;
         let allow = Self::deprecated_allow(&base);
         let json = Self::impl_json(&name, &cfg, quote!(object));
-        let tag_doc = doc_attrs(&format!(
+        let mut tag_text = format!(
             "The branch, selected by the discriminator `{}`.",
             variants.tag
-        ));
+        );
+        if let Some(d) = tag_default {
+            let rs: Vec<String> = d.releases.iter().map(|r| format!("QEMU {r}")).collect();
+            tag_text.push_str(&format!(
+                " Absent in {}, whose replies have the members of branch `{}`: decoded as that branch.",
+                rs.join(", "),
+                d.value
+            ));
+        }
+        let tag_doc = doc_attrs(&tag_text);
         let branch_doc = doc_attrs(&format!(
             "The branches of [`{name}`], by the value of its discriminator `{}`.",
             variants.tag
@@ -650,7 +701,7 @@ impl<'m> Emitter<'m> {
             impl rt::ObjectType for #name {
                 #[inline]
                 fn from_members(members: &mut rt::Members) -> Result<Self, rt::DecodeError> {
-                    let tag: String = members.required(#tag_wire)?;
+                    let tag: String = #tag_decode;
                     Ok(Self {
                         #(#decode,)*
                         #tag_id: match tag.as_str() {

@@ -54,7 +54,15 @@
 //!   (definitions, optional members and enum values; a required member
 //!   stays, or its type could not be sent);
 //!   docs, `since`, features and conditions → rustdoc, and the consts
-//!   `SINCE`, `FEATURES` and `CONDITION` on every generated type.
+//!   `SINCE`, `FEATURES` and `CONDITION` on every generated type;
+//! * a member under an `if` condition → `Option<T>`, documented with the
+//!   condition (builds where it is false do not send it), unless
+//!   [`Builder::target_conditions`] is [`Conditions::Keep`];
+//! * spanned releases ([`Builder::span_release`]): the model is reconciled
+//!   by [`qmp_schema::span::span`] first; members absent or optional in a
+//!   release → `Option<T>`, irreconcilable types → `any`, enum values,
+//!   commands and events the union, each documented with the releases that
+//!   have it.
 //!
 //! # What the code looks like
 //!
@@ -90,6 +98,7 @@ use std::path::{Path, PathBuf};
 pub use qmp_schema;
 use qmp_schema::model::{Entity, Model};
 use qmp_schema::recover::Recovery;
+pub use qmp_schema::span::Release;
 
 /// The generator's version, written into generated files.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -108,6 +117,10 @@ pub enum Error {
     /// No output directory, and `OUT_DIR` is not set.
     #[error("no output directory: call `Builder::out_dir` or run from a build script")]
     NoOutDir,
+    /// [`Builder::span_release`] was called without
+    /// [`Builder::schema_release`].
+    #[error("spanning releases needs the main schema's release: call `Builder::schema_release`")]
+    NoSchemaRelease,
     /// A user attribute does not parse.
     #[error("invalid attribute `{attribute}` for `{path}`: {message}")]
     Attribute {
@@ -175,6 +188,27 @@ pub struct Options {
     pub runtime_path: String,
     /// Base name of the output files.
     pub file_stem: String,
+    /// How members under an `if` condition are generated.
+    pub conditions: Conditions,
+}
+
+/// How definitions under an `if` condition (`TARGET_*`, `CONFIG_*`) are
+/// generated (see [`Builder::target_conditions`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Conditions {
+    /// Bindings for every build of QEMU (default): a member under a
+    /// condition is optional (builds where the condition is false do not
+    /// send it), documented with its condition. Conditional enum values,
+    /// commands and events are generated and documented with their
+    /// condition (enums decode values they do not know anyway).
+    #[default]
+    Optional,
+    /// Bindings for the one build the schema describes (e.g. a
+    /// `query-qmp-schema` reply of one binary, where conditions are already
+    /// evaluated, or a source tree for one target): members keep the
+    /// required-ness the schema gives them.
+    Keep,
 }
 
 impl Default for Options {
@@ -184,6 +218,7 @@ impl Default for Options {
             unstable_feature: None,
             runtime_path: "::qmp_types::runtime".to_owned(),
             file_stem: "qmp".to_owned(),
+            conditions: Conditions::default(),
         }
     }
 }
@@ -216,6 +251,7 @@ pub struct Builder {
     cargo_directives: Option<bool>,
     parse: qmp_schema::ParseOptions,
     reference: Option<Reference>,
+    span: SpanOptions,
 }
 
 /// Where the reference model for name recovery comes from.
@@ -223,6 +259,14 @@ pub struct Builder {
 enum Reference {
     Path(PathBuf),
     Model(Box<Model>),
+}
+
+/// The releases to span (see [`Builder::span_release`]).
+#[derive(Debug, Default, Clone)]
+struct SpanOptions {
+    newest: Option<Release>,
+    older: Vec<(Release, PathBuf)>,
+    oldest: Option<Release>,
 }
 
 impl Builder {
@@ -358,6 +402,39 @@ impl Builder {
         self
     }
 
+    /// Names the QEMU release of the main [`schema`](Self::schema) (or
+    /// [`model`](Self::model)). Needed to span releases.
+    pub fn schema_release(&mut self, release: Release) -> &mut Self {
+        self.span.newest = Some(release);
+        self
+    }
+
+    /// Spans an older QEMU release, whose schema is at `schema`: the
+    /// bindings are generated from the main schema reconciled with every
+    /// spanned release ([`qmp_schema::span::span`]), so that every spanned
+    /// release's replies decode. Members absent or optional in any spanned
+    /// release become `Option`; enum values, commands and events are the
+    /// union; the docs say which releases have what. Without any call, no
+    /// spanning is done.
+    pub fn span_release(&mut self, release: Release, schema: impl AsRef<Path>) -> &mut Self {
+        self.span.older.push((release, schema.as_ref().to_owned()));
+        self
+    }
+
+    /// Spans only the releases added with [`span_release`](Self::span_release)
+    /// that are this release or newer (e.g. `9.0`: QEMU 5.2 is not spanned).
+    pub fn oldest_release(&mut self, release: Release) -> &mut Self {
+        self.span.oldest = Some(release);
+        self
+    }
+
+    /// How members under an `if` condition are generated (default
+    /// [`Conditions::Optional`]: bindings that decode every build of QEMU).
+    pub fn target_conditions(&mut self, conditions: Conditions) -> &mut Self {
+        self.opts.conditions = conditions;
+        self
+    }
+
     /// Whether to print `cargo:rerun-if-changed` lines (default: when
     /// `OUT_DIR` is set, i.e. in a build script).
     pub fn cargo_directives(&mut self, on: bool) -> &mut Self {
@@ -385,7 +462,7 @@ impl Builder {
     }
 
     fn load(&mut self) -> Result<(Model, Vec<PathBuf>, Option<Recovery>), Error> {
-        let (mut model, mut inputs) = self.load_schema()?;
+        let (mut model, mut inputs) = self.load_main()?;
         let mut recovery = None;
         if model.origin == qmp_schema::model::Origin::Introspection
             && let Some(r) = &self.reference
@@ -401,10 +478,30 @@ impl Builder {
             };
             recovery = Some(qmp_schema::recover::recover_names(&mut model, reference));
         }
+        let older: Vec<(Release, PathBuf)> = self
+            .span
+            .older
+            .iter()
+            .filter(|(r, _)| self.span.oldest.is_none_or(|o| *r >= o))
+            .cloned()
+            .collect();
+        if !older.is_empty() {
+            let newest = self.span.newest.ok_or(Error::NoSchemaRelease)?;
+            let mut models = Vec::with_capacity(older.len());
+            for (r, path) in older {
+                let m = qmp_schema::load(&path, &self.parse)?;
+                inputs.push(path);
+                models.push((r, m));
+            }
+            model = qmp_schema::span::span((newest, model), &models);
+        }
+        if self.opts.conditions == Conditions::Optional {
+            optional_conditions(&mut model);
+        }
         Ok((model, inputs, recovery))
     }
 
-    fn load_schema(&mut self) -> Result<(Model, Vec<PathBuf>), Error> {
+    fn load_main(&mut self) -> Result<(Model, Vec<PathBuf>), Error> {
         if let Some(m) = self.model.take() {
             let inputs = m.sources.files().map(|(_, f)| f.path.clone()).collect();
             return Ok((m, inputs));
@@ -511,6 +608,23 @@ impl Builder {
             out.json_schema.as_bytes(),
         )?;
         Ok(out)
+    }
+}
+
+/// Makes every object member under an `if` condition optional, except a
+/// union's discriminator (a union without it could not be decoded; QAPI
+/// does not allow a conditional discriminator anyway).
+fn optional_conditions(model: &mut Model) {
+    for e in &mut model.entities {
+        let Entity::Object(o) = e else { continue };
+        let tag = o.variants.as_ref().map(|v| v.tag.clone());
+        for list in [&mut o.local_members, &mut o.members] {
+            for m in list.iter_mut() {
+                if m.cond.is_some() && Some(&m.name) != tag.as_ref() {
+                    m.optional = true;
+                }
+            }
+        }
     }
 }
 

@@ -469,3 +469,118 @@ fn inputs_list_every_file_read_including_version() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A member only some targets have (`deprecated-props` is `TARGET_S390X`).
+const CONDITIONAL: &str = "{ 'pragma': { 'doc-required': false } }
+{ 'struct': 'CpuModelInfo',
+  'data': { 'name': 'str',
+            'deprecated-props': { 'type': ['str'], 'if': 'TARGET_S390X' },
+            '*props': 'any' } }
+{ 'enum': 'CpuArch', 'data': [ 'x86', { 'name': 's390', 'if': 'TARGET_S390X' } ] }
+{ 'command': 'query-cpu-model', 'returns': 'CpuModelInfo' }
+";
+
+#[test]
+fn conditional_members_are_optional_for_every_build() {
+    insta::assert_snapshot!(generate("conditions", CONDITIONAL));
+}
+
+#[test]
+fn conditional_members_keep_their_required_ness_on_request() {
+    let code = generate_with(
+        "conditions-keep",
+        CONDITIONAL,
+        ParseOptions::default(),
+        |b| {
+            b.target_conditions(qmp_codegen::Conditions::Keep);
+        },
+    );
+    assert!(
+        code.contains("pub deprecated_props: Vec<String>,"),
+        "{code}"
+    );
+    assert!(!code.contains("Optional in these bindings"), "{code}");
+}
+
+const NEWER: &str = "{ 'pragma': { 'doc-required': false } }
+{ 'enum': 'Mode', 'data': [ 'fast', 'slow' ] }
+{ 'struct': 'Machine', 'data': { 'name': 'str', 'acpi': 'bool', 'mode': 'Mode' } }
+{ 'command': 'query-machine', 'returns': 'Machine' }
+{ 'command': 'query-new', 'returns': 'Machine' }
+";
+const OLDER: &str = "{ 'pragma': { 'doc-required': false } }
+{ 'enum': 'Mode', 'data': [ 'fast', 'medium' ] }
+{ 'struct': 'Machine', 'data': { 'name': 'str', 'mode': 'Mode' } }
+{ 'command': 'query-machine', 'returns': 'Machine' }
+{ 'command': 'query-old', 'returns': 'Machine' }
+";
+
+fn spanned(tag: &str, setup: impl FnOnce(&mut Builder)) -> Result<String, qmp_codegen::Error> {
+    let dir = temp_tree(
+        &format!("span-{tag}"),
+        &[("new/schema.json", NEWER), ("old/schema.json", OLDER)],
+    );
+    let mut b = Builder::new();
+    b.schema(dir.join("new/schema.json"))
+        .parse_options(ParseOptions::with_level(Level::LATEST))
+        .cargo_directives(false);
+    setup(&mut b);
+    let out = b.generate_output();
+    std::fs::remove_dir_all(&dir).ok();
+    let out = out?;
+    assert!(out.inputs.iter().any(|p| p.ends_with("schema.json")));
+    Ok(out
+        .code
+        .split_once("\n\n")
+        .map(|(_, rest)| rest.to_owned())
+        .unwrap_or(out.code))
+}
+
+#[test]
+fn spanning_releases() {
+    let code = spanned("both", |b| {
+        b.schema_release("10.0.2".parse().unwrap())
+            .span_release("5.2.0".parse().unwrap(), std::env::temp_dir().join("x"));
+    });
+    // The older schema path above does not exist: a clear error.
+    assert!(code.is_err());
+    let dir_code = {
+        let dir = temp_tree(
+            "span-ok",
+            &[("new/schema.json", NEWER), ("old/schema.json", OLDER)],
+        );
+        let mut b = Builder::new();
+        b.schema(dir.join("new/schema.json"))
+            .parse_options(ParseOptions::with_level(Level::LATEST))
+            .cargo_directives(false)
+            .schema_release("10.0.2".parse().unwrap())
+            .span_release("5.2.0".parse().unwrap(), dir.join("old/schema.json"));
+        let out = b.generate_output().unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        out.code.split_once("\n\n").unwrap().1.to_owned()
+    };
+    insta::assert_snapshot!(dir_code);
+}
+
+#[test]
+fn oldest_release_narrows_the_span() {
+    let dir = temp_tree("span-narrow", &[("old/schema.json", OLDER)]);
+    let old = dir.join("old/schema.json");
+    let code = spanned("narrow", |b| {
+        b.schema_release("10.0.2".parse().unwrap())
+            .span_release("5.2.0".parse().unwrap(), &old)
+            .oldest_release("9.0".parse().unwrap());
+    })
+    .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(code.contains("pub acpi: bool,"), "{code}");
+    assert!(!code.contains("QueryOld"), "{code}");
+    // Without any older release: the schema as it is.
+    let code = spanned("none", |_| {}).unwrap();
+    assert!(code.contains("pub acpi: bool,"));
+    let err = spanned("no-release", |b| {
+        b.span_release("5.2.0".parse().unwrap(), "old/schema.json");
+    })
+    .unwrap_err();
+    assert!(matches!(err, qmp_codegen::Error::NoSchemaRelease), "{err}");
+}

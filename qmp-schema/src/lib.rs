@@ -66,6 +66,7 @@ pub mod rules;
 mod schema;
 pub mod snapshot;
 pub mod source;
+pub mod span;
 
 use std::path::Path;
 

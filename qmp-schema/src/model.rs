@@ -52,6 +52,9 @@ pub struct Model {
     /// pragma have empty member sections, as QEMU adds them. Empty for the
     /// introspection reader.
     pub docs: Vec<DocBlock>,
+    /// For a model that spans several QEMU releases ([`crate::span::span`]):
+    /// what differs between them. `None` for a model of one release.
+    pub spanned: Option<Box<crate::span::Releases>>,
 }
 
 /// A doc comment block of [`Model::docs`].

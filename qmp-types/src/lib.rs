@@ -1,8 +1,12 @@
 //! `qmp-types`: typed QMP commands, replies and events.
 //!
 //! The bindings are generated at build time by `qmp-codegen` from a QAPI
-//! schema: by default the embedded QEMU 10.0.2 schema (a facts-only
-//! snapshot: no documentation prose), or the schema named by the `QMP_SCHEMA`
+//! schema: by default the embedded QEMU releases (facts-only snapshots: no
+//! documentation prose), the newest spanned with the older ones down to QEMU
+//! 5.2, so that the bindings decode every one of those releases' replies
+//! (`QMP_OLDEST_QEMU=X.Y` narrows the span; members absent in a release, or
+//! under a build condition such as `TARGET_S390X`, are `Option`, and say so
+//! in their docs), or the schema named by the `QMP_SCHEMA`
 //! environment variable (a QEMU source tree's `qapi/qapi-schema.json`, which
 //! gives full documentation, or a saved `query-qmp-schema` reply, which gives
 //! bindings for exactly that QEMU binary).

@@ -429,6 +429,7 @@ impl<'a> Builder<'a> {
             origin: Origin::Source,
             index: HashMap::with_capacity(self.ents.len()),
             docs: Vec::new(),
+            spanned: None,
         };
         let mut module_ids: HashMap<String, ModuleId> = HashMap::new();
         let mut module = |model: &mut Model, name: &str| -> ModuleId {
