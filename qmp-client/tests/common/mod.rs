@@ -257,3 +257,4 @@ pub mod std_server {
     }
 }
 pub mod qemu;
+pub mod releases;
