@@ -8,8 +8,8 @@
 //! * **typed = raw** over every read-only query of the live schema, on
 //!   `-machine none` and `-machine q35` (and the storage daemon): each
 //!   command is sent raw over the socket, decoded through the bindings, and
-//!   run again through `qmp call`. See [`equivalent`] for what "equal"
-//!   means. A table per release is printed (`--nocapture` shows it).
+//!   run again through `qmp call`. See `typed_eq::equivalent` for what
+//!   "equal" means. A table per release is printed (`--nocapture` shows it).
 //! * a block job (backup between two null nodes) driven by typed commands,
 //!   with its events decoded typed;
 //! * `qmp info` and the shell's Tab completion from the live schema;
@@ -23,6 +23,8 @@ mod qemu;
 #[allow(dead_code)]
 #[path = "../../qmp-client/tests/common/releases.rs"]
 mod releases;
+#[path = "../../qmp-client/tests/common/typed_eq.rs"]
+mod typed_eq;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -36,6 +38,7 @@ use qmp_types::runtime::ToJson;
 use qmp_types::{FromJson, Request};
 use releases::Release;
 use serde_json::{Value, json};
+use typed_eq::{equivalent, known_members};
 
 fn connect(sock: &Path) -> Qmp {
     Builder::new()
@@ -113,120 +116,6 @@ fn qemu_defect(tag: &str, monitor: &str, command: &str) -> Option<&'static str> 
 
 // ---------------------------------------------------------------------------
 // What "typed = raw" means.
-
-/// The member names the bindings declare anywhere in the type of `command`'s
-/// return value (following `$ref`s through the bindings' JSON Schema).
-fn known_members(bindings_schema: &Value, command: &str) -> BTreeSet<String> {
-    fn walk<'a>(
-        v: &'a Value,
-        defs: &'a Value,
-        seen: &mut BTreeSet<&'a str>,
-        out: &mut BTreeSet<String>,
-    ) {
-        match v {
-            Value::Object(map) => {
-                if let Some(Value::String(r)) = map.get("$ref") {
-                    let name = r.rsplit('/').next().unwrap_or(r);
-                    if seen.insert(name) {
-                        walk(&defs[name], defs, seen, out);
-                    }
-                }
-                if let Some(Value::Object(props)) = map.get("properties") {
-                    out.extend(props.keys().cloned());
-                }
-                for (k, sub) in map {
-                    if k != "$ref" && k != "const" && k != "enum" {
-                        walk(sub, defs, seen, out);
-                    }
-                }
-            }
-            Value::Array(items) => {
-                for i in items {
-                    walk(i, defs, seen, out);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = BTreeSet::new();
-    let defs = &bindings_schema["$defs"];
-    walk(
-        &bindings_schema["commands"][command]["returns"],
-        defs,
-        &mut BTreeSet::new(),
-        &mut out,
-    );
-    out
-}
-
-/// Whether the bindings' re-encoding `typed` of a reply is the raw `return`
-/// value `raw`, modulo members the bindings do not know.
-///
-/// * objects: every member of `typed` is in `raw` and equivalent there (the
-///   bindings add nothing, e.g. no invented defaults); a member of `raw`
-///   missing from `typed` is allowed only when the bindings do not declare
-///   that name anywhere in the command's return type (`known`): a newer
-///   QEMU's addition, dropped by design (counted in `dropped`). A declared
-///   member that vanishes is a defect.
-/// * arrays: the same length, equivalent element by element (order kept).
-/// * numbers: the same mathematical value (`0` and `0.0` are equal: QEMU
-///   prints a `number` without a fraction when it has none).
-/// * strings, booleans, null: identical.
-///
-/// Differences are appended to `issues` with their JSON path.
-fn equivalent(
-    raw: &Value,
-    typed: &Value,
-    known: &BTreeSet<String>,
-    path: &str,
-    issues: &mut Vec<String>,
-    dropped: &mut BTreeSet<String>,
-) {
-    match (raw, typed) {
-        (Value::Object(r), Value::Object(t)) => {
-            for (k, tv) in t {
-                match r.get(k) {
-                    Some(rv) => equivalent(rv, tv, known, &format!("{path}.{k}"), issues, dropped),
-                    None => issues.push(format!("{path}.{k}: added by the bindings ({tv})")),
-                }
-            }
-            for k in r.keys().filter(|k| !t.contains_key(*k)) {
-                if known.contains(k) {
-                    issues.push(format!(
-                        "{path}.{k}: a member the bindings know was dropped"
-                    ));
-                } else {
-                    dropped.insert(k.clone());
-                }
-            }
-        }
-        (Value::Array(r), Value::Array(t)) => {
-            if r.len() != t.len() {
-                issues.push(format!(
-                    "{path}: {} elements raw, {} typed",
-                    r.len(),
-                    t.len()
-                ));
-            } else {
-                for (i, (rv, tv)) in r.iter().zip(t).enumerate() {
-                    equivalent(rv, tv, known, &format!("{path}[{i}]"), issues, dropped);
-                }
-            }
-        }
-        (Value::Number(r), Value::Number(t)) => {
-            let same = match (r.as_i64(), t.as_i64(), r.as_u64(), t.as_u64()) {
-                (Some(a), Some(b), _, _) => a == b,
-                (_, _, Some(a), Some(b)) => a == b,
-                _ => r.as_f64() == t.as_f64(),
-            };
-            if !same {
-                issues.push(format!("{path}: {r} raw, {t} typed"));
-            }
-        }
-        (r, t) if r == t => {}
-        (r, t) => issues.push(format!("{path}: {r} raw, {t} typed")),
-    }
-}
 
 #[test]
 fn equivalence_is_strict_where_it_must_be() {

@@ -258,3 +258,4 @@ pub mod std_server {
 }
 pub mod qemu;
 pub mod releases;
+pub mod typed_eq;
