@@ -244,6 +244,9 @@ struct Report {
     dropped: BTreeSet<String>,
     /// Not sent: they crash this release ([`QEMU_DEFECTS`]).
     skipped: Vec<String>,
+    /// Commands whose `return` `qmp call` did not print (a reply must reach
+    /// the user even when it does not decode).
+    lost: Vec<String>,
     took: Duration,
 }
 
@@ -328,6 +331,7 @@ fn check_monitor(tag: &str, what: &str, sock: &Path, bindings: Bindings) -> Repo
         rows,
         dropped,
         skipped,
+        lost: Vec::new(),
         took: t0.elapsed(),
     }
 }
@@ -347,11 +351,18 @@ fn check_cli(sock: &Path, report: &mut Report) {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let code = out.status.code();
         let bad = match &row.raw {
-            Raw::Return => {
-                let parses = serde_json::from_slice::<Value>(&out.stdout).is_ok();
-                (code != Some(0) || !parses)
-                    .then(|| format!("qmp call: exit {code:?}: {}", stderr.trim()))
-            }
+            Raw::Return => match serde_json::from_slice::<Value>(&out.stdout) {
+                Ok(_) if code == Some(0) => None,
+                // Not decoded, but printed: nothing lost.
+                Ok(_) => Some(format!("qmp call: exit {code:?}: {}", stderr.trim())),
+                Err(_) => {
+                    report.lost.push(row.command.clone());
+                    Some(format!(
+                        "qmp call lost the reply: exit {code:?}: {}",
+                        stderr.trim()
+                    ))
+                }
+            },
             Raw::Error { class, desc } => {
                 let want = format!("{class}: {}", desc.replace(['\n', '\r'], " "));
                 // The last line: an untyped command has a note before it.
@@ -461,6 +472,15 @@ fn typed_equals_raw(tag: &str) {
         ));
     }
     print_table(rel, &reports);
+    let lost: Vec<String> = reports
+        .iter()
+        .flat_map(|r| r.lost.iter().map(move |c| format!("{}: {c}", r.what)))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "QEMU {}: qmp call did not print these replies: {lost:#?}",
+        rel.version
+    );
     let failing: Vec<String> = reports
         .iter()
         .flat_map(|r| {
