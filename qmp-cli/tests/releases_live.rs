@@ -167,6 +167,8 @@ enum Bindings {
     System,
     /// `qmp_types::storage_daemon`.
     StorageDaemon,
+    /// `qmp_types::qga`.
+    GuestAgent,
 }
 
 enum Typed {
@@ -182,11 +184,15 @@ impl Bindings {
     fn schema(self) -> &'static Value {
         static SYSTEM: OnceLock<Value> = OnceLock::new();
         static QSD: OnceLock<Value> = OnceLock::new();
+        static QGA: OnceLock<Value> = OnceLock::new();
         match self {
             Bindings::System => SYSTEM
                 .get_or_init(|| serde_json::from_str(qmp_types::SCHEMA_JSON).expect("SCHEMA_JSON")),
             Bindings::StorageDaemon => QSD.get_or_init(|| {
                 serde_json::from_str(qmp_types::storage_daemon::SCHEMA_JSON).expect("SCHEMA_JSON")
+            }),
+            Bindings::GuestAgent => QGA.get_or_init(|| {
+                serde_json::from_str(qmp_types::qga::SCHEMA_JSON).expect("SCHEMA_JSON")
             }),
         }
     }
@@ -214,6 +220,17 @@ impl Bindings {
                 match QsdRequest::from_json(msg) {
                     Err(e) => refused(e),
                     Ok(QsdRequest::Unknown { .. }) => Typed::Unknown,
+                    Ok(req) => match req.decode_return(ret) {
+                        Ok(r) => Typed::Value(r.to_json()),
+                        Err(e) => failed(e),
+                    },
+                }
+            }
+            Bindings::GuestAgent => {
+                use qmp_types::qga::Request as QgaRequest;
+                match QgaRequest::from_json(msg) {
+                    Err(e) => refused(e),
+                    Ok(QgaRequest::Unknown { .. }) => Typed::Unknown,
                     Ok(req) => match req.decode_return(ret) {
                         Ok(r) => Typed::Value(r.to_json()),
                         Err(e) => failed(e),
@@ -264,6 +281,26 @@ impl Report {
     }
 }
 
+/// Decodes `ret`, the raw `return` of `command`, with `bindings` and
+/// compares the re-encoding with it: `None` when typed = raw.
+fn typed_vs_raw(
+    bindings: Bindings,
+    command: &str,
+    ret: &Value,
+    dropped: &mut BTreeSet<String>,
+) -> Option<String> {
+    match bindings.decode(command, ret.clone()) {
+        Typed::Value(typed) => {
+            let known = known_members(bindings.schema(), command);
+            let mut issues = Vec::new();
+            equivalent(ret, &typed, &known, "", &mut issues, dropped);
+            (!issues.is_empty()).then(|| format!("typed != raw: {}", issues.join("; ")))
+        }
+        Typed::Unknown => Some("not in the bindings (untyped)".to_owned()),
+        Typed::Failed(e) => Some(e),
+    }
+}
+
 /// Every read-only query of the monitor at `sock` of release `tag`: raw,
 /// then decoded with `bindings`.
 fn check_monitor(tag: &str, what: &str, sock: &Path, bindings: Bindings) -> Report {
@@ -288,17 +325,7 @@ fn check_monitor(tag: &str, what: &str, sock: &Path, bindings: Bindings) -> Repo
         }
         let (raw, failure) = match qmp.execute_raw_reply(&command, None) {
             Ok(reply) => {
-                let ret = reply.to_value();
-                let failure = match bindings.decode(&command, ret.clone()) {
-                    Typed::Value(typed) => {
-                        let known = known_members(bindings.schema(), &command);
-                        let mut issues = Vec::new();
-                        equivalent(&ret, &typed, &known, "", &mut issues, &mut dropped);
-                        (!issues.is_empty()).then(|| format!("typed != raw: {}", issues.join("; ")))
-                    }
-                    Typed::Unknown => Some("not in the bindings (untyped)".to_owned()),
-                    Typed::Failed(e) => Some(e),
-                };
+                let failure = typed_vs_raw(bindings, &command, &reply.to_value(), &mut dropped);
                 (Raw::Return, failure)
             }
             Err(qmp_client::Error::Qmp(e)) => {
@@ -520,6 +547,26 @@ fn block_job_events(tag: &str) {
     let p = qemu::system_at(&rel.system, "none", &["-S"]);
     let qmp = connect(&p.sock);
     let mut events = qmp.typed_events::<Event>();
+    let mut next = || {
+        events
+            .next_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("QEMU {tag}: no event: {e}"))
+            .expect("event stream ended")
+            .unwrap_or_else(|e| panic!("QEMU {tag}: an event does not decode typed: {e}"))
+            .event
+    };
+    // Run state, typed both ways.
+    typed::<qmp_types::Cont>(&qmp, json!({}));
+    assert!(matches!(next(), Event::Resume(_)));
+    typed::<qmp_types::Stop>(&qmp, json!({}));
+    assert!(matches!(next(), Event::Stop(_)));
+    let st = typed::<qmp_types::QueryStatus>(&qmp, json!({}));
+    assert_eq!(st.status.as_str(), "paused");
+    typed::<qmp_types::SystemReset>(&qmp, json!({}));
+    match next() {
+        Event::Reset(r) => assert_eq!(r.reason.as_str(), "host-qmp-system-reset"),
+        other => panic!("QEMU {tag}: {other:?}"),
+    }
     for node in ["src", "dst"] {
         typed::<qmp_types::BlockdevAdd>(
             &qmp,
@@ -533,12 +580,7 @@ fn block_job_events(tag: &str) {
     );
     let mut statuses = Vec::new();
     loop {
-        let ev = events
-            .next_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|e| panic!("QEMU {tag}: no job event: {e}"))
-            .expect("event stream ended")
-            .unwrap_or_else(|e| panic!("QEMU {tag}: an event does not decode typed: {e}"));
-        match ev.event {
+        match next() {
             Event::JobStatusChange(j) => {
                 assert_eq!(j.id, "job0");
                 statuses.push(j.status.as_str().to_owned());
@@ -777,6 +819,14 @@ fn guest_agent(tag: &str) {
     }
     assert!(!enabled.contains("guest-exec"), "{enabled:?}");
     assert!(ga.guest_get_time().expect("typed guest-get-time") > 1_600_000_000_000_000_000);
+    // Typed = raw for the enabled RPCs that take no argument.
+    let mut dropped = BTreeSet::new();
+    for rpc in ["guest-ping", "guest-info", "guest-get-time"] {
+        let raw = ga.execute_raw(rpc, None).expect(rpc);
+        if let Some(f) = typed_vs_raw(Bindings::GuestAgent, rpc, &raw, &mut dropped) {
+            panic!("QEMU {tag}: {rpc}: {f}");
+        }
+    }
     // Disabled RPCs fail as a typed QMP error; the connection stays usable.
     let e = ga.execute_raw("guest-get-osinfo", None).unwrap_err();
     assert!(matches!(e, qmp_client::Error::Qmp(_)), "{e:?}");

@@ -61,19 +61,40 @@ impl Proc {
 
 fn wait_for_socket(child: &mut Child, sock: &Path) {
     let end = Instant::now() + Duration::from_secs(20);
-    // The socket file appears at bind(), before listen(): wait until a
-    // connection is accepted (the probe is closed at once; the server then
-    // takes the next client).
-    while std::os::unix::net::UnixStream::connect(sock).is_err() {
+    // The socket file appears at bind(), before listen(): wait until it
+    // listens. Not by connecting: QEMU's chardev can drop a client that
+    // arrives while it is still tearing down such a probe connection.
+    let proc_table = std::path::Path::new("/proc/net/unix").exists();
+    loop {
+        let ready = if proc_table {
+            listening(sock)
+        } else {
+            std::os::unix::net::UnixStream::connect(sock).is_ok()
+        };
+        if ready {
+            return;
+        }
         if let Ok(Some(st)) = child.try_wait() {
             panic!("process exited before listening on its socket: {st}");
         }
-        assert!(
-            Instant::now() < end,
-            "socket {sock:?} never accepted a connection"
-        );
+        assert!(Instant::now() < end, "socket {sock:?} never listened");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Whether the Unix socket `sock` is listening, from Linux's socket table
+/// (`/proc/net/unix`: the `__SO_ACCEPTCON` flag, 0x10000).
+fn listening(sock: &Path) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/unix") else {
+        return false;
+    };
+    let want = sock.to_string_lossy();
+    table.lines().skip(1).any(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        f.len() >= 8
+            && f[7] == want
+            && u32::from_str_radix(f[3], 16).is_ok_and(|flags| flags & 0x10000 != 0)
+    })
 }
 
 fn spawn(bin: &Path, args: Vec<String>, dir: tempfile::TempDir, sock: PathBuf) -> Proc {
