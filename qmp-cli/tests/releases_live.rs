@@ -38,7 +38,7 @@ use qmp_types::runtime::ToJson;
 use qmp_types::{FromJson, Request};
 use releases::Release;
 use serde_json::{Value, json};
-use typed_eq::{equivalent, known_members};
+use typed_eq::{equivalent, known_event_members, known_members};
 
 fn connect(sock: &Path) -> Qmp {
     Builder::new()
@@ -569,13 +569,28 @@ fn block_job_events(tag: &str) {
     let p = qemu::system_at(&rel.system, "none", &["-S"]);
     let qmp = connect(&p.sock);
     let mut events = qmp.typed_events::<Event>();
+    // Every event decodes typed, and its data re-encodes to what QEMU sent.
+    let mut event_issues = Vec::new();
     let mut next = || {
-        events
+        let ev = events
             .next_timeout(Duration::from_secs(30))
             .unwrap_or_else(|e| panic!("QEMU {tag}: no event: {e}"))
             .expect("event stream ended")
-            .unwrap_or_else(|e| panic!("QEMU {tag}: an event does not decode typed: {e}"))
-            .event
+            .unwrap_or_else(|e| panic!("QEMU {tag}: an event does not decode typed: {e}"));
+        let name = ev.raw.name().to_owned();
+        let known = known_event_members(Bindings::System.schema(), &name);
+        let (raw, typed) = (ev.raw.to_value(), ev.event.to_json());
+        let mut issues = Vec::new();
+        equivalent(
+            &raw["data"],
+            &typed["data"],
+            &known,
+            "",
+            &mut issues,
+            &mut BTreeSet::new(),
+        );
+        event_issues.extend(issues.into_iter().map(|i| format!("{name}: data{i}")));
+        ev.event
     };
     // Run state, typed both ways.
     typed::<qmp_types::Cont>(&qmp, json!({}));
@@ -629,6 +644,10 @@ fn block_job_events(tag: &str) {
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert_eq!(jobs[0].id, "job0");
     assert_eq!(jobs[0].status.as_str(), "concluded");
+    assert!(
+        event_issues.is_empty(),
+        "QEMU {tag}: typed != raw: {event_issues:#?}"
+    );
     typed::<qmp_types::JobDismiss>(&qmp, json!({"id": "job0"}));
     assert!(typed::<qmp_types::QueryBlockJobs>(&qmp, json!({})).is_empty());
     let nodes = typed::<qmp_types::QueryNamedBlockNodes>(&qmp, json!({}));

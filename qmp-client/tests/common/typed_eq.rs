@@ -9,6 +9,21 @@ use serde_json::Value;
 /// The member names the bindings declare anywhere in the type of `command`'s
 /// return value (following `$ref`s through the bindings' JSON Schema).
 pub fn known_members(bindings_schema: &Value, command: &str) -> BTreeSet<String> {
+    members_under(
+        bindings_schema,
+        &bindings_schema["commands"][command]["returns"],
+    )
+}
+
+/// The member names the bindings declare anywhere in the type of `event`'s
+/// data.
+pub fn known_event_members(bindings_schema: &Value, event: &str) -> BTreeSet<String> {
+    members_under(bindings_schema, &bindings_schema["events"][event]["data"])
+}
+
+/// The member names declared in the JSON Schema `root` and every
+/// definition it reaches.
+fn members_under(bindings_schema: &Value, root: &Value) -> BTreeSet<String> {
     fn walk<'a>(
         v: &'a Value,
         defs: &'a Value,
@@ -42,12 +57,7 @@ pub fn known_members(bindings_schema: &Value, command: &str) -> BTreeSet<String>
     }
     let mut out = BTreeSet::new();
     let defs = &bindings_schema["$defs"];
-    walk(
-        &bindings_schema["commands"][command]["returns"],
-        defs,
-        &mut BTreeSet::new(),
-        &mut out,
-    );
+    walk(root, defs, &mut BTreeSet::new(), &mut out);
     out
 }
 
