@@ -12,6 +12,8 @@
 //!   "equal" means. A table per release is printed (`--nocapture` shows it).
 //! * a block job (backup between two null nodes) driven by typed commands,
 //!   with its events decoded typed;
+//! * a reply that does not decode reaches the caller verbatim, with the
+//!   decode error (library and `qmp call`);
 //! * `qmp info` and the shell's Tab completion from the live schema;
 //! * the storage daemon and the guest agent through their typed bindings.
 
@@ -663,6 +665,54 @@ fn block_job_events(tag: &str) {
 }
 
 // ---------------------------------------------------------------------------
+// Nothing is lost.
+
+/// `query-status` with a reply type no QEMU release matches.
+#[derive(serde::Serialize)]
+struct QueryStatusStrict;
+
+#[derive(Debug, serde::Deserialize)]
+#[allow(dead_code)]
+struct NoReleaseHasThis {
+    member_no_release_has: bool,
+}
+
+impl qmp_types::Command for QueryStatusStrict {
+    const NAME: &'static str = "query-status";
+    type Returns = NoReleaseHasThis;
+}
+
+/// A reply that does not fit the caller's type reaches it anyway, verbatim,
+/// with the decode error; the connection stays usable.
+fn reply_not_lost(tag: &str) {
+    let Some(rel) = releases::get(tag) else {
+        return;
+    };
+    let p = qemu::system_at(&rel.system, "none", &["-S"]);
+    let qmp = connect(&p.sock);
+    let raw = qmp
+        .execute_raw_reply("query-status", None)
+        .expect("raw query-status");
+    let e = qmp.execute(QueryStatusStrict).unwrap_err();
+    match &e {
+        qmp_client::Error::Decode {
+            command,
+            message,
+            reply,
+            ..
+        } => {
+            assert_eq!(command, "query-status");
+            assert!(message.contains("member_no_release_has"), "{message}");
+            assert_eq!(&**reply, raw.json(), "QEMU {tag}: not verbatim");
+        }
+        other => panic!("QEMU {tag}: {other:?}"),
+    }
+    assert!(!e.is_fatal());
+    let st = typed::<qmp_types::QueryStatus>(&qmp, json!({}));
+    assert_eq!(st.status.as_str(), "prelaunch");
+}
+
+// ---------------------------------------------------------------------------
 // `qmp info` and shell completion.
 
 fn cli_info(tag: &str) {
@@ -884,6 +934,10 @@ macro_rules! per_release {
             #[test]
             fn block_job_with_typed_commands_and_events() {
                 super::block_job_events($tag);
+            }
+            #[test]
+            fn a_reply_that_does_not_decode_is_not_lost() {
+                super::reply_not_lost($tag);
             }
             #[test]
             fn qmp_info() {

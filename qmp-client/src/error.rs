@@ -69,7 +69,8 @@ pub enum Error {
     #[error("QMP error {}: {}", .0.class, .0.desc)]
     Qmp(ErrorReply),
     /// The reply arrived but does not match the command's declared return
-    /// type. Only this call fails; the connection stays usable.
+    /// type. Only this call fails; the connection stays usable, and the
+    /// reply is not lost: `reply` holds it as received.
     #[error("cannot decode the reply of `{command}` at `{path}`: {message}")]
     Decode {
         /// The command's wire name.
@@ -78,6 +79,9 @@ pub enum Error {
         path: String,
         /// serde's description.
         message: String,
+        /// The JSON text that did not decode, exactly as received: the
+        /// reply's `return` value (for an event, the whole message).
+        reply: Arc<str>,
     },
     /// A reply for this command was malformed (e.g. an `error` member
     /// without a string `class`). Only this call fails.
@@ -213,6 +217,15 @@ impl Error {
     /// A timeout of any kind.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Timeout(_))
+    }
+
+    /// For [`Error::Decode`]: the JSON text that did not decode, exactly as
+    /// received (see [`Error::Decode::reply`]).
+    pub fn undecoded(&self) -> Option<&str> {
+        match self {
+            Error::Decode { reply, .. } => Some(reply),
+            _ => None,
+        }
     }
 
     /// Whether the connection is unusable after this error (as opposed to
