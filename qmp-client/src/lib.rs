@@ -68,7 +68,7 @@ mod shared;
 mod tokio_client;
 
 pub use config::Builder;
-pub use error::{Error, IoOp, ProtocolErrorKind, Result, TimeoutKind};
+pub use error::{Error, IoOp, ProtocolErrorKind, Result, TimeoutKind, Undecoded};
 pub use events::{EventError, EventStream, FromRawEvent, TypedEvent};
 pub use proto::{Greeting, Limits, Mode, RawEvent, RawReply, Stats};
 pub use qmp_types;
