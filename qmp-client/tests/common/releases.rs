@@ -4,8 +4,9 @@
 //!
 //! 1. `QMP_QEMU_RELEASES=DIR:DIR:...`: each DIR holds a
 //!    `qemu-system-x86_64` (and optionally `qemu-storage-daemon`,
-//!    `qemu-img`, `qemu-ga`), e.g. wrappers written by `.ci/get-qemu`. When
-//!    set, only these directories are searched (and the system QEMU).
+//!    `qemu-img`, `qemu-ga`), e.g. wrappers written by `.ci/get-qemu`;
+//!    relative paths are relative to the workspace root. When set, only
+//!    these directories are searched (and the system QEMU).
 //! 2. Otherwise every `<workspace>/target/qemu/*/` with a
 //!    `qemu-system-x86_64` (where `.ci/install-qemu-releases` puts them).
 //! 3. The system QEMU (`qemu-system-x86_64` on `PATH`, tools also in
@@ -159,6 +160,7 @@ pub fn all() -> &'static [Release] {
         let dirs: Vec<PathBuf> = match std::env::var_os("QMP_QEMU_RELEASES") {
             Some(list) => std::env::split_paths(&list)
                 .filter(|d| !d.as_os_str().is_empty())
+                .map(|d| workspace_root().join(d))
                 .inspect(|d| {
                     assert!(
                         d.join("qemu-system-x86_64").is_file(),
