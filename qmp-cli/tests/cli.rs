@@ -425,3 +425,33 @@ fn shell_launch_runs_a_throwaway_qemu() {
         "{\"return\":{\"name\":\"launched\"}}\n"
     );
 }
+
+#[test]
+fn call_prints_a_reply_that_does_not_decode_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fake.sock");
+    // An older or newer QEMU's shape: `running` is not a boolean here.
+    let reply = r#"{"running":"yes","status":"paused","new-member":[1,2.5]}"#;
+    let server = fake_server(&path, move |req| match req["execute"].as_str() {
+        Some("qmp_capabilities") => vec![r#"{"return": {}, "id": ID}"#.into()],
+        _ => vec![format!(r#"{{"return": {reply}, "id": ID}}"#)],
+    });
+    let out = qmp()
+        .args(["call", "--pretty"])
+        .arg(&path)
+        .arg("query-status")
+        .output()
+        .unwrap();
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(2));
+    // Verbatim, whatever the output flags: nothing is lost.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), reply);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot decode the reply of `query-status` (printed as received)")
+            && stderr.contains("running"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    server.join().unwrap();
+}

@@ -731,6 +731,7 @@ fn decode_typed<C: Command>(reply: Option<RawReply>) -> Result<C::Returns, Error
             command: C::NAME.to_owned(),
             path: ".".to_owned(),
             message: e.to_string(),
+            reply: "{}".into(),
         }),
     }
 }

@@ -60,6 +60,46 @@ pub enum IoOp {
     Write,
 }
 
+/// The JSON text of a reply that did not decode, exactly as received
+/// ([`Error::Decode`]). Cheap to clone; derefs to `str`. Its `Debug` form
+/// shows at most the first 256 bytes (a reply can be megabytes).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Undecoded(Arc<str>);
+
+impl Undecoded {
+    /// The whole text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Undecoded {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Undecoded {
+    fn from(s: &str) -> Self {
+        Undecoded(s.into())
+    }
+}
+
+impl std::fmt::Debug for Undecoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const SHOWN: usize = 256;
+        if self.0.len() <= SHOWN {
+            return std::fmt::Debug::fmt(&*self.0, f);
+        }
+        let end = (0..=SHOWN)
+            .rev()
+            .find(|&i| self.0.is_char_boundary(i))
+            .unwrap_or(0);
+        write!(f, "{:?}... ({} bytes)", &self.0[..end], self.0.len())
+    }
+}
+
 /// Every error this crate returns. Cheap to clone: one connection failure
 /// is handed to every caller that was waiting.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -69,7 +109,8 @@ pub enum Error {
     #[error("QMP error {}: {}", .0.class, .0.desc)]
     Qmp(ErrorReply),
     /// The reply arrived but does not match the command's declared return
-    /// type. Only this call fails; the connection stays usable.
+    /// type. Only this call fails; the connection stays usable, and the
+    /// reply is not lost: `reply` holds it as received.
     #[error("cannot decode the reply of `{command}` at `{path}`: {message}")]
     Decode {
         /// The command's wire name.
@@ -78,6 +119,9 @@ pub enum Error {
         path: String,
         /// serde's description.
         message: String,
+        /// The JSON text that did not decode, exactly as received: the
+        /// reply's `return` value (for an event, the whole message).
+        reply: Undecoded,
     },
     /// A reply for this command was malformed (e.g. an `error` member
     /// without a string `class`). Only this call fails.
@@ -215,6 +259,15 @@ impl Error {
         matches!(self, Error::Timeout(_))
     }
 
+    /// For [`Error::Decode`]: the JSON text that did not decode, exactly as
+    /// received (see [`Error::Decode::reply`]).
+    pub fn undecoded(&self) -> Option<&str> {
+        match self {
+            Error::Decode { reply, .. } => Some(reply.as_str()),
+            _ => None,
+        }
+    }
+
     /// Whether the connection is unusable after this error (as opposed to
     /// errors that concern one call: QMP error replies, decode errors, bad
     /// replies, reply timeouts, encode errors).
@@ -234,3 +287,30 @@ impl Error {
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undecoded_debug_is_bounded_and_display_omits_it() {
+        let short = Undecoded::from(r#"{"a":1}"#);
+        assert_eq!(format!("{short:?}"), r#""{\"a\":1}""#);
+        let long = "é".repeat(1000); // 2000 bytes, 2-byte chars
+        let u = Undecoded::from(long.as_str());
+        let dbg = format!("{u:?}");
+        assert!(dbg.ends_with("... (2000 bytes)"), "{dbg}");
+        assert!(dbg.len() < 300, "{}", dbg.len());
+        assert_eq!(u.as_str(), long);
+        let e = Error::Decode {
+            command: "query-x".into(),
+            path: ".a".into(),
+            message: "expected a boolean".into(),
+            reply: u,
+        };
+        assert_eq!(e.undecoded(), Some(long.as_str()));
+        assert!(!e.to_string().contains('é'), "{e}");
+        assert!(format!("{e:?}").len() < 500);
+        assert!(!e.is_fatal());
+    }
+}

@@ -44,7 +44,8 @@
 //!   request: all pending calls fail with [`Error::ServerParse`] and the
 //!   connection is closed (the semantics of Python's `qemu.qmp`).
 //! * A missing or wrongly typed member in a reply is an
-//!   [`Error::Decode`] for that call only; the connection stays usable.
+//!   [`Error::Decode`] for that call only; the connection stays usable,
+//!   and the error carries the reply as received ([`Error::undecoded`]).
 //!   Malformed `error` objects give [`Error::BadReply`] for that call.
 //! * Events go into a bounded buffer (default 1024): when it is full the
 //!   oldest event is dropped and the next consumer call reports
@@ -67,7 +68,7 @@ mod shared;
 mod tokio_client;
 
 pub use config::Builder;
-pub use error::{Error, IoOp, ProtocolErrorKind, Result, TimeoutKind};
+pub use error::{Error, IoOp, ProtocolErrorKind, Result, TimeoutKind, Undecoded};
 pub use events::{EventError, EventStream, FromRawEvent, TypedEvent};
 pub use proto::{Greeting, Limits, Mode, RawEvent, RawReply, Stats};
 pub use qmp_types;

@@ -634,6 +634,7 @@ impl Qmp {
                 command: C::NAME.to_owned(),
                 path: ".".to_owned(),
                 message: e.to_string(),
+                reply: "{}".into(),
             }),
         }
     }

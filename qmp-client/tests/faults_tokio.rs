@@ -1209,10 +1209,14 @@ async fn generated_types_unknown_enum_values_members_and_decode_paths() {
                 command,
                 path,
                 message,
+                reply,
             } => {
                 assert_eq!(command, "query-status");
                 assert_eq!(path, ".running", "{message}");
                 assert!(message.contains("expected a boolean"), "{message}");
+                // Nothing lost: the `return` value as received.
+                assert_eq!(reply.as_str(), r#"{"running":"no","status":"paused"}"#);
+                assert_eq!(e.undecoded(), Some(reply.as_str()));
             }
             other => panic!("{other:?}"),
         }

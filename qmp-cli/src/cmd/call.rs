@@ -8,6 +8,8 @@
 //! Exit status: 0 with the `return` value on stdout; 1 when the server
 //! answers with an error (`CLASS: description` on stderr); 2 on a usage,
 //! validation, connection, protocol or decode error (one line on stderr).
+//! A reply that does not decode with the bindings is still printed on
+//! stdout exactly as received, with the decode error on stderr (exit 2).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -109,10 +111,10 @@ pub fn run(args: CallArgs) -> ExitCode {
     qmp.close();
     match reply {
         Ok(r) => {
-            if let Some(Err(e)) = typed.as_ref().map(|t| t.decode(r.to_value())) {
-                return fail(format!("cannot decode the reply of `{command}`: {e}"));
-            }
-            let out = if args.raw {
+            // A reply that does not fit the bindings is still printed, as
+            // received, before the decode error: nothing is lost.
+            let decode_error = typed.as_ref().and_then(|t| t.decode(r.to_value()).err());
+            let out = if args.raw || decode_error.is_some() {
                 r.json().to_owned()
             } else if args.pretty {
                 serde_json::to_string_pretty(&r.to_value()).unwrap_or_default()
@@ -120,7 +122,12 @@ pub fn run(args: CallArgs) -> ExitCode {
                 serde_json::to_string(&r.to_value()).unwrap_or_default()
             };
             println!("{out}");
-            ExitCode::SUCCESS
+            match decode_error {
+                Some(e) => fail(format!(
+                    "cannot decode the reply of `{command}` (printed as received): {e}"
+                )),
+                None => ExitCode::SUCCESS,
+            }
         }
         Err(qmp_client::Error::Qmp(e)) => {
             eprintln!("{}: {}", e.class, target::one_line(&e.desc));

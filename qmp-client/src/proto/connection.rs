@@ -118,6 +118,7 @@ impl RawReply {
                     command: command.to_owned(),
                     path,
                     message,
+                    reply: self.json().into(),
                 })
             }
         }
@@ -193,6 +194,7 @@ impl RawEvent {
             command: format!("event {}", self.name),
             path: ".".to_owned(),
             message: e.to_string(),
+            reply: self.text.as_str().into(),
         })
     }
 }

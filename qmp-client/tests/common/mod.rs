@@ -257,3 +257,5 @@ pub mod std_server {
     }
 }
 pub mod qemu;
+pub mod releases;
+pub mod typed_eq;

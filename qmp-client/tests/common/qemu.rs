@@ -61,19 +61,40 @@ impl Proc {
 
 fn wait_for_socket(child: &mut Child, sock: &Path) {
     let end = Instant::now() + Duration::from_secs(20);
-    // The socket file appears at bind(), before listen(): wait until a
-    // connection is accepted (the probe is closed at once; the server then
-    // takes the next client).
-    while std::os::unix::net::UnixStream::connect(sock).is_err() {
+    // The socket file appears at bind(), before listen(): wait until it
+    // listens. Not by connecting: QEMU's chardev can drop a client that
+    // arrives while it is still tearing down such a probe connection.
+    let proc_table = std::path::Path::new("/proc/net/unix").exists();
+    loop {
+        let ready = if proc_table {
+            listening(sock)
+        } else {
+            std::os::unix::net::UnixStream::connect(sock).is_ok()
+        };
+        if ready {
+            return;
+        }
         if let Ok(Some(st)) = child.try_wait() {
             panic!("process exited before listening on its socket: {st}");
         }
-        assert!(
-            Instant::now() < end,
-            "socket {sock:?} never accepted a connection"
-        );
+        assert!(Instant::now() < end, "socket {sock:?} never listened");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Whether the Unix socket `sock` is listening, from Linux's socket table
+/// (`/proc/net/unix`: the `__SO_ACCEPTCON` flag, 0x10000).
+fn listening(sock: &Path) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/unix") else {
+        return false;
+    };
+    let want = sock.to_string_lossy();
+    table.lines().skip(1).any(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        f.len() >= 8
+            && f[7] == want
+            && u32::from_str_radix(f[3], 16).is_ok_and(|flags| flags & 0x10000 != 0)
+    })
 }
 
 fn spawn(bin: &Path, args: Vec<String>, dir: tempfile::TempDir, sock: PathBuf) -> Proc {
@@ -91,7 +112,11 @@ fn spawn(bin: &Path, args: Vec<String>, dir: tempfile::TempDir, sock: PathBuf) -
 /// `qemu-system-x86_64 -machine none` (or `machine`) with a plain `-qmp`
 /// monitor, plus `extra` arguments.
 pub fn system(machine: &str, extra: &[&str]) -> Option<Proc> {
-    let bin = find("qemu-system-x86_64")?;
+    Some(system_at(&find("qemu-system-x86_64")?, machine, extra))
+}
+
+/// [`system`] with the QEMU binary `bin` (e.g. another release's wrapper).
+pub fn system_at(bin: &Path, machine: &str, extra: &[&str]) -> Proc {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("qmp.sock");
     let mut args: Vec<String> = vec![
@@ -104,7 +129,7 @@ pub fn system(machine: &str, extra: &[&str]) -> Option<Proc> {
         format!("unix:{},server=on,wait=off", sock.display()),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    Some(spawn(&bin, args, dir, sock))
+    spawn(bin, args, dir, sock)
 }
 
 /// `qemu-system-x86_64 -machine none` with a monitor on its own chardev,
@@ -143,7 +168,11 @@ fn system_chardev_monitor(mon_opts: &str) -> Option<Proc> {
 
 /// `qemu-storage-daemon` with a QMP monitor.
 pub fn storage_daemon() -> Option<Proc> {
-    let bin = find("qemu-storage-daemon")?;
+    Some(storage_daemon_at(&find("qemu-storage-daemon")?))
+}
+
+/// [`storage_daemon`] with the binary `bin`.
+pub fn storage_daemon_at(bin: &Path) -> Proc {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("qsd.sock");
     let args: Vec<String> = vec![
@@ -152,15 +181,29 @@ pub fn storage_daemon() -> Option<Proc> {
         "--monitor".into(),
         "chardev=c0".into(),
     ];
-    Some(spawn(&bin, args, dir, sock))
+    spawn(bin, args, dir, sock)
 }
 
 /// `qemu-ga` listening on a Unix socket with a few harmless RPCs allowed.
 pub fn guest_agent() -> Option<Proc> {
-    let bin = find("qemu-ga")?;
+    Some(guest_agent_at(&find("qemu-ga")?))
+}
+
+/// The RPCs a test guest agent allows (it runs on the host, so nothing
+/// that changes the machine).
+pub const GUEST_AGENT_RPCS: &[&str] = &[
+    "guest-ping",
+    "guest-info",
+    "guest-get-time",
+    "guest-sync-delimited",
+];
+
+/// [`guest_agent`] with the binary `bin`. Releases before `--allow-rpcs`
+/// (QEMU 5.2) get the same set through `--blacklist` of every other RPC.
+pub fn guest_agent_at(bin: &Path) -> Proc {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("qga.sock");
-    let args: Vec<String> = vec![
+    let mut args: Vec<String> = vec![
         "--method".into(),
         "unix-listen".into(),
         "--path".into(),
@@ -169,10 +212,32 @@ pub fn guest_agent() -> Option<Proc> {
         dir.path().join("qga.pid").display().to_string(),
         "--statedir".into(),
         dir.path().display().to_string(),
-        "--allow-rpcs".into(),
-        "guest-ping,guest-info,guest-get-time,guest-sync-delimited".into(),
     ];
-    Some(spawn(&bin, args, dir, sock))
+    let help = Command::new(bin)
+        .arg("--help")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {bin:?}: {e}"));
+    if String::from_utf8_lossy(&help.stdout).contains("--allow-rpcs") {
+        args.push("--allow-rpcs".into());
+        args.push(GUEST_AGENT_RPCS.join(","));
+    } else {
+        let list = Command::new(bin)
+            .args(["--blacklist", "?"])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {bin:?}: {e}"));
+        let blocked: Vec<&str> = std::str::from_utf8(&list.stdout)
+            .expect("RPC list is UTF-8")
+            .split_whitespace()
+            .filter(|rpc| !GUEST_AGENT_RPCS.contains(rpc))
+            .collect();
+        assert!(
+            blocked.len() > 10,
+            "{bin:?} --blacklist ? listed too few RPCs: {blocked:?}"
+        );
+        args.push("--blacklist".into());
+        args.push(blocked.join(","));
+    }
+    spawn(bin, args, dir, sock)
 }
 
 /// Starts block job `job0`: a full backup between two null nodes `src` and
