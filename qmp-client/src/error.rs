@@ -156,6 +156,20 @@ pub enum Error {
         /// serde's description.
         message: String,
     },
+    /// The live QEMU lacks what the call uses (the command, an argument
+    /// member or an enum value); the call was not sent. Only with
+    /// [`Builder::check_capabilities`](crate::Builder::check_capabilities).
+    #[error("{}", unsupported_message(.command, .lacking, .qemu, .since.as_deref()))]
+    Unsupported {
+        /// The command's wire name.
+        command: String,
+        /// What the live QEMU lacks.
+        lacking: crate::caps::Lacking,
+        /// The live QEMU's version (`5.2.0`).
+        qemu: String,
+        /// The release that added the command, where the bindings know it.
+        since: Option<String>,
+    },
     /// An I/O error.
     #[error("I/O error while {}: {source}", match .op { IoOp::Connect => "connecting", IoOp::Read => "reading", IoOp::Write => "writing", })]
     Io {
@@ -165,6 +179,22 @@ pub enum Error {
         #[source]
         source: Arc<std::io::Error>,
     },
+}
+
+fn unsupported_message(
+    command: &str,
+    lacking: &crate::caps::Lacking,
+    qemu: &str,
+    since: Option<&str>,
+) -> String {
+    let what = match lacking {
+        crate::caps::Lacking::Command => format!("`{command}`"),
+        other => format!("{other} of `{command}`"),
+    };
+    match since {
+        Some(s) => format!("{what} is not supported by QEMU {qemu} (added in QEMU {s})"),
+        None => format!("{what} is not supported by QEMU {qemu}"),
+    }
 }
 
 impl Error {
@@ -193,6 +223,12 @@ impl Error {
     /// compiled in): class `CommandNotFound`.
     pub fn is_command_not_found(&self) -> bool {
         self.class() == Some("CommandNotFound")
+    }
+
+    /// The call was refused before sending because the live QEMU lacks
+    /// what it uses ([`Error::Unsupported`]).
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, Error::Unsupported { .. })
     }
 
     /// Class `GenericError`.
@@ -226,6 +262,7 @@ impl Error {
                 | Error::BadReply { .. }
                 | Error::Timeout(TimeoutKind::Reply | TimeoutKind::Event)
                 | Error::Encode { .. }
+                | Error::Unsupported { .. }
                 | Error::OobNotEnabled
                 | Error::FdPassingUnsupported
         )

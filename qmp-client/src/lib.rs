@@ -58,6 +58,7 @@
 #![warn(missing_docs)]
 
 pub mod blocking;
+pub mod caps;
 mod config;
 mod error;
 mod events;
@@ -66,6 +67,7 @@ pub mod proto;
 mod shared;
 mod tokio_client;
 
+pub use caps::Capabilities;
 pub use config::Builder;
 pub use error::{Error, IoOp, ProtocolErrorKind, Result, TimeoutKind};
 pub use events::{EventError, EventStream, FromRawEvent, TypedEvent};
