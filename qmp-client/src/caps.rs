@@ -693,6 +693,17 @@ impl Capabilities {
 }
 
 impl Capabilities {
+    /// [`check_call`](Self::check_call) with the client's error:
+    /// [`Error::Unsupported`](crate::Error::Unsupported) naming the
+    /// command or member, the live version and, for a command, the release
+    /// that added it where the bindings know it. This is the check
+    /// [`Builder::check_capabilities`](crate::Builder::check_capabilities)
+    /// runs before each call.
+    pub fn check(&self, command: &str, args: Option<&Value>) -> Result<(), crate::Error> {
+        self.check_call(command, args)
+            .map_err(|l| unsupported(self, command, l))
+    }
+
     /// [`check_call`](Self::check_call) on arguments not yet serialized;
     /// the error is the client's `Unsupported`.
     pub(crate) fn check_serialized<A: serde::Serialize + ?Sized>(

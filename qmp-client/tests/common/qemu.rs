@@ -92,6 +92,32 @@ fn spawn(bin: &Path, args: Vec<String>, dir: tempfile::TempDir, sock: PathBuf) -
 /// monitor, plus `extra` arguments.
 pub fn system(machine: &str, extra: &[&str]) -> Option<Proc> {
     let bin = find("qemu-system-x86_64")?;
+    Some(system_bin(&bin, machine, extra))
+}
+
+/// A QEMU release unpacked beside the system one, named by the env
+/// variable `var` (e.g. `QMP_QEMU_5_2=/work/qemu/5.2/qemu-system-x86_64`).
+/// `None` (after printing why) when unset or missing outside CI; panics
+/// under CI.
+pub fn release(var: &str) -> Option<PathBuf> {
+    match std::env::var_os(var).map(PathBuf::from) {
+        Some(p) if p.is_file() => return Some(p),
+        Some(p) => assert!(
+            std::env::var_os("CI").is_none(),
+            "{var}={} does not exist",
+            p.display()
+        ),
+        None => assert!(
+            std::env::var_os("CI").is_none(),
+            "{var} is required under CI (a QEMU release's qemu-system-x86_64)"
+        ),
+    }
+    eprintln!("SKIPPED: set {var} to a QEMU release's qemu-system-x86_64 to run this test");
+    None
+}
+
+/// Like [`system`] with an explicit binary.
+pub fn system_bin(bin: &Path, machine: &str, extra: &[&str]) -> Proc {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("qmp.sock");
     let mut args: Vec<String> = vec![
@@ -104,7 +130,7 @@ pub fn system(machine: &str, extra: &[&str]) -> Option<Proc> {
         format!("unix:{},server=on,wait=off", sock.display()),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    Some(spawn(&bin, args, dir, sock))
+    spawn(bin, args, dir, sock)
 }
 
 /// `qemu-system-x86_64 -machine none` with a monitor on its own chardev,
