@@ -12,7 +12,7 @@
 //! let caps = qmp.capabilities().await?; // fetched once, cached per connection
 //! if caps.supports::<qmp_types::BlockdevAdd>() { /* ... */ }
 //! let batch = caps.has_path("blockdev-add/arg-type/+file/aio-max-batch");
-//! println!("QEMU {}: aio-max-batch {batch}", caps.version().map_or("?".into(), |v| v.to_string()));
+//! println!("QEMU {}: aio-max-batch {batch}", caps.version_string());
 //! # Ok(()) }
 //! ```
 //!
@@ -230,7 +230,7 @@ impl Capabilities {
         self.version.as_ref()
     }
 
-    /// The version as `major.minor.micro`, or `unknown version`.
+    /// The version as `major.minor.micro`, or `of unknown version`.
     pub fn version_string(&self) -> String {
         match &self.version {
             Some(v) => format!("{}.{}.{}", v.qemu.major, v.qemu.minor, v.qemu.micro),
@@ -453,7 +453,7 @@ impl Capabilities {
             _ => {
                 let m = array_of(entry, "members")
                     .and_then(|ms| ms.iter().find(|m| str_of(m, "name") == Some(name)));
-                if modifier == Some('*') && !m.is_some_and(|m| m.get("default").is_some()) {
+                if modifier == Some('*') && m.is_none_or(|m| m.get("default").is_none()) {
                     return Step::No;
                 }
                 m
@@ -791,18 +791,49 @@ pub(crate) fn since_of(command: &str) -> Option<&'static str> {
         .and_then(|c| c.since)
 }
 
+/// A call refused because the live QEMU lacks what it uses
+/// ([`Error::Unsupported`](crate::Error::Unsupported)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Unsupported {
+    /// The command's wire name.
+    pub command: String,
+    /// What the live QEMU lacks.
+    pub lacking: Lacking,
+    /// The live QEMU's version (`5.2.0`).
+    pub qemu: String,
+    /// The release that added the command, where the bindings know it.
+    pub since: Option<String>,
+}
+
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.lacking {
+            Lacking::Command => write!(f, "`{}`", self.command)?,
+            other => write!(f, "{other} of `{}`", self.command)?,
+        }
+        write!(f, " is not supported by QEMU {}", self.qemu)?;
+        if let Some(s) = &self.since {
+            write!(f, " (added in QEMU {s})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Unsupported {}
+
 /// Builds the `Unsupported` error for a refused call.
 pub(crate) fn unsupported(caps: &Capabilities, command: &str, lacking: Lacking) -> crate::Error {
     let since = match lacking {
         Lacking::Command => since_of(command).map(str::to_owned),
         _ => None,
     };
-    crate::Error::Unsupported {
+    crate::Error::Unsupported(Box::new(Unsupported {
         command: command.to_owned(),
         lacking,
         qemu: caps.version_string(),
         since,
-    }
+    }))
 }
 
 /// The per-connection cache of the capabilities.

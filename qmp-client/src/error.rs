@@ -158,18 +158,10 @@ pub enum Error {
     },
     /// The live QEMU lacks what the call uses (the command, an argument
     /// member or an enum value); the call was not sent. Only with
-    /// [`Builder::check_capabilities`](crate::Builder::check_capabilities).
-    #[error("{}", unsupported_message(.command, .lacking, .qemu, .since.as_deref()))]
-    Unsupported {
-        /// The command's wire name.
-        command: String,
-        /// What the live QEMU lacks.
-        lacking: crate::caps::Lacking,
-        /// The live QEMU's version (`5.2.0`).
-        qemu: String,
-        /// The release that added the command, where the bindings know it.
-        since: Option<String>,
-    },
+    /// [`Builder::check_capabilities`](crate::Builder::check_capabilities)
+    /// (or [`Capabilities::check`](crate::Capabilities::check)).
+    #[error("{0}")]
+    Unsupported(Box<crate::caps::Unsupported>),
     /// An I/O error.
     #[error("I/O error while {}: {source}", match .op { IoOp::Connect => "connecting", IoOp::Read => "reading", IoOp::Write => "writing", })]
     Io {
@@ -179,22 +171,6 @@ pub enum Error {
         #[source]
         source: Arc<std::io::Error>,
     },
-}
-
-fn unsupported_message(
-    command: &str,
-    lacking: &crate::caps::Lacking,
-    qemu: &str,
-    since: Option<&str>,
-) -> String {
-    let what = match lacking {
-        crate::caps::Lacking::Command => format!("`{command}`"),
-        other => format!("{other} of `{command}`"),
-    };
-    match since {
-        Some(s) => format!("{what} is not supported by QEMU {qemu} (added in QEMU {s})"),
-        None => format!("{what} is not supported by QEMU {qemu}"),
-    }
 }
 
 impl Error {
@@ -227,8 +203,16 @@ impl Error {
 
     /// The call was refused before sending because the live QEMU lacks
     /// what it uses ([`Error::Unsupported`]).
+    pub fn unsupported(&self) -> Option<&crate::caps::Unsupported> {
+        match self {
+            Error::Unsupported(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// Whether this is [`Error::Unsupported`].
     pub fn is_unsupported(&self) -> bool {
-        matches!(self, Error::Unsupported { .. })
+        matches!(self, Error::Unsupported(_))
     }
 
     /// Class `GenericError`.
@@ -262,7 +246,7 @@ impl Error {
                 | Error::BadReply { .. }
                 | Error::Timeout(TimeoutKind::Reply | TimeoutKind::Event)
                 | Error::Encode { .. }
-                | Error::Unsupported { .. }
+                | Error::Unsupported(_)
                 | Error::OobNotEnabled
                 | Error::FdPassingUnsupported
         )

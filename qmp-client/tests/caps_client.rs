@@ -53,25 +53,16 @@ fn checking() -> Builder {
 }
 
 fn assert_member_refused(e: &Error) {
-    match e {
-        Error::Unsupported {
-            command,
-            lacking,
-            qemu,
-            since,
-        } => {
-            assert_eq!(command, "screendump");
-            assert_eq!(
-                lacking,
-                &Lacking::Member {
-                    path: ".format".into()
-                }
-            );
-            assert_eq!(qemu, "5.2.0");
-            assert_eq!(since, &None);
+    let u = e.unsupported().unwrap_or_else(|| panic!("{e:?}"));
+    assert_eq!(u.command, "screendump");
+    assert_eq!(
+        u.lacking,
+        Lacking::Member {
+            path: ".format".into()
         }
-        other => panic!("{other:?}"),
-    }
+    );
+    assert_eq!(u.qemu, "5.2.0");
+    assert_eq!(u.since, None);
     assert_eq!(
         e.to_string(),
         "argument `.format` of `screendump` is not supported by QEMU 5.2.0"
@@ -80,18 +71,10 @@ fn assert_member_refused(e: &Error) {
 }
 
 fn assert_command_refused(e: &Error, command: &str, since: Option<&str>) {
-    match e {
-        Error::Unsupported {
-            command: c,
-            lacking: Lacking::Command,
-            since: s,
-            ..
-        } => {
-            assert_eq!(c, command);
-            assert_eq!(s.as_deref(), since);
-        }
-        other => panic!("{other:?}"),
-    }
+    let u = e.unsupported().unwrap_or_else(|| panic!("{e:?}"));
+    assert_eq!(u.lacking, Lacking::Command);
+    assert_eq!(u.command, command);
+    assert_eq!(u.since.as_deref(), since);
 }
 
 /// What the fake server saw: the commands in order.
