@@ -11,6 +11,10 @@
 //! # async fn demo(qmp: qmp_client::Qmp) -> Result<(), qmp_client::Error> {
 //! let caps = qmp.capabilities().await?; // fetched once, cached per connection
 //! if caps.supports::<qmp_types::BlockdevAdd>() { /* ... */ }
+//! caps.has_event(qmp_types::StopEvent::NAME);
+//! caps.has_argument("screendump", "format");
+//! caps.has_return_member("query-machines", "acpi");
+//! caps.has_path("blockdev-add/arg-type/driver/^io_uring");
 //! let batch = caps.has_path("blockdev-add/arg-type/+file/aio-max-batch");
 //! println!("QEMU {}: aio-max-batch {batch}", caps.version_string());
 //! # Ok(()) }

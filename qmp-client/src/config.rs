@@ -121,6 +121,22 @@ impl Builder {
     /// (`query-qmp-schema` + `query-version`) is fetched on the first
     /// checked call and cached; later calls cost no round trip. Off by
     /// default; ignored for a guest agent (it has no schema to ask).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), qmp_client::Error> {
+    /// let qmp = qmp_client::Qmp::builder()
+    ///     .check_capabilities(true)
+    ///     .connect_unix("/run/vm/qmp.sock")
+    ///     .await?;
+    /// match qmp.execute(qmp_types::QueryStatsSchemas { provider: None }).await {
+    ///     Err(e) if e.is_unsupported() => eprintln!("{e}"),
+    ///     // "`query-stats-schemas` is not supported by QEMU 5.2.0 (added in QEMU 7.1)"
+    ///     other => {
+    ///         other?;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn check_capabilities(mut self, enable: bool) -> Self {
         self.check_capabilities = enable;
         self
