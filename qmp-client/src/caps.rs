@@ -384,6 +384,22 @@ impl Capabilities {
         self.commands.get(command).and_then(|c| self.entries.get(c))
     }
 
+    /// The schema entry a path ends on, if it ends on a type (see
+    /// [Paths](self#paths)): `caps.type_at("query-cpus-fast/ret-type")`.
+    pub fn type_at(&self, query: &str) -> Option<&Value> {
+        match self.path(query) {
+            Ok(Some(PathMatch::Type(e))) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The values of the enum a path ends on, e.g.
+    /// `caps.enum_values_at("blockdev-add/arg-type/driver")` (the drivers
+    /// this QEMU was built with).
+    pub fn enum_values_at(&self, query: &str) -> Option<Vec<&str>> {
+        Self::values_of(self.type_at(query)?)
+    }
+
     /// Whether a libvirt-style path holds (see [Paths](self#paths)): true
     /// when it ends on a type or on a test that holds; false when it goes
     /// nowhere or is malformed.
@@ -1009,6 +1025,56 @@ mod tests {
                 matches!(c.path(q), Err(PathError::NotTerminal { .. })),
                 "{q}"
             );
+        }
+    }
+
+    #[test]
+    fn type_and_enum_values_at_a_path() {
+        let c = schema();
+        assert_eq!(
+            c.enum_values_at("blockdev-add/arg-type/driver"),
+            Some(vec!["file", "null-co"])
+        );
+        assert_eq!(c.enum_values_at("blockdev-add/arg-type/node-name"), None);
+        assert_eq!(
+            c.type_at("query-things/ret-type").map(|e| &e["name"]),
+            Some(&json!("5"))
+        );
+        assert_eq!(c.type_at("blockdev-add/arg-type/driver/^file"), None);
+    }
+
+    proptest::proptest! {
+        /// Any path over the schema's own vocabulary (and noise) answers
+        /// without panicking, `has_path` agrees with `path`, and errors
+        /// are only the documented ones for the documented reasons.
+        #[test]
+        fn any_path_answers(parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "blockdev-add", "query-things", "STOP", "6", "arg-type", "ret-type",
+                "driver", "node-name", "*node-name", "+file", "+null-co", "+nbd",
+                "filename", "aio-max-batch", "list", "alt", "^file", "^null-co",
+                "^a", "$deprecated", "$obj-feat", "$x-feat", "!int", "!string",
+                " filename", "", "x", "*", "+", "^", "$", "!",
+            ]),
+            0..7,
+        )) {
+            let c = schema();
+            let q = parts.join("/");
+            let r = c.path(&q);
+            proptest::prop_assert_eq!(c.has_path(&q), matches!(r, Ok(Some(_))));
+            match r {
+                Err(PathError::Empty) => proptest::prop_assert!(q.is_empty()),
+                Err(PathError::NotTerminal { component, .. }) => {
+                    proptest::prop_assert!(
+                        ["$", "^", "!"].iter().any(|m| q.contains(m)),
+                        "{} {}", q, component
+                    );
+                }
+                Err(PathError::BadSchema { .. }) => {
+                    proptest::prop_assert!(false, "the test schema is well-formed: {}", q)
+                }
+                Ok(_) => {}
+            }
         }
     }
 

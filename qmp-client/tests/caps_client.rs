@@ -367,3 +367,80 @@ fn real_storage_daemon_capabilities() {
         "{r:?}"
     );
 }
+
+/// Every answer of the live capabilities agrees with the live raw schema
+/// (fetched separately on the same connection): commands, events, members
+/// of every object type, union branches, enum values, argument paths.
+fn live_answers_match_raw(qmp: &qmp_client::blocking::Qmp, want_version: &str) -> usize {
+    let caps = qmp.capabilities().unwrap();
+    assert_eq!(caps.version_string(), want_version);
+    let raw = qmp.execute_raw("query-qmp-schema", None).unwrap();
+    let entries = raw.as_array().unwrap();
+    let by_name = |n: &str| entries.iter().find(|e| e["name"] == n);
+    let mut checked = 0;
+    for e in entries {
+        let name = e["name"].as_str().unwrap();
+        let meta = e["meta-type"].as_str().unwrap();
+        assert_eq!(caps.has_command(name), meta == "command", "{name}");
+        assert_eq!(caps.has_event(name), meta == "event", "{name}");
+        checked += 2;
+        match meta {
+            "object" => {
+                for m in e["members"].as_array().unwrap() {
+                    assert!(caps.has_member(name, m["name"].as_str().unwrap()));
+                    checked += 1;
+                }
+                for v in e["variants"].as_array().into_iter().flatten() {
+                    assert!(caps.has_variant(name, v["case"].as_str().unwrap()));
+                    checked += 1;
+                }
+                assert!(!caps.has_member(name, "x-no-such-member"));
+            }
+            "enum" => {
+                for v in e["values"].as_array().unwrap() {
+                    assert!(caps.has_enum_value(name, v.as_str().unwrap()));
+                    checked += 1;
+                }
+                assert!(!caps.has_enum_value(name, "x-no-such-value"));
+            }
+            "command" => {
+                let args = by_name(e["arg-type"].as_str().unwrap()).unwrap();
+                for m in args["members"].as_array().into_iter().flatten() {
+                    let n = m["name"].as_str().unwrap();
+                    assert!(caps.has_argument(name, n), "{name} {n}");
+                    assert!(caps.has_path(&format!("{name}/arg-type/{n}")));
+                    checked += 2;
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(!caps.has_command("x-no-such-command"));
+    checked
+}
+
+#[test]
+fn real_releases_answer_like_their_raw_schema() {
+    let mut releases = vec![];
+    if let Some(p) = qemu::find("qemu-system-x86_64") {
+        releases.push((p, "10.0.2"));
+    }
+    for (var, v) in [("QMP_QEMU_5_2", "5.2.0"), ("QMP_QEMU_11_1", "11.1.3")] {
+        if let Some(p) = qemu::release(var) {
+            releases.push((p, v));
+        }
+    }
+    for (bin, version) in releases {
+        let p = qemu::system_bin(&bin, "none", &[]);
+        let qmp = checking().connect_unix_blocking(&p.sock).unwrap();
+        let n = live_answers_match_raw(&qmp, version);
+        // A typed call through the check on every release.
+        qmp.execute(QueryStatus).unwrap();
+        let batch = qmp
+            .capabilities()
+            .unwrap()
+            .has_path("blockdev-add/arg-type/+file/aio-max-batch");
+        assert_eq!(batch, version != "5.2.0", "{version}");
+        eprintln!("QEMU {version}: {n} live answers checked");
+    }
+}
