@@ -681,20 +681,8 @@ impl Capabilities {
         path: &mut String,
         depth: usize,
     ) -> Result<(), Lacking> {
-        // The branch a union's tag selects, if the tag is set and known.
-        let branch = str_of(t, "tag")
-            .and_then(|tag| o.get(tag))
-            .and_then(Value::as_str)
-            .and_then(|case| {
-                array_of(t, "variants")?
-                    .iter()
-                    .find(|v| str_of(v, "case") == Some(case))
-            })
-            .and_then(|v| str_of(v, "type"))
-            .and_then(|bt| self.entries.get(bt));
         for (k, v) in o {
-            let member = Self::object_member(t, k)
-                .or_else(|| branch.and_then(|b| Self::object_member(b, k)));
+            let member = self.find_member(t, o, k, 0);
             let len = path.len();
             path.push('.');
             path.push_str(k);
@@ -713,6 +701,30 @@ impl Capabilities {
 }
 
 impl Capabilities {
+    /// Member `k` of object type `t` holding the JSON object `o`: a member
+    /// of `t` itself, or of the union branch `o`'s tag value selects (and
+    /// so on, for a branch that is itself a union).
+    fn find_member<'a>(
+        &'a self,
+        t: &'a Value,
+        o: &Map<String, Value>,
+        k: &str,
+        depth: usize,
+    ) -> Option<&'a Value> {
+        if let Some(m) = Self::object_member(t, k) {
+            return Some(m);
+        }
+        if depth > 64 {
+            return None;
+        }
+        let case = o.get(str_of(t, "tag")?)?.as_str()?;
+        let branch = array_of(t, "variants")?
+            .iter()
+            .find(|v| str_of(v, "case") == Some(case))?;
+        let bt = self.entries.get(str_of(branch, "type")?)?;
+        self.find_member(bt, o, k, depth + 1)
+    }
+
     /// [`check_call`](Self::check_call) with the client's error:
     /// [`Error::Unsupported`](crate::Error::Unsupported) naming the
     /// command or member, the live version and, for a command, the release
@@ -1026,6 +1038,36 @@ mod tests {
                 "{q}"
             );
         }
+    }
+
+    #[test]
+    fn nested_union_branches_are_followed() {
+        let c = Capabilities::from_reply(
+            json!([
+                {"name": "c", "meta-type": "command", "arg-type": "u", "ret-type": "e"},
+                {"name": "e", "meta-type": "object", "members": []},
+                {"name": "u", "meta-type": "object", "tag": "a",
+                 "members": [{"name": "a", "type": "str"}],
+                 "variants": [{"case": "x", "type": "v"}]},
+                {"name": "v", "meta-type": "object", "tag": "b",
+                 "members": [{"name": "b", "type": "str"}],
+                 "variants": [{"case": "y", "type": "w"}]},
+                {"name": "w", "meta-type": "object",
+                 "members": [{"name": "deep", "type": "str"}]},
+                {"name": "str", "meta-type": "builtin", "json-type": "string"},
+            ]),
+            None,
+        )
+        .unwrap();
+        let ok = json!({"a": "x", "b": "y", "deep": "z"});
+        assert_eq!(c.check_call("c", Some(&ok)), Ok(()));
+        let other = json!({"a": "x", "b": "q", "deep": "z"});
+        assert_eq!(
+            c.check_call("c", Some(&other)),
+            Err(Lacking::Member {
+                path: ".deep".into()
+            })
+        );
     }
 
     #[test]
