@@ -458,9 +458,14 @@ impl Inner {
     /// The live capabilities: fetched once (the two queries are exempt
     /// from the check in `submit`), then cached.
     fn capabilities(&self) -> Result<Arc<crate::caps::Capabilities>, Error> {
-        if let Some(c) = self.caps.get() {
-            return Ok(c);
+        match self.caps.get() {
+            Some(c) => Ok(c),
+            None => self.fetch_capabilities(false),
         }
+    }
+
+    /// Fetches the capabilities; `refresh` replaces cached ones.
+    fn fetch_capabilities(&self, refresh: bool) -> Result<Arc<crate::caps::Capabilities>, Error> {
         let raw = |name: &'static str| {
             self.send(
                 Cow::Borrowed(name),
@@ -475,7 +480,12 @@ impl Inner {
         };
         let schema = raw("query-qmp-schema")?;
         let version = raw("query-version").ok();
-        Ok(self.caps.set(crate::caps::build(schema, version)?))
+        let caps = crate::caps::build(schema, version)?;
+        Ok(if refresh {
+            self.caps.replace(caps)
+        } else {
+            self.caps.set(caps)
+        })
     }
 
     fn wait_reply(&self, id: u64, deadline: Option<Instant>) -> Result<RawReply, Error> {
@@ -716,8 +726,15 @@ impl Qmp {
     }
 
     /// See [`capabilities`](Self::capabilities).
-    pub(crate) fn fetch_capabilities(&self) -> Result<Arc<crate::caps::Capabilities>, Error> {
-        self.inner.capabilities()
+    pub(crate) fn fetch_capabilities(
+        &self,
+        refresh: bool,
+    ) -> Result<Arc<crate::caps::Capabilities>, Error> {
+        if refresh {
+            self.inner.fetch_capabilities(true)
+        } else {
+            self.inner.capabilities()
+        }
     }
 
     /// The per-connection capabilities cache.

@@ -877,6 +877,13 @@ impl Cache {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Replaces the cached capabilities (a refresh).
+    pub(crate) fn replace(&self, caps: Capabilities) -> Arc<Capabilities> {
+        let caps = Arc::new(caps);
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(caps.clone());
+        caps
+    }
+
     /// Stores `caps` unless another caller stored first; returns the one
     /// kept.
     pub(crate) fn set(&self, caps: Capabilities) -> Arc<Capabilities> {
@@ -908,6 +915,14 @@ impl crate::Qmp {
         Ok(self.caps_cache().set(build(schema, version)?))
     }
 
+    /// Fetches the capabilities anew and replaces the cached ones (after
+    /// the QEMU behind the socket may have changed, e.g. a reconnect).
+    pub async fn refresh_capabilities(&self) -> Result<Arc<Capabilities>, crate::Error> {
+        let schema = self.raw_unchecked("query-qmp-schema").await?;
+        let version = self.raw_unchecked("query-version").await.ok();
+        Ok(self.caps_cache().replace(build(schema, version)?))
+    }
+
     /// The capabilities if already fetched (no I/O).
     pub fn cached_capabilities(&self) -> Option<Arc<Capabilities>> {
         self.caps_cache().get()
@@ -919,7 +934,12 @@ impl crate::blocking::Qmp {
     /// `query-version`, fetched on the first call and cached for the
     /// connection's lifetime.
     pub fn capabilities(&self) -> Result<Arc<Capabilities>, crate::Error> {
-        self.fetch_capabilities()
+        self.fetch_capabilities(false)
+    }
+
+    /// Fetches the capabilities anew and replaces the cached ones.
+    pub fn refresh_capabilities(&self) -> Result<Arc<Capabilities>, crate::Error> {
+        self.fetch_capabilities(true)
     }
 
     /// The capabilities if already fetched (no I/O).

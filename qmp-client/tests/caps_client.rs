@@ -139,6 +139,14 @@ async fn tokio_refuses_before_sending_and_fetches_once() {
         &caps,
         &qmp.capabilities().await.unwrap()
     ));
+    // On request they are fetched anew.
+    let fresh = qmp.refresh_capabilities().await.unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&caps, &fresh));
+    assert!(std::sync::Arc::ptr_eq(
+        &fresh,
+        &qmp.cached_capabilities().unwrap()
+    ));
+    drop(fresh);
     qmp.close();
     drop((qmp, caps));
     let seen = tokio::time::timeout(Duration::from_secs(10), srv)
@@ -151,7 +159,9 @@ async fn tokio_refuses_before_sending_and_fetches_once() {
             "query-qmp-schema",
             "query-version",
             "screendump",
-            "screendump"
+            "screendump",
+            "query-qmp-schema",
+            "query-version"
         ]
     );
     assert!(seen[2]["arguments"].get("format").is_none());
@@ -223,12 +233,20 @@ fn blocking_refuses_before_sending() {
     let caps = qmp.capabilities().unwrap();
     assert!(!caps.has_command("query-stats"));
     assert!(caps.has_argument("screendump", "head"));
+    let fresh = qmp.refresh_capabilities().unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&caps, &fresh));
     qmp.close();
     drop(qmp);
     let seen = srv.join().unwrap();
     assert_eq!(
         names(&seen),
-        ["query-qmp-schema", "query-version", "screendump"]
+        [
+            "query-qmp-schema",
+            "query-version",
+            "screendump",
+            "query-qmp-schema",
+            "query-version"
+        ]
     );
 }
 
