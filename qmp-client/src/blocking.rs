@@ -156,6 +156,10 @@ struct Inner {
     greeting: Option<Greeting>,
     command_timeout: Option<Duration>,
     fd_passing: bool,
+    /// The live capabilities, once fetched.
+    caps: crate::caps::Cache,
+    /// Refuse calls the live QEMU cannot run ([`Builder::check_capabilities`]).
+    check_caps: bool,
 }
 
 impl Drop for Inner {
@@ -240,6 +244,8 @@ impl Builder {
             greeting: None,
             command_timeout: self.command_timeout,
             fd_passing,
+            caps: crate::caps::Cache::default(),
+            check_caps: self.check_capabilities && self.proto.mode != Mode::GuestAgent,
         };
         let deadline = self.handshake_timeout.map(|t| Instant::now() + t);
         let hs = inner.wait(deadline, TimeoutKind::Handshake, Role::Handshake, |st| {
@@ -421,6 +427,9 @@ impl Inner {
         if !fds.is_empty() && !self.fd_passing {
             return Err(Error::FdPassingUnsupported);
         }
+        if self.check_caps && !crate::caps::exempt(&name) {
+            self.capabilities()?.check_serialized(&name, args)?;
+        }
         let (id, ts) = {
             let mut st = self.shared.lock();
             let id = st.conn.execute(
@@ -444,6 +453,39 @@ impl Inner {
             return Err(e);
         }
         Ok(expect_reply.then_some(id))
+    }
+
+    /// The live capabilities: fetched once (the two queries are exempt
+    /// from the check in `submit`), then cached.
+    fn capabilities(&self) -> Result<Arc<crate::caps::Capabilities>, Error> {
+        match self.caps.get() {
+            Some(c) => Ok(c),
+            None => self.fetch_capabilities(false),
+        }
+    }
+
+    /// Fetches the capabilities; `refresh` replaces cached ones.
+    fn fetch_capabilities(&self, refresh: bool) -> Result<Arc<crate::caps::Capabilities>, Error> {
+        let raw = |name: &'static str| {
+            self.send(
+                Cow::Borrowed(name),
+                &None::<&serde_json::Value>,
+                false,
+                Vec::new(),
+                true,
+                self.command_timeout,
+            )?
+            .ok_or(Error::Closed)
+            .map(|r| r.to_value())
+        };
+        let schema = raw("query-qmp-schema")?;
+        let version = raw("query-version").ok();
+        let caps = crate::caps::build(schema, version)?;
+        Ok(if refresh {
+            self.caps.replace(caps)
+        } else {
+            self.caps.set(caps)
+        })
     }
 
     fn wait_reply(&self, id: u64, deadline: Option<Instant>) -> Result<RawReply, Error> {
@@ -681,6 +723,23 @@ impl Qmp {
             self.inner.command_timeout,
         )?;
         r.ok_or(Error::Closed).map(|r| r.to_value())
+    }
+
+    /// See [`capabilities`](Self::capabilities).
+    pub(crate) fn fetch_capabilities(
+        &self,
+        refresh: bool,
+    ) -> Result<Arc<crate::caps::Capabilities>, Error> {
+        if refresh {
+            self.inner.fetch_capabilities(true)
+        } else {
+            self.inner.capabilities()
+        }
+    }
+
+    /// The per-connection capabilities cache.
+    pub(crate) fn caps_cache(&self) -> &crate::caps::Cache {
+        &self.inner.caps
     }
 
     /// Guest agent: resynchronises with `guest-sync-delimited`.

@@ -19,6 +19,7 @@ pub struct Builder {
     pub(crate) command_timeout: Option<Duration>,
     pub(crate) write_timeout: Option<Duration>,
     pub(crate) event_capacity: usize,
+    pub(crate) check_capabilities: bool,
 }
 
 impl Default for Builder {
@@ -30,6 +31,7 @@ impl Default for Builder {
             command_timeout: None,
             write_timeout: Some(Duration::from_secs(30)),
             event_capacity: 1024,
+            check_capabilities: false,
         }
     }
 }
@@ -109,6 +111,34 @@ impl Builder {
     /// and consumers see [`crate::EventError::Lagged`].
     pub fn event_capacity(mut self, n: usize) -> Self {
         self.event_capacity = n.max(1);
+        self
+    }
+
+    /// Refuse calls that use what the live QEMU lacks, before sending
+    /// them: the command, an argument member (at any depth, union branches
+    /// and arrays included) or an enum value, with
+    /// [`Error::Unsupported`](crate::Error::Unsupported). The live schema
+    /// (`query-qmp-schema` + `query-version`) is fetched on the first
+    /// checked call and cached; later calls cost no round trip. Off by
+    /// default; ignored for a guest agent (it has no schema to ask).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), qmp_client::Error> {
+    /// let qmp = qmp_client::Qmp::builder()
+    ///     .check_capabilities(true)
+    ///     .connect_unix("/run/vm/qmp.sock")
+    ///     .await?;
+    /// match qmp.execute(qmp_types::QueryStatsSchemas { provider: None }).await {
+    ///     Err(e) if e.is_unsupported() => eprintln!("{e}"),
+    ///     // "`query-stats-schemas` is not supported by QEMU 5.2.0 (added in QEMU 7.1)"
+    ///     other => {
+    ///         other?;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn check_capabilities(mut self, enable: bool) -> Self {
+        self.check_capabilities = enable;
         self
     }
 }

@@ -200,6 +200,12 @@ pub enum Error {
         /// serde's description.
         message: String,
     },
+    /// The live QEMU lacks what the call uses (the command, an argument
+    /// member or an enum value); the call was not sent. Only with
+    /// [`Builder::check_capabilities`](crate::Builder::check_capabilities)
+    /// (or [`Capabilities::check`](crate::Capabilities::check)).
+    #[error("{0}")]
+    Unsupported(Box<crate::caps::Unsupported>),
     /// An I/O error.
     #[error("I/O error while {}: {source}", match .op { IoOp::Connect => "connecting", IoOp::Read => "reading", IoOp::Write => "writing", })]
     Io {
@@ -237,6 +243,20 @@ impl Error {
     /// compiled in): class `CommandNotFound`.
     pub fn is_command_not_found(&self) -> bool {
         self.class() == Some("CommandNotFound")
+    }
+
+    /// The call was refused before sending because the live QEMU lacks
+    /// what it uses ([`Error::Unsupported`]).
+    pub fn unsupported(&self) -> Option<&crate::caps::Unsupported> {
+        match self {
+            Error::Unsupported(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// Whether this is [`Error::Unsupported`].
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, Error::Unsupported(_))
     }
 
     /// Class `GenericError`.
@@ -279,6 +299,7 @@ impl Error {
                 | Error::BadReply { .. }
                 | Error::Timeout(TimeoutKind::Reply | TimeoutKind::Event)
                 | Error::Encode { .. }
+                | Error::Unsupported(_)
                 | Error::OobNotEnabled
                 | Error::FdPassingUnsupported
         )

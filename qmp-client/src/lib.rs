@@ -59,6 +59,7 @@
 #![warn(missing_docs)]
 
 pub mod blocking;
+pub mod caps;
 mod config;
 mod error;
 mod events;
@@ -67,6 +68,7 @@ pub mod proto;
 mod shared;
 mod tokio_client;
 
+pub use caps::Capabilities;
 pub use config::Builder;
 pub use error::{Error, IoOp, ProtocolErrorKind, Result, TimeoutKind, Undecoded};
 pub use events::{EventError, EventStream, FromRawEvent, TypedEvent};

@@ -62,6 +62,10 @@ struct Inner {
     greeting: Option<Greeting>,
     command_timeout: Option<Duration>,
     fd_passing: bool,
+    /// The live capabilities, once fetched.
+    caps: crate::caps::Cache,
+    /// Refuse calls the live QEMU cannot run ([`Builder::check_capabilities`]).
+    check_caps: bool,
 }
 
 impl Drop for Inner {
@@ -471,6 +475,8 @@ impl Builder {
             greeting: None,
             command_timeout: self.command_timeout,
             fd_passing,
+            caps: crate::caps::Cache::default(),
+            check_caps: self.check_capabilities && self.proto.mode != Mode::GuestAgent,
         };
         let handshake = async {
             let greeting = hrx.await.unwrap_or(Err(Error::Closed))?;
@@ -713,6 +719,47 @@ impl Qmp {
     }
 
     async fn send<A: Serialize + ?Sized>(
+        &self,
+        name: Cow<'static, str>,
+        args: &A,
+        oob: bool,
+        fds: Vec<OwnedFd>,
+        expect_reply: bool,
+        timeout: Option<Duration>,
+    ) -> Result<Option<RawReply>, Error> {
+        if self.inner.check_caps && !crate::caps::exempt(&name) {
+            let caps = self.capabilities().await?;
+            caps.check_serialized(&name, args)?;
+        }
+        self.send_unchecked(name, args, oob, fds, expect_reply, timeout)
+            .await
+    }
+
+    /// The per-connection capabilities cache.
+    pub(crate) fn caps_cache(&self) -> &crate::caps::Cache {
+        &self.inner.caps
+    }
+
+    /// Runs an argument-less command untyped, without the capability
+    /// check (used to fetch the capabilities).
+    pub(crate) async fn raw_unchecked(
+        &self,
+        name: &'static str,
+    ) -> Result<serde_json::Value, Error> {
+        let reply = self
+            .send_unchecked(
+                Cow::Borrowed(name),
+                &None::<&serde_json::Value>,
+                false,
+                Vec::new(),
+                true,
+                self.inner.command_timeout,
+            )
+            .await?;
+        reply.ok_or(Error::Closed).map(|r| r.to_value())
+    }
+
+    async fn send_unchecked<A: Serialize + ?Sized>(
         &self,
         name: Cow<'static, str>,
         args: &A,

@@ -5,6 +5,16 @@
 //! `--guest-agent`), and the reply is decoded through them; a command the
 //! bindings do not know still runs, untyped, with a note on stderr.
 //!
+//! Before sending, the command and its arguments are checked against the
+//! live QEMU's own schema (`query-qmp-schema`, see `qmp_client::caps`): a
+//! command, argument member or enum value that this QEMU does not have is
+//! reported as such ("`query-stats` is not supported by QEMU 5.2.0 (added
+//! in QEMU 7.1)"), before any complaint the bindings have about the
+//! arguments. A command that neither the bindings nor the live QEMU know
+//! is still sent (QEMU's `CommandNotFound` answers it); when the socket
+//! cannot be reached, the bindings' complaint about the arguments is
+//! reported. `--no-check` skips the check (one round trip less).
+//!
 //! Exit status: 0 with the `return` value on stdout; 1 when the server
 //! answers with an error (`CLASS: description` on stderr); 2 on a usage,
 //! validation, connection, protocol or decode error (one line on stderr).
@@ -45,6 +55,10 @@ pub struct CallArgs {
     /// The socket is a guest agent's (`qemu-ga`).
     #[arg(long)]
     guest_agent: bool,
+    /// Do not check the command against the live QEMU's schema before
+    /// sending it.
+    #[arg(long)]
+    no_check: bool,
     /// Extra QEMU arguments for `--launch`.
     #[arg(last = true, value_name = "QEMU-ARGS")]
     qemu_args: Vec<String>,
@@ -77,13 +91,9 @@ pub fn run(args: CallArgs) -> ExitCode {
     if pos.next().is_some() {
         return fail("too many arguments");
     }
-    let typed = match Typed::check(command, json_args.as_ref(), args.guest_agent) {
-        Ok(t) => t,
-        Err(e) => return fail(e),
-    };
-    if typed.is_none() {
-        eprintln!("qmp call: note: `{command}` is not in the bindings; running it untyped");
-    }
+    // The bindings' verdict on the arguments is reported only after the
+    // live QEMU has been asked whether it has the command at all.
+    let typed = Typed::check(command, json_args.as_ref(), args.guest_agent);
     if !args.launch && !args.qemu_args.is_empty() {
         return fail("QEMU arguments after `--` need --launch");
     }
@@ -105,8 +115,40 @@ pub fn run(args: CallArgs) -> ExitCode {
     };
     let qmp = match target::connect(&addr, timeout, args.guest_agent) {
         Ok(q) => q,
-        Err(e) => return fail(format!("{addr}: {e}")),
+        // Without a live QEMU to ask, the bindings' verdict stands.
+        Err(e) => {
+            return match typed {
+                Err(t) => fail(t),
+                Ok(_) => fail(format!("{addr}: {e}")),
+            };
+        }
     };
+    if !args.guest_agent && !args.no_check {
+        // A QEMU without introspection (older than 2.5) is not checked.
+        match qmp.capabilities() {
+            Ok(caps) => {
+                let unknown_to_all = matches!(typed, Ok(None)) && !caps.has_command(command);
+                if let Err(e) = caps.check(command, json_args.as_ref())
+                    && !unknown_to_all
+                {
+                    qmp.close();
+                    return fail(e);
+                }
+            }
+            Err(e) if e.is_fatal() => return fail(format!("{addr}: {e}")),
+            Err(_) => {}
+        }
+    }
+    let typed = match typed {
+        Ok(t) => t,
+        Err(e) => {
+            qmp.close();
+            return fail(e);
+        }
+    };
+    if typed.is_none() {
+        eprintln!("qmp call: note: `{command}` is not in the bindings; running it untyped");
+    }
     let reply = qmp.execute_raw_reply(command, json_args.as_ref());
     qmp.close();
     match reply {

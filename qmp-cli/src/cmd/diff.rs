@@ -4,7 +4,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use qmp_schema::{Level, Model, ParseOptions};
+
+use super::target::{self, Address};
 
 use crate::term::{escape_controls, write_stdout};
 
@@ -13,19 +17,25 @@ Examples:
   qmp schema diff qemu-5.1/qapi/qapi-schema.json qemu-10.0/qapi/qapi-schema.json
   qmp schema diff --json old.json new.json | jq '.commands[] | select(.change == \"removed\") | .name'
   qmp schema diff saved-query-qmp-schema-9.2.json saved-query-qmp-schema-10.0.json
+  qmp schema diff qemu-10.0/qapi/qapi-schema.json /run/vm/qmp.sock
 
-Each file is a QAPI schema (read at the language level of its QEMU tree's
-VERSION file) or a saved `query-qmp-schema` reply. Exit status: 0 when the
+Each side is a QAPI schema (read at the language level of its QEMU tree's
+VERSION file), a saved `query-qmp-schema` reply, or a running QEMU: a QMP
+Unix socket (detected by file type, or written `unix:PATH`) or
+`tcp:HOST:PORT`, whose live schema is fetched. Exit status: 0 when the
 schemas do not differ, 1 when they do, 2 on error.";
 
 /// `qmp schema diff` options.
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct DiffArgs {
-    /// The old schema.
+    /// The old schema (file, or a live QEMU's QMP socket).
     old: PathBuf,
-    /// The new schema.
+    /// The new schema (file, or a live QEMU's QMP socket).
     new: PathBuf,
+    /// Timeout in seconds for a live QEMU (connect, handshake, reply).
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    timeout: f64,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -36,6 +46,38 @@ pub struct DiffArgs {
     /// QAPI language level of NEW.
     #[arg(long, value_name = "X.Y")]
     new_level: Option<Level>,
+}
+
+/// The live QEMU a side names, if it names one: `unix:PATH`,
+/// `tcp:HOST:PORT`, or a path whose file type is a socket.
+fn live_address(path: &Path) -> Option<Address> {
+    use std::os::unix::fs::FileTypeExt;
+    let s = path.to_str()?;
+    if s.starts_with("unix:") || s.starts_with("tcp:") {
+        return Some(Address::parse(s));
+    }
+    let ft = std::fs::metadata(path).ok()?.file_type();
+    ft.is_socket().then(|| Address::Unix(path.to_owned()))
+}
+
+/// Fetches a running QEMU's `query-qmp-schema` and reads it like a saved
+/// reply (named after the address in diagnostics).
+fn read_live(addr: &Address, timeout: Duration) -> Result<Model, String> {
+    let fail = |e: &dyn std::fmt::Display| format!("qmp: {addr}: {}", target::one_line(e));
+    let qmp = target::connect(addr, timeout, false).map_err(|e| fail(&e))?;
+    let reply = qmp.execute_raw_reply("query-qmp-schema", None);
+    qmp.close();
+    let reply = reply.map_err(|e| fail(&e))?;
+    qmp_schema::from_introspection_json(&addr.to_string(), reply.json())
+        .map_err(|e| e.diagnostic.to_string())
+}
+
+/// Reads one side: a live QEMU, or a file ([`read`]).
+fn read_side(path: &Path, level: Option<Level>, timeout: Duration) -> Result<Model, String> {
+    match live_address(path) {
+        Some(addr) => read_live(&addr, timeout),
+        None => read(path, level),
+    }
 }
 
 /// Reads a schema: QAPI source, a facts-only snapshot or a saved
@@ -77,8 +119,12 @@ fn colorize(text: &str, color: bool) -> String {
 
 /// Runs `qmp schema diff`.
 pub fn run(args: DiffArgs) -> ExitCode {
-    let models =
-        read(&args.old, args.old_level).and_then(|o| Ok((o, read(&args.new, args.new_level)?)));
+    let Ok(timeout) = Duration::try_from_secs_f64(args.timeout) else {
+        eprintln!("qmp: invalid timeout {}", args.timeout);
+        return ExitCode::from(2);
+    };
+    let models = read_side(&args.old, args.old_level, timeout)
+        .and_then(|o| Ok((o, read_side(&args.new, args.new_level, timeout)?)));
     let (old, new) = match models {
         Ok(m) => m,
         Err(e) => {

@@ -115,6 +115,29 @@ pub fn system(machine: &str, extra: &[&str]) -> Option<Proc> {
     Some(system_at(&find("qemu-system-x86_64")?, machine, extra))
 }
 
+/// A QEMU release unpacked beside the system one: the env variable `var`
+/// (e.g. `QMP_QEMU_5_2=/work/qemu/5.2/qemu-system-x86_64`), else the
+/// release of that tag found by [`super::releases`] (`target/qemu/<tag>`).
+/// `None` (after printing why) when missing outside CI; panics under CI.
+pub fn release(var: &str) -> Option<PathBuf> {
+    match std::env::var_os(var).map(PathBuf::from) {
+        Some(p) if p.is_file() => Some(p),
+        Some(p) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{var}={} does not exist",
+                p.display()
+            );
+            eprintln!("SKIPPED: {var}={} does not exist", p.display());
+            None
+        }
+        None => {
+            let tag = var.trim_start_matches("QMP_QEMU_").replace('_', ".");
+            super::releases::get(&tag).map(|r| r.system.clone())
+        }
+    }
+}
+
 /// [`system`] with the QEMU binary `bin` (e.g. another release's wrapper).
 pub fn system_at(bin: &Path, machine: &str, extra: &[&str]) -> Proc {
     let dir = tempfile::tempdir().unwrap();
