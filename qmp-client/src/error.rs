@@ -79,6 +79,29 @@ pub enum Error {
         /// serde's description.
         message: String,
     },
+    /// A reply or event holds a JSON value that [`serde_json::Value`]
+    /// cannot represent exactly: a lone UTF-16 surrogate escape
+    /// (`"\ud800"`) or a number outside the `f64` range (`1e400`). The
+    /// message is valid JSON text and is kept verbatim in `raw`; nothing
+    /// is replaced (use the raw text, e.g. [`crate::RawReply::json`], to
+    /// see it). Only this call or event is affected.
+    #[error(
+        "{what}: cannot represent the value at `{path}` (byte {offset} of the message): {message}"
+    )]
+    Unrepresentable {
+        /// What held the value: ``reply of `query-foo` `` or `event FOO`.
+        what: String,
+        /// JSON path of the value inside the message (`.return.a[2]`,
+        /// `.data.name`).
+        path: String,
+        /// Byte offset of the value in the message text.
+        offset: usize,
+        /// serde_json's description (`lone leading surrogate in hex
+        /// escape`, `number out of range`).
+        message: String,
+        /// The whole message, verbatim.
+        raw: Arc<str>,
+    },
     /// A reply for this command was malformed (e.g. an `error` member
     /// without a string `class`). Only this call fails.
     #[error("bad reply to `{command}`: {reason}")]
@@ -224,6 +247,7 @@ impl Error {
             Error::Qmp(_)
                 | Error::Decode { .. }
                 | Error::BadReply { .. }
+                | Error::Unrepresentable { .. }
                 | Error::Timeout(TimeoutKind::Reply | TimeoutKind::Event)
                 | Error::Encode { .. }
                 | Error::OobNotEnabled

@@ -9,6 +9,7 @@
 //! answers with an error (`CLASS: description` on stderr); 2 on a usage,
 //! validation, connection, protocol or decode error (one line on stderr).
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -109,18 +110,39 @@ pub fn run(args: CallArgs) -> ExitCode {
     qmp.close();
     match reply {
         Ok(r) => {
-            if let Some(Err(e)) = typed.as_ref().map(|t| t.decode(r.to_value())) {
-                return fail(format!("cannot decode the reply of `{command}`: {e}"));
+            // The reply is printed from its text, never through a `Value`:
+            // every value is kept exactly (even those a `Value` cannot
+            // hold) and a huge reply costs little more than its size.
+            let mut status = ExitCode::SUCCESS;
+            if let Some(t) = &typed {
+                match r.to_value_of(command) {
+                    Ok(v) => {
+                        if let Err(e) = t.decode(v) {
+                            return fail(format!("cannot decode the reply of `{command}`: {e}"));
+                        }
+                    }
+                    Err(e) => {
+                        // Nothing is lost: the reply is printed as
+                        // received, and the status says it does not fit
+                        // the bindings.
+                        eprintln!("qmp call: {}", target::one_line(&e));
+                        status = ExitCode::from(2);
+                    }
+                }
             }
-            let out = if args.raw {
-                r.json().to_owned()
-            } else if args.pretty {
-                serde_json::to_string_pretty(&r.to_value()).unwrap_or_default()
+            let mut out = std::io::stdout().lock();
+            let written = if args.raw {
+                out.write_all(r.json().as_bytes())
             } else {
-                serde_json::to_string(&r.to_value()).unwrap_or_default()
+                crate::json_text::write_json(&mut out, r.json(), args.pretty)
             };
-            println!("{out}");
-            ExitCode::SUCCESS
+            if let Err(e) = written
+                .and_then(|()| out.write_all(b"\n"))
+                .and_then(|()| out.flush())
+            {
+                return crate::term::stdout_failed(e);
+            }
+            status
         }
         Err(qmp_client::Error::Qmp(e)) => {
             eprintln!("{}: {}", e.class, target::one_line(&e.desc));

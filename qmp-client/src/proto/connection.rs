@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use qmp_types::{ErrorReply, Timestamp};
 use serde::de::DeserializeOwned;
@@ -95,9 +96,22 @@ impl RawReply {
     }
 
     /// The `return` value as a [`serde_json::Value`].
-    pub fn to_value(&self) -> serde_json::Value {
-        // The slice was validated when the message was parsed.
-        serde_json::from_str(self.json()).unwrap_or(serde_json::Value::Null)
+    ///
+    /// Fails with [`Error::Unrepresentable`] (carrying the message
+    /// verbatim, the JSON path and byte offset) when the value holds
+    /// something `Value` cannot keep exactly: a lone surrogate escape or a
+    /// number beyond the `f64` range. Nothing is ever replaced.
+    pub fn to_value(&self) -> Result<serde_json::Value, Error> {
+        exact_value(&self.text, self.ret.clone(), ".return", || {
+            "reply".to_owned()
+        })
+    }
+
+    /// Like [`to_value`](Self::to_value), naming `command` in the error.
+    pub fn to_value_of(&self, command: &str) -> Result<serde_json::Value, Error> {
+        exact_value(&self.text, self.ret.clone(), ".return", || {
+            format!("reply of `{command}`")
+        })
     }
 
     /// Decodes the `return` value as `T`; `command` names the command in
@@ -122,6 +136,66 @@ impl RawReply {
             }
         }
     }
+}
+
+/// Decodes `text[range]` as a [`serde_json::Value`], or says exactly where
+/// and why it cannot be represented (`prefix` is the JSON path of the
+/// range inside the message). The framer and the envelope parser accept
+/// such values (they are valid JSON text), so this is the one place where
+/// they surface.
+fn exact_value(
+    text: &str,
+    range: Range<usize>,
+    prefix: &str,
+    what: impl FnOnce() -> String,
+) -> Result<serde_json::Value, Error> {
+    let slice = &text[range.clone()];
+    let mut de = serde_json::Deserializer::from_str(slice);
+    // `range` is one complete JSON value (checked by the envelope parser),
+    // so nothing can follow it.
+    match serde_path_to_error::deserialize::<_, serde_json::Value>(&mut de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let offset = range.start + line_col_offset(slice, inner.line(), inner.column());
+            let (path, _) = normalize_path(path, String::new());
+            let path = match (prefix, path.as_str()) {
+                ("", p) => p.to_owned(),
+                (pre, ".") => pre.to_owned(),
+                (pre, p) => format!("{pre}{p}"),
+            };
+            // serde_json appends " at line L column C" (relative to the
+            // slice, so misleading here): the offset replaces it.
+            let mut message = inner.to_string();
+            if let Some(i) = message.rfind(" at line ") {
+                message.truncate(i);
+            }
+            if message.contains("surrogate") || message.contains("hex escape") {
+                message = format!("a lone UTF-16 surrogate escape ({message})");
+            }
+            Err(Error::Unrepresentable {
+                what: what(),
+                path,
+                offset,
+                message,
+                raw: Arc::from(text),
+            })
+        }
+    }
+}
+
+/// The byte offset of serde_json's 1-based `line` / `column` in `text`
+/// (the position of the last byte read when the error was found).
+fn line_col_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n')
+            .nth(line - 2)
+            .map_or(text.len(), |(i, _)| i + 1)
+    };
+    (line_start + column.saturating_sub(1)).min(text.len())
 }
 
 /// Puts decode-error paths in one form, `.a.b[2]` (`.` for the value
@@ -181,9 +255,13 @@ impl RawEvent {
         &self.text
     }
 
-    /// The whole message as a [`serde_json::Value`].
-    pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(&self.text).unwrap_or(serde_json::Value::Null)
+    /// The whole message as a [`serde_json::Value`]; fails with
+    /// [`Error::Unrepresentable`] (message kept verbatim, path and byte
+    /// offset named) when it holds a value `Value` cannot keep exactly.
+    pub fn to_value(&self) -> Result<serde_json::Value, Error> {
+        exact_value(&self.text, 0..self.text.len(), "", || {
+            format!("event {}", self.name)
+        })
     }
 
     /// Decodes the whole message (`event`, `data`, `timestamp` members) as
