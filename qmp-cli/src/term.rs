@@ -82,6 +82,40 @@ pub fn run_guarded(f: impl FnOnce() -> std::process::ExitCode) -> std::process::
     }
 }
 
+/// A note printed on stderr if a wait lasts longer than a moment, so a
+/// slow or stuck peer never leaves the user staring at nothing; dropping
+/// the guard before then prints nothing.
+pub struct WaitNote {
+    done: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl WaitNote {
+    /// Prints `text` after `delay` unless dropped first.
+    pub fn after(delay: std::time::Duration, text: String) -> WaitNote {
+        let done = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let d = done.clone();
+        std::thread::spawn(move || {
+            let (lock, cv) = &*d;
+            let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+            let (guard, _) = cv
+                .wait_timeout_while(guard, delay, |done| !*done)
+                .unwrap_or_else(|p| p.into_inner());
+            if !*guard {
+                eprintln!("{text}");
+            }
+        });
+        WaitNote { done }
+    }
+}
+
+impl Drop for WaitNote {
+    fn drop(&mut self) {
+        let (lock, cv) = &*self.done;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        cv.notify_all();
+    }
+}
+
 /// Whether to colour standard output: only on a terminal, and not when
 /// `NO_COLOR` is set to anything non-empty.
 pub fn color_stdout() -> bool {

@@ -275,3 +275,261 @@ fn closed_stdout_ends_quietly_everywhere() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stderr(&out), "");
 }
+
+// ---- nothing hangs: timeouts that say what they waited for ----
+
+fn silent_after_negotiation() -> Fake {
+    fake(Some(GREETING), |req| {
+        negotiate(req).unwrap_or_else(|| vec![Step::Silence(Duration::from_secs(120))])
+    })
+}
+
+#[test]
+fn info_times_out_when_the_monitor_stops_answering() {
+    let srv = silent_after_negotiation();
+    let start = Instant::now();
+    let out = run_bounded(
+        qmp().args(["info", "--timeout", "1"]).arg(&srv.path),
+        b"",
+        LIMIT,
+    );
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("timed out waiting for the reply to `query-"),
+        "{err}"
+    );
+    assert!(err.contains("after 1 s"), "{err}");
+    // Given up after the first silent command, not once per field.
+    assert!(
+        start.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn call_reply_timeout_says_what_it_waited_for() {
+    let srv = silent_after_negotiation();
+    let out = run_bounded(
+        qmp()
+            .args(["call", "--timeout", "0.5"])
+            .arg(&srv.path)
+            .arg("query-status"),
+        b"",
+        LIMIT,
+    );
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("timed out waiting for the reply to `query-status` after 0.5 s"),
+        "{err}"
+    );
+}
+
+#[test]
+fn shell_says_what_it_waits_for_and_ends_at_eof() {
+    let srv = silent_after_negotiation();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_bounded(
+        qmp()
+            .args(["shell", "--timeout", "1", "--history"])
+            .arg(dir.path().join("h"))
+            .arg(&srv.path),
+        b"",
+        LIMIT,
+    );
+    no_panic(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("still waiting for the server's schema (query-qmp-schema) (up to 1 s"),
+        "{err}"
+    );
+    assert!(err.contains("timed out waiting for the reply"), "{err}");
+}
+
+// ---- the shell never drops typed transaction actions ----
+
+fn answering() -> Fake {
+    fake(Some(GREETING), |req| {
+        negotiate(req).unwrap_or_else(|| match req["execute"].as_str() {
+            Some("query-qmp-schema") => vec![send(
+                r#"{"error": {"class": "CommandNotFound", "desc": "no"}, "id": ID}"#,
+            )],
+            Some("transaction") => {
+                let n = req["arguments"]["actions"].as_array().map_or(0, Vec::len);
+                vec![send(&format!(
+                    r#"{{"return": {{"sent-actions": {n}}}, "id": ID}}"#
+                ))]
+            }
+            _ => vec![send(r#"{"return": {}, "id": ID}"#)],
+        })
+    })
+}
+
+#[test]
+fn end_of_input_inside_a_transaction_is_an_error() {
+    let srv = answering();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_bounded(
+        qmp()
+            .args(["shell", "--history"])
+            .arg(dir.path().join("h"))
+            .arg(&srv.path),
+        b"transaction(\nabort\nabort\n",
+        LIMIT,
+    );
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("end of input inside an open transaction: its 2 action(s) were not sent"),
+        "{err}"
+    );
+}
+
+#[test]
+fn nested_transaction_keeps_the_open_one() {
+    let srv = answering();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_bounded(
+        qmp()
+            .args(["shell", "--history"])
+            .arg(dir.path().join("h"))
+            .arg(&srv.path),
+        b"transaction(\nabort\ntransaction(\nabort\n)\n",
+        LIMIT,
+    );
+    no_panic(&out);
+    let text = stdout(&out);
+    assert!(text.contains("cannot contain another"), "{text}");
+    assert!(text.contains(r#""sent-actions":2"#), "{text}");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn nested_transaction_at_end_of_input_is_an_error() {
+    let srv = answering();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_bounded(
+        qmp()
+            .args(["shell", "--history"])
+            .arg(dir.path().join("h"))
+            .arg(&srv.path),
+        b"transaction(\nabort\ntransaction(\nabort\n",
+        LIMIT,
+    );
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("its 2 action(s) were not sent"));
+}
+
+// ---- wrong kind of socket: a hint, not just a timeout ----
+
+#[test]
+fn shell_and_info_say_what_they_wait_for_while_connecting() {
+    // A server that accepts but never greets (a busy monitor).
+    let srv = fake(None, |_| Vec::new());
+    for sub in ["shell", "info"] {
+        let out = run_bounded(
+            qmp().args([sub, "--timeout", "1.5"]).arg(&srv.path),
+            b"",
+            LIMIT,
+        );
+        no_panic(&out);
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(
+            err.contains("still connecting to") && err.contains("waiting for the greeting"),
+            "{sub}: {err}"
+        );
+        assert!(err.contains("busy with another client"), "{err}");
+    }
+}
+
+#[test]
+fn qmp_client_at_a_guest_agent_socket_gets_a_hint() {
+    // A guest agent sends nothing until asked.
+    let srv = fake(None, |_| Vec::new());
+    for args in [
+        &["call", "--timeout", "0.5"][..],
+        &["info", "--timeout", "0.5"][..],
+    ] {
+        let mut cmd = qmp();
+        cmd.args(args).arg(&srv.path);
+        if args[0] == "call" {
+            cmd.arg("query-status");
+        }
+        let out = run_bounded(&mut cmd, b"", LIMIT);
+        no_panic(&out);
+        assert_ne!(out.status.code(), Some(0));
+        let err = stderr(&out);
+        assert!(err.contains("no greeting within 0.5 s"), "{err}");
+        assert!(err.contains("guest-agent"), "{err}");
+        assert!(err.contains("busy with another client"), "{err}");
+    }
+}
+
+#[test]
+fn guest_agent_client_at_a_qmp_socket_gets_a_hint() {
+    // Like QEMU: the greeting, then errors for what it cannot parse (a
+    // 0xFF byte, a command before negotiation), never a 0xFF back.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("qmp.sock");
+    let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = l.accept() else { return };
+        let _ = write!(s, "{GREETING}\r\n");
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                return;
+            }
+            let _ = write!(
+                s,
+                "{{\"error\": {{\"class\": \"GenericError\", \"desc\": \"JSON parse error\"}}}}\r\n"
+            );
+        }
+    });
+    let srv = Fake { _dir: dir, path };
+    let out = run_bounded(
+        qmp()
+            .args(["call", "--guest-agent", "--timeout", "0.5"])
+            .arg(&srv.path)
+            .arg("guest-ping"),
+        b"",
+        LIMIT,
+    );
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("drop --guest-agent"), "{err}");
+}
+
+#[test]
+fn a_directory_is_not_a_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["call"][..],
+        &["info"][..],
+        &["events"][..],
+        &["shell"][..],
+    ] {
+        let mut cmd = qmp();
+        cmd.args(args).arg(dir.path());
+        if args[0] == "call" {
+            cmd.arg("query-status");
+        }
+        let out = run_bounded(&mut cmd, b"", LIMIT);
+        no_panic(&out);
+        assert_ne!(out.status.code(), Some(0));
+        let err = stderr(&out);
+        assert!(
+            err.contains("is a directory, not a socket"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("refused"), "{err}");
+    }
+}

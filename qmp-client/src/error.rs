@@ -48,6 +48,21 @@ pub enum TimeoutKind {
     Event,
 }
 
+impl std::fmt::Display for TimeoutKind {
+    /// What was being waited for: `timed out {kind}` reads as a sentence.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Connect => "connecting to the socket",
+            TimeoutKind::Handshake => {
+                "waiting for the server's greeting and capability negotiation"
+            }
+            TimeoutKind::Reply => "waiting for the reply",
+            TimeoutKind::Write => "writing a command (the server stopped reading)",
+            TimeoutKind::Event => "waiting for an event",
+        })
+    }
+}
+
 /// The I/O operation that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -136,7 +151,7 @@ pub enum Error {
     Closed,
     /// A wait timed out. For [`TimeoutKind::Reply`] the connection stays
     /// usable and a late reply is discarded.
-    #[error("timed out ({0:?})")]
+    #[error("timed out {0}")]
     Timeout(TimeoutKind),
     /// A message exceeded the size limit; the connection is closed.
     #[error("message larger than {limit} bytes")]

@@ -104,7 +104,10 @@ pub fn run(args: CallArgs) -> ExitCode {
     };
     let qmp = match target::connect(&addr, timeout, args.guest_agent) {
         Ok(q) => q,
-        Err(e) => return fail(format!("{addr}: {e}")),
+        Err(e) => {
+            let why = target::explain_connect_error(&addr, &e, Some(timeout), args.guest_agent);
+            return fail(format!("{addr}: {why}"));
+        }
     };
     let reply = qmp.execute_raw_reply(command, json_args.as_ref());
     qmp.close();
@@ -148,6 +151,10 @@ pub fn run(args: CallArgs) -> ExitCode {
             eprintln!("{}: {}", e.class, target::one_line(&e.desc));
             ExitCode::from(1)
         }
+        Err(e @ qmp_client::Error::Timeout(_)) => fail(format!(
+            "{e} to `{command}` after {} s (--timeout sets the limit)",
+            timeout.as_secs_f64()
+        )),
         Err(e) => fail(e),
     }
 }

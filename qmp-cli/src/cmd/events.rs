@@ -76,7 +76,10 @@ pub fn run(args: EventsArgs) -> ExitCode {
     let deadline = total.map(|t| Instant::now() + t);
     let qmp = match target::connect(&addr, connect_timeout, false) {
         Ok(q) => q,
-        Err(e) => return fail(format!("{addr}: {e}")),
+        Err(e) => {
+            let why = target::explain_connect_error(&addr, &e, Some(connect_timeout), false);
+            return fail(format!("{addr}: {why}"));
+        }
     };
     let mut events = qmp.events();
     let mut seen = 0u64;
