@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod json_text;
 mod monitor;
 mod target;
 mod term;
@@ -37,6 +38,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    term::install_broken_pipe_hook();
+    term::run_guarded(run)
+}
+
+fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Schema(args) => return cmd::schema::run(args),

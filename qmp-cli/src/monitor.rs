@@ -92,23 +92,54 @@ fn monitor_error(e: qmp_client::Error) -> MonitorError {
     }
 }
 
-impl Monitor for qmp_client::blocking::Qmp {
+/// A connected client and its reply timeout.
+pub struct Client {
+    /// The connection.
+    pub qmp: qmp_client::blocking::Qmp,
+    /// The reply timeout it was built with (for messages).
+    pub timeout: Option<std::time::Duration>,
+}
+
+impl Client {
+    fn outcome(
+        &self,
+        name: &str,
+        r: Result<Value, qmp_client::Error>,
+    ) -> Result<Value, MonitorError> {
+        match r {
+            Err(e @ qmp_client::Error::Timeout(qmp_client::TimeoutKind::Reply)) => {
+                // QMP answers in order: a monitor that does not answer one
+                // command in time will not answer the next ones either.
+                // Give up on it, so that no later command waits again.
+                self.qmp.close();
+                let secs = self.timeout.map_or(0.0, |t| t.as_secs_f64());
+                Err(MonitorError::Connection(format!(
+                    "{e} to `{name}` after {secs} s: the monitor stopped answering (--timeout sets the limit)"
+                )))
+            }
+            r => r.map_err(monitor_error),
+        }
+    }
+}
+
+impl Monitor for Client {
     fn execute(&self, name: &str, args: Option<Value>) -> Result<Value, MonitorError> {
-        self.execute_raw(name, args).map_err(monitor_error)
+        self.outcome(name, self.qmp.execute_raw(name, args))
     }
 
     fn execute_oob(&self, name: &str, args: Option<Value>) -> Result<Value, MonitorError> {
-        self.execute_raw_oob(name, args).map_err(monitor_error)
+        self.outcome(name, self.qmp.execute_raw_oob(name, args))
     }
 
     fn is_closed(&self) -> bool {
-        self.closed().is_some()
+        self.qmp.closed().is_some()
     }
 }
 
 /// Wraps a connected client: forwards its events to
 /// [`Connection::notices`].
-pub fn connection(qmp: qmp_client::blocking::Qmp) -> Connection {
+pub fn connection(client: Client) -> Connection {
+    let qmp = &client.qmp;
     let version = qmp.greeting().map(|g| {
         let q = &g.version.qemu;
         format!("{}.{}.{}", q.major, q.minor, q.micro)
@@ -132,7 +163,7 @@ pub fn connection(qmp: qmp_client::blocking::Qmp) -> Connection {
         }
     });
     Connection {
-        monitor: Box::new(qmp),
+        monitor: Box::new(client),
         notices: rx,
         version,
     }

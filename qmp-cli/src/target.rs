@@ -10,9 +10,8 @@ use qmp_client::Builder;
 use crate::cmd::target::{Address, Launched, launch};
 use crate::monitor::{Connection, connection};
 
-/// How long connecting, the greeting and negotiation may take. Commands
-/// themselves have no timeout: the shell may run long ones.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a wait lasts before a note says what is being waited for.
+pub const NOTE_DELAY: Duration = Duration::from_millis(500);
 
 /// Connection options shared by `shell` and `info`.
 #[derive(Debug, Clone, clap::Args)]
@@ -26,12 +25,26 @@ pub struct Target {
     /// talk to it.
     #[arg(long, conflicts_with = "socket")]
     pub launch: bool,
+    /// How long to wait, in seconds, for the connection, the greeting and
+    /// negotiation, and for each reply (0: no limit). A monitor that does
+    /// not answer a command in time is given up on.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
     /// Arguments for the launched QEMU, after `--`.
     #[arg(last = true, value_name = "QEMU-ARGS", requires = "launch")]
     pub qemu_args: Vec<String>,
 }
 
 impl Target {
+    /// ` (up to N s; --timeout sets the limit)`, or nothing without limit.
+    pub fn limit_text(&self) -> String {
+        if self.timeout > 0.0 {
+            format!(" (up to {} s; --timeout sets the limit)", self.timeout)
+        } else {
+            String::new()
+        }
+    }
+
     /// Connects; the returned guard keeps a launched QEMU alive.
     pub fn connect(&self) -> Result<(Connection, Option<Launched>)> {
         let (addr, launched) = match &self.socket {
@@ -41,27 +54,35 @@ impl Target {
                 (Address::Unix(l.sock.clone()), Some(l))
             }
         };
+        let timeout = match Duration::try_from_secs_f64(self.timeout) {
+            Ok(t) if t.is_zero() => None,
+            Ok(t) => Some(t),
+            Err(_) => anyhow::bail!("invalid --timeout {}", self.timeout),
+        };
         // Out-of-band execution when the server offers it (raw
         // `{"exec-oob": ...}` lines in the shell).
         let b = Builder::new()
             .oob(true)
-            .connect_timeout(Some(CONNECT_TIMEOUT))
-            .handshake_timeout(Some(CONNECT_TIMEOUT));
-        let shown = match &addr {
-            Address::Unix(p) => p.display().to_string(),
-            Address::Tcp(a) => a.clone(),
-        };
+            .connect_timeout(timeout)
+            .handshake_timeout(timeout)
+            .command_timeout(timeout);
+        let note = crate::term::WaitNote::after(
+            NOTE_DELAY,
+            format!(
+                "still connecting to {addr}: waiting for the greeting and negotiation{}",
+                self.limit_text()
+            ),
+        );
         let qmp = match &addr {
             Address::Unix(p) => b.connect_unix_blocking(p),
             Address::Tcp(a) => b.connect_tcp_blocking(a.as_str()),
         }
         .map_err(|e| {
-            let why = match e {
-                qmp_client::Error::Io { source, .. } => source.to_string(),
-                other => other.to_string(),
-            };
-            anyhow!("cannot connect to {shown}: {why}")
+            let why = crate::cmd::target::explain_connect_error(&addr, &e, timeout, false);
+            anyhow!("cannot connect to {addr}: {why}")
         })?;
+        drop(note);
+        let qmp = crate::monitor::Client { qmp, timeout };
         Ok((connection(qmp), launched))
     }
 }

@@ -670,7 +670,8 @@ impl Qmp {
         name: &str,
         args: Option<serde_json::Value>,
     ) -> Result<serde_json::Value, Error> {
-        Ok(self.execute_raw_reply(name, args.as_ref())?.to_value())
+        self.execute_raw_reply(name, args.as_ref())?
+            .to_value_of(name)
     }
 
     /// Runs any command by name; returns the reply undecoded.
@@ -704,7 +705,7 @@ impl Qmp {
             true,
             self.inner.command_timeout,
         )?;
-        r.ok_or(Error::Closed).map(|r| r.to_value())
+        r.ok_or(Error::Closed)?.to_value_of(name)
     }
 
     /// Untyped call passing file descriptors.
@@ -722,7 +723,7 @@ impl Qmp {
             true,
             self.inner.command_timeout,
         )?;
-        r.ok_or(Error::Closed).map(|r| r.to_value())
+        r.ok_or(Error::Closed)?.to_value_of(name)
     }
 
     /// See [`capabilities`](Self::capabilities).

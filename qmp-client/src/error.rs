@@ -48,6 +48,21 @@ pub enum TimeoutKind {
     Event,
 }
 
+impl std::fmt::Display for TimeoutKind {
+    /// What was being waited for: `timed out {kind}` reads as a sentence.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Connect => "connecting to the socket",
+            TimeoutKind::Handshake => {
+                "waiting for the server's greeting and capability negotiation"
+            }
+            TimeoutKind::Reply => "waiting for the reply",
+            TimeoutKind::Write => "writing a command (the server stopped reading)",
+            TimeoutKind::Event => "waiting for an event",
+        })
+    }
+}
+
 /// The I/O operation that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -123,6 +138,29 @@ pub enum Error {
         /// reply's `return` value (for an event, the whole message).
         reply: Undecoded,
     },
+    /// A reply or event holds a JSON value that [`serde_json::Value`]
+    /// cannot represent exactly: a lone UTF-16 surrogate escape
+    /// (`"\ud800"`) or a number outside the `f64` range (`1e400`). The
+    /// message is valid JSON text and is kept verbatim in `raw`; nothing
+    /// is replaced (use the raw text, e.g. [`crate::RawReply::json`], to
+    /// see it). Only this call or event is affected.
+    #[error(
+        "{what}: cannot represent the value at `{path}` (byte {offset} of the message): {message}"
+    )]
+    Unrepresentable {
+        /// What held the value: ``reply of `query-foo` `` or `event FOO`.
+        what: String,
+        /// JSON path of the value inside the message (`.return.a[2]`,
+        /// `.data.name`).
+        path: String,
+        /// Byte offset of the value in the message text.
+        offset: usize,
+        /// serde_json's description (`lone leading surrogate in hex
+        /// escape`, `number out of range`).
+        message: String,
+        /// The whole message, verbatim.
+        raw: Arc<str>,
+    },
     /// A reply for this command was malformed (e.g. an `error` member
     /// without a string `class`). Only this call fails.
     #[error("bad reply to `{command}`: {reason}")]
@@ -157,7 +195,7 @@ pub enum Error {
     Closed,
     /// A wait timed out. For [`TimeoutKind::Reply`] the connection stays
     /// usable and a late reply is discarded.
-    #[error("timed out ({0:?})")]
+    #[error("timed out {0}")]
     Timeout(TimeoutKind),
     /// A message exceeded the size limit; the connection is closed.
     #[error("message larger than {limit} bytes")]
@@ -297,6 +335,7 @@ impl Error {
             Error::Qmp(_)
                 | Error::Decode { .. }
                 | Error::BadReply { .. }
+                | Error::Unrepresentable { .. }
                 | Error::Timeout(TimeoutKind::Reply | TimeoutKind::Event)
                 | Error::Encode { .. }
                 | Error::Unsupported(_)

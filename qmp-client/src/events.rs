@@ -54,7 +54,10 @@ impl FromRawEvent for RawEvent {
 
 impl FromRawEvent for serde_json::Value {
     fn from_raw(raw: RawEvent) -> Result<Self, EventError> {
-        Ok(raw.to_value())
+        raw.to_value().map_err(|error| EventError::Decode {
+            error,
+            raw: Box::new(raw),
+        })
     }
 }
 

@@ -652,10 +652,9 @@ impl Qmp {
         name: &str,
         args: Option<serde_json::Value>,
     ) -> Result<serde_json::Value, Error> {
-        Ok(self
-            .execute_raw_reply(name, args.as_ref())
+        self.execute_raw_reply(name, args.as_ref())
             .await?
-            .to_value())
+            .to_value_of(name)
     }
 
     /// Like [`execute_raw`](Self::execute_raw) but returns the reply
@@ -695,7 +694,7 @@ impl Qmp {
                 self.inner.command_timeout,
             )
             .await?;
-        reply.ok_or(Error::Closed).map(|r| r.to_value())
+        reply.ok_or(Error::Closed)?.to_value_of(name)
     }
 
     /// Untyped call passing file descriptors.
@@ -715,7 +714,7 @@ impl Qmp {
                 self.inner.command_timeout,
             )
             .await?;
-        reply.ok_or(Error::Closed).map(|r| r.to_value())
+        reply.ok_or(Error::Closed)?.to_value_of(name)
     }
 
     async fn send<A: Serialize + ?Sized>(

@@ -189,7 +189,10 @@ async fn stop_cont_reset_hotplug_and_block_job_events() {
         Err(_) => panic!("no RESET event"),
     };
     assert_eq!(reset.name(), "RESET");
-    assert_eq!(reset.to_value()["data"]["reason"], "host-qmp-system-reset");
+    assert_eq!(
+        reset.to_value().unwrap()["data"]["reason"],
+        "host-qmp-system-reset"
+    );
 
     // blockdev-add + USB hot-plug/unplug (USB unplug needs no guest).
     qmp.execute_raw(
@@ -209,7 +212,7 @@ async fn stop_cont_reset_hotplug_and_block_job_events() {
         .unwrap();
     loop {
         let e = next_event(&mut ev, "DEVICE_DELETED").await;
-        if e.name() == "DEVICE_DELETED" && e.to_value()["data"]["device"] == "stor0" {
+        if e.name() == "DEVICE_DELETED" && e.to_value().unwrap()["data"]["device"] == "stor0" {
             break;
         }
     }
@@ -223,11 +226,14 @@ async fn stop_cont_reset_hotplug_and_block_job_events() {
     loop {
         let e = next_event(&mut ev, "job events").await;
         match e.name() {
-            "JOB_STATUS_CHANGE" => {
-                statuses.push(e.to_value()["data"]["status"].as_str().unwrap().to_owned())
-            }
+            "JOB_STATUS_CHANGE" => statuses.push(
+                e.to_value().unwrap()["data"]["status"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            ),
             "BLOCK_JOB_COMPLETED" => {
-                assert_eq!(e.to_value()["data"]["device"], "job0");
+                assert_eq!(e.to_value().unwrap()["data"]["device"], "job0");
                 break;
             }
             _ => {}
@@ -423,7 +429,7 @@ async fn pretty_printing_monitor_huge_reply_and_events() {
         .unwrap();
     assert!(raw.message().len() > 500_000, "{}", raw.message().len());
     assert!(raw.message().lines().count() > 10_000);
-    assert!(raw.to_value().as_array().unwrap().len() > 1000);
+    assert!(raw.to_value().unwrap().as_array().unwrap().len() > 1000);
     qmp.execute_raw("cont", None).await.unwrap();
     assert_eq!(next_event(&mut ev, "RESUME").await.name(), "RESUME");
     assert_eq!(qmp.execute(QueryStatus).await.unwrap().status, "running");

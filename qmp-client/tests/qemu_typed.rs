@@ -82,7 +82,7 @@ async fn all_queries_typed(machine: &str, extra: &[&str]) {
         );
         match qmp.execute_raw_reply(&name, None).await {
             Ok(reply) => {
-                if let Err(e) = req.decode_return(reply.to_value()) {
+                if let Err(e) = req.decode_return(reply.to_value().unwrap()) {
                     unexplained.push(format!("{name}: typed decode failed: {e}"));
                 }
                 typed += 1;

@@ -21,6 +21,7 @@
 //! A reply that does not decode with the bindings is still printed on
 //! stdout exactly as received, with the decode error on stderr (exit 2).
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -115,12 +116,13 @@ pub fn run(args: CallArgs) -> ExitCode {
     };
     let qmp = match target::connect(&addr, timeout, args.guest_agent) {
         Ok(q) => q,
-        // Without a live QEMU to ask, the bindings' verdict stands.
         Err(e) => {
-            return match typed {
-                Err(t) => fail(t),
-                Ok(_) => fail(format!("{addr}: {e}")),
-            };
+            // Without a live QEMU to ask, the bindings' verdict stands.
+            if let Err(t) = typed {
+                return fail(t);
+            }
+            let why = target::explain_connect_error(&addr, &e, Some(timeout), args.guest_agent);
+            return fail(format!("{addr}: {why}"));
         }
     };
     if !args.guest_agent && !args.no_check {
@@ -153,28 +155,52 @@ pub fn run(args: CallArgs) -> ExitCode {
     qmp.close();
     match reply {
         Ok(r) => {
+            // The reply is printed from its text, never through a `Value`:
+            // every value is kept exactly (even those a `Value` cannot
+            // hold) and a huge reply costs little more than its size.
+            let mut status = ExitCode::SUCCESS;
+            let mut decode_error = None;
+            if let Some(t) = &typed {
+                match r.to_value_of(command) {
+                    Ok(v) => decode_error = t.decode(v).err(),
+                    Err(e) => {
+                        // Nothing is lost: the reply is printed as
+                        // received, and the status says it does not fit
+                        // the bindings.
+                        eprintln!("qmp call: {}", target::one_line(&e));
+                        status = ExitCode::from(2);
+                    }
+                }
+            }
+            let mut out = std::io::stdout().lock();
             // A reply that does not fit the bindings is still printed, as
             // received, before the decode error: nothing is lost.
-            let decode_error = typed.as_ref().and_then(|t| t.decode(r.to_value()).err());
-            let out = if args.raw || decode_error.is_some() {
-                r.json().to_owned()
-            } else if args.pretty {
-                serde_json::to_string_pretty(&r.to_value()).unwrap_or_default()
+            let written = if args.raw || decode_error.is_some() {
+                out.write_all(r.json().as_bytes())
             } else {
-                serde_json::to_string(&r.to_value()).unwrap_or_default()
+                crate::json_text::write_json(&mut out, r.json(), args.pretty)
             };
-            println!("{out}");
-            match decode_error {
-                Some(e) => fail(format!(
-                    "cannot decode the reply of `{command}` (printed as received): {e}"
-                )),
-                None => ExitCode::SUCCESS,
+            if let Err(e) = written
+                .and_then(|()| out.write_all(b"\n"))
+                .and_then(|()| out.flush())
+            {
+                return crate::term::stdout_failed(e);
             }
+            if let Some(e) = decode_error {
+                return fail(format!(
+                    "cannot decode the reply of `{command}` (printed as received): {e}"
+                ));
+            }
+            status
         }
         Err(qmp_client::Error::Qmp(e)) => {
             eprintln!("{}: {}", e.class, target::one_line(&e.desc));
             ExitCode::from(1)
         }
+        Err(e @ qmp_client::Error::Timeout(_)) => fail(format!(
+            "{e} to `{command}` after {} s (--timeout sets the limit)",
+            timeout.as_secs_f64()
+        )),
         Err(e) => fail(e),
     }
 }

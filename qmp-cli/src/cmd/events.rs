@@ -4,8 +4,9 @@
 //! characters from the server are escaped, so guest-influenced strings
 //! cannot drive the terminal). Ends after `--count` events, after
 //! `--timeout` seconds, or when the server closes the connection. Exit 0
-//! when the requested count was reached (or, without `--count`, on timeout
-//! or close); 2 with a one-line reason otherwise.
+//! when the requested count was reached (or, without `--count`, on
+//! timeout); 2 with a one-line reason otherwise, including when the server
+//! closes the connection (QEMU quit or died) before that.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -75,9 +76,12 @@ pub fn run(args: EventsArgs) -> ExitCode {
     let deadline = total.map(|t| Instant::now() + t);
     let qmp = match target::connect(&addr, connect_timeout, false) {
         Ok(q) => q,
-        Err(e) => return fail(format!("{addr}: {e}")),
+        Err(e) => {
+            let why = target::explain_connect_error(&addr, &e, Some(connect_timeout), false);
+            return fail(format!("{addr}: {why}"));
+        }
     };
-    let mut events = qmp.events_as::<serde_json::Value>();
+    let mut events = qmp.events();
     let mut seen = 0u64;
     let stdout = std::io::stdout();
     loop {
@@ -101,12 +105,16 @@ pub fn run(args: EventsArgs) -> ExitCode {
             None => events.next(),
         };
         match item {
-            Some(Ok(v)) => {
-                let line = serde_json::to_string(&v).unwrap_or_default();
+            Some(Ok(ev)) => {
+                // Printed from the text as received (compact, members in
+                // the server's order): every value is kept exactly, even
+                // those a `serde_json::Value` cannot hold.
                 let mut out = stdout.lock();
-                if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
-                    // stdout closed (e.g. piped into `head`): done.
-                    return ExitCode::SUCCESS;
+                if let Err(e) = crate::json_text::write_json(&mut out, ev.message(), false)
+                    .and_then(|()| out.write_all(b"\n"))
+                    .and_then(|()| out.flush())
+                {
+                    return crate::term::stdout_failed(e);
                 }
                 seen += 1;
             }
@@ -115,12 +123,15 @@ pub fn run(args: EventsArgs) -> ExitCode {
             }
             Some(Err(EventError::Decode { error, .. })) => return fail(error),
             Some(Err(EventError::Closed(e))) => {
-                return match (args.count, e) {
-                    (None, Error::Disconnected { .. }) => ExitCode::SUCCESS,
-                    (_, e) => fail(format!("connection closed after {seen} events: {e}")),
+                // The server went away (QEMU quit or died): with or
+                // without --count that is not the end the user asked for.
+                let what = match e {
+                    Error::Disconnected { .. } => "the server closed the connection".to_owned(),
+                    e => format!("the connection failed: {e}"),
                 };
+                return fail(format!("{what} after {seen} events"));
             }
-            None => return ExitCode::SUCCESS,
+            None => return fail(format!("the event stream ended after {seen} events")),
         }
     }
 }

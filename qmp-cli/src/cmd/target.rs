@@ -117,6 +117,46 @@ pub fn connect(addr: &Address, timeout: Duration, guest_agent: bool) -> Result<Q
     }
 }
 
+/// Explains a failed connection in one line, with a hint where the error
+/// alone does not say what is wrong: a directory or regular file given as
+/// the socket, a guest agent's socket used as a QMP monitor (or the
+/// reverse), a monitor already serving another client.
+pub fn explain_connect_error(
+    addr: &Address,
+    e: &Error,
+    timeout: Option<Duration>,
+    guest_agent: bool,
+) -> String {
+    let secs = timeout.map_or_else(String::new, |t| format!(" within {} s", t.as_secs_f64()));
+    match e {
+        Error::Io { source, .. } => {
+            if let Address::Unix(p) = addr
+                && let Ok(meta) = std::fs::metadata(p)
+            {
+                use std::os::unix::fs::FileTypeExt;
+                let ft = meta.file_type();
+                if ft.is_dir() {
+                    return format!("{} is a directory, not a socket", p.display());
+                }
+                if !ft.is_socket() {
+                    return format!("{} is not a socket ({source})", p.display());
+                }
+            }
+            source.to_string()
+        }
+        Error::Timeout(_) if guest_agent => format!(
+            "timed out: no answer to guest-sync{secs}: is this a QMP monitor rather than a guest agent \
+             (then drop --guest-agent)? Is qemu-ga running in the guest?"
+        ),
+        Error::Timeout(qmp_client::TimeoutKind::Handshake) => format!(
+            "timed out: no greeting{secs}: is this a guest-agent socket (then use --guest-agent)? \
+             Or the monitor may be busy with another client (a QMP monitor serves one \
+             client at a time)"
+        ),
+        other => other.to_string(),
+    }
+}
+
 /// One line describing an error, for stderr.
 pub fn one_line(e: &dyn std::fmt::Display) -> String {
     e.to_string().replace(['\n', '\r'], " ")

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use qmp_types::{ErrorReply, Timestamp};
 use serde::de::DeserializeOwned;
@@ -95,9 +96,22 @@ impl RawReply {
     }
 
     /// The `return` value as a [`serde_json::Value`].
-    pub fn to_value(&self) -> serde_json::Value {
-        // The slice was validated when the message was parsed.
-        serde_json::from_str(self.json()).unwrap_or(serde_json::Value::Null)
+    ///
+    /// Fails with [`Error::Unrepresentable`] (carrying the message
+    /// verbatim, the JSON path and byte offset) when the value holds
+    /// something `Value` cannot keep exactly: a lone surrogate escape or a
+    /// number beyond the `f64` range. Nothing is ever replaced.
+    pub fn to_value(&self) -> Result<serde_json::Value, Error> {
+        exact_value(&self.text, self.ret.clone(), ".return", || {
+            "reply".to_owned()
+        })
+    }
+
+    /// Like [`to_value`](Self::to_value), naming `command` in the error.
+    pub fn to_value_of(&self, command: &str) -> Result<serde_json::Value, Error> {
+        exact_value(&self.text, self.ret.clone(), ".return", || {
+            format!("reply of `{command}`")
+        })
     }
 
     /// Decodes the `return` value as `T`; `command` names the command in
@@ -123,6 +137,66 @@ impl RawReply {
             }
         }
     }
+}
+
+/// Decodes `text[range]` as a [`serde_json::Value`], or says exactly where
+/// and why it cannot be represented (`prefix` is the JSON path of the
+/// range inside the message). The framer and the envelope parser accept
+/// such values (they are valid JSON text), so this is the one place where
+/// they surface.
+fn exact_value(
+    text: &str,
+    range: Range<usize>,
+    prefix: &str,
+    what: impl FnOnce() -> String,
+) -> Result<serde_json::Value, Error> {
+    let slice = &text[range.clone()];
+    let mut de = serde_json::Deserializer::from_str(slice);
+    // `range` is one complete JSON value (checked by the envelope parser),
+    // so nothing can follow it.
+    match serde_path_to_error::deserialize::<_, serde_json::Value>(&mut de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let offset = range.start + line_col_offset(slice, inner.line(), inner.column());
+            let (path, _) = normalize_path(path, String::new());
+            let path = match (prefix, path.as_str()) {
+                ("", p) => p.to_owned(),
+                (pre, ".") => pre.to_owned(),
+                (pre, p) => format!("{pre}{p}"),
+            };
+            // serde_json appends " at line L column C" (relative to the
+            // slice, so misleading here): the offset replaces it.
+            let mut message = inner.to_string();
+            if let Some(i) = message.rfind(" at line ") {
+                message.truncate(i);
+            }
+            if message.contains("surrogate") || message.contains("hex escape") {
+                message = format!("a lone UTF-16 surrogate escape ({message})");
+            }
+            Err(Error::Unrepresentable {
+                what: what(),
+                path,
+                offset,
+                message,
+                raw: Arc::from(text),
+            })
+        }
+    }
+}
+
+/// The byte offset of serde_json's 1-based `line` / `column` in `text`
+/// (the position of the last byte read when the error was found).
+fn line_col_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n')
+            .nth(line - 2)
+            .map_or(text.len(), |(i, _)| i + 1)
+    };
+    (line_start + column.saturating_sub(1)).min(text.len())
 }
 
 /// Puts decode-error paths in one form, `.a.b[2]` (`.` for the value
@@ -182,9 +256,13 @@ impl RawEvent {
         &self.text
     }
 
-    /// The whole message as a [`serde_json::Value`].
-    pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(&self.text).unwrap_or(serde_json::Value::Null)
+    /// The whole message as a [`serde_json::Value`]; fails with
+    /// [`Error::Unrepresentable`] (message kept verbatim, path and byte
+    /// offset named) when it holds a value `Value` cannot keep exactly.
+    pub fn to_value(&self) -> Result<serde_json::Value, Error> {
+        exact_value(&self.text, 0..self.text.len(), "", || {
+            format!("event {}", self.name)
+        })
     }
 
     /// Decodes the whole message (`event`, `data`, `timestamp` members) as
@@ -310,8 +388,14 @@ struct Core {
     next_id: u64,
     pending: HashMap<u64, Cow<'static, str>>,
     transmit: VecDeque<Transmit>,
-    /// Commands queued before the handshake completed (P6).
-    held: VecDeque<Transmit>,
+    /// Commands queued before the handshake completed (P6), with their id
+    /// and whether they count against the in-band cap.
+    held: VecDeque<(u64, bool, Transmit)>,
+    /// With `oob` enabled: ids of in-band commands written and not yet
+    /// answered (cancelled ones included: the server still holds them).
+    inband_in_flight: std::collections::HashSet<u64>,
+    /// With `oob` enabled: in-band commands waiting for a free slot.
+    inband_queued: VecDeque<(u64, Transmit)>,
     output: VecDeque<Output>,
     stats: Stats,
     /// Why the connection closed (returned to later callers, P16).
@@ -336,6 +420,8 @@ impl Connection {
             pending: HashMap::new(),
             transmit: VecDeque::new(),
             held: VecDeque::new(),
+            inband_in_flight: std::collections::HashSet::new(),
+            inband_queued: VecDeque::new(),
             output: VecDeque::new(),
             stats: Stats::default(),
             closed_with: None,
@@ -420,10 +506,12 @@ impl Connection {
             data,
             fds: opts.fds,
         };
+        // Only commands whose reply can be waited for can be counted.
+        let capped = !opts.oob && opts.expect_reply;
         if self.core.state == State::Ready {
-            self.core.transmit.push_back(t);
+            self.core.submit(id, capped, t);
         } else {
-            self.core.held.push_back(t);
+            self.core.held.push_back((id, capped, t));
         }
         Ok(id)
     }
@@ -455,7 +543,16 @@ impl Connection {
     /// Stops waiting for the reply of `id` (timeout or cancellation). A
     /// late reply is dropped and counted. Returns whether it was pending.
     pub fn cancel(&mut self, id: u64) -> bool {
+        // Not written yet (waiting for an in-band slot): never written.
+        self.core.inband_queued.retain(|(q, _)| *q != id);
+        self.core.held.retain(|(q, _, _)| *q != id);
         self.core.pending.remove(&id).is_some()
+    }
+
+    /// In-band commands waiting for a slot because [`MAX_INBAND_IN_FLIGHT`]
+    /// are already in flight (only with `oob` enabled).
+    pub fn queued(&self) -> usize {
+        self.core.inband_queued.len()
     }
 
     /// The next bytes to write.
@@ -537,7 +634,42 @@ fn encode_command<A: Serialize + ?Sized>(
     Ok(out)
 }
 
+/// With `oob` enabled, QEMU queues at most this many in-band commands per
+/// monitor and stops reading the socket while its queue is full; the QMP
+/// specification tells clients to keep at most eight in flight. The
+/// connection holds further in-band commands back (in order) until a reply
+/// frees a slot, so out-of-band commands, which bypass QEMU's queue, are
+/// never stuck behind them on the wire.
+pub const MAX_INBAND_IN_FLIGHT: usize = 8;
+
 impl Core {
+    /// Queues a command for writing, respecting the in-band cap.
+    fn submit(&mut self, id: u64, capped: bool, t: Transmit) {
+        if !(capped && self.oob_enabled) {
+            self.transmit.push_back(t);
+        } else if self.inband_in_flight.len() < MAX_INBAND_IN_FLIGHT
+            && self.inband_queued.is_empty()
+        {
+            self.inband_in_flight.insert(id);
+            self.transmit.push_back(t);
+        } else {
+            self.inband_queued.push_back((id, t));
+        }
+    }
+
+    /// A reply to `id` arrived: frees its in-band slot, if it had one.
+    fn release(&mut self, id: u64) {
+        if self.inband_in_flight.remove(&id) {
+            while self.inband_in_flight.len() < MAX_INBAND_IN_FLIGHT {
+                let Some((qid, t)) = self.inband_queued.pop_front() else {
+                    break;
+                };
+                self.inband_in_flight.insert(qid);
+                self.transmit.push_back(t);
+            }
+        }
+    }
+
     fn fail(&mut self, err: Error) {
         // Before the handshake completes, framing and protocol failures are
         // reported as greeting / negotiation failures (P5, P6).
@@ -558,6 +690,8 @@ impl Core {
         self.state = State::Closed;
         self.closed_with = Some(err.clone());
         self.held.clear();
+        self.inband_queued.clear();
+        self.inband_in_flight.clear();
         let mut ids: Vec<u64> = self.pending.drain().map(|(id, _)| id).collect();
         ids.sort_unstable();
         for id in ids {
@@ -679,6 +813,7 @@ impl Core {
                 return;
             }
         }
+        self.release(id);
         let Some(name) = self.pending.remove(&id) else {
             self.stats.unknown_replies += 1;
             return;
@@ -732,7 +867,9 @@ impl Core {
             return;
         }
         self.greeting = Some(greeting.clone());
-        self.transmit.extend(self.held.drain(..));
+        for (id, capped, t) in std::mem::take(&mut self.held) {
+            self.submit(id, capped, t);
+        }
         self.output.push_back(Output::Ready(Some(greeting)));
     }
 
@@ -763,8 +900,76 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use super::encode_command;
+    use super::*;
     use serde_json::json;
+
+    fn ready(oob_offered: bool) -> Connection {
+        let mut c = Connection::new(ProtoConfig {
+            oob: true,
+            ..ProtoConfig::default()
+        });
+        let caps = if oob_offered { r#"["oob"]"# } else { "[]" };
+        c.handle_input(format!(r#"{{"QMP": {{"version": {{"qemu": {{"major": 10, "minor": 0, "micro": 2}}, "package": ""}}, "capabilities": {caps}}}}}"#).as_bytes());
+        let _ = c.poll_transmit().unwrap();
+        c.handle_input(b"{\"return\": {}, \"id\": 1}");
+        assert!(c.is_ready());
+        c
+    }
+
+    fn exec(c: &mut Connection, oob: bool) -> u64 {
+        c.execute(
+            if oob { "yank" } else { "q" },
+            &(),
+            ExecOptions {
+                oob,
+                expect_reply: true,
+                ..ExecOptions::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn sent_ids(c: &mut Connection) -> Vec<u64> {
+        std::iter::from_fn(|| c.poll_transmit())
+            .map(|t| {
+                let v: serde_json::Value = serde_json::from_slice(&t.data).unwrap();
+                v["id"].as_u64().unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn at_most_eight_in_band_commands_in_flight_with_oob() {
+        let mut c = ready(true);
+        assert!(c.oob_enabled());
+        let ids: Vec<u64> = (0..12).map(|_| exec(&mut c, false)).collect();
+        assert_eq!(sent_ids(&mut c), ids[..8]);
+        assert_eq!(c.queued(), 4);
+        // Out-of-band commands bypass the cap.
+        let y = exec(&mut c, true);
+        assert_eq!(sent_ids(&mut c), [y]);
+        // A cancelled queued command is never written.
+        assert!(c.cancel(ids[9]));
+        // A cancelled written one keeps its slot until its reply arrives.
+        assert!(c.cancel(ids[0]));
+        c.handle_input(format!(r#"{{"return": {{}}, "id": {}}}"#, ids[1]).as_bytes());
+        assert_eq!(sent_ids(&mut c), [ids[8]]);
+        c.handle_input(format!(r#"{{"return": {{}}, "id": {}}}"#, ids[0]).as_bytes());
+        assert_eq!(sent_ids(&mut c), [ids[10]]);
+        assert_eq!(c.stats().unknown_replies, 1);
+        for id in &ids[2..4] {
+            c.handle_input(format!(r#"{{"return": {{}}, "id": {id}}}"#).as_bytes());
+        }
+        assert_eq!(sent_ids(&mut c), [ids[11]]);
+        assert_eq!(c.queued(), 0);
+    }
+
+    #[test]
+    fn no_cap_without_oob() {
+        let mut c = ready(false);
+        let ids: Vec<u64> = (0..12).map(|_| exec(&mut c, false)).collect();
+        assert_eq!(sent_ids(&mut c), ids);
+    }
 
     #[test]
     fn encode_omits_null_and_empty_arguments() {

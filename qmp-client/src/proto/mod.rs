@@ -33,7 +33,7 @@ mod connection;
 mod framer;
 
 pub use connection::{
-    Connection, ExecOptions, Greeting, Mode, Output, ProtoConfig, QemuVersion, RawEvent, RawReply,
-    Stats, Transmit, VersionInfo,
+    Connection, ExecOptions, Greeting, MAX_INBAND_IN_FLIGHT, Mode, Output, ProtoConfig,
+    QemuVersion, RawEvent, RawReply, Stats, Transmit, VersionInfo,
 };
 pub use framer::Limits;

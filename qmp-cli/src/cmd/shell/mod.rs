@@ -466,7 +466,15 @@ fn spawn_notice_printer(
 /// Runs `qmp shell`.
 pub fn run(args: ShellArgs) -> Result<()> {
     let (conn, _launched) = args.target.connect()?;
+    let note = crate::term::WaitNote::after(
+        crate::target::NOTE_DELAY,
+        format!(
+            "still waiting for the server's schema (query-qmp-schema){}",
+            args.target.limit_text()
+        ),
+    );
     let schema = load_schema(conn.monitor.as_ref()).map(Arc::new);
+    drop(note);
     let in_transaction = Arc::new(AtomicBool::new(false));
     let config = Config::builder()
         .completion_type(CompletionType::List)
@@ -545,7 +553,16 @@ pub fn run(args: ShellArgs) -> Result<()> {
                 }
                 continue;
             }
-            Err(ReadlineError::Eof) => break,
+            Err(ReadlineError::Eof) => {
+                if let Some(n) = session.parser.pending_actions() {
+                    // Never drop typed actions silently.
+                    closing.store(true, Ordering::SeqCst);
+                    anyhow::bail!(
+                        "end of input inside an open transaction: its {n} action(s) were not sent (end a transaction with ')')"
+                    );
+                }
+                break;
+            }
             Err(e) => return Err(e).context("cannot read input"),
         };
         // A paste of several lines arrives as one (bracketed paste): run

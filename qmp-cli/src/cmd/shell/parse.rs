@@ -53,6 +53,12 @@ pub enum ParseError {
     /// A `)` outside a transaction.
     #[error("')' outside a transaction")]
     CloseOutside,
+    /// `transaction(` inside an open transaction (which stays open, with
+    /// its actions).
+    #[error(
+        "a transaction cannot contain another; the open one keeps its {0} action(s): end it with ')' or drop it with Ctrl-C"
+    )]
+    NestedTransaction(usize),
     /// A transaction with no action.
     #[error("a transaction needs at least one action")]
     EmptyTransaction,
@@ -129,6 +135,11 @@ impl LineParser {
         self.transaction.is_some()
     }
 
+    /// The number of actions typed in the open transaction, if any.
+    pub fn pending_actions(&self) -> Option<usize> {
+        self.transaction.as_ref().map(Vec::len)
+    }
+
     /// Drops a transaction being typed.
     pub fn abort_transaction(&mut self) {
         self.transaction = None;
@@ -144,6 +155,13 @@ impl LineParser {
             return parse_raw(trimmed).map(Some);
         }
         let mut tokens = tokenize(trimmed)?;
+        if let Some(open) = &self.transaction
+            && tokens
+                .first()
+                .is_some_and(|t| t.starts_with("transaction("))
+        {
+            return Err(ParseError::NestedTransaction(open.len()));
+        }
         if tokens.first().map(String::as_str) == Some("transaction(") {
             tokens.remove(0);
             self.transaction = Some(Vec::new());
