@@ -60,6 +60,7 @@
 pub mod blocking;
 mod config;
 mod error;
+mod error_class;
 mod events;
 mod fd;
 pub mod proto;
@@ -68,6 +69,7 @@ mod tokio_client;
 
 pub use config::Builder;
 pub use error::{Error, IoOp, ProtocolErrorKind, Result, TimeoutKind};
+pub use error_class::{ErrorClass, ErrorReply};
 pub use events::{EventError, EventStream, FromRawEvent, TypedEvent};
 pub use proto::{Greeting, Limits, Mode, RawEvent, RawReply, Stats};
 pub use qmp_types;
