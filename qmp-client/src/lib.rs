@@ -63,6 +63,7 @@ mod error;
 mod error_class;
 mod events;
 mod fd;
+pub mod launch;
 pub mod proto;
 mod shared;
 mod tokio_client;
