@@ -66,6 +66,8 @@ mod fd;
 pub mod launch;
 pub mod proto;
 mod shared;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tokio_client;
 
 pub use config::Builder;
