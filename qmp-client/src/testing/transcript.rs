@@ -1,21 +1,5 @@
 //! Recorded QMP sessions: the transcript format, its replay as a
 //! [`Script`], and the recording proxy behind `qmp record`.
-//!
-//! A transcript is JSON lines, one message each, in the order they
-//! crossed the socket, with the time since the session started:
-//!
-//! ```text
-//! {"ms":0.0,"server":{"QMP":{"version":{...},"capabilities":["oob"]}}}
-//! {"ms":0.41,"client":{"execute":"qmp_capabilities","id":1}}
-//! {"ms":0.52,"server":{"return":{},"id":1}}
-//! {"ms":0.8,"client":{"execute":"stop","id":2}}
-//! {"ms":1.1,"server":{"timestamp":{...},"event":"STOP"}}
-//! {"ms":1.2,"server":{"return":{},"id":2}}
-//! ```
-//!
-//! `client` is what the client sent, `server` what QEMU sent (greeting,
-//! replies, events); bytes that were not JSON are kept as text under
-//! `client_raw` / `server_raw`.
 
 use std::io::{BufRead, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -113,7 +97,23 @@ pub enum TranscriptError {
     },
 }
 
-/// A recorded session. See the [module docs](self) for the format.
+/// A recorded session.
+///
+/// A transcript is JSON lines, one message each, in the order they
+/// crossed the socket, with the time since the session started:
+///
+/// ```text
+/// {"ms":0.0,"server":{"QMP":{"version":{...},"capabilities":["oob"]}}}
+/// {"ms":0.41,"client":{"execute":"qmp_capabilities","id":1}}
+/// {"ms":0.52,"server":{"return":{},"id":1}}
+/// {"ms":0.8,"client":{"execute":"stop","id":2}}
+/// {"ms":1.1,"server":{"timestamp":{...},"event":"STOP"}}
+/// {"ms":1.2,"server":{"return":{},"id":2}}
+/// ```
+///
+/// `client` is what the client sent, `server` what QEMU sent (greeting,
+/// replies, events); bytes that were not JSON are kept as text under
+/// `client_raw` / `server_raw`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Transcript {
     /// The entries, in order.
