@@ -352,6 +352,7 @@ impl Launcher {
 
     /// Starts QEMU, waits for its socket and connects a
     /// [`blocking::Qmp`](crate::blocking::Qmp).
+    #[cfg(feature = "blocking")]
     pub fn launch_blocking(&self) -> Result<(QemuProcess, crate::blocking::Qmp), LaunchError> {
         let p = self.spawn()?;
         let qmp = self.client.clone().connect_unix_blocking(&p.socket)?;
@@ -360,6 +361,7 @@ impl Launcher {
 
     /// Starts QEMU and waits (without blocking the runtime) until its
     /// socket accepts connections; does not connect.
+    #[cfg(feature = "tokio")]
     pub async fn spawn_async(&self) -> Result<QemuProcess, LaunchError> {
         let mut p = self.start()?;
         let deadline = Instant::now() + self.socket_timeout;
@@ -373,6 +375,7 @@ impl Launcher {
 
     /// Starts QEMU, waits for its socket and connects a tokio
     /// [`Qmp`](crate::Qmp).
+    #[cfg(feature = "tokio")]
     pub async fn launch(&self) -> Result<(QemuProcess, crate::Qmp), LaunchError> {
         let p = self.spawn_async().await?;
         let qmp = self.client.clone().connect_unix(&p.socket).await?;

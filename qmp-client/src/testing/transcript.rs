@@ -307,22 +307,26 @@ pub fn record_proxy(
                     Err(e) => break Err(e),
                 };
                 let ms = start.elapsed().as_secs_f64() * 1000.0;
-                if let Err(e) = to.write_all(&chunk[..n]) {
+                buf.extend_from_slice(&chunk[..n]);
+                // Record before forwarding: whatever the peer sends in
+                // answer is then recorded after this.
+                let recorded = (|| {
+                    let mut w = out.lock().unwrap_or_else(|p| p.into_inner());
+                    for m in drain_messages(&mut buf) {
+                        // Millisecond times with microsecond precision.
+                        let ms = (ms * 1000.0).round() / 1000.0;
+                        let e = match m {
+                            Ok(v) => Entry::message(ms, dir, v),
+                            Err(raw) => Entry::raw(ms, dir, raw),
+                        };
+                        serde_json::to_writer(&mut *w, &e)?;
+                        w.write_all(b"\n")?;
+                    }
+                    w.flush()
+                })();
+                if let Err(e) = recorded.and_then(|()| to.write_all(&chunk[..n])) {
                     break Err(e);
                 }
-                buf.extend_from_slice(&chunk[..n]);
-                let mut w = out.lock().unwrap_or_else(|p| p.into_inner());
-                for m in drain_messages(&mut buf) {
-                    // Millisecond times with microsecond precision.
-                    let ms = (ms * 1000.0).round() / 1000.0;
-                    let e = match m {
-                        Ok(v) => Entry::message(ms, dir, v),
-                        Err(raw) => Entry::raw(ms, dir, raw),
-                    };
-                    serde_json::to_writer(&mut *w, &e)?;
-                    w.write_all(b"\n")?;
-                }
-                w.flush()?;
             };
             // One side closed: close the other so the peer thread ends.
             let _ = to.shutdown(std::net::Shutdown::Both);
