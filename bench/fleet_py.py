@@ -57,9 +57,7 @@ async def main(sock, n, secs):
             r = await qmp.execute("query-status")
             assert r["running"]
             cmds += 1
-            while not qmp.events.empty():
-                qmp.events.get_nowait()
-                evs += 1
+            evs += len(qmp.events.clear())
         return cmds, evs
 
     cpu0 = cpu()
