@@ -31,6 +31,8 @@ enum Command {
     Shell(cmd::shell::ShellArgs),
     /// What a VM is and does, at a glance (version, state, CPUs, memory, devices).
     Info(cmd::info::InfoArgs),
+    /// Record a QMP session through a proxy socket, as a transcript for qmp_client::testing.
+    Record(cmd::record::RecordArgs),
     /// Print a completion script for bash, zsh, fish, elvish or PowerShell.
     Completions(cmd::completions::CompletionsArgs),
     /// Generate Rust bindings from a QAPI schema or a saved query-qmp-schema reply.
@@ -49,6 +51,7 @@ fn run() -> ExitCode {
         Command::Call(args) => return cmd::call::run(args),
         Command::Events(args) => return cmd::events::run(args),
         Command::Gen(args) => return cmd::r#gen::run(args),
+        Command::Record(args) => return cmd::record::run(args),
         Command::Shell(a) => cmd::shell::run(a),
         Command::Info(a) => cmd::info::run(a),
         Command::Completions(a) => cmd::completions::run(a, Cli::command()),

@@ -82,7 +82,7 @@ fn monitor_error(e: qmp_client::Error) -> MonitorError {
     use qmp_client::Error as E;
     match e {
         E::Qmp(r) => MonitorError::Qmp {
-            class: r.class,
+            class: r.class.to_string(),
             desc: r.desc,
         },
         e @ (E::Disconnected { .. } | E::Closed | E::Io { .. }) => {

@@ -174,6 +174,15 @@ fn call_launch() {
 }
 
 #[test]
+fn launch_with_a_missing_qemu_says_how_to_install_it() {
+    let (code, _, err) = run(qmp()
+        .env("QMP_QEMU", "/nonexistent/qemu-system-x86_64")
+        .args(["call", "--launch", "query-status"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("apt-get install qemu-system-x86"), "{err}");
+}
+
+#[test]
 fn events_count_and_order() {
     if !have_qemu() {
         return;

@@ -30,8 +30,8 @@ use crate::error::{Error, IoOp, TimeoutKind};
 use crate::events::{EventError, FromRawEvent, Next, TypedEvent, next_item};
 use crate::fd;
 use crate::proto::{Connection, ExecOptions, Greeting, Mode, RawEvent, RawReply, Stats, Transmit};
+use crate::shared::sync_value;
 use crate::shared::{Shared, State, Waiter};
-use crate::tokio_client::sync_value;
 
 const READ_BUF: usize = 64 * 1024;
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use qmp_types::ErrorReply;
+use crate::error_class::{ErrorClass, ErrorReply};
 
 /// What went wrong at the protocol level (the peer broke the QMP framing
 /// or message rules). Always fatal for the connection.
@@ -273,14 +273,14 @@ impl Error {
 
     /// The QMP error class (`GenericError`, `CommandNotFound`, ...), if the
     /// server answered with an error.
-    pub fn class(&self) -> Option<&str> {
-        self.qmp_error().map(|e| e.class.as_str())
+    pub fn class(&self) -> Option<&ErrorClass> {
+        self.qmp_error().map(|e| &e.class)
     }
 
     /// The server does not know the command (older QEMU, or a command not
     /// compiled in): class `CommandNotFound`.
     pub fn is_command_not_found(&self) -> bool {
-        self.class() == Some("CommandNotFound")
+        matches!(self.class(), Some(ErrorClass::CommandNotFound))
     }
 
     /// The call was refused before sending because the live QEMU lacks
@@ -299,17 +299,22 @@ impl Error {
 
     /// Class `GenericError`.
     pub fn is_generic_error(&self) -> bool {
-        self.class() == Some("GenericError")
+        matches!(self.class(), Some(ErrorClass::GenericError))
     }
 
     /// Class `DeviceNotFound`.
     pub fn is_device_not_found(&self) -> bool {
-        self.class() == Some("DeviceNotFound")
+        matches!(self.class(), Some(ErrorClass::DeviceNotFound))
     }
 
     /// Class `DeviceNotActive`.
     pub fn is_device_not_active(&self) -> bool {
-        self.class() == Some("DeviceNotActive")
+        matches!(self.class(), Some(ErrorClass::DeviceNotActive))
+    }
+
+    /// Class `KVMMissingCap`.
+    pub fn is_kvm_missing_cap(&self) -> bool {
+        matches!(self.class(), Some(ErrorClass::KVMMissingCap))
     }
 
     /// A timeout of any kind.

@@ -5,6 +5,17 @@
 //! * [`Qmp`] (tokio) and [`blocking::Qmp`]: transports implementing the
 //!   [`qmp_types::Client`] / [`qmp_types::ClientBlocking`] traits, so the
 //!   generated extension traits (`client.query_status()`) work on both.
+//! * [`launch`]: start QEMU with a private QMP socket and connect to it.
+//! * `testing` (feature `testing`): a fake QEMU for your tests, scripted
+//!   or replaying a session recorded by `qmp record`.
+//!
+//! # Cargo features
+//!
+//! * `tokio` (default): the async client [`Qmp`].
+//! * `blocking` (default): the blocking client [`blocking::Qmp`] on std
+//!   sockets. With `default-features = false, features = ["blocking"]`
+//!   nothing in the dependency tree is tokio.
+//! * `testing`: the fake QEMU and the recording proxy.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), qmp_client::Error> {
@@ -57,21 +68,33 @@
 //! * Each client is one connection: to reconnect, connect a new client
 //!   (ids restart, no stale state is carried over).
 #![warn(missing_docs)]
+// With one transport (or none) off, some internals the two share are unused.
+#![cfg_attr(not(all(feature = "tokio", feature = "blocking")), allow(dead_code))]
 
+#[cfg(feature = "blocking")]
 pub mod blocking;
 pub mod caps;
 mod config;
 mod error;
+mod error_class;
 mod events;
 mod fd;
+pub mod launch;
+#[cfg(not(feature = "tokio"))]
+mod no_tokio;
 pub mod proto;
 mod shared;
+#[cfg(feature = "testing")]
+pub mod testing;
+#[cfg(feature = "tokio")]
 mod tokio_client;
 
 pub use caps::Capabilities;
 pub use config::Builder;
 pub use error::{Error, IoOp, ProtocolErrorKind, Result, TimeoutKind, Undecoded};
+pub use error_class::{ErrorClass, ErrorReply};
 pub use events::{EventError, EventStream, FromRawEvent, TypedEvent};
 pub use proto::{Greeting, Limits, Mode, RawEvent, RawReply, Stats};
 pub use qmp_types;
+#[cfg(feature = "tokio")]
 pub use tokio_client::Qmp;

@@ -6,6 +6,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 use std::thread::Thread;
 
+#[cfg(not(feature = "tokio"))]
+use crate::no_tokio::oneshot;
+#[cfg(feature = "tokio")]
 use tokio::sync::oneshot;
 
 use crate::error::Error;
@@ -231,4 +234,17 @@ impl Shared {
         st.conn.close(err);
         st.dispatch();
     }
+}
+
+/// A guest-agent sync value: unique per call and process (the time, the
+/// pid and a counter), non-negative.
+pub(crate) fn sync_value() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static COUNTER: AtomicI64 = AtomicI64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    (nanos ^ (i64::from(std::process::id()) << 40) ^ COUNTER.fetch_add(1, Ordering::Relaxed))
+        & i64::MAX
 }

@@ -34,6 +34,7 @@ use crate::error::{Error, IoOp, TimeoutKind};
 use crate::events::{EventStream, FromRawEvent, TypedEvent};
 use crate::fd;
 use crate::proto::{Connection, ExecOptions, Greeting, Mode, RawEvent, RawReply, Stats, Transmit};
+use crate::shared::sync_value;
 use crate::shared::{Shared, Waiter};
 
 const READ_BUF: usize = 64 * 1024;
@@ -375,17 +376,6 @@ impl Drop for CancelGuard<'_> {
     fn drop(&mut self) {
         self.shared.lock().cancel(self.id);
     }
-}
-
-pub(crate) fn sync_value() -> i64 {
-    use std::sync::atomic::{AtomicI64, Ordering};
-    static COUNTER: AtomicI64 = AtomicI64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0);
-    (nanos ^ (i64::from(std::process::id()) << 40) ^ COUNTER.fetch_add(1, Ordering::Relaxed))
-        & i64::MAX
 }
 
 impl Builder {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::qemu;
 use common::*;
-use qmp_client::{Builder, Error, Qmp, RawEvent};
+use qmp_client::{Builder, Error, ErrorClass, Qmp, RawEvent};
 use serde_json::{Value, json};
 
 fn builder() -> Builder {
@@ -310,7 +310,7 @@ async fn exec_oob_with_io_thread_monitor() {
     assert!(v.as_array().is_some(), "{v}");
     // A command that does not allow OOB is refused by QEMU, typed.
     let e = qmp.execute_raw_oob("query-status", None).await.unwrap_err();
-    assert_eq!(e.class(), Some("GenericError"), "{e:?}");
+    assert_eq!(e.class(), Some(&ErrorClass::GenericError), "{e:?}");
     // In-band still works on the same connection.
     qmp.execute(QueryStatus).await.unwrap();
 }
@@ -333,13 +333,13 @@ async fn getfd_and_add_fd_pass_real_descriptors() {
         .execute_raw("closefd", Some(json!({"fdname": "fd0"})))
         .await
         .unwrap_err();
-    assert_eq!(e.class(), Some("GenericError"));
+    assert_eq!(e.class(), Some(&ErrorClass::GenericError));
     // getfd without a descriptor fails on QEMU's side.
     let e = qmp
         .execute_raw("getfd", Some(json!({"fdname": "none"})))
         .await
         .unwrap_err();
-    assert_eq!(e.class(), Some("GenericError"));
+    assert_eq!(e.class(), Some(&ErrorClass::GenericError));
     // add-fd into an fd set.
     let f = std::fs::File::open("/dev/null").unwrap();
     let r = qmp

@@ -7,6 +7,7 @@ pub mod events;
 pub mod extract;
 pub mod r#gen;
 pub mod info;
+pub mod record;
 pub mod schema;
 pub mod shell;
 pub mod target;

@@ -2,10 +2,10 @@
 //! throwaway QEMU started with `--launch` (killed on exit).
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use qmp_client::blocking::Qmp;
+use qmp_client::launch::{Launcher, QemuProcess};
 use qmp_client::{Builder, Error};
 
 /// A socket address: `unix:PATH`, `tcp:HOST:PORT`, or a plain path.
@@ -39,66 +39,33 @@ impl std::fmt::Display for Address {
     }
 }
 
-/// A QEMU started for one command; killed and reaped on drop.
+/// A QEMU started for one command; killed and reaped on drop (by
+/// [`QemuProcess`]).
 pub struct Launched {
-    child: Child,
-    _dir: tempfile::TempDir,
+    _qemu: QemuProcess,
     /// Its QMP socket.
     pub sock: PathBuf,
-}
-
-impl Drop for Launched {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Starts `qemu-system-x86_64 -machine none -nodefaults -display none` with
 /// a QMP socket in a fresh temp dir, plus `extra` arguments (which may
 /// override the machine), and waits until it accepts connections.
 pub fn launch(extra: &[String], timeout: Duration) -> Result<Launched, String> {
-    let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
-    let sock = dir.path().join("qmp.sock");
     let qemu = std::env::var("QMP_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".to_owned());
     let mut args: Vec<String> = Vec::new();
     if !extra.iter().any(|a| a == "-machine" || a == "-M") {
         args.extend(["-machine".into(), "none".into()]);
     }
-    args.extend([
-        "-nodefaults".into(),
-        "-display".into(),
-        "none".into(),
-        "-qmp".into(),
-        format!("unix:{},server=on,wait=off", sock.display()),
-    ]);
+    args.push("-nodefaults".into());
     args.extend(extra.iter().cloned());
-    let mut child = Command::new(&qemu)
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
+    let qemu = Launcher::new(qemu)
+        .args(args)
+        .socket_timeout(timeout)
         .spawn()
-        .map_err(|e| format!("cannot start {qemu}: {e}"))?;
-    let end = Instant::now() + timeout;
-    // The socket file appears at bind(), before listen(): probe with a
-    // connection (QEMU then serves the next client).
-    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
-        if let Ok(Some(st)) = child.try_wait() {
-            return Err(format!(
-                "{qemu} exited before opening its QMP socket ({st})"
-            ));
-        }
-        if Instant::now() >= end {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("{qemu} did not open its QMP socket in time"));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        .map_err(|e| e.to_string())?;
     Ok(Launched {
-        child,
-        _dir: dir,
-        sock,
+        sock: qemu.socket().to_owned(),
+        _qemu: qemu,
     })
 }
 

@@ -6,13 +6,14 @@ use std::ops::Range;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
-use qmp_types::{ErrorReply, Timestamp};
+use qmp_types::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::framer::{FrameError, Framer, Limits, SENTINEL};
 use crate::error::{Error, ProtocolErrorKind};
+use crate::error_class::{ErrorClass, ErrorReply};
 
 /// Which protocol variant the peer speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -790,8 +791,9 @@ impl Core {
         let Some(raw_id) = env.id else {
             if let Some(err) = env.error {
                 let reply = serde_json::from_str::<ErrorReply>(err.get()).unwrap_or(ErrorReply {
-                    class: "GenericError".to_owned(),
+                    class: ErrorClass::GenericError,
                     desc: err.get().to_owned(),
+                    id: None,
                 });
                 if let State::Negotiating { .. } = self.state {
                     self.fail(Error::Negotiation(reply.to_string()));
@@ -824,7 +826,10 @@ impl Core {
                 reason: "the reply has both `return` and `error`".to_owned(),
             }),
             (None, Some(err)) => match serde_json::from_str::<ErrorReply>(err.get()) {
-                Ok(reply) => Err(Error::Qmp(reply)),
+                Ok(reply) => Err(Error::Qmp(ErrorReply {
+                    id: Some(id),
+                    ..reply
+                })),
                 Err(e) => Err(Error::BadReply {
                     command: name.into_owned(),
                     reason: format!("malformed `error` member: {e}"),
