@@ -8,7 +8,11 @@
 # Needs python3 and the shared QEMU tree (../shared beside the workspace,
 # or set SHARED=/path/to/shared). Uses CARGO_TARGET_DIR if set.
 #
-# Measured 2026-11-26 on the shared 2-core development VM (load ~5, so
+# Measured 2026-12-04 (branch lang), load ~12, 10 runs: whole process
+# python 521 ms CPU vs qmp 15.8 ms CPU: 32.9x CPU, 46x min wall;
+# in-process 35.4x CPU, 73x min wall.
+#
+# Earlier: measured 2026-11-26 on the shared 2-core development VM (load ~5, so
 # wall times are noisy; CPU times are steadier), 20 runs:
 #
 #   in-process:    python 244.6 ms CPU (274 ms min wall),

@@ -277,3 +277,34 @@ fn introspection_replies_are_read() {
         "{err}"
     );
 }
+
+#[test]
+fn newer_tree_is_read_by_the_newest_rules_with_a_note() {
+    // A development tree of QEMU 11.1: VERSION 11.0.50.
+    let root = std::env::temp_dir().join(format!("qmp-schema-cli-{}-newer", std::process::id()));
+    std::fs::create_dir_all(root.join("qapi")).expect("temp dir");
+    let p = root.join("qapi/qapi-schema.json");
+    std::fs::write(&p, "{ 'struct': 'Foo', 'data': {} }\n").expect("write");
+    std::fs::write(root.join("VERSION"), "11.0.50\n").expect("write VERSION");
+    let out = qmp()
+        .args(["schema", "check"])
+        .arg(&p)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("QEMU 11.1 is newer than the newest QAPI language known here (10.2)"),
+        "{err}"
+    );
+    // An old tree is refused, with the reason.
+    std::fs::write(root.join("VERSION"), "4.2.0\n").expect("write VERSION");
+    let out = qmp()
+        .args(["schema", "check"])
+        .arg(&p)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("QEMU 4.2 is not a release"), "{err}");
+}

@@ -197,6 +197,14 @@ fn print_out(text: &str) -> ExitCode {
 
 /// Loads and checks a schema, printing the diagnostic on failure.
 fn load(path: &Path, opts: &ParseOptions) -> Option<Model> {
+    // A tree newer than the newest known release is read by the newest
+    // rules: say so (an explicit level was noted when it was parsed).
+    if opts.level.is_none()
+        && let Some(level) = Level::detect(path)
+        && let Ok(Some(note)) = level.validate()
+    {
+        eprintln!("qmp: note: {}: {note}", path.display());
+    }
     match qmp_schema::load(path, opts) {
         Ok(m) => Some(m),
         Err(e) => {
