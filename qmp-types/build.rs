@@ -264,7 +264,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     if feature("storage-daemon") {
         let qsd = source("QMP_QSD_SCHEMA", "storage-daemon")?;
-        generate(&qsd, reference("storage-daemon"), &out, "storage_daemon", None)?;
+        generate(
+            &qsd,
+            reference("storage-daemon"),
+            &out,
+            "storage_daemon",
+            None,
+        )?;
     }
     Ok(())
 }

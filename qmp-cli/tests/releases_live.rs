@@ -353,7 +353,8 @@ fn check_monitor(tag: &str, what: &str, sock: &Path, bindings: Bindings) -> Repo
         }
         let (raw, failure) = match qmp.execute_raw_reply(&command, None) {
             Ok(reply) => {
-                let failure = typed_vs_raw(bindings, &command, &reply.to_value(), &mut dropped);
+                let value = reply.to_value_of(&command).expect("a representable reply");
+                let failure = typed_vs_raw(bindings, &command, &value, &mut dropped);
                 (Raw::Return, failure)
             }
             Err(qmp_client::Error::Qmp(e)) => {
@@ -362,7 +363,7 @@ fn check_monitor(tag: &str, what: &str, sock: &Path, bindings: Bindings) -> Repo
                 let failure = bindings.check_request(&command);
                 (
                     Raw::Error {
-                        class: e.class,
+                        class: e.class.to_string(),
                         desc: e.desc,
                     },
                     failure,
@@ -581,7 +582,8 @@ fn block_job_events(tag: &str) {
             .unwrap_or_else(|e| panic!("QEMU {tag}: an event does not decode typed: {e}"));
         let name = ev.raw.name().to_owned();
         let known = known_event_members(Bindings::System.schema(), &name);
-        let (raw, typed) = (ev.raw.to_value(), ev.event.to_json());
+        let raw = ev.raw.to_value().expect("a representable event");
+        let typed = ev.event.to_json();
         let mut issues = Vec::new();
         equivalent(
             &raw["data"],

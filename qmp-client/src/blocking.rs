@@ -475,8 +475,8 @@ impl Inner {
                 true,
                 self.command_timeout,
             )?
-            .ok_or(Error::Closed)
-            .map(|r| r.to_value())
+            .ok_or(Error::Closed)?
+            .to_value_of(name)
         };
         let schema = raw("query-qmp-schema")?;
         let version = raw("query-version").ok();

@@ -745,7 +745,7 @@ impl Qmp {
                 self.inner.command_timeout,
             )
             .await?;
-        reply.ok_or(Error::Closed).map(|r| r.to_value())
+        reply.ok_or(Error::Closed)?.to_value_of(name)
     }
 
     async fn send_unchecked<A: Serialize + ?Sized>(

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use qmp_types::{
     BlockDeviceInfo, BlockInfo, ChardevInfo, CpuInfoFast, FromJson, KvmInfo, MemoryInfo,
-    MigrationInfo, NameInfo, RxFilterInfo, StatusInfo, TargetInfo, UuidInfo, VersionInfo,
+    MigrationInfo, NameInfo, QemuTargetInfo, RxFilterInfo, StatusInfo, UuidInfo, VersionInfo,
 };
 
 use crate::monitor::{Monitor, MonitorError};
@@ -200,7 +200,7 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         "Architecture",
         "query-target",
         None,
-        |v: TargetInfo| {
+        |v: QemuTargetInfo| {
             let arch = v.arch.as_str().to_owned();
             (vec![arch.clone()], Value::String(arch))
         },
