@@ -322,6 +322,13 @@ fn typed_vs_raw(
             let known = known_members(bindings.schema(), command);
             let mut issues = Vec::new();
             equivalent(ret, &typed, &known, "", &mut issues, dropped);
+            // The one member the spanned bindings add by design: `SevInfo`
+            // became a union on `sev-type` after 5.2; a reply without the
+            // discriminator decodes as its only possible branch, `sev`
+            // (qmp_schema::span, documented on the field).
+            issues.retain(|i| {
+                !(command == "query-sev" && i == ".sev-type: added by the bindings (\"sev\")")
+            });
             (!issues.is_empty()).then(|| format!("typed != raw: {}", issues.join("; ")))
         }
         Typed::Unknown => Some("not in the bindings (untyped)".to_owned()),
