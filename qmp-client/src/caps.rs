@@ -901,6 +901,7 @@ pub(crate) fn build(schema: Value, version: Option<Value>) -> Result<Capabilitie
     })
 }
 
+#[cfg(feature = "tokio")]
 impl crate::Qmp {
     /// The live QEMU's capabilities: `query-qmp-schema` and
     /// `query-version`, fetched on the first call and cached for the
@@ -929,6 +930,7 @@ impl crate::Qmp {
     }
 }
 
+#[cfg(feature = "blocking")]
 impl crate::blocking::Qmp {
     /// The live QEMU's capabilities: `query-qmp-schema` and
     /// `query-version`, fetched on the first call and cached for the

@@ -3,7 +3,7 @@
 //!
 //! [`extend`] takes the parse tree of the nearest release available as
 //! source (say QEMU 10.2.2) and the definitions of the later release's
-//! reference manual ([`manual::parse`]), and edits the tree, facts only:
+//! reference manual ([`crate::manual::parse`]), and edits the tree, facts only:
 //!
 //! * definitions the manual lacks are dropped (removed in the later
 //!   release); definitions it adds are created with their members, values,
