@@ -444,21 +444,7 @@ fn check_cli(sock: &Path, report: &mut Report) {
 fn machine_args(machine: &str) -> Vec<&'static str> {
     match machine {
         "none" => vec!["-S"],
-        "q35" => vec![
-            "-accel",
-            "tcg",
-            "-S",
-            "-m",
-            "128",
-            "-device",
-            "virtio-net-pci,id=net0",
-            "-device",
-            "qemu-xhci,id=xhci",
-            "-blockdev",
-            "null-co,node-name=disk0,size=1048576",
-            "-device",
-            "virtio-blk-pci,drive=disk0,id=blk0",
-        ],
+        "q35" => qemu::Q35_ARGS.to_vec(),
         other => panic!("no arguments for machine {other}"),
     }
 }

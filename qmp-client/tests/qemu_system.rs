@@ -121,24 +121,7 @@ async fn all_read_only_queries_machine_none() {
 
 #[tokio::test]
 async fn all_read_only_queries_q35() {
-    let Some(p) = qemu::system(
-        "q35",
-        &[
-            "-accel",
-            "tcg",
-            "-S",
-            "-m",
-            "128",
-            "-device",
-            "virtio-net-pci,id=net0",
-            "-device",
-            "qemu-xhci,id=xhci",
-            "-blockdev",
-            "null-co,node-name=disk0,size=1048576",
-            "-device",
-            "virtio-blk-pci,drive=disk0,id=blk0",
-        ],
-    ) else {
+    let Some(p) = qemu::system("q35", qemu::Q35_ARGS) else {
         return;
     };
     let qmp = builder().connect_unix(&p.sock).await.unwrap();

@@ -105,25 +105,7 @@ async fn read_only_queries_typed_machine_none() {
 
 #[tokio::test]
 async fn read_only_queries_typed_q35() {
-    all_queries_typed(
-        "q35",
-        &[
-            "-accel",
-            "tcg",
-            "-S",
-            "-m",
-            "128",
-            "-device",
-            "virtio-net-pci,id=net0",
-            "-device",
-            "qemu-xhci,id=xhci",
-            "-blockdev",
-            "null-co,node-name=disk0,size=1048576",
-            "-device",
-            "virtio-blk-pci,drive=disk0,id=blk0",
-        ],
-    )
-    .await;
+    all_queries_typed("q35", qemu::Q35_ARGS).await;
 }
 
 #[tokio::test]

@@ -109,6 +109,26 @@ fn spawn(bin: &Path, args: Vec<String>, dir: tempfile::TempDir, sock: PathBuf) -
     Proc { child, dir, sock }
 }
 
+/// The extra arguments of the q35 machine the read-only query tests use:
+/// paused, TCG, a NIC, a USB controller and a null-backed disk, so that
+/// block, net and device queries have something to report.
+#[allow(dead_code)]
+pub const Q35_ARGS: &[&str] = &[
+    "-accel",
+    "tcg",
+    "-S",
+    "-m",
+    "128",
+    "-device",
+    "virtio-net-pci,id=net0",
+    "-device",
+    "qemu-xhci,id=xhci",
+    "-blockdev",
+    "null-co,node-name=disk0,size=1048576",
+    "-device",
+    "virtio-blk-pci,drive=disk0,id=blk0",
+];
+
 /// `qemu-system-x86_64 -machine none` (or `machine`) with a plain `-qmp`
 /// monitor, plus `extra` arguments.
 pub fn system(machine: &str, extra: &[&str]) -> Option<Proc> {
