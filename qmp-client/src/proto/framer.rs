@@ -213,6 +213,12 @@ impl Framer {
                                 b'"' => self.scan = Scan::Value,
                                 b'\\' => self.scan = Scan::Escape,
                                 _ => {
+                                    // The bytes before the sentinel were part
+                                    // of the message: the size limit applies
+                                    // to them here as it would have at a read
+                                    // boundary (else the outcome would depend
+                                    // on how the input was split).
+                                    self.check_size(i - 1 - start)?;
                                     self.reset();
                                     start = i;
                                 }
@@ -343,5 +349,79 @@ mod tests {
         f.discard_until_sentinel();
         let got = frames(&mut f, b"{\"return\": 1}\r\n\xff{\"return\": 2}").unwrap();
         assert_eq!(got, vec!["{\"return\": 2}"]);
+    }
+
+    /// Whatever the bytes and however they are split into reads, the frames
+    /// and the error are the same as for one read of the whole input.
+    mod chunking {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn run(sentinel: bool, input: &[u8], cuts: &[usize]) -> (Vec<Vec<u8>>, Option<FrameError>) {
+            let lim = Limits {
+                max_message_bytes: 16,
+                max_depth: 3,
+            };
+            let mut f = Framer::new(lim, sentinel);
+            let mut out = Vec::new();
+            let mut prev = 0;
+            for &c in cuts.iter().chain(std::iter::once(&input.len())) {
+                let c = c.clamp(prev, input.len());
+                if let Err(mut e) = f.push(&input[prev..c], &mut |fr, _| out.push(fr.to_vec())) {
+                    // Where a stray byte sits is known exactly either way;
+                    // only the offset base differs per read.
+                    if let FrameError::UnexpectedByte { offset, .. } = &mut e {
+                        *offset = 0;
+                    }
+                    return (out, Some(e));
+                }
+                prev = c;
+            }
+            (out, None)
+        }
+
+        /// Structural bytes, sentinels and runs of plain bytes long enough
+        /// to cross the size limit inside a string.
+        fn bytes() -> impl Strategy<Value = Vec<u8>> {
+            let token = prop_oneof![
+                Just(&b"{"[..]),
+                Just(&b"}"[..]),
+                Just(&b"["[..]),
+                Just(&b"]"[..]),
+                Just(&b"\""[..]),
+                Just(&b"\\"[..]),
+                Just(&b" "[..]),
+                Just(&b"aaaaaaaaaaa"[..]),
+                Just(&[SENTINEL][..]),
+            ];
+            // Start inside a message: a stray byte between messages ends the
+            // scan at once, which would leave most inputs untested.
+            proptest::collection::vec(token, 0..40).prop_map(|t| [&b"{"[..], &t.concat()].concat())
+        }
+
+        #[test]
+        fn oversized_string_cut_by_a_sentinel() {
+            // Found by the client_decoder fuzz target: a string longer than
+            // the limit, ended by the guest agent's sentinel. Split or not,
+            // the message was too large.
+            let mut input = b"{\"".to_vec();
+            input.extend([b'a'; 30]);
+            input.extend(b"\xff{}");
+            let whole = run(true, &input, &[]);
+            assert_eq!(whole.1, Some(FrameError::TooLarge { limit: 16 }));
+            assert_eq!(whole, run(true, &input, &[20]));
+        }
+
+        proptest! {
+            #[test]
+            fn outcome_does_not_depend_on_reads(
+                sentinel in any::<bool>(),
+                input in bytes(),
+                mut cuts in proptest::collection::vec(0usize..160, 0..8),
+            ) {
+                cuts.sort_unstable();
+                prop_assert_eq!(run(sentinel, &input, &[]), run(sentinel, &input, &cuts));
+            }
+        }
     }
 }
