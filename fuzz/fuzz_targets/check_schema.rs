@@ -1,35 +1,12 @@
 //! Feeds arbitrary bytes through the parser and, when they parse, the
 //! checker: both must return a result or a diagnostic, never panic.
+//! The harness lives in `fuzz/harness/check_schema.rs` so the regression test
+//! replays kept inputs through the same code.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qmp_schema::{CheckOptions, Level, ParseOptions, check, parse_str};
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&sel, rest)) = data.split_first() else {
-        return;
-    };
-    let Ok(text) = std::str::from_utf8(rest) else {
-        return;
-    };
-    // Keep `include` inside the (empty) working directory.
-    if text.contains('/') {
-        return;
-    }
-    // Every known release (each has its own rules), and one newer.
-    let levels = Level::RELEASES;
-    let level = levels
-        .get(usize::from(sel) % (levels.len() + 1))
-        .copied()
-        .unwrap_or(Level::new(99, 0));
-    if let Ok(parsed) = parse_str("fuzz-input.json", text, &ParseOptions::with_level(level)) {
-        match check(parsed, &CheckOptions { level: Some(level) }) {
-            Ok(model) => {
-                let _ = model.entities.len();
-            }
-            Err(e) => {
-                let _ = e.render_rich(false);
-            }
-        }
-    }
-});
+#[path = "../harness/check_schema.rs"]
+mod harness;
+
+fuzz_target!(|data: &[u8]| harness::check_input(data));

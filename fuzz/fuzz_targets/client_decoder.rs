@@ -9,4 +9,4 @@ use libfuzzer_sys::fuzz_target;
 #[path = "../harness/client_decoder.rs"]
 mod harness;
 
-fuzz_target!(|data: &[u8]| harness::check(data));
+fuzz_target!(|data: &[u8]| harness::check_input(data));

@@ -58,7 +58,7 @@ fn describe(o: Output) -> String {
 }
 
 /// Runs one fuzz input: panics when chunking changes the outcome.
-pub fn check(data: &[u8]) {
+pub fn check_input(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };

@@ -254,6 +254,8 @@ impl<'a> FileParser<'a, '_> {
         {
             // QEMU points at the character after the punctuation.
             let mut span = self.tok_span();
+            // `at` is the byte index of the (ASCII) punctuation in `line`,
+            // which starts 2 bytes into the comment.
             let upto = &self.comment_text()[..2 + at + 1];
             let mut col = 1;
             for ch in upto.chars() {
@@ -836,7 +838,7 @@ fn single_space_after_sentence(line: &str) -> Option<usize> {
             }
         }
         if matches!(b[i], b'.' | b'!' | b'?') && follows(i + 1) {
-            return Some(line[..i].chars().count());
+            return Some(i);
         }
         i += 1;
     }
