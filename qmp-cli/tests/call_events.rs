@@ -245,6 +245,67 @@ fn events_count_and_order() {
 }
 
 #[test]
+fn events_filter_by_name() {
+    if !have_qemu() {
+        return;
+    }
+    let vm = vm(2);
+    let child = qmp()
+        .args([
+            "events",
+            "--event",
+            "STOP",
+            "--count",
+            "2",
+            "--timeout",
+            "30",
+            vm.socks[0].to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ctl = qmp_client::Builder::new()
+        .connect_unix_blocking(&vm.socks[1])
+        .unwrap();
+    let mut child = child;
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut running = false;
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < end, "qmp events never finished");
+        ctl.execute_raw(if running { "stop" } else { "cont" }, None)
+            .unwrap();
+        running = !running;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"].to_string())
+        .collect();
+    assert_eq!(names, ["\"STOP\"", "\"STOP\""]);
+    // A name this QEMU does not have is warned about (it would wait
+    // forever otherwise).
+    let (code, out, err) = run(qmp().args([
+        "events",
+        "--event",
+        "NO_SUCH_EVENT",
+        "--timeout",
+        "0.3",
+        vm.socks[0].to_str().unwrap(),
+    ]));
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(
+        err.starts_with("qmp events: warning: QEMU 10.")
+            && err.contains("has no event `NO_SUCH_EVENT`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn events_timeout_and_launch() {
     if !have_qemu() {
         return;
