@@ -121,30 +121,15 @@ pub fn run(args: EventsArgs) -> ExitCode {
             }
             None => events.next(),
         };
-        match item {
-            Some(Ok(_) | Err(EventError::Decode { .. })) => {
-                let raw = match &item {
-                    Some(Ok(ev)) => &ev.raw,
-                    Some(Err(EventError::Decode { raw, .. })) => &**raw,
-                    _ => continue,
-                };
-                if !args.events.is_empty() && !args.events.iter().any(|n| n == raw.name()) {
-                    continue;
-                }
-                // Printed from the text as received (compact, members in
-                // the server's order): every value is kept exactly, even
-                // those a `serde_json::Value` cannot hold.
-                let mut out = stdout.lock();
-                if let Err(e) = crate::json_text::write_json(&mut out, raw.message(), false)
-                    .and_then(|()| out.write_all(b"\n"))
-                    .and_then(|()| out.flush())
-                {
-                    return crate::term::stdout_failed(e);
-                }
-                seen += 1;
-            }
+        let raw = match item {
+            // Typed where the bindings decode the event; one they do not
+            // (a newer QEMU, a value a `serde_json::Value` cannot hold) is
+            // kept as received all the same.
+            Some(Ok(ev)) => ev.raw,
+            Some(Err(EventError::Decode { raw, .. })) => *raw,
             Some(Err(EventError::Lagged(n))) => {
                 eprintln!("qmp events: warning: {n} events were dropped (consumer too slow)");
+                continue;
             }
             Some(Err(EventError::Closed(e))) => {
                 // The server went away (QEMU quit or died): with or
@@ -156,7 +141,20 @@ pub fn run(args: EventsArgs) -> ExitCode {
                 return fail(format!("{what} after {seen} events"));
             }
             None => return fail(format!("the event stream ended after {seen} events")),
+        };
+        if !args.events.is_empty() && !args.events.iter().any(|n| n == raw.name()) {
+            continue;
         }
+        // Printed from the text as received (compact, members in the
+        // server's order): every value is kept exactly.
+        let mut out = stdout.lock();
+        if let Err(e) = crate::json_text::write_json(&mut out, raw.message(), false)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush())
+        {
+            return crate::term::stdout_failed(e);
+        }
+        seen += 1;
     }
 }
 
