@@ -8,7 +8,8 @@
 //! Typed commands go through [`Client::call`] (the generated bindings,
 //! typed replies); arbitrary commands through [`Client::call_raw`], whose
 //! reply is kept as the server's text (nothing is re-encoded or replaced).
-//! Every library call the CLI makes is in this file.
+//! Every command the CLI sends to QEMU goes through this file (`qmp
+//! record`'s proxy only forwards what its client sends).
 
 use std::sync::Arc;
 use std::time::Duration;
