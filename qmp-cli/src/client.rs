@@ -184,3 +184,67 @@ impl Client {
         self.qmp.closed().is_some()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qmp_client::testing::{FakeQemu, Script};
+    use serde_json::json;
+
+    fn connect(fake: &FakeQemu, timeout: Duration) -> Client {
+        let opts = Options {
+            timeout: Some(timeout),
+            ..Options::default()
+        };
+        Client::connect(&Address::Unix(fake.socket().to_owned()), opts).unwrap()
+    }
+
+    #[test]
+    fn a_silent_monitor_is_given_up_after_one_timeout() {
+        let fake = FakeQemu::start(Script::new().expect("query-status").no_reply()).unwrap();
+        let c = connect(&fake, Duration::from_millis(200));
+        let e = c.call(qmp_types::QueryStatus).unwrap_err();
+        assert!(matches!(&e, CallError::Timeout { command, .. } if command == "query-status"));
+        assert_eq!(
+            e.to_string(),
+            "timed out waiting for the reply to `query-status` after 0.2 s: the monitor stopped \
+             answering (--timeout sets the limit)"
+        );
+        assert!(c.is_closed());
+        // The next command fails at once instead of waiting again.
+        let start = std::time::Instant::now();
+        assert!(matches!(
+            c.call_raw("query-name", None),
+            Err(CallError::Client(_))
+        ));
+        assert!(start.elapsed() < Duration::from_millis(150));
+    }
+
+    #[test]
+    fn undecodable_typed_replies_keep_the_connection() {
+        let fake = FakeQemu::start(
+            Script::new()
+                .version(9, 2, 1)
+                .stub("query-name", json!({"name": 5}))
+                .stub("x-vendor", json!({"n": [1, "a"]})),
+        )
+        .unwrap();
+        let c = connect(&fake, Duration::from_secs(10));
+        assert_eq!(c.version().as_deref(), Some("9.2.1"));
+        // A typed reply that does not fit the bindings: a decode error
+        // naming the command; the connection stays usable.
+        let e = c.call(qmp_types::QueryName).unwrap_err();
+        assert!(matches!(e, CallError::Decode { .. }));
+        assert!(
+            e.to_string()
+                .starts_with("unexpected reply to query-name: "),
+            "{e}"
+        );
+        assert!(!c.is_closed());
+        let r = c.call_raw("x-vendor", None).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(r.json()).unwrap(),
+            json!({"n": [1, "a"]})
+        );
+    }
+}
