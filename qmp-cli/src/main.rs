@@ -1,11 +1,12 @@
 //! The `qmp` command.
 #![forbid(unsafe_code)]
 
+mod client;
 mod cmd;
 mod json_text;
-mod monitor;
 mod target;
 mod term;
+mod validate;
 
 use std::process::ExitCode;
 

@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
-use qmp_client::Builder;
 
+use crate::client::{Client, Options};
 use crate::cmd::target::{Address, Launched, launch};
-use crate::monitor::{Connection, connection};
 
 /// How long a wait lasts before a note says what is being waited for.
 pub const NOTE_DELAY: Duration = Duration::from_millis(500);
@@ -46,7 +45,7 @@ impl Target {
     }
 
     /// Connects; the returned guard keeps a launched QEMU alive.
-    pub fn connect(&self) -> Result<(Connection, Option<Launched>)> {
+    pub fn connect(&self) -> Result<(Client, Option<Launched>)> {
         let (addr, launched) = match &self.socket {
             Some(s) => (Address::parse(s), None),
             None => {
@@ -61,11 +60,11 @@ impl Target {
         };
         // Out-of-band execution when the server offers it (raw
         // `{"exec-oob": ...}` lines in the shell).
-        let b = Builder::new()
-            .oob(true)
-            .connect_timeout(timeout)
-            .handshake_timeout(timeout)
-            .command_timeout(timeout);
+        let opts = Options {
+            timeout,
+            guest_agent: false,
+            oob: true,
+        };
         let note = crate::term::WaitNote::after(
             NOTE_DELAY,
             format!(
@@ -73,16 +72,11 @@ impl Target {
                 self.limit_text()
             ),
         );
-        let qmp = match &addr {
-            Address::Unix(p) => b.connect_unix_blocking(p),
-            Address::Tcp(a) => b.connect_tcp_blocking(a.as_str()),
-        }
-        .map_err(|e| {
+        let client = Client::connect(&addr, opts).map_err(|e| {
             let why = crate::cmd::target::explain_connect_error(&addr, &e, timeout, false);
             anyhow!("cannot connect to {addr}: {why}")
         })?;
         drop(note);
-        let qmp = crate::monitor::Client { qmp, timeout };
-        Ok((connection(qmp), launched))
+        Ok((client, launched))
     }
 }

@@ -245,6 +245,67 @@ fn events_count_and_order() {
 }
 
 #[test]
+fn events_filter_by_name() {
+    if !have_qemu() {
+        return;
+    }
+    let vm = vm(2);
+    let child = qmp()
+        .args([
+            "events",
+            "--event",
+            "STOP",
+            "--count",
+            "2",
+            "--timeout",
+            "30",
+            vm.socks[0].to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ctl = qmp_client::Builder::new()
+        .connect_unix_blocking(&vm.socks[1])
+        .unwrap();
+    let mut child = child;
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut running = false;
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < end, "qmp events never finished");
+        ctl.execute_raw(if running { "stop" } else { "cont" }, None)
+            .unwrap();
+        running = !running;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"].to_string())
+        .collect();
+    assert_eq!(names, ["\"STOP\"", "\"STOP\""]);
+    // A name this QEMU does not have is warned about (it would wait
+    // forever otherwise).
+    let (code, out, err) = run(qmp().args([
+        "events",
+        "--event",
+        "NO_SUCH_EVENT",
+        "--timeout",
+        "0.3",
+        vm.socks[0].to_str().unwrap(),
+    ]));
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(
+        err.starts_with("qmp events: warning: QEMU 10.")
+            && err.contains("has no event `NO_SUCH_EVENT`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn events_timeout_and_launch() {
     if !have_qemu() {
         return;
@@ -267,18 +328,41 @@ fn events_timeout_and_launch() {
 }
 
 #[test]
-fn call_validates_arguments_before_connecting() {
-    // Nothing listens on this socket: validation fails first.
+fn call_validates_arguments_against_the_live_schema() {
+    // Nothing listens on this socket: there is no schema to check
+    // against, and the connection error is what is wrong.
     let (code, _, err) =
         run(qmp().args(["call", "/nonexistent/sock", "device_del", r#"{"id": 5}"#]));
     assert_eq!(code, 2);
+    assert!(err.starts_with("qmp call: /nonexistent/sock: "), "{err}");
+    if !have_qemu() {
+        return;
+    }
+    let vm = vm(1);
+    let s = vm.socks[0].to_str().unwrap();
+    // Refused before sending (exit 2, not QEMU's error reply: exit 1).
+    let (code, _, err) = run(qmp().args(["call", s, "device_del", r#"{"id": 5}"#]));
+    assert_eq!(code, 2);
     assert_eq!(
         err.trim(),
-        "qmp call: invalid arguments for `device_del`: at `.arguments.id`: expected a string, found an integer"
+        "qmp call: invalid arguments for `device_del`: argument 'id': expected a string, got an integer"
     );
-    let (code, _, err) = run(qmp().args(["call", "/nonexistent/sock", "device_del"]));
+    let (code, _, err) = run(qmp().args(["call", s, "device_del"]));
     assert_eq!(code, 2);
-    assert!(err.contains("missing member `id`"), "{err}");
+    assert!(err.contains("missing required argument 'id'"), "{err}");
+    // Every problem at once.
+    let (code, _, err) = run(qmp().args([
+        "call",
+        s,
+        "set-action",
+        r#"{"shutdown": "explode", "bogus": 1}"#,
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("'explode' is not one of: poweroff, pause")
+            && err.contains("unknown argument 'bogus'"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -341,10 +425,16 @@ fn call_guest_agent_typed() {
     assert_eq!(code, 0, "{err}");
     assert!(out.trim().parse::<i64>().unwrap() > 0);
     assert!(err.is_empty(), "{err}");
-    let (code, _, err) =
-        run(qmp().args(["call", "--guest-agent", s, "guest-sync", r#"{"id": "x"}"#]));
-    assert_eq!(code, 2);
-    assert!(err.contains("invalid arguments for `guest-sync`"), "{err}");
+    // A guest agent has no schema to ask: it checks the arguments itself.
+    let (code, _, err) = run(qmp().args([
+        "call",
+        "--guest-agent",
+        s,
+        "guest-get-time",
+        r#"{"id": "x"}"#,
+    ]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with("GenericError: "), "{err}");
     let _ = vm.child.kill();
     let _ = vm.child.wait();
     vm.socks.clear();

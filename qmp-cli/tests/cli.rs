@@ -355,7 +355,8 @@ fn shell_reads_piped_input_and_keeps_history_under_xdg_state_home() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("{\n  \"return\": {\n    \"running\": true,"),
+        stdout
+            .contains("{\n  \"return\": {\n    \"status\": \"running\",\n    \"running\": true\n"),
         "{stdout}"
     );
     assert!(

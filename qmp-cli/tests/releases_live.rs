@@ -782,6 +782,56 @@ fn cli_info(tag: &str) {
     );
 }
 
+/// `qmp call` checks commands and arguments against the schema of the
+/// QEMU it talks to: what one release lacks is named, with the release
+/// that added it.
+fn call_checks(tag: &str) {
+    let Some(rel) = releases::get(tag) else {
+        return;
+    };
+    let p = qemu::system_at(&rel.system, "none", &["-S"]);
+    let call = |args: &[&str]| {
+        let out = Command::new(common::qmp_bin())
+            .arg("call")
+            .arg(&p.sock)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = call(&["query-status"]);
+    assert_eq!(code, Some(0), "QEMU {tag}: {err}");
+    assert!(out.contains("prelaunch"), "QEMU {tag}: {out}");
+    let (code, _, err) = call(&["query-status", r#"{"x-bogus": 1}"#]);
+    assert_eq!(code, Some(2), "QEMU {tag}: {err}");
+    assert_eq!(
+        err,
+        "qmp call: invalid arguments for `query-status`: unknown argument 'x-bogus' (none are accepted here)\n",
+        "QEMU {tag}"
+    );
+    // `set-action` is new in QEMU 6.0.
+    let (code, _, err) = call(&["set-action", r#"{"shutdown": "explode"}"#]);
+    assert_eq!(code, Some(2), "QEMU {tag}: {err}");
+    if tag == "5.2" {
+        assert_eq!(
+            err,
+            format!(
+                "qmp call: `set-action` is not supported by QEMU {} (added in QEMU 6.0)\n",
+                rel.version
+            )
+        );
+    } else {
+        assert!(
+            err.starts_with("qmp call: invalid arguments for `set-action`: argument 'shutdown': 'explode' is not one of: poweroff, pause"),
+            "QEMU {tag}: {err}"
+        );
+    }
+}
+
 fn shell_completion(tag: &str) {
     use rexpect::reader::Options;
     use rexpect::session::spawn_with_options;
@@ -941,6 +991,10 @@ macro_rules! per_release {
             #[test]
             fn shell_completion() {
                 super::shell_completion($tag);
+            }
+            #[test]
+            fn call_checks_arguments_against_this_release() {
+                super::call_checks($tag);
             }
             #[test]
             fn storage_daemon_typed() {

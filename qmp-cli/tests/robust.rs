@@ -312,9 +312,28 @@ fn info_times_out_when_the_monitor_stops_answering() {
 #[test]
 fn call_reply_timeout_says_what_it_waited_for() {
     let srv = silent_after_negotiation();
+    // First the live schema (for the argument check), and the monitor is
+    // given up on at once: one timeout, not two.
     let out = run_bounded(
         qmp()
             .args(["call", "--timeout", "0.5"])
+            .arg(&srv.path)
+            .arg("query-status"),
+        b"",
+        LIMIT,
+    );
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("timed out waiting for the reply to `query-qmp-schema` after 0.5 s"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let srv = silent_after_negotiation();
+    let out = run_bounded(
+        qmp()
+            .args(["call", "--no-check", "--timeout", "0.5"])
             .arg(&srv.path)
             .arg("query-status"),
         b"",

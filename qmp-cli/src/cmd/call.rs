@@ -1,19 +1,19 @@
 //! `qmp call`: run one command and print its reply as JSON.
 //!
-//! The command and its arguments are checked against the generated
-//! bindings before anything is sent (the guest agent's with
-//! `--guest-agent`), and the reply is decoded through them; a command the
-//! bindings do not know still runs, untyped, with a note on stderr.
-//!
 //! Before sending, the command and its arguments are checked against the
-//! live QEMU's own schema (`query-qmp-schema`, see `qmp_client::caps`): a
-//! command, argument member or enum value that this QEMU does not have is
+//! live QEMU's own schema (`query-qmp-schema`; the one validator the shell
+//! uses too, [`crate::validate`]): a command this QEMU does not have is
 //! reported as such ("`query-stats` is not supported by QEMU 5.2.0 (added
-//! in QEMU 7.1)"), before any complaint the bindings have about the
-//! arguments. A command that neither the bindings nor the live QEMU know
-//! is still sent (QEMU's `CommandNotFound` answers it); when the socket
-//! cannot be reached, the bindings' complaint about the arguments is
-//! reported. `--no-check` skips the check (one round trip less).
+//! in QEMU 7.1)"), and arguments that do not fit its argument type are
+//! refused with every problem named. A command that neither the bindings
+//! nor the live QEMU know is still sent (QEMU's `CommandNotFound` answers
+//! it). `--no-check` skips the check (one round trip less); a guest agent
+//! (`--guest-agent`) has no schema to ask and checks arguments itself.
+//!
+//! The command is sent through the client's raw call path (the arguments
+//! as given), and the reply kept as the server's text; where the bindings
+//! know the command, the reply is also decoded with its return type, and
+//! a reply that does not fit is reported.
 //!
 //! Exit status: 0 with the `return` value on stdout; 1 when the server
 //! answers with an error (`CLASS: description` on stderr); 2 on a usage,
@@ -29,6 +29,7 @@ use clap::Args;
 use serde_json::Value;
 
 use super::target::{self, Address};
+use crate::client::{CallError, Client, Options};
 
 /// Arguments of `qmp call`.
 #[derive(Debug, Args)]
@@ -92,9 +93,6 @@ pub fn run(args: CallArgs) -> ExitCode {
     if pos.next().is_some() {
         return fail("too many arguments");
     }
-    // The bindings' verdict on the arguments is reported only after the
-    // live QEMU has been asked whether it has the command at all.
-    let typed = Typed::check(command, json_args.as_ref(), args.guest_agent);
     if !args.launch && !args.qemu_args.is_empty() {
         return fail("QEMU arguments after `--` need --launch");
     }
@@ -114,44 +112,47 @@ pub fn run(args: CallArgs) -> ExitCode {
             None => return fail("missing SOCKET"),
         }
     };
-    let qmp = match target::connect(&addr, timeout, args.guest_agent) {
+    let opts = Options {
+        timeout: Some(timeout),
+        guest_agent: args.guest_agent,
+        oob: false,
+    };
+    let qmp = match Client::connect(&addr, opts) {
         Ok(q) => q,
         Err(e) => {
-            // Without a live QEMU to ask, the bindings' verdict stands.
-            if let Err(t) = typed {
-                return fail(t);
-            }
             let why = target::explain_connect_error(&addr, &e, Some(timeout), args.guest_agent);
             return fail(format!("{addr}: {why}"));
         }
     };
     if !args.guest_agent && !args.no_check {
-        // A QEMU without introspection (older than 2.5) is not checked.
-        match qmp.capabilities() {
-            Ok(caps) => {
-                let unknown_to_all = matches!(typed, Ok(None)) && !caps.has_command(command);
-                if let Err(e) = caps.check(command, json_args.as_ref())
-                    && !unknown_to_all
-                {
-                    qmp.close();
-                    return fail(e);
+        match qmp.live_schema() {
+            Ok(Some(live)) => {
+                if let Err(r) = live.check(command, json_args.as_ref()) {
+                    // A command unknown to both the live QEMU and the
+                    // bindings is left to QEMU (`CommandNotFound`).
+                    let unknown_to_all =
+                        matches!(r, crate::validate::Refusal::UnknownCommand { .. })
+                            && !r.known_elsewhere();
+                    if !unknown_to_all {
+                        qmp.close();
+                        return fail(r);
+                    }
                 }
             }
-            Err(e) if e.is_fatal() => return fail(format!("{addr}: {e}")),
+            // A QEMU without introspection (older than 2.5), or a reply
+            // that is not a schema: not checked.
+            Ok(None) => {}
+            Err(CallError::Client(e)) if e.is_fatal() => return fail(format!("{addr}: {e}")),
+            Err(e @ CallError::Timeout { .. }) => return fail(e),
             Err(_) => {}
         }
     }
-    let typed = match typed {
-        Ok(t) => t,
-        Err(e) => {
-            qmp.close();
-            return fail(e);
-        }
-    };
-    if typed.is_none() {
+    // The bindings' type for the reply, where they know the command.
+    let typed = Typed::of(command, json_args.as_ref(), args.guest_agent);
+    if let Typed::Unknown = typed {
         eprintln!("qmp call: note: `{command}` is not in the bindings; running it untyped");
     }
-    let reply = qmp.execute_raw_reply(command, json_args.as_ref());
+    let reply = qmp.call_raw(command, json_args.as_ref());
     qmp.close();
     match reply {
         Ok(r) => {
@@ -160,9 +161,9 @@ pub fn run(args: CallArgs) -> ExitCode {
             // hold) and a huge reply costs little more than its size.
             let mut status = ExitCode::SUCCESS;
             let mut decode_error = None;
-            if let Some(t) = &typed {
+            if typed.known() {
                 match r.to_value_of(command) {
-                    Ok(v) => decode_error = t.decode(v).err(),
+                    Ok(v) => decode_error = typed.decode(v).err(),
                     Err(e) => {
                         // Nothing is lost: the reply is printed as
                         // received, and the status says it does not fit
@@ -193,50 +194,53 @@ pub fn run(args: CallArgs) -> ExitCode {
             }
             status
         }
-        Err(qmp_client::Error::Qmp(e)) => {
+        Err(CallError::Qmp(e)) => {
             eprintln!("{}: {}", e.class, target::one_line(&e.desc));
             ExitCode::from(1)
         }
-        Err(e @ qmp_client::Error::Timeout(_)) => fail(format!(
-            "{e} to `{command}` after {} s (--timeout sets the limit)",
-            timeout.as_secs_f64()
-        )),
         Err(e) => fail(e),
     }
 }
 
-/// A request the bindings know, checked before sending.
+/// What the bindings know about the command: its reply type (through
+/// the typed request), for decoding the reply. Not an argument check: the
+/// live schema is the judge of the arguments.
 enum Typed {
     Qmp(Box<qmp_types::Request>),
     Qga(Box<qmp_types::qga::Request>),
+    /// The bindings know the command, but not with these arguments (a
+    /// QEMU newer than the bindings, or arguments the server will refuse):
+    /// the reply is shown untyped.
+    OtherArguments,
+    /// The bindings do not know the command.
+    Unknown,
 }
 
 impl Typed {
-    /// Checks `command` and its arguments against the bindings: `Ok(None)`
-    /// when the bindings do not know the command, `Err` when they do and
-    /// the arguments do not fit.
-    fn check(
-        command: &str,
-        args: Option<&Value>,
-        guest_agent: bool,
-    ) -> Result<Option<Typed>, String> {
+    fn of(command: &str, args: Option<&Value>, guest_agent: bool) -> Typed {
         use qmp_types::FromJson;
         let mut msg = serde_json::json!({ "execute": command });
         if let Some(a) = args {
             msg["arguments"] = a.clone();
         }
-        let bad = |e: qmp_types::DecodeError| format!("invalid arguments for `{command}`: {e}");
         if guest_agent {
-            match qmp_types::qga::Request::from_json(msg).map_err(bad)? {
-                qmp_types::qga::Request::Unknown { .. } => Ok(None),
-                r => Ok(Some(Typed::Qga(Box::new(r)))),
+            match qmp_types::qga::Request::from_json(msg) {
+                Ok(qmp_types::qga::Request::Unknown { .. }) => Typed::Unknown,
+                Ok(r) => Typed::Qga(Box::new(r)),
+                Err(_) => Typed::OtherArguments,
             }
         } else {
-            match qmp_types::Request::from_json(msg).map_err(bad)? {
-                qmp_types::Request::Unknown { .. } => Ok(None),
-                r => Ok(Some(Typed::Qmp(Box::new(r)))),
+            match qmp_types::Request::from_json(msg) {
+                Ok(qmp_types::Request::Unknown { .. }) => Typed::Unknown,
+                Ok(r) => Typed::Qmp(Box::new(r)),
+                Err(_) => Typed::OtherArguments,
             }
         }
+    }
+
+    /// Whether the reply can be decoded with the bindings.
+    fn known(&self) -> bool {
+        matches!(self, Typed::Qmp(_) | Typed::Qga(_))
     }
 
     /// Decodes a reply's `return` value with the command's return type.
@@ -244,6 +248,7 @@ impl Typed {
         match self {
             Typed::Qmp(r) => r.decode_return(value).map(drop),
             Typed::Qga(r) => r.decode_return(value).map(drop),
+            Typed::OtherArguments | Typed::Unknown => Ok(()),
         }
     }
 }

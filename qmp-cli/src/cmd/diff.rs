@@ -64,8 +64,12 @@ fn live_address(path: &Path) -> Option<Address> {
 /// reply (named after the address in diagnostics).
 fn read_live(addr: &Address, timeout: Duration) -> Result<Model, String> {
     let fail = |e: &dyn std::fmt::Display| format!("qmp: {addr}: {}", target::one_line(e));
-    let qmp = target::connect(addr, timeout, false).map_err(|e| fail(&e))?;
-    let reply = qmp.execute_raw_reply("query-qmp-schema", None);
+    let opts = crate::client::Options {
+        timeout: Some(timeout),
+        ..Default::default()
+    };
+    let qmp = crate::client::Client::connect(addr, opts).map_err(|e| fail(&e))?;
+    let reply = qmp.call_raw("query-qmp-schema", None);
     qmp.close();
     let reply = reply.map_err(|e| fail(&e))?;
     qmp_schema::from_introspection_json(&addr.to_string(), reply.json())

@@ -1,5 +1,10 @@
 //! `qmp events`: print events as JSON lines.
 //!
+//! Events come from the client's event stream, decoded with the bindings
+//! where they fit (`--event` selects events by name, checked against the
+//! bindings and the live QEMU's schema); every event is printed from its
+//! text as received, so one the bindings do not decode (a newer QEMU, a
+//! value a `serde_json::Value` cannot hold) is kept exactly too.
 //! Each event is printed on one line, re-encoded compactly (control
 //! characters from the server are escaped, so guest-influenced strings
 //! cannot drive the terminal). Ends after `--count` events, after
@@ -16,6 +21,7 @@ use clap::Args;
 use qmp_client::{Error, EventError, TimeoutKind};
 
 use super::target::{self, Address};
+use crate::client::{Client, Options};
 
 /// Arguments of `qmp events`.
 #[derive(Debug, Args)]
@@ -29,6 +35,9 @@ pub struct EventsArgs {
     /// Stop after this many events.
     #[arg(long, value_name = "N")]
     count: Option<u64>,
+    /// Print only events named NAME (repeatable; e.g. `STOP`, `JOB_STATUS_CHANGE`).
+    #[arg(long = "event", value_name = "NAME")]
+    events: Vec<String>,
     /// Stop after this many seconds (default: no limit).
     #[arg(long, value_name = "SECS")]
     timeout: Option<f64>,
@@ -74,13 +83,21 @@ pub fn run(args: EventsArgs) -> ExitCode {
         },
     };
     let deadline = total.map(|t| Instant::now() + t);
-    let qmp = match target::connect(&addr, connect_timeout, false) {
+    let opts = Options {
+        timeout: Some(connect_timeout),
+        guest_agent: false,
+        oob: false,
+    };
+    let qmp = match Client::connect(&addr, opts) {
         Ok(q) => q,
         Err(e) => {
             let why = target::explain_connect_error(&addr, &e, Some(connect_timeout), false);
             return fail(format!("{addr}: {why}"));
         }
     };
+    if !args.events.is_empty() {
+        check_names(&qmp, &args.events);
+    }
     let mut events = qmp.events();
     let mut seen = 0u64;
     let stdout = std::io::stdout();
@@ -104,24 +121,16 @@ pub fn run(args: EventsArgs) -> ExitCode {
             }
             None => events.next(),
         };
-        match item {
-            Some(Ok(ev)) => {
-                // Printed from the text as received (compact, members in
-                // the server's order): every value is kept exactly, even
-                // those a `serde_json::Value` cannot hold.
-                let mut out = stdout.lock();
-                if let Err(e) = crate::json_text::write_json(&mut out, ev.message(), false)
-                    .and_then(|()| out.write_all(b"\n"))
-                    .and_then(|()| out.flush())
-                {
-                    return crate::term::stdout_failed(e);
-                }
-                seen += 1;
-            }
+        let raw = match item {
+            // Typed where the bindings decode the event; one they do not
+            // (a newer QEMU, a value a `serde_json::Value` cannot hold) is
+            // kept as received all the same.
+            Some(Ok(ev)) => ev.raw,
+            Some(Err(EventError::Decode { raw, .. })) => *raw,
             Some(Err(EventError::Lagged(n))) => {
                 eprintln!("qmp events: warning: {n} events were dropped (consumer too slow)");
+                continue;
             }
-            Some(Err(EventError::Decode { error, .. })) => return fail(error),
             Some(Err(EventError::Closed(e))) => {
                 // The server went away (QEMU quit or died): with or
                 // without --count that is not the end the user asked for.
@@ -132,6 +141,43 @@ pub fn run(args: EventsArgs) -> ExitCode {
                 return fail(format!("{what} after {seen} events"));
             }
             None => return fail(format!("the event stream ended after {seen} events")),
+        };
+        if !args.events.is_empty() && !args.events.iter().any(|n| n == raw.name()) {
+            continue;
+        }
+        // Printed from the text as received (compact, members in the
+        // server's order): every value is kept exactly.
+        let mut out = stdout.lock();
+        if let Err(e) = crate::json_text::write_json(&mut out, raw.message(), false)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush())
+        {
+            return crate::term::stdout_failed(e);
+        }
+        seen += 1;
+    }
+}
+
+/// Warns about `--event` names that neither the bindings nor the live QEMU
+/// know (a typo waits forever otherwise).
+fn check_names(qmp: &Client, names: &[String]) {
+    let live = qmp.live_schema().ok().flatten();
+    for n in names {
+        let in_bindings = qmp_types::EVENTS.iter().any(|e| e.name == n);
+        match &live {
+            Some(l) if !l.schema().has_event(n) => {
+                let since = qmp_types::EVENTS
+                    .iter()
+                    .find(|e| e.name == n)
+                    .and_then(|e| e.since)
+                    .map_or_else(String::new, |s| format!(" (added in QEMU {s})"));
+                let qemu = qmp.version().unwrap_or_else(|| "of unknown version".into());
+                eprintln!("qmp events: warning: QEMU {qemu} has no event `{n}`{since}");
+            }
+            None if !in_bindings => {
+                eprintln!("qmp events: warning: no event `{n}` in the bindings");
+            }
+            _ => {}
         }
     }
 }

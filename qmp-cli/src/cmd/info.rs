@@ -8,12 +8,16 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
 
+#[allow(deprecated)]
 use qmp_types::{
-    BlockDeviceInfo, BlockInfo, ChardevInfo, CpuInfoFast, FromJson, KvmInfo, MemoryInfo,
-    MigrationInfo, NameInfo, QemuTargetInfo, RxFilterInfo, StatusInfo, UuidInfo, VersionInfo,
+    BlockDeviceInfo, BlockInfo, ChardevInfo, Command, CpuInfoFast, HumanMonitorCommand, KvmInfo,
+    MemoryInfo, MigrationInfo, NameInfo, QemuTargetInfo, QomGet, QueryBlock, QueryChardev,
+    QueryCpusFast, QueryKvm, QueryMemorySizeSummary, QueryMigrate, QueryName, QueryNamedBlockNodes,
+    QueryRxFilter, QueryStatus, QueryTarget, QueryUuid, QueryVersion, RxFilterInfo, StatusInfo,
+    UuidInfo, VersionInfo,
 };
 
-use crate::monitor::{Monitor, MonitorError};
+use crate::client::{CallError, Client};
 use crate::target::Target;
 use crate::term::{color_stdout, escape_controls, paint, write_stdout};
 
@@ -66,7 +70,7 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
-fn unavailable(e: &MonitorError) -> String {
+fn unavailable(e: &CallError) -> String {
     if e.is_command_not_found() {
         "not supported by this QEMU".to_owned()
     } else {
@@ -74,22 +78,18 @@ fn unavailable(e: &MonitorError) -> String {
     }
 }
 
-/// Runs `cmd` and decodes its reply as `T` (the generated bindings), then
-/// renders it; a missing command, an error reply or a reply that does not
-/// decode makes the field unavailable.
-fn field<T: FromJson>(
-    m: &dyn Monitor,
+/// Runs the typed command `cmd` (the generated bindings: its reply decodes
+/// as the command's return type), then renders the reply; a missing
+/// command, an error reply or a reply that does not decode makes the field
+/// unavailable.
+fn field<C: Command>(
+    c: &Client,
     key: &'static str,
     label: &'static str,
-    cmd: &str,
-    args: Option<Value>,
-    render: impl FnOnce(T) -> (Vec<String>, Value),
+    cmd: C,
+    render: impl FnOnce(C::Returns) -> (Vec<String>, Value),
 ) -> Field {
-    let result = m
-        .execute(cmd, args)
-        .map_err(|e| unavailable(&e))
-        .and_then(|v| T::from_json(v).map_err(|e| format!("unexpected reply to {cmd}: {e}")));
-    match result {
+    match c.call(cmd) {
         Ok(v) => {
             let (text, json) = render(v);
             Field {
@@ -99,12 +99,20 @@ fn field<T: FromJson>(
                 json,
             }
         }
-        Err(why) => Field {
+        Err(e) => Field {
             key,
             label,
-            text: Err(why),
+            text: Err(unavailable(&e)),
             json: Value::Null,
         },
+    }
+}
+
+/// `qom-get` of `property` at `path`, as a string.
+fn qom_get(path: &str, property: &str) -> QomGet {
+    QomGet {
+        path: path.to_owned(),
+        property: property.to_owned(),
     }
 }
 
@@ -116,14 +124,13 @@ fn or_none(mut lines: Vec<String>, none: &str) -> Vec<String> {
 }
 
 /// Gathers the report.
-pub fn gather(m: &dyn Monitor) -> Vec<Field> {
+pub fn gather(m: &Client) -> Vec<Field> {
     let mut out = Vec::new();
     out.push(field(
         m,
         "version",
         "QEMU",
-        "query-version",
-        None,
+        QueryVersion,
         |v: VersionInfo| {
             let q = &v.qemu;
             let ver = format!("{}.{}.{}", q.major, q.minor, q.micro);
@@ -136,31 +143,20 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
             (vec![text], json!({"version": ver, "package": pkg}))
         },
     ));
-    out.push(field(
-        m,
-        "name",
-        "Name",
-        "query-name",
-        None,
-        |v: NameInfo| match v.name {
+    out.push(field(m, "name", "Name", QueryName, |v: NameInfo| {
+        match v.name {
             Some(n) if !n.is_empty() => (vec![n.clone()], Value::String(n)),
             _ => (vec!["(none)".into()], Value::Null),
-        },
-    ));
-    out.push(field(
-        m,
-        "uuid",
-        "UUID",
-        "query-uuid",
-        None,
-        |v: UuidInfo| (vec![v.uuid.clone()], Value::String(v.uuid)),
-    ));
+        }
+    }));
+    out.push(field(m, "uuid", "UUID", QueryUuid, |v: UuidInfo| {
+        (vec![v.uuid.clone()], Value::String(v.uuid))
+    }));
     out.push(field(
         m,
         "status",
         "Status",
-        "query-status",
-        None,
+        QueryStatus,
         |v: StatusInfo| {
             let st = v.status.as_str().to_owned();
             let text = if v.running {
@@ -171,7 +167,11 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
             (vec![text], json!({"status": st, "running": v.running}))
         },
     ));
-    out.push(field(m, "kvm", "KVM", "query-kvm", None, |v: KvmInfo| {
+    // Deprecated in the newest releases, but the one query every release
+    // from 5.2 on answers.
+    #[allow(deprecated)]
+    let kvm = QueryKvm;
+    out.push(field(m, "kvm", "KVM", kvm, |v: KvmInfo| {
         let text = match (v.enabled, v.present) {
             (true, _) => "enabled",
             (false, true) => "present, not in use",
@@ -187,9 +187,12 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         m,
         "machine",
         "Machine",
-        "qom-get",
-        Some(json!({"path": "/machine", "property": "type"})),
-        |t: String| {
+        qom_get("/machine", "type"),
+        |t: Value| {
+            let t = match t {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
             let name = t.strip_suffix("-machine").unwrap_or(&t).to_owned();
             (vec![name.clone()], Value::String(name))
         },
@@ -198,8 +201,7 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         m,
         "arch",
         "Architecture",
-        "query-target",
-        None,
+        QueryTarget,
         |v: QemuTargetInfo| {
             let arch = v.arch.as_str().to_owned();
             (vec![arch.clone()], Value::String(arch))
@@ -210,8 +212,7 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         m,
         "cpus",
         "CPUs",
-        "query-cpus-fast",
-        None,
+        QueryCpusFast,
         |cpus: Vec<CpuInfoFast>| {
             let mut lines = vec![cpus.len().to_string()];
             let mut arr = Vec::new();
@@ -229,8 +230,7 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
     );
     // The CPU model is the QOM type of the first CPU.
     if let (Some(path), Value::Object(o)) = (first_cpu, &mut cpus.json)
-        && let Ok(Value::String(ty)) =
-            m.execute("qom-get", Some(json!({"path": path, "property": "type"})))
+        && let Ok(Value::String(ty)) = m.call(qom_get(&path, "type"))
     {
         o.insert("model".into(), Value::String(ty.clone()));
         if let Ok(lines) = &mut cpus.text
@@ -244,8 +244,7 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         m,
         "memory",
         "Memory",
-        "query-memory-size-summary",
-        None,
+        QueryMemorySizeSummary,
         |v: MemoryInfo| {
             let mut text = human_size(v.base_memory);
             if let Some(p) = v.plugged_memory.filter(|p| *p > 0) {
@@ -261,8 +260,7 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         m,
         "block",
         "Block devices",
-        "query-block",
-        None,
+        QueryBlock::default(),
         |devs: Vec<BlockInfo>| {
             let mut lines = Vec::new();
             let mut arr = Vec::new();
@@ -292,8 +290,7 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         m,
         "nodes",
         "Block nodes",
-        "query-named-block-nodes",
-        Some(json!({"flat": true})),
+        QueryNamedBlockNodes { flat: Some(true) },
         |nodes: Vec<BlockDeviceInfo>| {
             let lines = nodes
                 .iter()
@@ -315,8 +312,7 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         m,
         "nics",
         "NIC filters",
-        "query-rx-filter",
-        None,
+        QueryRxFilter::default(),
         |nics: Vec<RxFilterInfo>| {
             let lines = nics
                 .iter()
@@ -336,8 +332,10 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         m,
         "network",
         "Network",
-        "human-monitor-command",
-        Some(json!({"command-line": "info network"})),
+        HumanMonitorCommand {
+            command_line: "info network".to_owned(),
+            cpu_index: None,
+        },
         |text: String| {
             let text = text.replace("\r\n", "\n");
             let lines = text
@@ -348,7 +346,7 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
             (or_none(lines, "(none)"), Value::String(text))
         },
     ));
-    out.push(field(m, "chardevs", "Chardevs", "query-chardev", None, |devs: Vec<ChardevInfo>| {
+    out.push(field(m, "chardevs", "Chardevs", QueryChardev, |devs: Vec<ChardevInfo>| {
         let mut lines: Vec<String> = devs.iter().map(|c| format!("{}: {}", c.label, c.filename)).collect();
         lines.sort();
         let arr: Vec<Value> = devs
@@ -361,8 +359,7 @@ pub fn gather(m: &dyn Monitor) -> Vec<Field> {
         m,
         "migration",
         "Migration",
-        "query-migrate",
-        None,
+        QueryMigrate,
         |v: MigrationInfo| {
             let st = v.status.as_ref().map_or("none", |s| s.as_str()).to_owned();
             (vec![st.clone()], json!({"status": st}))
@@ -423,10 +420,10 @@ pub fn render_json(fields: &[Field]) -> Value {
 /// Runs `qmp info`.
 pub fn run(args: InfoArgs) -> Result<()> {
     let (conn, _launched) = args.target.connect()?;
-    let fields = gather(conn.monitor.as_ref());
+    let fields = gather(&conn);
     // A connection lost half-way is an error, not a report of
     // "unavailable" fields.
-    if conn.monitor.is_closed() {
+    if conn.is_closed() {
         let why = fields
             .iter()
             .find_map(|f| f.text.as_ref().err())
@@ -445,54 +442,79 @@ pub fn run(args: InfoArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::Options;
+    use crate::cmd::target::Address;
+    use qmp_client::ErrorClass;
+    use qmp_client::testing::{FakeQemu, Script};
 
-    /// Answers some queries, fails others the way old QEMUs do.
-    struct Fake;
-
-    impl Monitor for Fake {
-        fn execute(&self, name: &str, _args: Option<Value>) -> Result<Value, MonitorError> {
-            match name {
-                "query-version" => {
-                    Ok(json!({"qemu": {"major": 5, "minor": 1, "micro": 0}, "package": ""}))
-                }
-                "query-name" => Ok(json!({"name": "guest\x1b[2Jname"})),
-                "query-status" => Ok(json!({"status": "paused", "running": false})),
-                "query-memory-size-summary" => Ok(json!({"base-memory": 536870912u64})),
-                "query-cpus-fast" => Ok(json!([{"cpu-index": 0, "thread-id": 42,
-                    "qom-path": "/machine/unattached/device[0]", "target": "x86_64"}])),
-                "qom-get" if _args.as_ref().is_some_and(|a| a["path"] == "/machine") => {
-                    Ok(json!("pc-q35-5.1-machine"))
-                }
-                "qom-get" => Ok(json!("qemu64-x86_64-cpu")),
-                "query-kvm" => Err(MonitorError::Qmp {
-                    class: "GenericError".into(),
-                    desc: "boom".into(),
-                }),
-                "query-migrate" => Ok(json!({})),
-                _ => Err(MonitorError::Qmp {
-                    class: "CommandNotFound".into(),
-                    desc: "nope".into(),
-                }),
-            }
-        }
+    fn connect(fake: &FakeQemu) -> Client {
+        let opts = Options {
+            timeout: Some(std::time::Duration::from_secs(10)),
+            ..Options::default()
+        };
+        Client::connect(&Address::Unix(fake.socket().to_owned()), opts).unwrap()
     }
 
-    /// Replies that do not match the schema of the bindings.
-    struct Odd;
-
-    impl Monitor for Odd {
-        fn execute(&self, name: &str, _args: Option<Value>) -> Result<Value, MonitorError> {
-            match name {
-                "query-uuid" => Ok(json!({"UUID": 5})),
-                "query-status" => Ok(json!({"status": "some-new-state", "running": true})),
-                _ => Err(MonitorError::Connection("gone".into())),
-            }
+    /// Answers some queries, fails others the way old QEMUs do.
+    fn old_qemu() -> Script {
+        let mut s = Script::new()
+            .version(5, 1, 0)
+            .stub(
+                "query-version",
+                json!({"qemu": {"major": 5, "minor": 1, "micro": 0}, "package": ""}),
+            )
+            .stub("query-name", json!({"name": "guest\x1b[2Jname"}))
+            .stub(
+                "query-status",
+                json!({"status": "paused", "running": false}),
+            )
+            .stub(
+                "query-memory-size-summary",
+                json!({"base-memory": 536870912u64}),
+            )
+            .stub(
+                "query-cpus-fast",
+                json!([{"cpu-index": 0, "thread-id": 42,
+                    "qom-path": "/machine/unattached/device[0]", "target": "x86_64"}]),
+            )
+            .stub_error("query-kvm", ErrorClass::GenericError, "boom")
+            .stub("query-migrate", json!({}));
+        for missing in [
+            "query-uuid",
+            "query-target",
+            "query-block",
+            "query-named-block-nodes",
+            "query-rx-filter",
+            "human-monitor-command",
+            "query-chardev",
+        ] {
+            s = s.stub_error(missing, ErrorClass::CommandNotFound, "nope");
         }
+        s.expect("qom-get")
+            .args(json!({"path": "/machine", "property": "type"}))
+            .reply(json!("pc-q35-5.1-machine"))
+            .expect("qom-get")
+            .args(json!({"path": "/machine/unattached/device[0]", "property": "type"}))
+            .reply(json!("qemu64-x86_64-cpu"))
     }
 
     #[test]
     fn odd_replies_are_reported_not_fatal() {
-        let fields = gather(&Odd);
+        // Replies that do not match the schema of the bindings, then the
+        // connection ends.
+        let fake = FakeQemu::start(
+            Script::new()
+                .stub("query-uuid", json!({"UUID": 5}))
+                .stub(
+                    "query-status",
+                    json!({"status": "some-new-state", "running": true}),
+                )
+                .expect("query-kvm")
+                .eof(),
+        )
+        .unwrap();
+        let c = connect(&fake);
+        let fields = gather(&c);
         let uuid = fields.iter().find(|f| f.key == "uuid").unwrap();
         let why = uuid.text.as_ref().unwrap_err();
         assert!(why.starts_with("unexpected reply to query-uuid:"), "{why}");
@@ -500,7 +522,9 @@ mod tests {
         let status = fields.iter().find(|f| f.key == "status").unwrap();
         assert_eq!(status.text, Ok(vec!["some-new-state".to_owned()]));
         let kvm = fields.iter().find(|f| f.key == "kvm").unwrap();
-        assert_eq!(kvm.text, Err("gone".to_owned()));
+        let why = kvm.text.as_ref().unwrap_err();
+        assert!(why.contains("disconnected"), "{why}");
+        assert!(c.is_closed());
     }
 
     #[test]
@@ -512,7 +536,8 @@ mod tests {
 
     #[test]
     fn report_survives_missing_queries() {
-        let fields = gather(&Fake);
+        let fake = FakeQemu::start(old_qemu()).unwrap();
+        let fields = gather(&connect(&fake));
         let text = render_text(&fields, false);
         insta::assert_snapshot!(text);
         let j = render_json(&fields);
@@ -521,5 +546,8 @@ mod tests {
         assert_eq!(j["unavailable"]["kvm"], "GenericError: boom");
         assert_eq!(j["unavailable"]["uuid"], "not supported by this QEMU");
         assert_eq!(j["migration"]["status"], "none");
+        // Both qom-get calls came, with their arguments, and nothing
+        // unexpected.
+        fake.finish().unwrap();
     }
 }

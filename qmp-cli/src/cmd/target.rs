@@ -4,9 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use qmp_client::blocking::Qmp;
+use qmp_client::Error;
 use qmp_client::launch::{Launcher, QemuProcess};
-use qmp_client::{Builder, Error};
 
 /// A socket address: `unix:PATH`, `tcp:HOST:PORT`, or a plain path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,21 +66,6 @@ pub fn launch(extra: &[String], timeout: Duration) -> Result<Launched, String> {
         sock: qemu.socket().to_owned(),
         _qemu: qemu,
     })
-}
-
-/// Connects with the connect, handshake and reply timeouts all `timeout`.
-pub fn connect(addr: &Address, timeout: Duration, guest_agent: bool) -> Result<Qmp, Error> {
-    let mut b = Builder::new()
-        .connect_timeout(Some(timeout))
-        .handshake_timeout(Some(timeout))
-        .command_timeout(Some(timeout));
-    if guest_agent {
-        b = b.guest_agent();
-    }
-    match addr {
-        Address::Unix(p) => b.connect_unix_blocking(p),
-        Address::Tcp(a) => b.connect_tcp_blocking(a.as_str()),
-    }
 }
 
 /// Explains a failed connection in one line, with a hint where the error

@@ -15,7 +15,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
 
 use anyhow::{Context as _, Result};
 use rustyline::completion::Completer;
@@ -27,9 +26,10 @@ use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Editor, ExternalPrinter, Helper};
 use serde_json::{Map, Value, json};
 
-use crate::monitor::{Monitor, MonitorError, Notice};
+use crate::client::{CallError, Client, EventStream};
 use crate::target::Target;
 use crate::term::escape_controls;
+use crate::validate::{LiveSchema, Refusal};
 use parse::{Assignment, LineParser, Request, build_object};
 use schema::Schema;
 
@@ -216,25 +216,39 @@ pub fn format_request(name: &str, args: Option<&Value>, pretty: bool) -> String 
     }
 }
 
-fn format_notice(n: &Notice, pretty: bool) -> String {
-    match n {
-        Notice::Event(v) => format_json(v, pretty),
-        Notice::Bad { text, reason } => format!(
-            "warning: ignored a bad message from the server ({}): {}",
-            escape_controls(reason),
-            escape_controls(text)
-        ),
-        Notice::Lagged(n) => {
+/// Lays out JSON text received from the server, compact or pretty,
+/// keeping every value exactly (see [`crate::json_text`]).
+fn format_text(text: &str, pretty: bool) -> String {
+    let mut out = Vec::with_capacity(text.len() + 16);
+    // Writing to memory cannot fail.
+    let _ = crate::json_text::write_json(&mut out, text, pretty);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What the event printer shows for one item of the event stream: the
+/// event exactly as received (typed or not), or a warning.
+fn format_event(
+    item: &Result<qmp_client::TypedEvent<qmp_types::Event>, qmp_client::EventError>,
+    pretty: bool,
+) -> String {
+    use qmp_client::EventError;
+    match item {
+        Ok(ev) => format_text(ev.raw.message(), pretty),
+        // An event the bindings do not decode is still shown as received.
+        Err(EventError::Decode { raw, .. }) => format_text(raw.message(), pretty),
+        Err(EventError::Lagged(n)) => {
             format!("warning: {n} events were dropped (the event buffer was full)")
         }
-        Notice::Closed(why) => format!("connection closed: {}", escape_controls(why)),
+        Err(EventError::Closed(why)) => {
+            format!("connection closed: {}", escape_controls(&why.to_string()))
+        }
     }
 }
 
 /// The session state (everything but the line editor).
 pub struct Session {
-    monitor: Box<dyn Monitor>,
-    schema: Option<Arc<Schema>>,
+    client: Client,
+    live: Option<LiveSchema>,
     parser: LineParser,
     in_transaction: Arc<AtomicBool>,
     hmp: bool,
@@ -272,7 +286,7 @@ impl Session {
                 }
                 Some("help" | "?") if !self.hmp => {
                     let rest: Vec<&str> = trimmed.split_whitespace().skip(1).collect();
-                    let text = help::help(self.schema.as_deref(), &rest);
+                    let text = help::help(self.live.as_ref().map(|l| &**l.schema()), &rest);
                     let _ = write!(out, "{}", escape_controls(&text));
                     return Outcome::Continue;
                 }
@@ -283,18 +297,18 @@ impl Session {
             if trimmed.is_empty() {
                 return Outcome::Continue;
             }
-            let args = json!({ "command-line": trimmed });
+            let cmd = qmp_types::HumanMonitorCommand {
+                command_line: trimmed.to_owned(),
+                cpu_index: None,
+            };
             if self.verbose {
+                let args = json!({ "command-line": trimmed });
                 let sent = format_request("human-monitor-command", Some(&args), self.pretty);
                 let _ = writeln!(out, "{sent}");
             }
-            return match self.monitor.execute("human-monitor-command", Some(args)) {
-                Ok(Value::String(s)) => {
+            return match self.client.call(cmd) {
+                Ok(s) => {
                     let _ = write!(out, "{}", escape_controls(&s.replace("\r\n", "\n")));
-                    Outcome::Continue
-                }
-                Ok(other) => {
-                    let _ = writeln!(out, "{}", format_json(&other, self.pretty));
                     Outcome::Continue
                 }
                 Err(e) => self.report_error(e, out),
@@ -321,38 +335,49 @@ impl Session {
         if self.verbose {
             let _ = writeln!(out, "{}", format_request(&name, args.as_ref(), self.pretty));
         }
-        let reply = if oob {
-            self.monitor.execute_oob(&name, args)
-        } else {
-            self.monitor.execute(&name, args)
-        };
-        match reply {
-            Ok(v) => {
-                let _ = writeln!(out, "{}", format_json(&json!({ "return": v }), self.pretty));
+        if oob {
+            return match self.client.call_raw_oob(&name, args) {
+                Ok(v) => {
+                    let _ = writeln!(out, "{}", format_json(&json!({ "return": v }), self.pretty));
+                    Outcome::Continue
+                }
+                Err(e) => self.report_error(e, out),
+            };
+        }
+        match self.client.call_raw(&name, args.as_ref()) {
+            Ok(r) => {
+                // From the reply's text: every value is shown exactly as
+                // the server sent it.
+                let text = format!("{{\"return\":{}}}", r.json());
+                let _ = writeln!(out, "{}", format_text(&text, self.pretty));
                 Outcome::Continue
             }
             Err(e) => self.report_error(e, out),
         }
     }
 
-    fn report_error(&self, e: MonitorError, out: &mut dyn std::io::Write) -> Outcome {
+    fn report_error(&self, e: CallError, out: &mut dyn std::io::Write) -> Outcome {
         match e {
-            MonitorError::Qmp { class, desc } => {
-                let v = json!({"error": {"class": class, "desc": desc}});
+            CallError::Qmp(r) => {
+                let v = json!({"error": {"class": r.class.as_str(), "desc": r.desc}});
                 let _ = writeln!(out, "{}", format_json(&v, self.pretty));
                 Outcome::Continue
             }
-            MonitorError::Protocol(m) => {
-                let _ = writeln!(out, "error: {}", escape_controls(&m));
-                if self.monitor.is_closed() {
+            CallError::Decode { .. } => {
+                let _ = writeln!(out, "error: {}", escape_controls(&e.to_string()));
+                Outcome::Continue
+            }
+            CallError::Timeout { .. } => {
+                let _ = writeln!(out, "error: {}", escape_controls(&e.to_string()));
+                Outcome::Disconnected
+            }
+            CallError::Client(ref c) => {
+                let _ = writeln!(out, "error: {}", escape_controls(&e.to_string()));
+                if c.is_fatal() || self.client.is_closed() {
                     Outcome::Disconnected
                 } else {
                     Outcome::Continue
                 }
-            }
-            MonitorError::Connection(m) => {
-                let _ = writeln!(out, "error: {}", escape_controls(&m));
-                Outcome::Disconnected
             }
         }
     }
@@ -360,7 +385,8 @@ impl Session {
     /// Turns a parsed request into a command name and arguments, checked
     /// against the schema. Errors are messages for the user.
     fn assemble(&self, request: Request) -> Result<(String, Option<Value>, bool), Vec<String>> {
-        let schema = self.schema.as_deref().filter(|_| self.check);
+        let live = self.live.as_ref().filter(|_| self.check);
+        let schema = live.map(|l| &**l.schema());
         match request {
             Request::Raw {
                 name,
@@ -376,16 +402,8 @@ impl Session {
                 }
                 let obj = build_object(&args).map_err(|e| vec![e.to_string()])?;
                 let args = (!obj.is_empty()).then_some(Value::Object(obj));
-                if let Some(s) = schema {
-                    if s.command(&name).is_none() && !s.command_names().is_empty() {
-                        return Err(vec![format!(
-                            "unknown command '{name}' (`help` lists the commands)"
-                        )]);
-                    }
-                    let problems = s.check_command(&name, args.as_ref());
-                    if !problems.is_empty() {
-                        return Err(problems.iter().map(ToString::to_string).collect());
-                    }
+                if let Some(l) = live {
+                    l.check(&name, args.as_ref()).map_err(refused)?;
                 }
                 Ok((name, args, false))
             }
@@ -405,11 +423,8 @@ impl Session {
                     list.push(json!({ "type": a.kind, "data": data }));
                 }
                 let args = json!({ "actions": list });
-                if let Some(s) = schema {
-                    let problems = s.check_command("transaction", Some(&args));
-                    if !problems.is_empty() {
-                        return Err(problems.iter().map(ToString::to_string).collect());
-                    }
+                if let Some(l) = live {
+                    l.check("transaction", Some(&args)).map_err(refused)?;
                 }
                 Ok(("transaction".to_owned(), Some(args), false))
             }
@@ -417,39 +432,48 @@ impl Session {
     }
 }
 
+/// The validator's messages, one per line in the shell.
+fn refused(r: Refusal) -> Vec<String> {
+    match r {
+        Refusal::UnknownCommand { command, .. } if !crate::validate::in_bindings(&command) => {
+            vec![format!(
+                "unknown command '{command}' (`help` lists the commands)"
+            )]
+        }
+        r @ Refusal::UnknownCommand { .. } => vec![r.to_string()],
+        Refusal::Invalid { problems, .. } => problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
 /// Reads the server's schema; `None` (with a warning) when it cannot.
-fn load_schema(monitor: &dyn Monitor) -> Option<Schema> {
-    let reply = match monitor.execute("query-qmp-schema", None) {
-        Ok(v) => v,
+fn load_schema(client: &Client) -> Option<LiveSchema> {
+    match client.live_schema() {
+        Ok(Some(l)) => Some(l),
+        Ok(None) => {
+            eprintln!("warning: the server has no query-qmp-schema; completion and checks are off");
+            None
+        }
         Err(e) => {
             eprintln!("warning: no schema from the server ({e}); completion and checks are off");
-            return None;
-        }
-    };
-    let text = serde_json::to_string(&reply).ok()?;
-    match qmp_schema::from_introspection_json("query-qmp-schema", &text) {
-        Ok(model) => Some(Schema::new(model)),
-        Err(e) => {
-            eprintln!(
-                "warning: cannot read the server's schema ({e}); completion and checks are off"
-            );
             None
         }
     }
 }
 
-fn spawn_notice_printer(
-    notices: Receiver<Notice>,
+fn spawn_event_printer(
+    events: EventStream,
     mut printer: Option<Box<dyn ExternalPrinter + Send>>,
     pretty: bool,
     closing: Arc<AtomicBool>,
 ) {
     std::thread::spawn(move || {
-        for n in notices {
-            if matches!(n, Notice::Closed(_)) && closing.load(Ordering::SeqCst) {
+        for item in events {
+            if matches!(item, Err(qmp_client::EventError::Closed(_)))
+                && closing.load(Ordering::SeqCst)
+            {
                 return;
             }
-            let mut text = format_notice(&n, pretty);
+            let mut text = format_event(&item, pretty);
             text.push('\n');
             let printed = printer
                 .as_mut()
@@ -473,7 +497,8 @@ pub fn run(args: ShellArgs) -> Result<()> {
             args.target.limit_text()
         ),
     );
-    let schema = load_schema(conn.monitor.as_ref()).map(Arc::new);
+    let live = load_schema(&conn);
+    let schema = live.as_ref().map(|l| l.schema().clone());
     drop(note);
     let in_transaction = Arc::new(AtomicBool::new(false));
     let config = Config::builder()
@@ -514,22 +539,19 @@ pub fn run(args: ShellArgs) -> Result<()> {
         None
     };
     let closing = Arc::new(AtomicBool::new(false));
-    spawn_notice_printer(conn.notices, printer, args.pretty, closing.clone());
+    spawn_event_printer(conn.events(), printer, args.pretty, closing.clone());
 
     let interactive = std::io::stdin().is_terminal();
     if interactive {
-        let version = conn
-            .version
-            .clone()
-            .unwrap_or_else(|| "(unknown version)".into());
+        let version = conn.version().unwrap_or_else(|| "(unknown version)".into());
         println!(
             "Connected to QEMU {version}{}. Type `help` for commands, Tab to complete, Ctrl-D to quit.",
             if args.hmp { " (HMP mode)" } else { "" }
         );
     }
     let mut session = Session {
-        monitor: conn.monitor,
-        schema,
+        client: conn,
+        live,
         parser: LineParser::new(),
         in_transaction,
         hmp: args.hmp,
@@ -595,48 +617,60 @@ pub fn run(args: ShellArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
+    use crate::client::Options;
+    use crate::cmd::target::Address;
+    use qmp_client::ErrorClass;
+    use qmp_client::testing::{FakeQemu, Script};
 
-    type Sent = Arc<Mutex<Vec<(String, Option<Value>)>>>;
-
-    /// A monitor that records what is sent and answers from a script.
-    struct Fake {
-        sent: Sent,
+    /// A fake QEMU that records what is sent and answers from a script:
+    /// an HMP command, an error with control characters, a command that
+    /// ends the connection, and an echo of anything else.
+    fn fake() -> FakeQemu {
+        let script = Script::new()
+            .stub(
+                "human-monitor-command",
+                json!("VM status: \u{1b}[31mrunning\r\n"),
+            )
+            .stub_error("fail", ErrorClass::GenericError, "bad \u{1b}[2J")
+            .stub("set-id", json!({"echo": {"id": "123"}}))
+            .stub("transaction", json!({}))
+            .stub("x-odd", json!({"s": "a\u{7f}\u{85}"}))
+            .expect("gone")
+            .eof();
+        FakeQemu::start(script).unwrap()
     }
 
-    impl Monitor for Fake {
-        fn execute(&self, name: &str, args: Option<Value>) -> Result<Value, MonitorError> {
-            self.sent
-                .lock()
-                .unwrap()
-                .push((name.to_owned(), args.clone()));
-            match name {
-                "human-monitor-command" => {
-                    Ok(Value::String("VM status: \x1b[31mrunning\r\n".into()))
-                }
-                "fail" => Err(MonitorError::Qmp {
-                    class: "GenericError".into(),
-                    desc: "bad \x1b[2J".into(),
-                }),
-                "gone" => Err(MonitorError::Connection("reset".into())),
-                _ => Ok(json!({"echo": args})),
-            }
-        }
-    }
-
-    fn session(hmp: bool) -> (Session, Sent) {
-        let sent = Arc::new(Mutex::new(Vec::new()));
-        let s = Session {
-            monitor: Box::new(Fake { sent: sent.clone() }),
-            schema: Some(Arc::new(Schema::new(schema::testmodel::model()))),
+    fn session(fake: &FakeQemu, hmp: bool) -> Session {
+        let opts = Options {
+            timeout: Some(std::time::Duration::from_secs(10)),
+            ..Options::default()
+        };
+        let client = Client::connect(&Address::Unix(fake.socket().to_owned()), opts).unwrap();
+        Session {
+            client,
+            live: Some(LiveSchema::new(
+                Arc::new(Schema::new(schema::testmodel::model())),
+                Some("10.0.0".into()),
+            )),
             parser: LineParser::new(),
             in_transaction: Arc::new(AtomicBool::new(false)),
             hmp,
             pretty: false,
             verbose: false,
             check: true,
-        };
-        (s, sent)
+        }
+    }
+
+    /// The commands the fake received (after negotiation).
+    fn sent(fake: &FakeQemu) -> Vec<Value> {
+        fake.received()
+            .into_iter()
+            .filter(|m| m["execute"] != "qmp_capabilities")
+            .map(|mut m| {
+                m.as_object_mut().map(|o| o.remove("id"));
+                m
+            })
+            .collect()
     }
 
     fn run(s: &mut Session, line: &str) -> (Outcome, String) {
@@ -647,7 +681,8 @@ mod tests {
 
     #[test]
     fn commands_are_checked_before_sending() {
-        let (mut s, sent) = session(false);
+        let fake = fake();
+        let mut s = session(&fake, false);
         let (_, out) = run(&mut s, "set-speed value=1 bogus=2");
         assert_eq!(
             out,
@@ -658,25 +693,33 @@ mod tests {
             out.starts_with("error: unknown command 'no-such-thing'"),
             "{out}"
         );
-        assert!(sent.lock().unwrap().is_empty());
+        // A command of another QEMU release: said so, with its release.
+        let (_, out) = run(&mut s, "query-stats");
+        assert!(
+            out.starts_with("error: `query-stats` is not supported by QEMU 10.0.0 (added in QEMU "),
+            "{out}"
+        );
+        assert!(sent(&fake).is_empty());
         let (_, out) = run(&mut s, "set-id id=123");
         assert_eq!(out, "{\"return\":{\"echo\":{\"id\":\"123\"}}}\n");
+        assert_eq!(
+            sent(&fake),
+            [json!({"execute": "set-id", "arguments": {"id": "123"}})]
+        );
     }
 
     #[test]
     fn transactions_are_sent_whole() {
-        let (mut s, sent) = session(false);
+        let fake = fake();
+        let mut s = session(&fake, false);
         assert_eq!(run(&mut s, "transaction(").1, "");
         assert!(s.in_transaction.load(Ordering::SeqCst));
         assert_eq!(run(&mut s, "stop-it name=7").1, "");
         let (_, out) = run(&mut s, ")");
         assert!(out.starts_with("{\"return\""), "{out}");
         assert_eq!(
-            sent.lock().unwrap()[0],
-            (
-                "transaction".to_owned(),
-                Some(json!({"actions": [{"type": "stop-it", "data": {"name": "7"}}]}))
-            )
+            sent(&fake)[0]["arguments"],
+            json!({"actions": [{"type": "stop-it", "data": {"name": "7"}}]})
         );
         let (_, out) = run(&mut s, "transaction( stop-it nam=1 )");
         assert!(
@@ -687,24 +730,31 @@ mod tests {
 
     #[test]
     fn errors_and_server_text_are_escaped() {
-        let (mut s, _) = session(false);
+        let fake = fake();
+        let mut s = session(&fake, false);
         let (o, out) = run(&mut s, "{\"execute\": \"fail\"}");
         assert_eq!(o, Outcome::Continue);
         assert_eq!(
             out,
             "{\"error\":{\"class\":\"GenericError\",\"desc\":\"bad \\u001b[2J\"}}\n"
         );
+        // Raw DEL and C1 characters in a reply are escaped, the value kept.
+        let (_, out) = run(&mut s, "{\"execute\": \"x-odd\"}");
+        assert_eq!(out, "{\"return\":{\"s\":\"a\\u007f\\u0085\"}}\n");
         assert_eq!(
             run(&mut s, "{\"execute\": \"gone\"}").0,
             Outcome::Disconnected
         );
         assert_eq!(run(&mut s, "quit").0, Outcome::Quit);
-        let (mut h, sent) = session(true);
+        let fake = self::fake();
+        let mut h = session(&fake, true);
         let (_, out) = run(&mut h, "info status");
         assert_eq!(out, "VM status: \\u001b[31mrunning\n");
         assert_eq!(
-            sent.lock().unwrap()[0].1,
-            Some(json!({"command-line": "info status"}))
+            sent(&fake),
+            [
+                json!({"execute": "human-monitor-command", "arguments": {"command-line": "info status"}})
+            ]
         );
     }
 
@@ -728,14 +778,31 @@ mod tests {
     }
 
     #[test]
-    fn bad_server_lines_become_warnings() {
-        let n = Notice::Bad {
-            text: "garbage\x1b[H".into(),
-            reason: "expected value".into(),
-        };
+    fn events_are_shown_as_received() {
+        let fake = FakeQemu::start(
+            Script::new()
+                .expect("go")
+                .reply(json!({}))
+                .raw(&b"{\"event\": \"X\", \"data\": {\"s\": \"a\\ud800\"}, \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}\r\n"[..])
+                .event("STOP", json!({}))
+                .eof(),
+        )
+        .unwrap();
+        let client =
+            Client::connect(&Address::Unix(fake.socket().to_owned()), Options::default()).unwrap();
+        let mut events = client.events();
+        client.call_raw("go", None).unwrap();
+        // Not representable as a `Value`, and unknown to the bindings:
+        // shown exactly.
+        let first = events.next().unwrap();
         assert_eq!(
-            format_notice(&n, false),
-            "warning: ignored a bad message from the server (expected value): garbage\\u001b[H"
+            format_event(&first, false),
+            "{\"event\":\"X\",\"data\":{\"s\":\"a\\ud800\"},\"timestamp\":{\"seconds\":1,\"microseconds\":2}}"
         );
+        let stop = events.next().unwrap();
+        assert!(matches!(&stop, Ok(e) if matches!(e.event, qmp_types::Event::Stop(_))));
+        assert!(format_event(&stop, false).contains("\"event\":\"STOP\""));
+        let closed = events.next().unwrap();
+        assert!(format_event(&closed, false).starts_with("connection closed: "));
     }
 }

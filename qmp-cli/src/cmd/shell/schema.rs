@@ -164,6 +164,11 @@ impl Schema {
         }
     }
 
+    /// Whether the schema has event `name`.
+    pub fn has_event(&self, name: &str) -> bool {
+        matches!(self.model.get(name), Some(Entity::Event(_)))
+    }
+
     fn entity(&self, ty: &str) -> Option<&Entity> {
         self.model.get(ty)
     }
