@@ -422,24 +422,3 @@ When \fBkind\fP is \fBred\fP: The members of \fI\%RedShape\fP\&.
         );
     }
 }
-#[cfg(test)]
-mod probe {
-    #[test]
-    fn probe_real() {
-        for f in [
-            "qemu-qmp-ref.7",
-            "qemu-storage-daemon-qmp-ref.7",
-            "qemu-ga-ref.7",
-        ] {
-            let t = std::fs::read_to_string(format!("/tmp/snapref/{f}")).unwrap();
-            let d = super::parse(&t);
-            let items: usize = d.iter().map(|x| x.items.len()).sum();
-            let vals: usize = d.iter().map(|x| x.values.len()).sum();
-            eprintln!(
-                "{f}: defs {} items {items} values {vals} returns {}",
-                d.len(),
-                d.iter().filter(|x| x.returns.is_some()).count()
-            );
-        }
-    }
-}
