@@ -124,11 +124,11 @@ impl Client {
 
 impl Monitor for Client {
     fn execute(&self, name: &str, args: Option<Value>) -> Result<Value, MonitorError> {
-        self.outcome(name, self.qmp.execute_raw(name, args))
+        self.outcome(name, self.qmp.call_raw(name, args))
     }
 
     fn execute_oob(&self, name: &str, args: Option<Value>) -> Result<Value, MonitorError> {
-        self.outcome(name, self.qmp.execute_raw_oob(name, args))
+        self.outcome(name, self.qmp.request_raw(name, args).oob().send())
     }
 
     fn is_closed(&self) -> bool {

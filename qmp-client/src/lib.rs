@@ -27,7 +27,7 @@
 //!     .await?;
 //! println!("QEMU {:?}", qmp.greeting().map(|g| g.version.qemu));
 //! let mut events = qmp.events();
-//! qmp.execute_raw("stop", None).await?;
+//! qmp.call(qmp_types::Stop).await?;
 //! if let Some(Ok(ev)) = events.next().await {
 //!     println!("{} at {:?}", ev.name(), ev.timestamp());
 //! }
@@ -83,6 +83,7 @@ pub mod launch;
 #[cfg(not(feature = "tokio"))]
 mod no_tokio;
 pub mod proto;
+mod readbuf;
 mod shared;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -97,4 +98,4 @@ pub use events::{EventError, EventStream, FromRawEvent, TypedEvent};
 pub use proto::{Greeting, Limits, Mode, RawEvent, RawReply, Stats};
 pub use qmp_types;
 #[cfg(feature = "tokio")]
-pub use tokio_client::Qmp;
+pub use tokio_client::{Qmp, RawRequest, Request};

@@ -187,13 +187,38 @@ impl State {
         self.conn.cancel(id);
     }
 
-    /// Drains the bytes to write.
-    pub(crate) fn transmits(&mut self) -> Vec<Transmit> {
-        let mut v = Vec::new();
-        while let Some(t) = self.conn.poll_transmit() {
-            v.push(t);
+    /// Drains the bytes to write (usually one message: no allocation
+    /// for the list).
+    pub(crate) fn transmits(&mut self) -> Transmits {
+        let first = self.conn.poll_transmit();
+        let mut rest = Vec::new();
+        if first.is_some() {
+            while let Some(t) = self.conn.poll_transmit() {
+                rest.push(t);
+            }
         }
-        v
+        Transmits { first, rest }
+    }
+}
+
+/// Messages to write, in order.
+pub(crate) struct Transmits {
+    first: Option<Transmit>,
+    rest: Vec<Transmit>,
+}
+
+impl Transmits {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+}
+
+impl IntoIterator for Transmits {
+    type Item = Transmit;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<Transmit>, std::vec::IntoIter<Transmit>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
     }
 }
 

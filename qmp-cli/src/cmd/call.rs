@@ -151,7 +151,7 @@ pub fn run(args: CallArgs) -> ExitCode {
     if typed.is_none() {
         eprintln!("qmp call: note: `{command}` is not in the bindings; running it untyped");
     }
-    let reply = qmp.execute_raw_reply(command, json_args.as_ref());
+    let reply = qmp.request_raw(command, json_args.clone()).send_reply();
     qmp.close();
     match reply {
         Ok(r) => {

@@ -65,7 +65,7 @@ fn live_address(path: &Path) -> Option<Address> {
 fn read_live(addr: &Address, timeout: Duration) -> Result<Model, String> {
     let fail = |e: &dyn std::fmt::Display| format!("qmp: {addr}: {}", target::one_line(e));
     let qmp = target::connect(addr, timeout, false).map_err(|e| fail(&e))?;
-    let reply = qmp.execute_raw_reply("query-qmp-schema", None);
+    let reply = qmp.request_raw("query-qmp-schema", None).send_reply();
     qmp.close();
     let reply = reply.map_err(|e| fail(&e))?;
     qmp_schema::from_introspection_json(&addr.to_string(), reply.json())
