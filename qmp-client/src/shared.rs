@@ -12,6 +12,7 @@ use crate::no_tokio::oneshot;
 use tokio::sync::oneshot;
 
 use crate::error::Error;
+use crate::proto::connection::IdMap;
 use crate::proto::{Connection, Greeting, Output, RawEvent, RawReply, Transmit};
 
 /// Where the outcome of one command goes.
@@ -77,7 +78,7 @@ impl EventQueue {
 
 pub(crate) struct State {
     pub(crate) conn: Connection,
-    pub(crate) waiters: HashMap<u64, Waiter>,
+    pub(crate) waiters: IdMap<Waiter>,
     pub(crate) events: EventQueue,
     /// The handshake outcome, once known (blocking waiters poll it).
     pub(crate) handshake: Option<Result<Option<Greeting>, Error>>,
@@ -230,7 +231,7 @@ impl Shared {
     pub(crate) fn new(conn: Connection, event_capacity: usize) -> Self {
         let mut st = State {
             conn,
-            waiters: HashMap::new(),
+            waiters: IdMap::default(),
             events: EventQueue::new(event_capacity),
             handshake: None,
             handshake_tx: None,
