@@ -1239,3 +1239,83 @@ async fn generated_types_unknown_enum_values_members_and_decode_paths() {
     })
     .await;
 }
+
+/// `call_many` fills its window before waiting (the server answers only
+/// once a full window arrived), returns the results in the order of the
+/// commands whatever the reply order, and one failed command does not
+/// stop the others.
+#[tokio::test]
+async fn call_many_pipelined_in_order_and_isolated() {
+    bounded(async {
+        let (c, _srv) = pair(quick(), |mut s| async move {
+            s.handshake().await;
+            let mut seen = 0u64;
+            while seen < 10 {
+                let batch = recv_n(&mut s, 4.min(10 - seen as usize)).await;
+                seen += batch.len() as u64;
+                // Replies back to front; command 5 fails.
+                for cmd in batch.iter().rev() {
+                    let n = cmd["arguments"]["n"].as_u64().unwrap();
+                    if n == 5 {
+                        s.error(cmd, "GenericError", "five").await;
+                    } else {
+                        s.reply(cmd, json!(n * 10)).await;
+                    }
+                }
+            }
+            s.recv().await;
+        })
+        .await;
+        let c = c.unwrap();
+        let results = c.call_many((0..10).map(|n| Echo { n }), 4).await;
+        assert_eq!(results.len(), 10);
+        for (n, r) in results.iter().enumerate() {
+            if n == 5 {
+                let e = r.as_ref().unwrap_err();
+                assert_eq!(e.class(), Some(&ErrorClass::GenericError), "{e:?}");
+            } else {
+                assert_eq!(r.as_ref().unwrap(), &(n as u64 * 10));
+            }
+        }
+        assert_eq!(c.stats().unknown_replies, 0);
+    })
+    .await;
+}
+
+/// Receives `n` commands (the server side of a window).
+async fn recv_n(s: &mut Server, n: usize) -> Vec<Value> {
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        v.push(s.recv().await.unwrap());
+    }
+    v
+}
+
+/// A per-call `no_timeout` overrides the builder's command timeout.
+#[tokio::test]
+async fn per_call_no_timeout_overrides_the_default() {
+    bounded(async {
+        let (c, _srv) = pair(
+            quick().command_timeout(Some(Duration::from_millis(50))),
+            |mut s| async move {
+                s.handshake().await;
+                let a = s.recv().await.unwrap();
+                let b = s.recv().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                s.reply(&a, json!(1)).await;
+                s.reply(&b, json!(2)).await;
+                s.recv().await;
+            },
+        )
+        .await;
+        let c = c.unwrap();
+        let (a, b) = tokio::join!(
+            c.call(Echo { n: 1 }),
+            c.request(Echo { n: 2 }).no_timeout().send()
+        );
+        let e = a.unwrap_err();
+        assert!(matches!(e, Error::Timeout(TimeoutKind::Reply)), "{e:?}");
+        assert_eq!(b.unwrap(), 2);
+    })
+    .await;
+}
