@@ -113,19 +113,19 @@ impl Client {
 
     /// Runs a typed command and decodes its reply with the bindings.
     pub fn call<C: Command>(&self, command: C) -> Result<C::Returns, CallError> {
-        let r = self.qmp.execute(command);
+        let r = self.qmp.call(command);
         self.outcome(C::NAME, r)
     }
 
     /// Runs any command by name; the reply is kept as received.
     pub fn call_raw(&self, name: &str, args: Option<&Value>) -> Result<RawReply, CallError> {
-        let r = self.qmp.execute_raw_reply(name, args);
+        let r = self.qmp.request_raw(name, args.cloned()).send_reply();
         self.outcome(name, r)
     }
 
     /// Runs any command by name, out of band (`exec-oob`).
     pub fn call_raw_oob(&self, name: &str, args: Option<Value>) -> Result<Value, CallError> {
-        let r = self.qmp.execute_raw_oob(name, args);
+        let r = self.qmp.request_raw(name, args).oob().send();
         self.outcome(name, r)
     }
 

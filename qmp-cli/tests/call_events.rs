@@ -211,7 +211,7 @@ fn events_count_and_order() {
     let mut running = false;
     while child.try_wait().unwrap().is_none() {
         assert!(Instant::now() < end, "qmp events never finished");
-        ctl.execute_raw(if running { "stop" } else { "cont" }, None)
+        ctl.call_raw(if running { "stop" } else { "cont" }, None)
             .unwrap();
         running = !running;
         std::thread::sleep(Duration::from_millis(50));
@@ -273,7 +273,7 @@ fn events_filter_by_name() {
     let mut running = false;
     while child.try_wait().unwrap().is_none() {
         assert!(Instant::now() < end, "qmp events never finished");
-        ctl.execute_raw(if running { "stop" } else { "cont" }, None)
+        ctl.call_raw(if running { "stop" } else { "cont" }, None)
             .unwrap();
         running = !running;
         std::thread::sleep(Duration::from_millis(50));

@@ -342,7 +342,7 @@ fn check_monitor(tag: &str, what: &str, sock: &Path, bindings: Bindings) -> Repo
     let t0 = Instant::now();
     let qmp = connect(sock);
     let schema = qmp
-        .execute_raw("query-qmp-schema", None)
+        .call_raw("query-qmp-schema", None)
         .expect("raw query-qmp-schema");
     let commands = read_only_commands(&schema);
     assert!(
@@ -358,7 +358,7 @@ fn check_monitor(tag: &str, what: &str, sock: &Path, bindings: Bindings) -> Repo
             skipped.push(format!("{command} ({why})"));
             continue;
         }
-        let (raw, failure) = match qmp.execute_raw_reply(&command, None) {
+        let (raw, failure) = match qmp.request_raw(&command, None).send_reply() {
             Ok(reply) => {
                 let value = reply.to_value_of(&command).expect("a representable reply");
                 let failure = typed_vs_raw(bindings, &command, &value, &mut dropped);
@@ -553,7 +553,7 @@ where
 {
     let cmd = C::from_json(args.clone())
         .unwrap_or_else(|e| panic!("{}: typed arguments {args}: {e}", C::NAME));
-    qmp.execute(cmd)
+    qmp.call(cmd)
         .unwrap_or_else(|e| panic!("{}: typed call: {e}", C::NAME))
 }
 
@@ -686,9 +686,10 @@ fn reply_not_lost(tag: &str) {
     let p = qemu::system_at(&rel.system, "none", &["-S"]);
     let qmp = connect(&p.sock);
     let raw = qmp
-        .execute_raw_reply("query-status", None)
+        .request_raw("query-status", None)
+        .send_reply()
         .expect("raw query-status");
-    let e = qmp.execute(QueryStatusStrict).unwrap_err();
+    let e = qmp.call(QueryStatusStrict).unwrap_err();
     match &e {
         qmp_client::Error::Decode {
             command,
@@ -913,7 +914,7 @@ fn storage_daemon(tag: &str) {
     let add =
         qsd::BlockdevAdd::from_json(json!({"driver": "null-co", "node-name": "n0", "size": 4096}))
             .expect("typed blockdev-add arguments");
-    qmp.execute(add).expect("typed blockdev-add");
+    qmp.call(add).expect("typed blockdev-add");
     let nodes = qmp
         .query_named_block_nodes(Default::default())
         .expect("typed query-named-block-nodes");
@@ -923,7 +924,7 @@ fn storage_daemon(tag: &str) {
     );
     qmp.blockdev_del("n0".into()).expect("typed blockdev-del");
     // No VM here: machine commands do not exist, as a typed QMP error.
-    let e = qmp.execute_raw("query-status", None).unwrap_err();
+    let e = qmp.call_raw("query-status", None).unwrap_err();
     assert!(e.is_command_not_found(), "{e:?}");
 }
 
@@ -958,13 +959,13 @@ fn guest_agent(tag: &str) {
     // Typed = raw for the enabled RPCs that take no argument.
     let mut dropped = BTreeSet::new();
     for rpc in ["guest-ping", "guest-info", "guest-get-time"] {
-        let raw = ga.execute_raw(rpc, None).expect(rpc);
+        let raw = ga.call_raw(rpc, None).expect(rpc);
         if let Some(f) = typed_vs_raw(Bindings::GuestAgent, rpc, &raw, &mut dropped) {
             panic!("QEMU {tag}: {rpc}: {f}");
         }
     }
     // Disabled RPCs fail as a typed QMP error; the connection stays usable.
-    let e = ga.execute_raw("guest-get-osinfo", None).unwrap_err();
+    let e = ga.call_raw("guest-get-osinfo", None).unwrap_err();
     assert!(matches!(e, qmp_client::Error::Qmp(_)), "{e:?}");
     ga.guest_ping().expect("typed guest-ping after an error");
 }

@@ -1,7 +1,7 @@
 //! This client in the benchmark: the generated `query-status` binding,
 //! async (tokio current-thread) or blocking. `bench_client async|blocking|blocking-threads
 //! seq|pipe64 N SOCK`. Blocking `pipe64` keeps a 64-deep window from one
-//! thread (`execute_many`); `blocking-threads` runs 64 threads instead.
+//! thread (`call_many`); `blocking-threads` runs 64 threads instead.
 
 use std::time::Instant;
 
@@ -33,7 +33,7 @@ fn main() {
                 let cpu0 = cpu_secs();
                 if mode == "seq" {
                     for _ in 0..n {
-                        let s = qmp.execute(QueryStatus).await.unwrap();
+                        let s = qmp.call(QueryStatus).await.unwrap();
                         assert!(!s.status.as_str().is_empty());
                     }
                 } else {
@@ -43,7 +43,7 @@ fn main() {
                         let per = n / 64 + usize::from(w < n % 64);
                         set.spawn(async move {
                             for _ in 0..per {
-                                q.execute(QueryStatus).await.unwrap();
+                                q.call(QueryStatus).await.unwrap();
                             }
                         });
                     }
@@ -58,11 +58,11 @@ fn main() {
             let cpu0 = cpu_secs();
             if mode == "seq" {
                 for _ in 0..n {
-                    let s = qmp.execute(QueryStatus).unwrap();
+                    let s = qmp.call(QueryStatus).unwrap();
                     assert!(!s.status.as_str().is_empty());
                 }
             } else if flavour == "blocking" {
-                for r in qmp.execute_many((0..n).map(|_| QueryStatus), 64) {
+                for r in qmp.call_many((0..n).map(|_| QueryStatus), 64) {
                     assert!(!r.unwrap().status.as_str().is_empty());
                 }
             } else {
@@ -72,7 +72,7 @@ fn main() {
                         let per = n / 64 + usize::from(w < n % 64);
                         s.spawn(move || {
                             for _ in 0..per {
-                                q.execute(QueryStatus).unwrap();
+                                q.call(QueryStatus).unwrap();
                             }
                         });
                     }

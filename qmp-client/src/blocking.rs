@@ -13,6 +13,7 @@
 //! arrive while nobody waits stay in the socket until someone reads.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::marker::PhantomData;
 use std::net::{TcpStream, ToSocketAddrs};
@@ -25,15 +26,14 @@ use std::time::{Duration, Instant};
 use qmp_types::{ClientBlocking, Command, EventKind, OobCommand};
 use serde::Serialize;
 
-use crate::config::Builder;
+use crate::config::{Builder, CallOpts};
 use crate::error::{Error, IoOp, TimeoutKind};
 use crate::events::{EventError, FromRawEvent, Next, TypedEvent, next_item};
 use crate::fd;
-use crate::proto::{Connection, ExecOptions, Greeting, Mode, RawEvent, RawReply, Stats, Transmit};
+use crate::proto::{Connection, ExecOptions, Greeting, Mode, RawEvent, RawReply, Stats};
+use crate::readbuf::ReadBuf;
 use crate::shared::sync_value;
-use crate::shared::{Shared, State, Waiter};
-
-const READ_BUF: usize = 64 * 1024;
+use crate::shared::{Shared, State, Transmits, Waiter};
 
 /// A blocking byte stream the client can run on: std's `UnixStream` and
 /// `TcpStream` (and anything like them).
@@ -151,7 +151,7 @@ enum Role {
 
 struct Inner {
     shared: Arc<Shared>,
-    reader: Mutex<(Box<dyn Io>, Vec<u8>)>,
+    reader: Mutex<(Box<dyn Io>, ReadBuf)>,
     writer: Mutex<Box<dyn WriteIo>>,
     greeting: Option<Greeting>,
     command_timeout: Option<Duration>,
@@ -238,7 +238,7 @@ impl Builder {
                     s: r,
                     timeout: None,
                 }),
-                vec![0; READ_BUF],
+                ReadBuf::new(),
             )),
             writer: Mutex::new(Box::new(WriteSide(s))),
             greeting: None,
@@ -272,7 +272,7 @@ impl Builder {
 }
 
 impl Inner {
-    fn write(&self, ts: Vec<Transmit>) -> Result<(), Error> {
+    fn write(&self, ts: Transmits) -> Result<(), Error> {
         if ts.is_empty() {
             return Ok(());
         }
@@ -364,12 +364,17 @@ impl Inner {
             drop(st);
             let mut rd = lock(&self.reader);
             let (io, buf) = &mut *rd;
-            let res = io.set_read_timeout(remaining).and_then(|()| io.read(buf));
+            let res = io
+                .set_read_timeout(remaining)
+                .and_then(|()| io.read(buf.space()));
             st = shared.lock();
             st.reading = false;
             match res {
                 Ok(0) => st.conn.handle_eof(),
-                Ok(n) => st.conn.handle_input(&buf[..n]),
+                Ok(n) => {
+                    st.conn.handle_input(buf.data(n));
+                    buf.adapt(n);
+                }
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -402,42 +407,41 @@ impl Inner {
         &self,
         name: Cow<'static, str>,
         args: &A,
-        oob: bool,
-        fds: Vec<OwnedFd>,
+        opts: CallOpts,
         expect_reply: bool,
-        timeout: Option<Duration>,
     ) -> Result<Option<RawReply>, Error> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        match self.submit(name, args, oob, fds, expect_reply)? {
-            Some(id) => self.wait_reply(id, deadline).map(Some),
+        match self.submit(name, args, opts, expect_reply)? {
+            Some(p) => p.wait().map(Some),
             None => Ok(None),
         }
     }
 
-    /// Registers and writes a command; returns its id if a reply is
-    /// expected (the caller then owns the waiter: `wait_reply` or `cancel`).
+    /// Registers and writes a command; returns its [`Pending`] reply if
+    /// one is expected (dropping it forgets the command).
     fn submit<A: Serialize + ?Sized>(
         &self,
         name: Cow<'static, str>,
         args: &A,
-        oob: bool,
-        fds: Vec<OwnedFd>,
+        opts: CallOpts,
         expect_reply: bool,
-    ) -> Result<Option<u64>, Error> {
-        if !fds.is_empty() && !self.fd_passing {
+    ) -> Result<Option<Pending<'_>>, Error> {
+        if !opts.fds.is_empty() && !self.fd_passing {
             return Err(Error::FdPassingUnsupported);
         }
         if self.check_caps && !crate::caps::exempt(&name) {
             self.capabilities()?.check_serialized(&name, args)?;
         }
+        let deadline = opts
+            .timeout_or(self.command_timeout)
+            .map(|t| Instant::now() + t);
         let (id, ts) = {
             let mut st = self.shared.lock();
             let id = st.conn.execute(
                 name,
                 args,
                 ExecOptions {
-                    oob,
-                    fds,
+                    oob: opts.oob,
+                    fds: opts.fds,
                     expect_reply,
                 },
             )?;
@@ -452,7 +456,12 @@ impl Inner {
             }
             return Err(e);
         }
-        Ok(expect_reply.then_some(id))
+        Ok(expect_reply.then_some(Pending {
+            inner: self,
+            id,
+            deadline,
+            armed: true,
+        }))
     }
 
     /// The live capabilities: fetched once (the two queries are exempt
@@ -470,10 +479,8 @@ impl Inner {
             self.send(
                 Cow::Borrowed(name),
                 &None::<&serde_json::Value>,
-                false,
-                Vec::new(),
+                CallOpts::default(),
                 true,
-                self.command_timeout,
             )?
             .ok_or(Error::Closed)?
             .to_value_of(name)
@@ -552,98 +559,106 @@ impl Qmp {
         lock(&self.inner.writer).shutdown();
     }
 
-    /// Runs a typed command with the builder's default timeout.
-    pub fn execute<C: Command>(&self, command: C) -> Result<C::Returns, Error> {
-        self.execute_with_timeout(command, self.inner.command_timeout)
-    }
-
-    /// Runs a typed command with an explicit timeout.
-    pub fn execute_with_timeout<C: Command>(
-        &self,
-        command: C,
-        timeout: Option<Duration>,
-    ) -> Result<C::Returns, Error> {
-        self.typed(command, false, Vec::new(), timeout)
-    }
-
-    /// Runs a command out-of-band (needs the `oob` capability).
-    pub fn execute_oob<C: OobCommand>(&self, command: C) -> Result<C::Returns, Error> {
-        self.typed(command, true, Vec::new(), self.inner.command_timeout)
-    }
-
-    /// Runs a command passing file descriptors with it (Unix sockets).
-    pub fn execute_with_fds<C: Command>(
-        &self,
-        command: C,
-        fds: Vec<OwnedFd>,
-    ) -> Result<C::Returns, Error> {
-        self.typed(command, false, fds, self.inner.command_timeout)
-    }
-
-    fn typed<C: Command>(
-        &self,
-        command: C,
-        oob: bool,
-        fds: Vec<OwnedFd>,
-        timeout: Option<Duration>,
-    ) -> Result<C::Returns, Error> {
+    /// Runs a typed command and returns its typed result, with the
+    /// builder's default timeout ([`Builder::command_timeout`]). For
+    /// per-call options (timeout, file descriptors, out-of-band) use
+    /// [`request`](Self::request).
+    ///
+    /// ```no_run
+    /// # fn demo(qmp: &qmp_client::blocking::Qmp) -> Result<(), qmp_client::Error> {
+    /// let status = qmp.call(qmp_types::QueryStatus)?;
+    /// println!("running: {}", status.running);
+    /// # Ok(()) }
+    /// ```
+    pub fn call<C: Command>(&self, command: C) -> Result<C::Returns, Error> {
         let reply = self.inner.send(
             Cow::Borrowed(C::NAME),
             &command,
-            oob,
-            fds,
+            CallOpts::default(),
             C::SUCCESS_RESPONSE,
-            timeout,
         )?;
         decode_typed::<C>(reply)
     }
 
-    /// Sends a typed command without waiting for its reply (pipelining
-    /// from one thread). The reply is taken with [`Ticket::recv`], in any
-    /// order; replies are routed by id, so other threads may call
-    /// [`execute`](Self::execute) meanwhile. The builder's command timeout
-    /// runs from now. Dropping a ticket unread forgets its reply.
+    /// A typed call with options, sent by [`Request::send`]:
+    ///
+    /// ```no_run
+    /// # fn demo(qmp: &qmp_client::blocking::Qmp, fd: std::os::fd::OwnedFd) -> Result<(), qmp_client::Error> {
+    /// use std::time::Duration;
+    /// use qmp_types::{Getfd, QueryYank};
+    /// // A timeout for this call only.
+    /// let status = qmp
+    ///     .request(qmp_types::QueryStatus)
+    ///     .timeout(Duration::from_secs(2))
+    ///     .send()?;
+    /// // File descriptors passed with the command (Unix sockets).
+    /// qmp.request(Getfd { fdname: "disk0".into() }).fds([fd]).send()?;
+    /// // Out-of-band (needs `Builder::oob(true)` and a monitor that offers it).
+    /// let instances = qmp.request(QueryYank).oob().send()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Only commands whose schema says `allow-oob` implement
+    /// [`OobCommand`], so asking for any other command out-of-band does
+    /// not compile:
+    ///
+    /// ```compile_fail,E0599
+    /// # fn f(qmp: &qmp_client::blocking::Qmp) {
+    /// let _ = qmp.request(qmp_types::QueryStatus).oob(); // not allow-oob
+    /// # }
+    /// ```
+    pub fn request<C: Command>(&self, command: C) -> Request<'_, C> {
+        Request {
+            qmp: self,
+            command,
+            opts: CallOpts::default(),
+        }
+    }
+
+    /// Runs any command by name, untyped: `args` is the `arguments` object
+    /// (or `None`), the result is the `return` value. For options, or the
+    /// reply text exactly as received, use
+    /// [`request_raw`](Self::request_raw).
+    pub fn call_raw(
+        &self,
+        name: &str,
+        args: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, Error> {
+        self.request_raw(name, args).send()
+    }
+
+    /// An untyped call with options, sent by [`RawRequest::send`] (the
+    /// `return` value) or [`RawRequest::send_reply`] (the reply as
+    /// received).
+    pub fn request_raw<'a>(
+        &'a self,
+        name: &'a str,
+        args: Option<serde_json::Value>,
+    ) -> RawRequest<'a> {
+        RawRequest {
+            qmp: self,
+            name,
+            args,
+            opts: CallOpts::default(),
+        }
+    }
+
+    /// Runs many commands of one type from this thread, pipelined: at
+    /// most `window` (at least 1) in flight, each with the builder's
+    /// default timeout; the results come back in the order of `commands`.
+    /// A failure of one command does not stop the others (after the
+    /// connection closes they all fail fast with its error). Other threads
+    /// may call the client meanwhile (replies are routed by id).
     ///
     /// ```no_run
     /// # fn f(qmp: &qmp_client::blocking::Qmp) -> Result<(), qmp_client::Error> {
     /// use qmp_types::QueryStatus;
-    /// let tickets: Vec<_> = (0..8).map(|_| qmp.send(QueryStatus)).collect::<Result<_, _>>()?;
-    /// for t in tickets {
-    ///     println!("{:?}", t.recv()?.status);
+    /// for r in qmp.call_many((0..8).map(|_| QueryStatus), 8) {
+    ///     println!("{:?}", r?.status);
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn send<C: Command>(&self, command: C) -> Result<Ticket<'_, C>, Error> {
-        self.send_with_timeout(command, self.inner.command_timeout)
-    }
-
-    /// [`send`](Self::send) with an explicit timeout for the reply.
-    pub fn send_with_timeout<C: Command>(
-        &self,
-        command: C,
-        timeout: Option<Duration>,
-    ) -> Result<Ticket<'_, C>, Error> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let id = self.inner.submit(
-            Cow::Borrowed(C::NAME),
-            &command,
-            false,
-            Vec::new(),
-            C::SUCCESS_RESPONSE,
-        )?;
-        Ok(Ticket {
-            qmp: self,
-            id,
-            deadline,
-            _marker: PhantomData,
-        })
-    }
-
-    /// Runs many commands of one type from this thread, keeping at most
-    /// `window` (at least 1) in flight; the results come back in the order
-    /// of `commands`. A failure of one command does not stop the others
-    /// (after the connection closes they all fail fast with its error).
-    pub fn execute_many<C: Command>(
+    pub fn call_many<C: Command>(
         &self,
         commands: impl IntoIterator<Item = C>,
         window: usize,
@@ -651,79 +666,25 @@ impl Qmp {
         let window = window.max(1);
         let commands = commands.into_iter();
         let mut out = Vec::with_capacity(commands.size_hint().0);
-        let mut in_flight = std::collections::VecDeque::with_capacity(window);
+        let mut in_flight: VecDeque<Result<Option<Pending<'_>>, Error>> =
+            VecDeque::with_capacity(window.min(1024));
         for c in commands {
             if in_flight.len() == window {
-                out.push(recv_slot(in_flight.pop_front()));
+                if let Some(p) = in_flight.pop_front() {
+                    out.push(finish_typed::<C>(p));
+                }
             }
-            in_flight.push_back(self.send(c));
+            in_flight.push_back(self.inner.submit(
+                Cow::Borrowed(C::NAME),
+                &c,
+                CallOpts::default(),
+                C::SUCCESS_RESPONSE,
+            ));
         }
-        for t in in_flight {
-            out.push(recv_slot(Some(t)));
+        for p in in_flight {
+            out.push(finish_typed::<C>(p));
         }
         out
-    }
-
-    /// Runs any command by name, untyped.
-    pub fn execute_raw(
-        &self,
-        name: &str,
-        args: Option<serde_json::Value>,
-    ) -> Result<serde_json::Value, Error> {
-        self.execute_raw_reply(name, args.as_ref())?
-            .to_value_of(name)
-    }
-
-    /// Runs any command by name; returns the reply undecoded.
-    pub fn execute_raw_reply(
-        &self,
-        name: &str,
-        args: Option<&serde_json::Value>,
-    ) -> Result<RawReply, Error> {
-        let r = self.inner.send(
-            Cow::Owned(name.to_owned()),
-            &args,
-            false,
-            Vec::new(),
-            true,
-            self.inner.command_timeout,
-        )?;
-        r.ok_or(Error::Closed)
-    }
-
-    /// Untyped out-of-band call.
-    pub fn execute_raw_oob(
-        &self,
-        name: &str,
-        args: Option<serde_json::Value>,
-    ) -> Result<serde_json::Value, Error> {
-        let r = self.inner.send(
-            Cow::Owned(name.to_owned()),
-            &args,
-            true,
-            Vec::new(),
-            true,
-            self.inner.command_timeout,
-        )?;
-        r.ok_or(Error::Closed)?.to_value_of(name)
-    }
-
-    /// Untyped call passing file descriptors.
-    pub fn execute_raw_with_fds(
-        &self,
-        name: &str,
-        args: Option<serde_json::Value>,
-        fds: Vec<OwnedFd>,
-    ) -> Result<serde_json::Value, Error> {
-        let r = self.inner.send(
-            Cow::Owned(name.to_owned()),
-            &args,
-            false,
-            fds,
-            true,
-            self.inner.command_timeout,
-        )?;
-        r.ok_or(Error::Closed)?.to_value_of(name)
     }
 
     /// See [`capabilities`](Self::capabilities).
@@ -796,55 +757,37 @@ fn decode_typed<C: Command>(reply: Option<RawReply>) -> Result<C::Returns, Error
     }
 }
 
-fn recv_slot<C: Command>(t: Option<Result<Ticket<'_, C>, Error>>) -> Result<C::Returns, Error> {
-    match t {
-        Some(Ok(t)) => t.recv(),
-        Some(Err(e)) => Err(e),
-        None => Err(Error::Closed),
+fn finish_typed<C: Command>(p: Result<Option<Pending<'_>>, Error>) -> Result<C::Returns, Error> {
+    match p? {
+        Some(p) => p.wait()?.decode(C::NAME),
+        None => decode_typed::<C>(None),
     }
 }
 
-/// A command sent with [`Qmp::send`] whose reply is still to be taken.
-/// Dropping it unread cancels the wait (a late reply is discarded).
-#[must_use = "the reply is only available through `recv`"]
-pub struct Ticket<'a, C: Command> {
-    qmp: &'a Qmp,
-    /// `None`: the command has no success response.
-    id: Option<u64>,
+/// A command registered and written, whose reply is still to be taken.
+/// Dropped unread (or timed out), it forgets the command: the late reply
+/// is dropped and counted.
+struct Pending<'a> {
+    inner: &'a Inner,
+    id: u64,
     deadline: Option<Instant>,
-    _marker: PhantomData<fn() -> C>,
+    /// Whether dropping must cancel (false once the reply was taken).
+    armed: bool,
 }
 
-impl<C: Command> std::fmt::Debug for Ticket<'_, C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ticket")
-            .field("command", &C::NAME)
-            .field("id", &self.id)
-            .finish_non_exhaustive()
+impl Pending<'_> {
+    /// Waits for the reply (reading the socket if no other thread is).
+    fn wait(mut self) -> Result<RawReply, Error> {
+        // `wait_reply` forgets the command itself when it fails.
+        self.armed = false;
+        self.inner.wait_reply(self.id, self.deadline)
     }
 }
 
-impl<C: Command> Ticket<'_, C> {
-    /// The wire id of the command (`None` if it gets no reply).
-    pub fn id(&self) -> Option<u64> {
-        self.id
-    }
-
-    /// Waits for the reply (reading the socket if no other thread is)
-    /// and decodes it; on timeout the reply is forgotten.
-    pub fn recv(mut self) -> Result<C::Returns, Error> {
-        let reply = match self.id.take() {
-            Some(id) => Some(self.qmp.inner.wait_reply(id, self.deadline)?),
-            None => None,
-        };
-        decode_typed::<C>(reply)
-    }
-}
-
-impl<C: Command> Drop for Ticket<'_, C> {
+impl Drop for Pending<'_> {
     fn drop(&mut self) {
-        if let Some(id) = self.id.take() {
-            self.qmp.inner.shared.lock().cancel(id);
+        if self.armed {
+            self.inner.shared.lock().cancel(self.id);
         }
     }
 }
@@ -853,7 +796,7 @@ impl ClientBlocking for Qmp {
     type Error = Error;
 
     fn execute<C: Command>(&self, command: C) -> Result<C::Returns, Error> {
-        Qmp::execute(self, command)
+        Qmp::call(self, command)
     }
 }
 
@@ -921,5 +864,128 @@ impl<E: FromRawEvent> Iterator for Events<E> {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_until(None).unwrap_or(None)
+    }
+}
+
+/// A typed call with per-call options, made by [`Qmp::request`]; nothing
+/// is sent until [`send`](Self::send).
+#[must_use = "nothing is sent until `send`"]
+pub struct Request<'a, C> {
+    qmp: &'a Qmp,
+    command: C,
+    opts: CallOpts,
+}
+
+impl<C: Command> std::fmt::Debug for Request<'_, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("command", &C::NAME)
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Command> Request<'_, C> {
+    /// The reply timeout of this call (instead of the builder's
+    /// [`Builder::command_timeout`]). On timeout the call fails with
+    /// [`Error::Timeout`] and its late reply is dropped.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.opts.timeout = Some(Some(timeout));
+        self
+    }
+
+    /// No reply timeout for this call, whatever the builder's default.
+    pub fn no_timeout(mut self) -> Self {
+        self.opts.timeout = Some(None);
+        self
+    }
+
+    /// File descriptors to pass with the command (`SCM_RIGHTS`; `getfd`,
+    /// `add-fd`). Unix socket connections only, else the call fails with
+    /// [`Error::FdPassingUnsupported`].
+    pub fn fds(mut self, fds: impl IntoIterator<Item = OwnedFd>) -> Self {
+        self.opts.fds.extend(fds);
+        self
+    }
+
+    /// Sends the command and waits for its typed result.
+    pub fn send(self) -> Result<C::Returns, Error> {
+        let reply = self.qmp.inner.send(
+            Cow::Borrowed(C::NAME),
+            &self.command,
+            self.opts,
+            C::SUCCESS_RESPONSE,
+        )?;
+        decode_typed::<C>(reply)
+    }
+}
+
+impl<C: OobCommand> Request<'_, C> {
+    /// Runs the command out-of-band (`exec-oob`): it overtakes in-band
+    /// commands still queued in QEMU. Only for commands whose schema says
+    /// `allow-oob` (checked at compile time); needs the `oob` capability
+    /// ([`Builder::oob`]), else the call fails with
+    /// [`Error::OobNotEnabled`].
+    pub fn oob(mut self) -> Self {
+        self.opts.oob = true;
+        self
+    }
+}
+
+/// An untyped call with per-call options, made by [`Qmp::request_raw`];
+/// nothing is sent until [`send`](Self::send) or
+/// [`send_reply`](Self::send_reply).
+#[must_use = "nothing is sent until `send` or `send_reply`"]
+#[derive(Debug)]
+pub struct RawRequest<'a> {
+    qmp: &'a Qmp,
+    name: &'a str,
+    args: Option<serde_json::Value>,
+    opts: CallOpts,
+}
+
+impl RawRequest<'_> {
+    /// The reply timeout of this call (instead of the builder's default).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.opts.timeout = Some(Some(timeout));
+        self
+    }
+
+    /// No reply timeout for this call.
+    pub fn no_timeout(mut self) -> Self {
+        self.opts.timeout = Some(None);
+        self
+    }
+
+    /// File descriptors to pass with the command (Unix sockets only).
+    pub fn fds(mut self, fds: impl IntoIterator<Item = OwnedFd>) -> Self {
+        self.opts.fds.extend(fds);
+        self
+    }
+
+    /// Runs the command out-of-band. Untyped, so not checked at compile
+    /// time: QEMU refuses commands that do not allow it.
+    pub fn oob(mut self) -> Self {
+        self.opts.oob = true;
+        self
+    }
+
+    /// Sends the command and returns its `return` value.
+    pub fn send(self) -> Result<serde_json::Value, Error> {
+        let name = self.name;
+        self.send_reply()?.to_value_of(name)
+    }
+
+    /// Sends the command and returns the reply undecoded: the message
+    /// exactly as received ([`RawReply::message`]) and its `return` slice
+    /// ([`RawReply::json`]), for callers that decode themselves.
+    pub fn send_reply(self) -> Result<RawReply, Error> {
+        let r = self.qmp.inner.send(
+            Cow::Owned(self.name.to_owned()),
+            &self.args,
+            self.opts,
+            true,
+        )?;
+        r.ok_or(Error::Closed)
     }
 }

@@ -128,7 +128,7 @@ impl Builder {
     ///     .check_capabilities(true)
     ///     .connect_unix("/run/vm/qmp.sock")
     ///     .await?;
-    /// match qmp.execute(qmp_types::QueryStatsSchemas { provider: None }).await {
+    /// match qmp.call(qmp_types::QueryStatsSchemas { provider: None }).await {
     ///     Err(e) if e.is_unsupported() => eprintln!("{e}"),
     ///     // "`query-stats-schemas` is not supported by QEMU 5.2.0 (added in QEMU 7.1)"
     ///     other => {
@@ -140,5 +140,24 @@ impl Builder {
     pub fn check_capabilities(mut self, enable: bool) -> Self {
         self.check_capabilities = enable;
         self
+    }
+}
+
+/// The options of one call, as set on a request builder
+/// ([`crate::Request`], [`crate::blocking::Request`] and their raw
+/// counterparts).
+#[derive(Debug, Default)]
+pub(crate) struct CallOpts {
+    /// `None`: the builder's [`Builder::command_timeout`]; `Some(t)`: `t`
+    /// (`Some(None)`: no timeout).
+    pub(crate) timeout: Option<Option<Duration>>,
+    pub(crate) fds: Vec<std::os::fd::OwnedFd>,
+    pub(crate) oob: bool,
+}
+
+impl CallOpts {
+    /// The reply timeout, given the connection's default.
+    pub(crate) fn timeout_or(&self, default: Option<Duration>) -> Option<Duration> {
+        self.timeout.unwrap_or(default)
     }
 }

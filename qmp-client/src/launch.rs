@@ -16,7 +16,7 @@
 //!     .args(["-machine", "none", "-nodefaults"])
 //!     .launch()
 //!     .await?;
-//! let status = qmp.execute_raw("query-status", None).await?;
+//! let status = qmp.call_raw("query-status", None).await?;
 //! println!("{status} (pid {})", qemu.pid());
 //! # Ok(()) }
 //! ```
@@ -28,7 +28,7 @@
 //! # fn demo() -> Result<(), qmp_client::launch::LaunchError> {
 //! use qmp_client::launch::Launcher;
 //! let (_qsd, qmp) = Launcher::storage_daemon("qemu-storage-daemon").launch_blocking()?;
-//! qmp.execute_raw("query-named-block-nodes", None)?;
+//! qmp.call_raw("query-named-block-nodes", None)?;
 //! # Ok(()) }
 //! ```
 //!

@@ -27,10 +27,44 @@
 //!     .await?;
 //! println!("QEMU {:?}", qmp.greeting().map(|g| g.version.qemu));
 //! let mut events = qmp.events();
-//! qmp.execute_raw("stop", None).await?;
+//! qmp.call(qmp_types::Stop).await?;
 //! if let Some(Ok(ev)) = events.next().await {
 //!     println!("{} at {:?}", ev.name(), ev.timestamp());
 //! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Calling
+//!
+//! Both clients have the same call API (`.await` on tokio, none on
+//! [`blocking::Qmp`]):
+//!
+//! * [`Qmp::call`]`(cmd)`: a typed command, the builder's default timeout;
+//! * [`Qmp::request`]`(cmd)` builds a call with options, then `.send()`:
+//!   [`Request::timeout`] / [`Request::no_timeout`], [`Request::fds`]
+//!   (descriptors passed with the command) and [`Request::oob`], which
+//!   exists only for commands whose schema allows out-of-band execution
+//!   ([`qmp_types::OobCommand`]), so a wrong `oob` does not compile;
+//! * [`Qmp::call_raw`]`(name, args)` and [`Qmp::request_raw`] (the same
+//!   options) by name, untyped; [`RawRequest::send_reply`] returns the
+//!   reply exactly as received;
+//! * [`Qmp::call_many`]`(cmds, window)`: a pipelined batch, results in
+//!   order.
+//!
+//! The generated extension traits (`qmp_types::ClientExt`,
+//! `ClientBlockingExt`: `qmp.query_status()`) call through the same path.
+//!
+//! ```no_run
+//! # async fn demo(qmp: qmp_client::Qmp) -> Result<(), qmp_client::Error> {
+//! use std::time::Duration;
+//! let status = qmp.call(qmp_types::QueryStatus).await?;
+//! let status = qmp
+//!     .request(qmp_types::QueryStatus)
+//!     .timeout(Duration::from_millis(500))
+//!     .send()
+//!     .await?;
+//! let text = qmp.request_raw("query-status", None).send_reply().await?;
+//! println!("{:?} {}", status.status, text.message());
 //! # Ok(()) }
 //! ```
 //!
@@ -83,6 +117,7 @@ pub mod launch;
 #[cfg(not(feature = "tokio"))]
 mod no_tokio;
 pub mod proto;
+mod readbuf;
 mod shared;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -97,4 +132,4 @@ pub use events::{EventError, EventStream, FromRawEvent, TypedEvent};
 pub use proto::{Greeting, Limits, Mode, RawEvent, RawReply, Stats};
 pub use qmp_types;
 #[cfg(feature = "tokio")]
-pub use tokio_client::Qmp;
+pub use tokio_client::{Qmp, RawRequest, Request};

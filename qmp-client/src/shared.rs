@@ -12,6 +12,7 @@ use crate::no_tokio::oneshot;
 use tokio::sync::oneshot;
 
 use crate::error::Error;
+use crate::proto::connection::IdMap;
 use crate::proto::{Connection, Greeting, Output, RawEvent, RawReply, Transmit};
 
 /// Where the outcome of one command goes.
@@ -77,7 +78,7 @@ impl EventQueue {
 
 pub(crate) struct State {
     pub(crate) conn: Connection,
-    pub(crate) waiters: HashMap<u64, Waiter>,
+    pub(crate) waiters: IdMap<Waiter>,
     pub(crate) events: EventQueue,
     /// The handshake outcome, once known (blocking waiters poll it).
     pub(crate) handshake: Option<Result<Option<Greeting>, Error>>,
@@ -187,13 +188,38 @@ impl State {
         self.conn.cancel(id);
     }
 
-    /// Drains the bytes to write.
-    pub(crate) fn transmits(&mut self) -> Vec<Transmit> {
-        let mut v = Vec::new();
-        while let Some(t) = self.conn.poll_transmit() {
-            v.push(t);
+    /// Drains the bytes to write (usually one message: no allocation
+    /// for the list).
+    pub(crate) fn transmits(&mut self) -> Transmits {
+        let first = self.conn.poll_transmit();
+        let mut rest = Vec::new();
+        if first.is_some() {
+            while let Some(t) = self.conn.poll_transmit() {
+                rest.push(t);
+            }
         }
-        v
+        Transmits { first, rest }
+    }
+}
+
+/// Messages to write, in order.
+pub(crate) struct Transmits {
+    first: Option<Transmit>,
+    rest: Vec<Transmit>,
+}
+
+impl Transmits {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+}
+
+impl IntoIterator for Transmits {
+    type Item = Transmit;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<Transmit>, std::vec::IntoIter<Transmit>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
     }
 }
 
@@ -205,7 +231,7 @@ impl Shared {
     pub(crate) fn new(conn: Connection, event_capacity: usize) -> Self {
         let mut st = State {
             conn,
-            waiters: HashMap::new(),
+            waiters: IdMap::default(),
             events: EventQueue::new(event_capacity),
             handshake: None,
             handshake_tx: None,

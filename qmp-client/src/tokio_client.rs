@@ -29,15 +29,14 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::config::Builder;
+use crate::config::{Builder, CallOpts};
 use crate::error::{Error, IoOp, TimeoutKind};
 use crate::events::{EventStream, FromRawEvent, TypedEvent};
 use crate::fd;
 use crate::proto::{Connection, ExecOptions, Greeting, Mode, RawEvent, RawReply, Stats, Transmit};
+use crate::readbuf::ReadBuf;
 use crate::shared::sync_value;
 use crate::shared::{Shared, Waiter};
-
-const READ_BUF: usize = 64 * 1024;
 
 /// An async QMP (or guest agent) client on tokio. Cheap to clone; all
 /// clones share one connection, and any number of calls may be in flight
@@ -46,8 +45,8 @@ const READ_BUF: usize = 64 * 1024;
 /// ```no_run
 /// # async fn demo() -> Result<(), qmp_client::Error> {
 /// let qmp = qmp_client::Qmp::connect_unix("/tmp/qmp.sock").await?;
-/// let status = qmp.execute_raw("query-status", None).await?;
-/// println!("{status}");
+/// let status = qmp.call(qmp_types::QueryStatus).await?;
+/// println!("{:?}", status.status);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -247,8 +246,9 @@ impl Writer {
     }
 
     /// Writes or queues `ts`, in order.
-    fn submit(&self, ts: Vec<Transmit>, shared: &Shared) {
-        if ts.is_empty() {
+    fn submit(&self, ts: impl IntoIterator<Item = Transmit>, shared: &Shared) {
+        let mut ts = ts.into_iter().peekable();
+        if ts.peek().is_none() {
             return;
         }
         let mut w = self.lock();
@@ -344,14 +344,17 @@ async fn timed_write(
 
 async fn read_loop(r: Box<dyn AsyncRead + Send + Unpin>, shared: Arc<Shared>, writer: Arc<Writer>) {
     let mut r = r;
-    let mut buf = vec![0u8; READ_BUF];
+    let mut buf = ReadBuf::new();
     loop {
-        let res = r.read(&mut buf).await;
+        let res = r.read(buf.space()).await;
         let ts = {
             let mut st = shared.lock();
             match res {
                 Ok(0) => st.conn.handle_eof(),
-                Ok(n) => st.conn.handle_input(&buf[..n]),
+                Ok(n) => {
+                    st.conn.handle_input(buf.data(n));
+                    buf.adapt(n);
+                }
                 Err(e) => st.conn.close(Error::io(IoOp::Read, e)),
             }
             let ts = st.transmits();
@@ -555,173 +558,210 @@ impl Qmp {
         self.inner.writer.abort();
     }
 
-    /// Runs a typed command (same as [`Client::execute`]), with the
-    /// builder's default timeout.
-    pub async fn execute<C: Command>(&self, command: C) -> Result<C::Returns, Error> {
-        self.execute_with_timeout(command, self.inner.command_timeout)
-            .await
-    }
-
-    /// Runs a typed command with an explicit timeout (`None`: none).
-    pub async fn execute_with_timeout<C: Command>(
-        &self,
-        command: C,
-        timeout: Option<Duration>,
-    ) -> Result<C::Returns, Error> {
-        self.typed(command, false, Vec::new(), timeout).await
-    }
-
-    /// Runs a command out-of-band (`exec-oob`); needs the `oob` capability
-    /// ([`Builder::oob`]).
-    ///
-    /// Only commands whose schema says `allow-oob` implement
-    /// [`OobCommand`], so running any other command out-of-band does not
-    /// compile:
-    ///
-    /// ```compile_fail,E0277
-    /// # async fn f(qmp: qmp_client::Qmp) {
-    /// let _ = qmp.execute_oob(qmp_types::QueryStatus).await; // not allow-oob
-    /// # }
-    /// ```
-    ///
-    /// while the same call with an `allow-oob` command does:
+    /// Runs a typed command and returns its typed result, with the
+    /// builder's default timeout ([`Builder::command_timeout`]). For
+    /// per-call options (timeout, file descriptors, out-of-band) use
+    /// [`request`](Self::request).
     ///
     /// ```no_run
-    /// # async fn f(qmp: qmp_client::Qmp) {
-    /// let _ = qmp.execute_oob(qmp_types::QueryYank).await; // allow-oob
-    /// # }
+    /// # async fn demo(qmp: qmp_client::Qmp) -> Result<(), qmp_client::Error> {
+    /// let status = qmp.call(qmp_types::QueryStatus).await?;
+    /// println!("running: {}", status.running);
+    /// # Ok(()) }
     /// ```
-    pub async fn execute_oob<C: OobCommand>(&self, command: C) -> Result<C::Returns, Error> {
-        self.typed(command, true, Vec::new(), self.inner.command_timeout)
-            .await
-    }
-
-    /// Runs a command passing file descriptors with it (`getfd`,
-    /// `add-fd`); Unix socket connections only.
-    pub async fn execute_with_fds<C: Command>(
-        &self,
-        command: C,
-        fds: Vec<OwnedFd>,
-    ) -> Result<C::Returns, Error> {
-        self.typed(command, false, fds, self.inner.command_timeout)
-            .await
-    }
-
-    async fn typed<C: Command>(
-        &self,
-        command: C,
-        oob: bool,
-        fds: Vec<OwnedFd>,
-        timeout: Option<Duration>,
-    ) -> Result<C::Returns, Error> {
+    pub async fn call<C: Command>(&self, command: C) -> Result<C::Returns, Error> {
         let reply = self
-            .send(
+            .start(
                 Cow::Borrowed(C::NAME),
                 &command,
-                oob,
-                fds,
+                CallOpts::default(),
                 C::SUCCESS_RESPONSE,
-                timeout,
             )
             .await?;
         match reply {
-            Some(r) => r.decode(C::NAME),
-            None => serde_json::from_str("{}").map_err(|e| Error::Decode {
-                command: C::NAME.to_owned(),
-                path: ".".to_owned(),
-                message: e.to_string(),
-                reply: "{}".into(),
-            }),
+            Some(p) => p.wait().await?.decode(C::NAME),
+            None => decode_typed::<C>(None),
+        }
+    }
+
+    /// A typed call with options, sent by [`Request::send`]:
+    ///
+    /// ```no_run
+    /// # async fn demo(qmp: qmp_client::Qmp, fd: std::os::fd::OwnedFd) -> Result<(), qmp_client::Error> {
+    /// use std::time::Duration;
+    /// use qmp_types::{Getfd, QueryYank};
+    /// // A timeout for this call only.
+    /// let status = qmp
+    ///     .request(qmp_types::QueryStatus)
+    ///     .timeout(Duration::from_secs(2))
+    ///     .send()
+    ///     .await?;
+    /// // File descriptors passed with the command (Unix sockets).
+    /// qmp.request(Getfd { fdname: "disk0".into() }).fds([fd]).send().await?;
+    /// // Out-of-band (needs `Builder::oob(true)` and a monitor that offers it).
+    /// let instances = qmp.request(QueryYank).oob().send().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Only commands whose schema says `allow-oob` implement
+    /// [`OobCommand`], so asking for any other command out-of-band does
+    /// not compile:
+    ///
+    /// ```compile_fail,E0599
+    /// # async fn f(qmp: qmp_client::Qmp) {
+    /// let _ = qmp.request(qmp_types::QueryStatus).oob(); // not allow-oob
+    /// # }
+    /// ```
+    pub fn request<C: Command>(&self, command: C) -> Request<'_, C> {
+        Request {
+            qmp: self,
+            command,
+            opts: CallOpts::default(),
         }
     }
 
     /// Runs any command by name, untyped: `args` is the `arguments` object
-    /// (or `None`), the result is the `return` value.
-    pub async fn execute_raw(
+    /// (or `None`), the result is the `return` value. For options, or the
+    /// reply text exactly as received, use
+    /// [`request_raw`](Self::request_raw).
+    ///
+    /// ```no_run
+    /// # async fn demo(qmp: qmp_client::Qmp) -> Result<(), qmp_client::Error> {
+    /// let r = qmp
+    ///     .call_raw("qom-get", Some(serde_json::json!({"path": "/machine", "property": "type"})))
+    ///     .await?;
+    /// println!("{r}");
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_raw(
         &self,
         name: &str,
         args: Option<serde_json::Value>,
     ) -> Result<serde_json::Value, Error> {
-        self.execute_raw_reply(name, args.as_ref())
-            .await?
-            .to_value_of(name)
+        self.request_raw(name, args).send().await
     }
 
-    /// Like [`execute_raw`](Self::execute_raw) but returns the reply
-    /// undecoded (its `return` JSON text), for callers that decode
-    /// themselves.
-    pub async fn execute_raw_reply(
-        &self,
-        name: &str,
-        args: Option<&serde_json::Value>,
-    ) -> Result<RawReply, Error> {
-        let reply = self
-            .send(
-                Cow::Owned(name.to_owned()),
-                &args,
-                false,
-                Vec::new(),
-                true,
-                self.inner.command_timeout,
-            )
-            .await?;
-        reply.ok_or(Error::Closed)
-    }
-
-    /// Runs any command by name out-of-band, untyped.
-    pub async fn execute_raw_oob(
-        &self,
-        name: &str,
+    /// An untyped call with options, sent by [`RawRequest::send`] (the
+    /// `return` value) or [`RawRequest::send_reply`] (the reply as
+    /// received).
+    pub fn request_raw<'a>(
+        &'a self,
+        name: &'a str,
         args: Option<serde_json::Value>,
-    ) -> Result<serde_json::Value, Error> {
-        let reply = self
-            .send(
-                Cow::Owned(name.to_owned()),
-                &args,
-                true,
-                Vec::new(),
-                true,
-                self.inner.command_timeout,
-            )
-            .await?;
-        reply.ok_or(Error::Closed)?.to_value_of(name)
+    ) -> RawRequest<'a> {
+        RawRequest {
+            qmp: self,
+            name,
+            args,
+            opts: CallOpts::default(),
+        }
     }
 
-    /// Untyped call passing file descriptors.
-    pub async fn execute_raw_with_fds(
+    /// Runs many commands of one type, pipelined: at most `window` (at
+    /// least 1) are in flight at once, each with the builder's default
+    /// timeout; the results come back in the order of `commands`. A
+    /// failure of one command does not stop the others (after the
+    /// connection closes they all fail fast with its error).
+    ///
+    /// ```no_run
+    /// # async fn demo(qmp: qmp_client::Qmp) -> Result<(), qmp_client::Error> {
+    /// let ids = ["/machine/peripheral/a", "/machine/peripheral/b"];
+    /// let cmds = ids.iter().map(|p| qmp_types::QomList { path: (*p).into() });
+    /// for r in qmp.call_many(cmds, 16).await {
+    ///     println!("{} properties", r?.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_many<C: Command>(
         &self,
-        name: &str,
-        args: Option<serde_json::Value>,
-        fds: Vec<OwnedFd>,
-    ) -> Result<serde_json::Value, Error> {
-        let reply = self
-            .send(
-                Cow::Owned(name.to_owned()),
-                &args,
-                false,
-                fds,
-                true,
-                self.inner.command_timeout,
-            )
-            .await?;
-        reply.ok_or(Error::Closed)?.to_value_of(name)
+        commands: impl IntoIterator<Item = C>,
+        window: usize,
+    ) -> Vec<Result<C::Returns, Error>> {
+        let window = window.max(1);
+        let commands = commands.into_iter();
+        let mut out = Vec::with_capacity(commands.size_hint().0);
+        let mut in_flight: VecDeque<Result<Option<Pending<'_>>, Error>> =
+            VecDeque::with_capacity(window.min(1024));
+        for c in commands {
+            if in_flight.len() == window {
+                if let Some(p) = in_flight.pop_front() {
+                    out.push(finish_typed::<C>(p).await);
+                }
+            }
+            let p = self
+                .start(
+                    Cow::Borrowed(C::NAME),
+                    &c,
+                    CallOpts::default(),
+                    C::SUCCESS_RESPONSE,
+                )
+                .await;
+            in_flight.push_back(p);
+        }
+        for p in in_flight {
+            out.push(finish_typed::<C>(p).await);
+        }
+        out
     }
 
-    async fn send<A: Serialize + ?Sized>(
+    /// Checks (capabilities, fd passing), registers and writes one
+    /// command; the returned [`Pending`] waits for its reply (`None`: the
+    /// command has no success response).
+    async fn start<A: Serialize + ?Sized>(
         &self,
         name: Cow<'static, str>,
         args: &A,
-        oob: bool,
-        fds: Vec<OwnedFd>,
+        opts: CallOpts,
         expect_reply: bool,
-        timeout: Option<Duration>,
-    ) -> Result<Option<RawReply>, Error> {
+    ) -> Result<Option<Pending<'_>>, Error> {
         if self.inner.check_caps && !crate::caps::exempt(&name) {
             let caps = self.capabilities().await?;
             caps.check_serialized(&name, args)?;
         }
-        self.send_unchecked(name, args, oob, fds, expect_reply, timeout)
-            .await
+        self.submit(name, args, opts, expect_reply)
+    }
+
+    /// Registers and writes one command (no capability check).
+    fn submit<A: Serialize + ?Sized>(
+        &self,
+        name: Cow<'static, str>,
+        args: &A,
+        opts: CallOpts,
+        expect_reply: bool,
+    ) -> Result<Option<Pending<'_>>, Error> {
+        if !opts.fds.is_empty() && !self.inner.fd_passing {
+            return Err(Error::FdPassingUnsupported);
+        }
+        let timeout = opts.timeout_or(self.inner.command_timeout);
+        let shared = &*self.inner.shared;
+        let (id, rx, t) = {
+            let mut st = shared.lock();
+            let id = st.conn.execute(
+                name,
+                args,
+                ExecOptions {
+                    oob: opts.oob,
+                    fds: opts.fds,
+                    expect_reply,
+                },
+            )?;
+            let rx = if expect_reply {
+                let (tx, rx) = oneshot::channel();
+                st.waiters.insert(id, Waiter::Async(tx));
+                Some(rx)
+            } else {
+                None
+            };
+            (id, rx, st.transmits())
+        };
+        self.inner.writer_state.submit(t, shared);
+        Ok(rx.map(|rx| Pending {
+            shared,
+            id,
+            rx,
+            deadline: timeout.map(|t| tokio::time::Instant::now() + t),
+            armed: true,
+        }))
     }
 
     /// The per-connection capabilities cache.
@@ -735,61 +775,13 @@ impl Qmp {
         &self,
         name: &'static str,
     ) -> Result<serde_json::Value, Error> {
-        let reply = self
-            .send_unchecked(
-                Cow::Borrowed(name),
-                &None::<&serde_json::Value>,
-                false,
-                Vec::new(),
-                true,
-                self.inner.command_timeout,
-            )
-            .await?;
-        reply.ok_or(Error::Closed)?.to_value_of(name)
-    }
-
-    async fn send_unchecked<A: Serialize + ?Sized>(
-        &self,
-        name: Cow<'static, str>,
-        args: &A,
-        oob: bool,
-        fds: Vec<OwnedFd>,
-        expect_reply: bool,
-        timeout: Option<Duration>,
-    ) -> Result<Option<RawReply>, Error> {
-        if !fds.is_empty() && !self.inner.fd_passing {
-            return Err(Error::FdPassingUnsupported);
-        }
-        let shared = &*self.inner.shared;
-        let (id, rx, ts) = {
-            let mut st = shared.lock();
-            let id = st.conn.execute(
-                name,
-                args,
-                ExecOptions {
-                    oob,
-                    fds,
-                    expect_reply,
-                },
-            )?;
-            let rx = if expect_reply {
-                let (tx, rx) = oneshot::channel();
-                st.waiters.insert(id, Waiter::Async(tx));
-                Some(rx)
-            } else {
-                None
-            };
-            (id, rx, st.transmits())
-        };
-        self.inner.writer_state.submit(ts, shared);
-        let Some(rx) = rx else {
-            return Ok(None);
-        };
-        let guard = CancelGuard { shared, id };
-        let fut = async { rx.await.unwrap_or(Err(Error::Closed)) };
-        let r = with_timeout(timeout, TimeoutKind::Reply, fut).await;
-        drop(guard);
-        r?.map(Some)
+        let p = self.submit(
+            Cow::Borrowed(name),
+            &None::<&serde_json::Value>,
+            CallOpts::default(),
+            true,
+        )?;
+        p.ok_or(Error::Closed)?.wait().await?.to_value_of(name)
     }
 
     /// Guest agent: resynchronises the stream with `guest-sync-delimited`
@@ -840,6 +832,197 @@ impl Client for Qmp {
         &self,
         command: C,
     ) -> impl std::future::Future<Output = Result<C::Returns, Error>> + Send {
-        Qmp::execute(self, command)
+        Qmp::call(self, command)
+    }
+}
+
+/// A command registered and written, whose reply is awaited. Dropped
+/// before the reply arrived (timeout, cancellation), it forgets the
+/// command: the late reply is dropped and counted.
+struct Pending<'a> {
+    shared: &'a Shared,
+    id: u64,
+    rx: oneshot::Receiver<Result<RawReply, Error>>,
+    deadline: Option<tokio::time::Instant>,
+    /// Whether dropping must cancel (false once the reply was routed: the
+    /// reader already removed the waiter and the pending entry).
+    armed: bool,
+}
+
+impl Pending<'_> {
+    async fn wait(mut self) -> Result<RawReply, Error> {
+        let r = match self.deadline {
+            Some(d) => match tokio::time::timeout_at(d, &mut self.rx).await {
+                Ok(r) => r,
+                Err(_) => return Err(Error::Timeout(TimeoutKind::Reply)),
+            },
+            None => (&mut self.rx).await,
+        };
+        match r {
+            Ok(r) => {
+                self.armed = false;
+                r
+            }
+            Err(_) => Err(Error::Closed),
+        }
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.shared.lock().cancel(self.id);
+        }
+    }
+}
+
+fn decode_typed<C: Command>(reply: Option<RawReply>) -> Result<C::Returns, Error> {
+    match reply {
+        Some(r) => r.decode(C::NAME),
+        // No success response: the unit-like result.
+        None => serde_json::from_str("{}").map_err(|e| Error::Decode {
+            command: C::NAME.to_owned(),
+            path: ".".to_owned(),
+            message: e.to_string(),
+            reply: "{}".into(),
+        }),
+    }
+}
+
+async fn finish_typed<C: Command>(
+    p: Result<Option<Pending<'_>>, Error>,
+) -> Result<C::Returns, Error> {
+    match p? {
+        Some(p) => p.wait().await?.decode(C::NAME),
+        None => decode_typed::<C>(None),
+    }
+}
+
+/// A typed call with per-call options, made by [`Qmp::request`]; nothing
+/// is sent until [`send`](Self::send).
+#[must_use = "nothing is sent until `send` is awaited"]
+pub struct Request<'a, C> {
+    qmp: &'a Qmp,
+    command: C,
+    opts: CallOpts,
+}
+
+impl<C: Command> std::fmt::Debug for Request<'_, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("command", &C::NAME)
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Command> Request<'_, C> {
+    /// The reply timeout of this call (instead of the builder's
+    /// [`Builder::command_timeout`]). On timeout the call fails with
+    /// [`Error::Timeout`] and its late reply is dropped.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.opts.timeout = Some(Some(timeout));
+        self
+    }
+
+    /// No reply timeout for this call, whatever the builder's default.
+    pub fn no_timeout(mut self) -> Self {
+        self.opts.timeout = Some(None);
+        self
+    }
+
+    /// File descriptors to pass with the command (`SCM_RIGHTS`; `getfd`,
+    /// `add-fd`). Unix socket connections only, else the call fails with
+    /// [`Error::FdPassingUnsupported`].
+    pub fn fds(mut self, fds: impl IntoIterator<Item = OwnedFd>) -> Self {
+        self.opts.fds.extend(fds);
+        self
+    }
+
+    /// Sends the command and waits for its typed result.
+    pub async fn send(self) -> Result<C::Returns, Error> {
+        let p = self
+            .qmp
+            .start(
+                Cow::Borrowed(C::NAME),
+                &self.command,
+                self.opts,
+                C::SUCCESS_RESPONSE,
+            )
+            .await;
+        finish_typed::<C>(p).await
+    }
+}
+
+impl<C: OobCommand> Request<'_, C> {
+    /// Runs the command out-of-band (`exec-oob`): it overtakes in-band
+    /// commands still queued in QEMU. Only for commands whose schema says
+    /// `allow-oob` (checked at compile time); needs the `oob` capability
+    /// ([`Builder::oob`]), else the call fails with
+    /// [`Error::OobNotEnabled`].
+    pub fn oob(mut self) -> Self {
+        self.opts.oob = true;
+        self
+    }
+}
+
+/// An untyped call with per-call options, made by [`Qmp::request_raw`];
+/// nothing is sent until [`send`](Self::send) or
+/// [`send_reply`](Self::send_reply).
+#[must_use = "nothing is sent until `send` or `send_reply` is awaited"]
+#[derive(Debug)]
+pub struct RawRequest<'a> {
+    qmp: &'a Qmp,
+    name: &'a str,
+    args: Option<serde_json::Value>,
+    opts: CallOpts,
+}
+
+impl RawRequest<'_> {
+    /// The reply timeout of this call (instead of the builder's default).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.opts.timeout = Some(Some(timeout));
+        self
+    }
+
+    /// No reply timeout for this call.
+    pub fn no_timeout(mut self) -> Self {
+        self.opts.timeout = Some(None);
+        self
+    }
+
+    /// File descriptors to pass with the command (Unix sockets only).
+    pub fn fds(mut self, fds: impl IntoIterator<Item = OwnedFd>) -> Self {
+        self.opts.fds.extend(fds);
+        self
+    }
+
+    /// Runs the command out-of-band. Untyped, so not checked at compile
+    /// time: QEMU refuses commands that do not allow it.
+    pub fn oob(mut self) -> Self {
+        self.opts.oob = true;
+        self
+    }
+
+    /// Sends the command and returns its `return` value.
+    pub async fn send(self) -> Result<serde_json::Value, Error> {
+        let name = self.name;
+        self.send_reply().await?.to_value_of(name)
+    }
+
+    /// Sends the command and returns the reply undecoded: the message
+    /// exactly as received ([`RawReply::message`]) and its `return` slice
+    /// ([`RawReply::json`]), for callers that decode themselves.
+    pub async fn send_reply(self) -> Result<RawReply, Error> {
+        let p = self
+            .qmp
+            .start(
+                Cow::Owned(self.name.to_owned()),
+                &self.args,
+                self.opts,
+                true,
+            )
+            .await?;
+        p.ok_or(Error::Closed)?.wait().await
     }
 }

@@ -104,12 +104,12 @@ async fn tokio_refuses_before_sending_and_fetches_once() {
     });
     let qmp = checking().connect_stream(c).await.unwrap();
     assert!(qmp.cached_capabilities().is_none(), "fetched lazily");
-    qmp.execute(shot(None)).await.unwrap();
+    qmp.call(shot(None)).await.unwrap();
     let caps = qmp.cached_capabilities().expect("cached by the first call");
     assert_eq!(caps.version_string(), "5.2.0");
-    assert_member_refused(&qmp.execute(shot(Some(ImageFormat::Png))).await.unwrap_err());
+    assert_member_refused(&qmp.call(shot(Some(ImageFormat::Png))).await.unwrap_err());
     let e = qmp
-        .execute(QueryStatsSchemas { provider: None })
+        .call(QueryStatsSchemas { provider: None })
         .await
         .unwrap_err();
     assert_command_refused(&e, "query-stats-schemas", Some("7.1"));
@@ -119,19 +119,19 @@ async fn tokio_refuses_before_sending_and_fetches_once() {
     );
     // Untyped calls are checked the same way.
     let e = qmp
-        .execute_raw("query-stats", Some(json!({"target": "vm"})))
+        .call_raw("query-stats", Some(json!({"target": "vm"})))
         .await
         .unwrap_err();
     assert_command_refused(&e, "query-stats", Some("7.1"));
     let e = qmp
-        .execute_raw(
+        .call_raw(
             "screendump",
             Some(json!({"filename": "/y", "format": "png"})),
         )
         .await
         .unwrap_err();
     assert_member_refused(&e);
-    qmp.execute_raw("screendump", Some(json!({"filename": "/y"})))
+    qmp.call_raw("screendump", Some(json!({"filename": "/y"})))
         .await
         .unwrap();
     // The connection stays usable; the capabilities are the same object.
@@ -187,7 +187,7 @@ async fn without_the_option_nothing_is_checked() {
     });
     let qmp = Builder::new().connect_stream(c).await.unwrap();
     let e = qmp
-        .execute(QueryStatsSchemas { provider: None })
+        .call(QueryStatsSchemas { provider: None })
         .await
         .unwrap_err();
     assert!(e.is_command_not_found(), "{e:?}");
@@ -220,16 +220,19 @@ fn blocking_refuses_before_sending() {
         seen
     });
     let qmp = checking().connect_blocking(c).unwrap();
-    assert_member_refused(&qmp.execute(shot(Some(ImageFormat::Ppm))).unwrap_err());
+    assert_member_refused(&qmp.call(shot(Some(ImageFormat::Ppm))).unwrap_err());
     assert_command_refused(
-        &qmp.execute(QueryStatsSchemas { provider: None })
-            .unwrap_err(),
+        &qmp.call(QueryStatsSchemas { provider: None }).unwrap_err(),
         "query-stats-schemas",
         Some("7.1"),
     );
     // Pipelined sends are checked too.
-    assert!(qmp.send(QueryStatsSchemas { provider: None }).is_err());
-    qmp.execute(shot(None)).unwrap();
+    let batch = qmp.call_many([QueryStatsSchemas { provider: None }], 4);
+    assert!(
+        matches!(&batch[..], [Err(e)] if e.is_unsupported()),
+        "{batch:?}"
+    );
+    qmp.call(shot(None)).unwrap();
     let caps = qmp.capabilities().unwrap();
     assert!(!caps.has_command("query-stats"));
     assert!(caps.has_argument("screendump", "head"));
@@ -261,7 +264,7 @@ fn a_schema_fetch_failure_is_the_calls_error() {
         }
     });
     let qmp = checking().connect_blocking(c).unwrap();
-    let e = qmp.execute(QueryStatus).unwrap_err();
+    let e = qmp.call(QueryStatus).unwrap_err();
     assert!(e.is_command_not_found(), "{e:?}");
     // A reply that is not a schema is a bad reply.
     let (c, s) = UnixStream::pair().unwrap();
@@ -273,7 +276,7 @@ fn a_schema_fetch_failure_is_the_calls_error() {
         }
     });
     let qmp = checking().connect_blocking(c).unwrap();
-    let e = qmp.execute(QueryStatus).unwrap_err();
+    let e = qmp.call(QueryStatus).unwrap_err();
     assert!(
         matches!(&e, Error::BadReply { command, .. } if command == "query-qmp-schema"),
         "{e:?}"
@@ -289,16 +292,14 @@ fn real_qemu_5_2_refuses_what_it_lacks() {
     };
     let p = qemu::system_at(&bin, "none", &[]);
     let qmp = checking().connect_unix_blocking(&p.sock).unwrap();
-    let e = qmp
-        .execute(QueryStatsSchemas { provider: None })
-        .unwrap_err();
+    let e = qmp.call(QueryStatsSchemas { provider: None }).unwrap_err();
     assert_command_refused(&e, "query-stats-schemas", Some("7.1"));
     assert_eq!(
         e.to_string(),
         "`query-stats-schemas` is not supported by QEMU 5.2.0 (added in QEMU 7.1)"
     );
     let e = qmp
-        .execute_raw("query-stats", Some(json!({"target": "vm"})))
+        .call_raw("query-stats", Some(json!({"target": "vm"})))
         .unwrap_err();
     assert_command_refused(&e, "query-stats", Some("7.1"));
     let caps = qmp.capabilities().unwrap();
@@ -306,7 +307,7 @@ fn real_qemu_5_2_refuses_what_it_lacks() {
     assert!(caps.has_path("blockdev-add/arg-type/+file/aio/^native"));
     assert!(!caps.has_argument("screendump", "format"));
     // What 5.2 has runs through the check.
-    let st = qmp.execute(QueryStatus).unwrap();
+    let st = qmp.call(QueryStatus).unwrap();
     assert_eq!(st.status.to_string(), "running");
     // Nothing was sent for the refused calls: QEMU's own error would be
     // CommandNotFound, and the connection is still fine.
@@ -325,18 +326,18 @@ async fn real_qemu_system_typed_calls_pass_the_check() {
     let plain = Builder::new().connect_unix(&p.sock).await.unwrap();
     let t2 = std::time::Instant::now();
     for _ in 0..100 {
-        plain.execute(QueryStatus).await.unwrap();
+        plain.call(QueryStatus).await.unwrap();
     }
     let unchecked = t2.elapsed() / 100;
     plain.close();
     drop(plain);
     let qmp: Qmp = checking().connect_unix(&p.sock).await.unwrap();
     let t0 = std::time::Instant::now();
-    qmp.execute(QueryStatus).await.unwrap();
+    qmp.call(QueryStatus).await.unwrap();
     let first = t0.elapsed();
     let t1 = std::time::Instant::now();
     for _ in 0..100 {
-        qmp.execute(QueryStatus).await.unwrap();
+        qmp.call(QueryStatus).await.unwrap();
     }
     let per_call = t1.elapsed() / 100;
     eprintln!(
@@ -350,7 +351,7 @@ async fn real_qemu_system_typed_calls_pass_the_check() {
     let v = caps.version().unwrap();
     assert_eq!(Some(v), qmp.greeting().map(|g| &g.version));
     // Against the raw schema, fetched separately.
-    let raw = qmp.execute_raw("query-qmp-schema", None).await.unwrap();
+    let raw = qmp.call_raw("query-qmp-schema", None).await.unwrap();
     for e in raw.as_array().unwrap() {
         let name = e["name"].as_str().unwrap();
         assert_eq!(
@@ -372,13 +373,13 @@ fn real_storage_daemon_capabilities() {
     assert!(caps.supports::<qmp_types::BlockdevAdd>());
     assert!(caps.has_command("block-export-add"));
     // The system emulator's commands that the daemon lacks are refused.
-    let raw = qmp.execute_raw("query-qmp-schema", None).unwrap();
+    let raw = qmp.call_raw("query-qmp-schema", None).unwrap();
     let has_cont = raw
         .as_array()
         .unwrap()
         .iter()
         .any(|e| e["name"] == "cont" && e["meta-type"] == "command");
-    let r = qmp.execute_raw("cont", None);
+    let r = qmp.call_raw("cont", None);
     assert_eq!(
         r.as_ref().is_err_and(Error::is_unsupported),
         !has_cont,
@@ -392,7 +393,7 @@ fn real_storage_daemon_capabilities() {
 fn live_answers_match_raw(qmp: &qmp_client::blocking::Qmp, want_version: &str) -> usize {
     let caps = qmp.capabilities().unwrap();
     assert_eq!(caps.version_string(), want_version);
-    let raw = qmp.execute_raw("query-qmp-schema", None).unwrap();
+    let raw = qmp.call_raw("query-qmp-schema", None).unwrap();
     let entries = raw.as_array().unwrap();
     let by_name = |n: &str| entries.iter().find(|e| e["name"] == n);
     let mut checked = 0;
@@ -453,7 +454,7 @@ fn real_releases_answer_like_their_raw_schema() {
         let qmp = checking().connect_unix_blocking(&p.sock).unwrap();
         let n = live_answers_match_raw(&qmp, version);
         // A typed call through the check on every release.
-        qmp.execute(QueryStatus).unwrap();
+        qmp.call(QueryStatus).unwrap();
         let batch = qmp
             .capabilities()
             .unwrap()

@@ -40,7 +40,7 @@ async fn user_session(sock: &Path) -> Result<Vec<String>, Error> {
         .unwrap_err();
     assert_eq!(e.class(), Some(&ErrorClass::DeviceNotFound), "{e}");
     let e = client
-        .execute_raw("x-no-such-command", None)
+        .call_raw("x-no-such-command", None)
         .await
         .unwrap_err();
     assert_eq!(e.class(), Some(&ErrorClass::CommandNotFound), "{e}");
@@ -124,7 +124,7 @@ fn scripted_faults_eof_garbage_delay() {
     // EOF instead of a reply: the call fails, typed.
     let fake = FakeQemu::start(Script::new().expect("stop").eof()).unwrap();
     let qmp = qmp_client::blocking::Qmp::connect_unix(fake.socket()).unwrap();
-    let e = qmp.execute_raw("stop", None).unwrap_err();
+    let e = qmp.call_raw("stop", None).unwrap_err();
     assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
     fake.finish().unwrap();
 
@@ -132,7 +132,7 @@ fn scripted_faults_eof_garbage_delay() {
     let fake =
         FakeQemu::start(Script::new().expect("stop").raw_reply(&b"\x01garbage"[..])).unwrap();
     let qmp = qmp_client::blocking::Qmp::connect_unix(fake.socket()).unwrap();
-    let e = qmp.execute_raw("stop", None).unwrap_err();
+    let e = qmp.call_raw("stop", None).unwrap_err();
     assert!(matches!(e, Error::Protocol { .. }), "{e:?}");
     assert!(qmp.closed().is_some());
     fake.finish().unwrap();
@@ -153,12 +153,12 @@ fn scripted_faults_eof_garbage_delay() {
         .connect_unix_blocking(fake.socket())
         .unwrap();
     let start = Instant::now();
-    let e = qmp.execute_raw("stop", None).unwrap_err();
+    let e = qmp.call_raw("stop", None).unwrap_err();
     assert!(matches!(e, Error::Timeout(_)), "{e:?}");
     assert!(start.elapsed() < Duration::from_millis(250));
     std::thread::sleep(Duration::from_millis(300));
     let qmp2 = qmp.clone();
-    let v = qmp2.execute_raw("query-status", None).unwrap();
+    let v = qmp2.call_raw("query-status", None).unwrap();
     assert_eq!(v["status"], "paused");
     fake.finish().unwrap();
 }
@@ -176,12 +176,9 @@ fn stubs_answer_any_number_of_times() {
     .unwrap();
     let qmp = qmp_client::blocking::Qmp::connect_unix(fake.socket()).unwrap();
     for _ in 0..3 {
-        assert_eq!(
-            qmp.execute_raw("query-status", None).unwrap()["running"],
-            true
-        );
+        assert_eq!(qmp.call_raw("query-status", None).unwrap()["running"], true);
     }
-    let e = qmp.execute_raw("query-balloon", None).unwrap_err();
+    let e = qmp.call_raw("query-balloon", None).unwrap_err();
     assert!(e.is_device_not_active());
     assert_eq!(fake.received().len(), 5); // qmp_capabilities + 4
     drop(qmp);

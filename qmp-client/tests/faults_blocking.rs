@@ -115,9 +115,9 @@ fn eof_mid_reply() {
             s.send("{\"id\": 2, \"return\": {\"runn");
         })
         .unwrap();
-        let e = c.execute(QueryStatus).unwrap_err();
+        let e = c.call(QueryStatus).unwrap_err();
         assert!(matches!(e, Error::Disconnected { partial: true }), "{e:?}");
-        let e = c.execute(QueryStatus).unwrap_err();
+        let e = c.call(QueryStatus).unwrap_err();
         assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
     });
 }
@@ -135,9 +135,9 @@ fn unknown_ids_and_decode_errors() {
             s.recv();
         })
         .unwrap();
-        let e = c.execute(QueryStatus).unwrap_err();
+        let e = c.call(QueryStatus).unwrap_err();
         assert!(matches!(e, Error::Decode { .. }), "{e:?}");
-        assert_eq!(c.execute(QueryStatus).unwrap().status, "paused");
+        assert_eq!(c.call(QueryStatus).unwrap().status, "paused");
         assert_eq!(c.stats().unknown_replies, 2);
     });
 }
@@ -164,7 +164,7 @@ fn pipelining_across_threads_with_permuted_replies() {
         let handles: Vec<_> = (0..N)
             .map(|n| {
                 let c = c.clone();
-                thread::spawn(move || c.execute(Echo { n }).unwrap())
+                thread::spawn(move || c.call(Echo { n }).unwrap())
             })
             .collect();
         for (n, h) in handles.into_iter().enumerate() {
@@ -202,7 +202,7 @@ fn event_flood_lag_and_close() {
             // Then close.
         })
         .unwrap();
-        assert_eq!(c.execute(Echo { n: 1 }).unwrap(), 1);
+        assert_eq!(c.call(Echo { n: 1 }).unwrap(), 1);
         let mut events = c.events();
         match events.next().unwrap() {
             Err(EventError::Lagged(n)) => assert_eq!(n, 992),
@@ -244,10 +244,12 @@ fn reply_timeout_then_late_reply_dropped() {
         })
         .unwrap();
         let e = c
-            .execute_with_timeout(Echo { n: 1 }, Some(Duration::from_millis(100)))
+            .request(Echo { n: 1 })
+            .timeout(Duration::from_millis(100))
+            .send()
             .unwrap_err();
         assert!(matches!(e, Error::Timeout(TimeoutKind::Reply)), "{e:?}");
-        assert_eq!(c.execute(Echo { n: 2 }).unwrap(), 2);
+        assert_eq!(c.call(Echo { n: 2 }).unwrap(), 2);
         assert_eq!(c.stats().unknown_replies, 1);
     });
 }
@@ -264,7 +266,7 @@ fn idless_error_server_parse() {
             s.recv();
         })
         .unwrap();
-        let e = c.execute(Stop).unwrap_err();
+        let e = c.call(Stop).unwrap_err();
         assert!(matches!(e, Error::ServerParse(_)), "{e:?}");
     });
 }
@@ -279,7 +281,7 @@ fn limits() {
             s.recv();
         })
         .unwrap();
-        let e = c.execute_raw("x", None).unwrap_err();
+        let e = c.call_raw("x", None).unwrap_err();
         assert!(matches!(e, Error::MessageTooLarge { limit: 300 }), "{e:?}");
         let c = pair(quick().max_depth(10), |mut s| {
             s.handshake();
@@ -288,7 +290,7 @@ fn limits() {
             s.recv();
         })
         .unwrap();
-        let e = c.execute_raw("x", None).unwrap_err();
+        let e = c.call_raw("x", None).unwrap_err();
         assert!(matches!(e, Error::TooDeep { limit: 10 }), "{e:?}");
     });
 }
@@ -301,7 +303,7 @@ fn write_to_closed_server_is_typed() {
         })
         .unwrap();
         thread::sleep(Duration::from_millis(50));
-        let e = c.execute(Stop).unwrap_err();
+        let e = c.call(Stop).unwrap_err();
         assert!(
             matches!(e, Error::Io { .. } | Error::Disconnected { .. }),
             "{e:?}"
@@ -346,12 +348,10 @@ fn fd_passing_over_unix_socket() {
         });
         let c = quick().connect_blocking(c).unwrap();
         let (mut rd, wr) = std::io::pipe().unwrap();
-        c.execute_raw_with_fds(
-            "getfd",
-            Some(json!({"fdname": "f"})),
-            vec![OwnedFd::from(wr)],
-        )
-        .unwrap();
+        c.request_raw("getfd", Some(json!({"fdname": "f"})))
+            .fds(vec![OwnedFd::from(wr)])
+            .send()
+            .unwrap();
         let mut got = String::new();
         rd.read_to_string(&mut got).unwrap();
         assert_eq!(got, "through the socket");
@@ -374,7 +374,7 @@ fn guest_agent_mode() {
             s.recv();
         })
         .unwrap();
-        c.execute_raw("guest-ping", None).unwrap();
+        c.call_raw("guest-ping", None).unwrap();
     });
 }
 
@@ -426,18 +426,18 @@ fn check_results(results: &[Result<u64, Error>], first: u64) {
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
 
-    /// `execute_many` returns every result matched to its command, in
+    /// `call_many` returns every result matched to its command, in
     /// order, whatever the window and the server's reply order; every
     /// event still reaches the event queue.
     #[test]
-    fn execute_many_matches_results_to_commands(
+    fn call_many_matches_results_to_commands(
         total in 1usize..60,
         window in 1usize..12,
         salt in 1u64..1000,
     ) {
         bounded(move || {
             let c = pair(quick().event_capacity(1024), permuting_server(total, window, salt)).unwrap();
-            let results = c.execute_many((0..total as u64).map(|n| Echo { n }), window);
+            let results = c.call_many((0..total as u64).map(|n| Echo { n }), window);
             assert_eq!(results.len(), total);
             check_results(&results, 0);
             let mut events = c.typed_events::<TestEvent>();
@@ -455,19 +455,12 @@ proptest::proptest! {
 }
 
 #[test]
-fn tickets_received_in_any_order() {
+fn call_many_results_in_order_whatever_the_reply_order() {
     bounded(|| {
         let c = pair(quick(), permuting_server(8, 8, 31)).unwrap();
-        let mut tickets: Vec<_> = (0..8).map(|n| c.send(Echo { n }).unwrap()).collect();
-        let ids: Vec<_> = tickets.iter().map(|t| t.id().unwrap()).collect();
-        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
-        // Take the replies back to front.
-        let mut results = Vec::new();
-        while let Some(t) = tickets.pop() {
-            results.push(t.recv());
-        }
-        results.reverse();
+        let results = c.call_many((0..8).map(|n| Echo { n }), 8);
         check_results(&results, 0);
+        assert_eq!(c.stats().unknown_replies, 0);
     });
 }
 
@@ -489,14 +482,14 @@ fn pipeline_mixed_with_execute_from_other_threads() {
                 thread::spawn(move || {
                     for i in 0..100 {
                         let n = 10_000 + t * 1000 + i;
-                        assert_eq!(c.execute(Echo { n }).unwrap(), n * 10);
+                        assert_eq!(c.call(Echo { n }).unwrap(), n * 10);
                     }
                 })
             })
             .collect();
         for round in 0..5u64 {
             let first = round * 200;
-            let results = c.execute_many((first..first + 200).map(|n| Echo { n }), 16);
+            let results = c.call_many((first..first + 200).map(|n| Echo { n }), 16);
             for (i, r) in results.into_iter().enumerate() {
                 assert_eq!(r.unwrap(), (first + i as u64) * 10);
             }
@@ -516,30 +509,36 @@ fn pipeline_mixed_with_execute_from_other_threads() {
 }
 
 #[test]
-fn ticket_timeout_and_drop_forget_the_reply() {
+fn per_call_timeouts_forget_the_reply() {
     bounded(|| {
         let c = pair(quick(), |mut s| {
             s.handshake();
-            let a = s.recv().unwrap();
-            let b = s.recv().unwrap();
-            let d = s.recv().unwrap();
-            // `a` was dropped unread, `b` timed out: both replies are late.
+            let mut cmds: Vec<_> = (0..3).map(|_| s.recv().unwrap()).collect();
+            // Two of the three callers gave up by now: their replies are
+            // late. The one still waited for goes last, so both late ones
+            // are read (and counted) before it.
+            cmds.sort_by_key(|c| c["arguments"]["n"].as_u64());
             thread::sleep(Duration::from_millis(200));
-            s.reply(&a, json!(1));
-            s.reply(&b, json!(2));
-            s.reply(&d, json!(3));
+            for cmd in &cmds {
+                s.reply(cmd, json!(cmd["arguments"]["n"]));
+            }
             s.recv();
         })
         .unwrap();
-        let a = c.send(Echo { n: 1 }).unwrap();
-        let b = c
-            .send_with_timeout(Echo { n: 2 }, Some(Duration::from_millis(50)))
-            .unwrap();
-        let d = c.send(Echo { n: 3 }).unwrap();
-        drop(a);
-        let e = b.recv().unwrap_err();
-        assert!(matches!(e, Error::Timeout(TimeoutKind::Reply)), "{e:?}");
-        assert_eq!(d.recv().unwrap(), 3);
+        let timed = |n: u64, ms: u64| {
+            let c = c.clone();
+            thread::spawn(move || {
+                c.request(Echo { n })
+                    .timeout(Duration::from_millis(ms))
+                    .send()
+            })
+        };
+        let (a, b) = (timed(1, 30), timed(2, 60));
+        assert_eq!(c.request(Echo { n: 3 }).no_timeout().send().unwrap(), 3);
+        for h in [a, b] {
+            let e = h.join().unwrap().unwrap_err();
+            assert!(matches!(e, Error::Timeout(TimeoutKind::Reply)), "{e:?}");
+        }
         assert_eq!(c.stats().unknown_replies, 2);
     });
 }
@@ -557,7 +556,7 @@ fn close_mid_pipeline_fails_the_rest() {
             // Then hang up with the third (and later) commands unanswered.
         })
         .unwrap();
-        let results = c.execute_many((1..=6).map(|n| Echo { n }), 3);
+        let results = c.call_many((1..=6).map(|n| Echo { n }), 3);
         assert_eq!(results.len(), 6);
         assert_eq!(results[0].as_ref().unwrap(), &10);
         assert_eq!(results[1].as_ref().unwrap(), &20);
@@ -566,6 +565,6 @@ fn close_mid_pipeline_fails_the_rest() {
             assert!(!matches!(e, Error::Qmp(_) | Error::Timeout(_)), "{e:?}");
         }
         // After the close, sending (even a reply-less command) fails typed.
-        assert!(c.send(Shutdown).is_err());
+        assert!(c.call(Shutdown).is_err());
     });
 }

@@ -65,18 +65,22 @@ async fn tokio_reply_with_lone_surrogate_or_huge_number_is_an_error_not_null() {
         s.recv().await;
     });
     let qmp = quick().connect_stream(c).await.unwrap();
-    let e = qmp.execute_raw("query-name", None).await.unwrap_err();
+    let e = qmp.call_raw("query-name", None).await.unwrap_err();
     check_unrepresentable(&e, ".return.name", "surrogate", r#""abc\ud800def""#);
     assert!(e.to_string().contains("query-name"), "{e}");
-    let e = qmp.execute_raw("query-n", None).await.unwrap_err();
+    let e = qmp.call_raw("query-n", None).await.unwrap_err();
     check_unrepresentable(&e, ".return[1].n", "out of range", "1e400");
     // The raw path keeps the reply exactly.
-    let r = qmp.execute_raw_reply("query-name", None).await.unwrap();
+    let r = qmp
+        .request_raw("query-name", None)
+        .send_reply()
+        .await
+        .unwrap();
     assert_eq!(r.json(), r#"{"name": "abc\ud800def", "ok": 1}"#);
     assert!(matches!(r.to_value(), Err(Error::Unrepresentable { .. })));
     // The connection is still fine.
     assert_eq!(
-        qmp.execute_raw("x", None).await.unwrap(),
+        qmp.call_raw("x", None).await.unwrap(),
         json!({"fine": true})
     );
 }
@@ -116,7 +120,7 @@ fn blocking_reply_and_event_with_unrepresentable_values() {
         s.recv();
     });
     let qmp = quick().connect_blocking(c).unwrap();
-    let e = qmp.execute_raw("query-n", None).unwrap_err();
+    let e = qmp.call_raw("query-n", None).unwrap_err();
     check_unrepresentable(&e, ".return[1].n", "out of range", "1e400");
     let mut events = qmp.events_as::<serde_json::Value>();
     match events.next().unwrap() {

@@ -54,12 +54,12 @@ async fn twenty_in_band_calls_never_exceed_eight_in_flight() {
     let calls: Vec<_> = (0..20u64)
         .map(|n| {
             let q = qmp.clone();
-            tokio::spawn(async move { q.execute(Echo { n }).await })
+            tokio::spawn(async move { q.call(Echo { n }).await })
         })
         .collect();
     // While eight are held by the server, an out-of-band command passes.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    qmp.execute_oob(Yank).await.unwrap();
+    qmp.request(Yank).oob().send().await.unwrap();
     for (n, c) in calls.into_iter().enumerate() {
         assert_eq!(c.await.unwrap().unwrap(), n as u64);
     }

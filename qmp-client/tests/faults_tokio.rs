@@ -166,7 +166,7 @@ async fn greeting_late_but_in_time() {
         })
         .await;
         let c = c.unwrap();
-        assert_eq!(c.execute(QueryStatus).await.unwrap().status, "running");
+        assert_eq!(c.call(QueryStatus).await.unwrap().status, "running");
     })
     .await;
 }
@@ -241,7 +241,7 @@ async fn oob_not_requested_or_not_offered() {
         let c = c.unwrap();
         assert!(!c.oob_enabled());
         assert!(matches!(
-            c.execute_oob(Yank).await,
+            c.request(Yank).oob().send().await,
             Err(Error::OobNotEnabled)
         ));
         // Requested, not offered.
@@ -276,9 +276,9 @@ async fn oob_replies_overtake() {
         .await;
         let c = c.unwrap();
         let c2 = c.clone();
-        let slow = tokio::spawn(async move { c2.execute(QueryStatus).await });
+        let slow = tokio::spawn(async move { c2.call(QueryStatus).await });
         tokio::time::sleep(Duration::from_millis(50)).await;
-        c.execute_oob(Yank).await.unwrap();
+        c.request(Yank).oob().send().await.unwrap();
         assert_eq!(slow.await.unwrap().unwrap().status, "paused");
     })
     .await;
@@ -297,7 +297,7 @@ async fn malformed_json_reply_fails_pending_call() {
         })
         .await;
         let c = c.unwrap();
-        let e = c.execute(QueryStatus).await.unwrap_err();
+        let e = c.call(QueryStatus).await.unwrap_err();
         assert!(
             matches!(
                 e,
@@ -309,7 +309,7 @@ async fn malformed_json_reply_fails_pending_call() {
             "{e:?}"
         );
         // Fails fast afterwards (P16).
-        let e2 = c.execute(QueryStatus).await.unwrap_err();
+        let e2 = c.call(QueryStatus).await.unwrap_err();
         assert!(e2.is_fatal());
     })
     .await;
@@ -325,9 +325,9 @@ async fn eof_mid_reply_is_partial() {
         })
         .await;
         let c = c.unwrap();
-        let e = c.execute(QueryStatus).await.unwrap_err();
+        let e = c.call(QueryStatus).await.unwrap_err();
         assert!(matches!(e, Error::Disconnected { partial: true }), "{e:?}");
-        let e = c.execute(QueryStatus).await.unwrap_err();
+        let e = c.call(QueryStatus).await.unwrap_err();
         assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
     })
     .await;
@@ -343,7 +343,7 @@ async fn eof_between_messages() {
         .await;
         let c = c.unwrap();
         let mut events = c.events();
-        let e = c.execute(QueryStatus).await.unwrap_err();
+        let e = c.call(QueryStatus).await.unwrap_err();
         assert!(matches!(e, Error::Disconnected { partial: false }), "{e:?}");
         // Event waiters are woken with the error, then the stream ends.
         assert!(matches!(
@@ -377,8 +377,8 @@ async fn unknown_and_duplicate_ids_dropped() {
         })
         .await;
         let c = c.unwrap();
-        assert_eq!(c.execute(QueryStatus).await.unwrap().status, "running");
-        assert_eq!(c.execute(QueryStatus).await.unwrap().status, "second");
+        assert_eq!(c.call(QueryStatus).await.unwrap().status, "running");
+        assert_eq!(c.call(QueryStatus).await.unwrap().status, "second");
         assert_eq!(c.stats().unknown_replies, 5);
     })
     .await;
@@ -401,15 +401,15 @@ async fn wrong_shape_reply_is_a_per_call_decode_error() {
         })
         .await;
         let c = c.unwrap();
-        let e = c.execute(QueryStatus).await.unwrap_err();
+        let e = c.call(QueryStatus).await.unwrap_err();
         assert!(matches!(&e, Error::Decode { command, path, .. } if command == "query-status" && path == ".running"), "{e:?}");
-        let e = c.execute(QueryStatus).await.unwrap_err();
+        let e = c.call(QueryStatus).await.unwrap_err();
         assert!(matches!(&e, Error::Decode { message, .. } if message.contains("running")), "{e:?}");
         assert!(!e.is_fatal());
-        let e = c.execute(QueryStatus).await.unwrap_err();
+        let e = c.call(QueryStatus).await.unwrap_err();
         assert!(matches!(e, Error::Decode { .. }), "{e:?}");
         // The connection stays usable (P13).
-        assert_eq!(c.execute(QueryStatus).await.unwrap().status, "ok");
+        assert_eq!(c.call(QueryStatus).await.unwrap().status, "ok");
     })
     .await;
 }
@@ -425,7 +425,7 @@ async fn unknown_members_ignored() {
         })
         .await;
         let c = c.unwrap();
-        assert!(c.execute(QueryStatus).await.unwrap().running);
+        assert!(c.call(QueryStatus).await.unwrap().running);
     })
     .await;
 }
@@ -447,14 +447,14 @@ async fn error_replies_typed_unknown_class_kept() {
         })
         .await;
         let c = c.unwrap();
-        let e = c.execute(QueryStatus).await.unwrap_err();
+        let e = c.call(QueryStatus).await.unwrap_err();
         assert!(e.is_command_not_found(), "{e:?}");
-        let e = c.execute(QueryStatus).await.unwrap_err();
+        let e = c.call(QueryStatus).await.unwrap_err();
         assert_eq!(e.class(), Some(&ErrorClass::Other("FutureClass".into())));
         assert_eq!(e.qmp_error().unwrap().desc, "something new");
-        let e = c.execute(QueryStatus).await.unwrap_err();
+        let e = c.call(QueryStatus).await.unwrap_err();
         assert!(matches!(e, Error::BadReply { .. }), "{e:?}");
-        let e = c.execute(QueryStatus).await.unwrap_err();
+        let e = c.call(QueryStatus).await.unwrap_err();
         assert!(matches!(e, Error::BadReply { .. }), "{e:?}");
         assert!(c.closed().is_none());
     })
@@ -473,7 +473,7 @@ async fn idless_error_is_server_parse_and_fails_all() {
         })
         .await;
         let c = c.unwrap();
-        let (a, b) = tokio::join!(c.execute(QueryStatus), c.execute(Stop));
+        let (a, b) = tokio::join!(c.call(QueryStatus), c.call(Stop));
         assert!(matches!(a, Err(Error::ServerParse(_))), "{a:?}");
         assert!(matches!(b, Err(Error::ServerParse(_))), "{b:?}");
         assert!(matches!(c.closed(), Some(Error::ServerParse(_))));
@@ -491,7 +491,7 @@ async fn duplicate_keys_rejected() {
             s.recv().await;
         })
         .await;
-        let e = c.unwrap().execute(Stop).await.unwrap_err();
+        let e = c.unwrap().call(Stop).await.unwrap_err();
         assert!(matches!(e, Error::Protocol { kind: ProtocolErrorKind::Malformed(ref m), .. } if m.contains("duplicate")), "{e:?}");
     })
     .await;
@@ -507,7 +507,7 @@ async fn top_level_non_object_is_protocol_error() {
             s.recv().await;
         })
         .await;
-        let e = c.unwrap().execute(Stop).await.unwrap_err();
+        let e = c.unwrap().call(Stop).await.unwrap_err();
         assert!(
             matches!(
                 e,
@@ -536,7 +536,7 @@ async fn unknown_messages_counted_and_ignored() {
         })
         .await;
         let c = c.unwrap();
-        c.execute(Stop).await.unwrap();
+        c.call(Stop).await.unwrap();
         assert_eq!(c.stats().unknown_messages, 4);
     })
     .await;
@@ -557,7 +557,7 @@ async fn pretty_multiline_crlf_and_lf() {
         })
         .await;
         let c = c.unwrap();
-        assert!(c.execute(QueryStatus).await.unwrap().running);
+        assert!(c.call(QueryStatus).await.unwrap().running);
     })
     .await;
 }
@@ -591,9 +591,9 @@ async fn one_byte_writes_and_many_per_write() {
         .await;
         let c = c.unwrap();
         let (a, b, d) = tokio::join!(
-            c.execute(Echo { n: 1 }),
-            c.execute(Echo { n: 2 }),
-            c.execute(Echo { n: 3 })
+            c.call(Echo { n: 1 }),
+            c.call(Echo { n: 2 }),
+            c.call(Echo { n: 3 })
         );
         assert_eq!((a.unwrap(), b.unwrap(), d.unwrap()), (1, 2, 3));
         let mut ev = c.events();
@@ -616,7 +616,7 @@ async fn message_over_size_limit() {
         .await;
         let e = c
             .unwrap()
-            .execute(HumanMonitorCommand {
+            .call(HumanMonitorCommand {
                 command_line: "info".into(),
             })
             .await
@@ -639,7 +639,7 @@ async fn unterminated_message_over_size_limit_never_completing() {
             s.recv().await;
         })
         .await;
-        let e = c.unwrap().execute(Stop).await.unwrap_err();
+        let e = c.unwrap().call(Stop).await.unwrap_err();
         assert!(matches!(e, Error::MessageTooLarge { .. }), "{e:?}");
     })
     .await;
@@ -665,9 +665,9 @@ async fn nesting_over_limit_and_at_limit() {
         })
         .await;
         let c = c.unwrap();
-        let v = c.execute_raw("deep", None).await.unwrap();
+        let v = c.call_raw("deep", None).await.unwrap();
         assert!(v.is_array());
-        let e = c.execute_raw("deeper", None).await.unwrap_err();
+        let e = c.call_raw("deeper", None).await.unwrap_err();
         assert!(matches!(e, Error::TooDeep { limit: 128 }), "{e:?}");
     })
     .await;
@@ -685,7 +685,7 @@ async fn invalid_utf8() {
             s.recv().await;
         })
         .await;
-        let e = c.unwrap().execute_raw("x", None).await.unwrap_err();
+        let e = c.unwrap().call_raw("x", None).await.unwrap_err();
         assert!(matches!(e, Error::InvalidUtf8 { .. }), "{e:?}");
     })
     .await;
@@ -718,16 +718,16 @@ async fn unicode_escapes_and_surrogates() {
             command_line: "x".into(),
         };
         assert_eq!(
-            c.execute(h()).await.unwrap(),
+            c.call(h()).await.unwrap(),
             "a\0b\u{FFFD}\u{1F600}\u{1b}[31m"
         );
-        let e = c.execute(h()).await.unwrap_err();
+        let e = c.call(h()).await.unwrap_err();
         assert!(
             matches!(e, Error::Decode { .. } | Error::Protocol { .. }),
             "{e:?}"
         );
         if !e.is_fatal() {
-            assert_eq!(c.execute(h()).await.unwrap(), "fine");
+            assert_eq!(c.call(h()).await.unwrap(), "fine");
         }
     })
     .await;
@@ -762,7 +762,7 @@ async fn events_interleaved_with_pipelined_replies() {
         let handles: Vec<_> = (0..10)
             .map(|n| {
                 let c = c.clone();
-                tokio::spawn(async move { c.execute(Echo { n }).await })
+                tokio::spawn(async move { c.call(Echo { n }).await })
             })
             .collect();
         for (n, h) in handles.into_iter().enumerate() {
@@ -806,7 +806,7 @@ async fn event_flood_is_bounded_and_reports_lag() {
         .await;
         let c = c.unwrap();
         // The reply gets through although nobody consumes events.
-        assert_eq!(c.execute(Echo { n: 7 }).await.unwrap(), 7);
+        assert_eq!(c.call(Echo { n: 7 }).await.unwrap(), 7);
         let mut events = c.typed_events::<TestEvent>();
         assert_eq!(events.buffered(), 16);
         match events.next().await.unwrap() {
@@ -874,12 +874,14 @@ async fn server_never_answers_timeout_then_late_reply_dropped() {
         .await;
         let c = c.unwrap();
         let e = c
-            .execute_with_timeout(Echo { n: 1 }, Some(Duration::from_millis(100)))
+            .request(Echo { n: 1 })
+            .timeout(Duration::from_millis(100))
+            .send()
             .await
             .unwrap_err();
         assert!(matches!(e, Error::Timeout(TimeoutKind::Reply)), "{e:?}");
         assert!(!e.is_fatal());
-        assert_eq!(c.execute(Echo { n: 2 }).await.unwrap(), 2);
+        assert_eq!(c.call(Echo { n: 2 }).await.unwrap(), 2);
         assert_eq!(c.stats().unknown_replies, 1);
     })
     .await;
@@ -899,12 +901,12 @@ async fn cancelled_call_does_not_steal_or_wedge() {
         .await;
         let c = c.unwrap();
         {
-            let f = c.execute(Echo { n: 1 });
+            let f = c.call(Echo { n: 1 });
             tokio::pin!(f);
             // Poll once so the command is sent, then drop the future.
             assert!(futures_poll_once(f.as_mut()).await.is_none());
         }
-        assert_eq!(c.execute(Echo { n: 2 }).await.unwrap(), 2);
+        assert_eq!(c.call(Echo { n: 2 }).await.unwrap(), 2);
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert_eq!(c.stats().unknown_replies, 1);
     })
@@ -937,7 +939,7 @@ async fn server_stops_reading_write_times_out() {
             .unwrap();
         let big = "x".repeat(10_000);
         let e = c
-            .execute(HumanMonitorCommand { command_line: big })
+            .call(HumanMonitorCommand { command_line: big })
             .await
             .unwrap_err();
         assert!(matches!(e, Error::Timeout(TimeoutKind::Write)), "{e:?}");
@@ -955,7 +957,7 @@ async fn server_gone_write_fails_typed() {
         .await;
         let c = c.unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let e = c.execute(Stop).await.unwrap_err();
+        let e = c.call(Stop).await.unwrap_err();
         assert!(
             matches!(e, Error::Disconnected { .. } | Error::Io { .. }),
             "{e:?}"
@@ -977,7 +979,7 @@ async fn no_success_response_does_not_wait() {
         })
         .await;
         let c = c.unwrap();
-        c.execute(Shutdown).await.unwrap();
+        c.call(Shutdown).await.unwrap();
     })
     .await;
 }
@@ -992,7 +994,12 @@ async fn fd_passing_needs_unix_socket() {
         .await;
         let c = c.unwrap();
         let f = std::fs::File::open("/dev/null").unwrap();
-        let e = c.execute_with_fds(Stop, vec![f.into()]).await.unwrap_err();
+        let e = c
+            .request(Stop)
+            .fds(vec![f.into()])
+            .send()
+            .await
+            .unwrap_err();
         assert!(matches!(e, Error::FdPassingUnsupported), "{e:?}");
     })
     .await;
@@ -1020,8 +1027,8 @@ async fn injection_safe_arguments() {
         let h = HumanMonitorCommand {
             command_line: "info\r\n{\"execute\": \"quit\"}\u{1b}".into(),
         };
-        assert_eq!(c.execute(h).await.unwrap(), "ok");
-        c.execute(Stop).await.unwrap();
+        assert_eq!(c.call(h).await.unwrap(), "ok");
+        c.call(Stop).await.unwrap();
     })
     .await;
 }
@@ -1037,12 +1044,12 @@ async fn close_fails_pending_and_is_idempotent() {
         .await;
         let c = c.unwrap();
         let c2 = c.clone();
-        let pending = tokio::spawn(async move { c2.execute(Stop).await });
+        let pending = tokio::spawn(async move { c2.call(Stop).await });
         tokio::time::sleep(Duration::from_millis(50)).await;
         c.close();
         c.close();
         assert!(matches!(pending.await.unwrap(), Err(Error::Closed)));
-        assert!(c.execute(Stop).await.is_err());
+        assert!(c.call(Stop).await.is_err());
     })
     .await;
 }
@@ -1065,7 +1072,7 @@ async fn guest_agent_sync_skips_stale_data() {
         .await;
         let c = c.unwrap();
         assert!(c.greeting().is_none());
-        c.execute_raw("guest-ping", None).await.unwrap();
+        c.call_raw("guest-ping", None).await.unwrap();
     })
     .await;
 }
@@ -1100,11 +1107,11 @@ async fn raw_and_typed_share_one_connection() {
         .await;
         let c = c.unwrap();
         let v = c
-            .execute_raw("x-anything", Some(json!({"a": [1, 2]})))
+            .call_raw("x-anything", Some(json!({"a": [1, 2]})))
             .await
             .unwrap();
         assert_eq!(v, json!({"echo": {"a": [1, 2]}, "name": "x-anything"}));
-        let v = c.execute_raw("no-args", None).await.unwrap();
+        let v = c.call_raw("no-args", None).await.unwrap();
         assert_eq!(v["echo"], Value::Null);
     })
     .await;
@@ -1148,7 +1155,7 @@ async fn unix_socket_backpressure_large_write() {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let big = "z".repeat(4 << 20);
         let h = HumanMonitorCommand { command_line: big };
-        let (a, b) = tokio::join!(qmp.execute(h), qmp.execute_raw("after", None));
+        let (a, b) = tokio::join!(qmp.call(h), qmp.call_raw("after", None));
         assert_eq!(a.unwrap(), "4194304");
         assert_eq!(b.unwrap(), json!({}));
         qmp.close();
@@ -1162,7 +1169,7 @@ async fn unix_socket_backpressure_large_write() {
 /// Asks the fake server (which answers `more` with two events) for more.
 async fn s_more(c: &Qmp) {
     let mut ev = c.events_as::<qmp_types::EventMessage<qmp_types::Event>>();
-    c.execute_raw("more", None).await.unwrap();
+    c.call_raw("more", None).await.unwrap();
     let m = ev.next().await.unwrap().unwrap();
     assert!(
         matches!(m.event, qmp_types::Event::Resume(_)),
@@ -1229,6 +1236,86 @@ async fn generated_types_unknown_enum_values_members_and_decode_paths() {
         drop(ev);
         // The same events as the runtime's EventMessage.
         s_more(&c).await;
+    })
+    .await;
+}
+
+/// `call_many` fills its window before waiting (the server answers only
+/// once a full window arrived), returns the results in the order of the
+/// commands whatever the reply order, and one failed command does not
+/// stop the others.
+#[tokio::test]
+async fn call_many_pipelined_in_order_and_isolated() {
+    bounded(async {
+        let (c, _srv) = pair(quick(), |mut s| async move {
+            s.handshake().await;
+            let mut seen = 0u64;
+            while seen < 10 {
+                let batch = recv_n(&mut s, 4.min(10 - seen as usize)).await;
+                seen += batch.len() as u64;
+                // Replies back to front; command 5 fails.
+                for cmd in batch.iter().rev() {
+                    let n = cmd["arguments"]["n"].as_u64().unwrap();
+                    if n == 5 {
+                        s.error(cmd, "GenericError", "five").await;
+                    } else {
+                        s.reply(cmd, json!(n * 10)).await;
+                    }
+                }
+            }
+            s.recv().await;
+        })
+        .await;
+        let c = c.unwrap();
+        let results = c.call_many((0..10).map(|n| Echo { n }), 4).await;
+        assert_eq!(results.len(), 10);
+        for (n, r) in results.iter().enumerate() {
+            if n == 5 {
+                let e = r.as_ref().unwrap_err();
+                assert_eq!(e.class(), Some(&ErrorClass::GenericError), "{e:?}");
+            } else {
+                assert_eq!(r.as_ref().unwrap(), &(n as u64 * 10));
+            }
+        }
+        assert_eq!(c.stats().unknown_replies, 0);
+    })
+    .await;
+}
+
+/// Receives `n` commands (the server side of a window).
+async fn recv_n(s: &mut Server, n: usize) -> Vec<Value> {
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        v.push(s.recv().await.unwrap());
+    }
+    v
+}
+
+/// A per-call `no_timeout` overrides the builder's command timeout.
+#[tokio::test]
+async fn per_call_no_timeout_overrides_the_default() {
+    bounded(async {
+        let (c, _srv) = pair(
+            quick().command_timeout(Some(Duration::from_millis(50))),
+            |mut s| async move {
+                s.handshake().await;
+                let a = s.recv().await.unwrap();
+                let b = s.recv().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                s.reply(&a, json!(1)).await;
+                s.reply(&b, json!(2)).await;
+                s.recv().await;
+            },
+        )
+        .await;
+        let c = c.unwrap();
+        let (a, b) = tokio::join!(
+            c.call(Echo { n: 1 }),
+            c.request(Echo { n: 2 }).no_timeout().send()
+        );
+        let e = a.unwrap_err();
+        assert!(matches!(e, Error::Timeout(TimeoutKind::Reply)), "{e:?}");
+        assert_eq!(b.unwrap(), 2);
     })
     .await;
 }

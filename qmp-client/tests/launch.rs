@@ -28,7 +28,7 @@ async fn launch_system_emulator_tokio() {
         .launch()
         .await
         .unwrap();
-    let v = qmp.execute_raw("query-status", None).await.unwrap();
+    let v = qmp.call_raw("query-status", None).await.unwrap();
     assert_eq!(v["status"], "prelaunch", "{v}");
     assert_eq!(qmp.greeting().unwrap().version.qemu.major, 10);
     assert!(qemu.socket().starts_with(qemu.dir()));
@@ -47,10 +47,10 @@ fn launch_system_emulator_blocking_and_quit() {
         .args(["-machine", "none", "-nodefaults"])
         .launch_blocking()
         .unwrap();
-    let e = qmp.execute_raw("no-such-command", None).unwrap_err();
+    let e = qmp.call_raw("no-such-command", None).unwrap_err();
     assert_eq!(e.class(), Some(&ErrorClass::CommandNotFound));
     // A clean shutdown: quit, then the process exits by itself.
-    qmp.execute_raw("quit", None).unwrap();
+    qmp.call_raw("quit", None).unwrap();
     let st = qemu.wait_timeout(Duration::from_secs(10)).unwrap();
     assert!(st.is_some_and(|s| s.success()), "{st:?}");
     let (pid, dir) = (qemu.pid(), qemu.dir().to_owned());
@@ -64,12 +64,12 @@ fn launch_storage_daemon() {
         return;
     };
     let (qsd, qmp) = Launcher::storage_daemon(&bin).launch_blocking().unwrap();
-    qmp.execute_raw(
+    qmp.call_raw(
         "blockdev-add",
         Some(serde_json::json!({"driver": "null-co", "node-name": "n0"})),
     )
     .unwrap();
-    let nodes = qmp.execute_raw("query-named-block-nodes", None).unwrap();
+    let nodes = qmp.call_raw("query-named-block-nodes", None).unwrap();
     assert!(nodes.to_string().contains("\"n0\""), "{nodes}");
     let (pid, dir) = (qsd.pid(), qsd.dir().to_owned());
     drop(qmp);
@@ -144,7 +144,7 @@ fn launch_through_a_wrapper_script_qemu_5_2() {
         .unwrap();
     let g = qmp.greeting().unwrap();
     assert_eq!((g.version.qemu.major, g.version.qemu.minor), (5, 2));
-    qmp.execute_raw("query-status", None).unwrap();
+    qmp.call_raw("query-status", None).unwrap();
     let (pid, dir) = (qemu.pid(), qemu.dir().to_owned());
     drop(qmp);
     drop(qemu);

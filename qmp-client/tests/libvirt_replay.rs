@@ -117,7 +117,8 @@ async fn replay_one(
         Err(failure) => {
             // Sent as recorded, to keep the script in step.
             let _ = qmp
-                .execute_raw_reply(&ex.execute, ex.arguments.as_ref())
+                .request_raw(&ex.execute, ex.arguments.clone())
+                .send_reply()
                 .await;
             return Some(failure);
         }
@@ -125,7 +126,8 @@ async fn replay_one(
     // Sent as the bindings encode it; the server compares with the recording.
     let sent = req.to_json();
     let reply = qmp
-        .execute_raw_reply(&ex.execute, sent.get("arguments"))
+        .request_raw(&ex.execute, sent.get("arguments").cloned())
+        .send_reply()
         .await;
     match (&ex.reply.get("return"), reply) {
         (Some(recorded), Ok(r)) => {

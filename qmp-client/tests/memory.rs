@@ -66,12 +66,14 @@ async fn async_client_memory_is_flat() {
         if n % 1000 == 999 {
             // A call that times out: its late reply is dropped.
             let e = qmp
-                .execute_with_timeout(Echo { n }, Some(Duration::from_millis(1)))
+                .request(Echo { n })
+                .timeout(Duration::from_millis(1))
+                .send()
                 .await
                 .unwrap_err();
             assert!(e.is_timeout());
         } else {
-            assert_eq!(qmp.execute(Echo { n }).await.unwrap(), n);
+            assert_eq!(qmp.call(Echo { n }).await.unwrap(), n);
         }
     }
     let after = rss_kb();
@@ -110,7 +112,7 @@ fn blocking_client_memory_is_flat() {
         if n == WARMUP {
             base = rss_kb();
         }
-        assert_eq!(qmp.execute(Echo { n }).unwrap(), n);
+        assert_eq!(qmp.call(Echo { n }).unwrap(), n);
     }
     let after = rss_kb();
     eprintln!("blocking: RSS {base} KiB after warm-up, {after} KiB after {TOTAL} calls");

@@ -53,16 +53,13 @@ async fn storage_daemon_blockdev_roundtrip() {
     };
     let qmp = builder().connect_unix(&p.sock).await.unwrap();
     assert_eq!(qmp.greeting().unwrap().version.qemu.major, 10);
-    qmp.execute_raw(
+    qmp.call_raw(
         "blockdev-add",
         Some(json!({"driver": "null-co", "node-name": "n0", "size": 4096})),
     )
     .await
     .unwrap();
-    let nodes = qmp
-        .execute_raw("query-named-block-nodes", None)
-        .await
-        .unwrap();
+    let nodes = qmp.call_raw("query-named-block-nodes", None).await.unwrap();
     assert!(
         nodes
             .as_array()
@@ -72,9 +69,9 @@ async fn storage_daemon_blockdev_roundtrip() {
         "{nodes}"
     );
     // The storage daemon has no VM: machine commands do not exist there.
-    let e = qmp.execute_raw("query-status", None).await.unwrap_err();
+    let e = qmp.call_raw("query-status", None).await.unwrap_err();
     assert!(e.is_command_not_found(), "{e:?}");
-    qmp.execute_raw("blockdev-del", Some(json!({"node-name": "n0"})))
+    qmp.call_raw("blockdev-del", Some(json!({"node-name": "n0"})))
         .await
         .unwrap();
 }
@@ -85,7 +82,7 @@ fn storage_daemon_blocking() {
         return;
     };
     let qmp = builder().connect_unix_blocking(&p.sock).unwrap();
-    let schema = qmp.execute_raw("query-qmp-schema", None).unwrap();
+    let schema = qmp.call_raw("query-qmp-schema", None).unwrap();
     assert!(schema.as_array().unwrap().len() > 100);
 }
 
@@ -94,8 +91,8 @@ async fn guest_agent_typed_calls() {
     let Some(p) = qemu::guest_agent() else { return };
     let ga = builder().guest_agent().connect_unix(&p.sock).await.unwrap();
     assert!(ga.greeting().is_none());
-    ga.execute(GuestPing).await.unwrap();
-    let info = ga.execute(GuestInfo).await.unwrap();
+    ga.call(GuestPing).await.unwrap();
+    let info = ga.call(GuestInfo).await.unwrap();
     assert!(info.version.starts_with("10.0"), "{}", info.version);
     let ping = info
         .supported_commands
@@ -103,15 +100,15 @@ async fn guest_agent_typed_calls() {
         .find(|c| c.name == "guest-ping")
         .unwrap();
     assert!(ping.enabled);
-    let t = ga.execute(GuestGetTime).await.unwrap();
+    let t = ga.call(GuestGetTime).await.unwrap();
     assert!(t > 1_600_000_000_000_000_000, "{t}");
     // Not in --allow-rpcs: a typed QMP error, connection intact.
-    let e = ga.execute_raw("guest-get-osinfo", None).await.unwrap_err();
+    let e = ga.call_raw("guest-get-osinfo", None).await.unwrap_err();
     assert!(matches!(e, Error::Qmp(_)), "{e:?}");
-    ga.execute(GuestPing).await.unwrap();
+    ga.call(GuestPing).await.unwrap();
     // Resync on demand.
     ga.guest_sync().await.unwrap();
-    ga.execute(GuestPing).await.unwrap();
+    ga.call(GuestPing).await.unwrap();
 }
 
 #[test]
@@ -122,7 +119,7 @@ fn guest_agent_blocking_and_reconnect() {
             .guest_agent()
             .connect_unix_blocking(&p.sock)
             .unwrap();
-        ga.execute(GuestPing).unwrap();
+        ga.call(GuestPing).unwrap();
         // Leave a request unanswered-from-our-side: send and drop.
         ga.close();
     }
@@ -131,6 +128,6 @@ fn guest_agent_blocking_and_reconnect() {
         .guest_agent()
         .connect_unix_blocking(&p.sock)
         .unwrap();
-    ga.execute(GuestPing).unwrap();
-    assert!(ga.execute(GuestGetTime).unwrap() > 0);
+    ga.call(GuestPing).unwrap();
+    assert!(ga.call(GuestGetTime).unwrap() > 0);
 }

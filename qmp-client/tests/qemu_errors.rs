@@ -64,11 +64,11 @@ async fn error_classes_are_typed_tokio() {
     };
     let qmp = builder().connect_unix(&p.sock).await.unwrap();
     for (name, args, want) in cases() {
-        let e = qmp.execute_raw(name, Some(args)).await.unwrap_err();
+        let e = qmp.call_raw(name, Some(args)).await.unwrap_err();
         check(name, &e, &want);
     }
     // The connection is still usable.
-    qmp.execute_raw("query-status", None).await.unwrap();
+    qmp.call_raw("query-status", None).await.unwrap();
 }
 
 #[test]
@@ -78,8 +78,8 @@ fn error_classes_are_typed_blocking() {
     };
     let qmp = builder().connect_unix_blocking(&p.sock).unwrap();
     for (name, args, want) in cases() {
-        let e = qmp.execute_raw(name, Some(args)).unwrap_err();
+        let e = qmp.call_raw(name, Some(args)).unwrap_err();
         check(name, &e, &want);
     }
-    qmp.execute_raw("query-status", None).unwrap();
+    qmp.call_raw("query-status", None).unwrap();
 }

@@ -68,13 +68,13 @@ fn expected_failure(machine: &str, name: &str) -> Option<&'static str> {
 }
 
 async fn run_all_queries(machine: &str, qmp: &Qmp) {
-    let schema = qmp.execute_raw("query-qmp-schema", None).await.unwrap();
+    let schema = qmp.call_raw("query-qmp-schema", None).await.unwrap();
     let cmds = read_only_commands(&schema);
     assert!(cmds.len() > 50, "only {} commands", cmds.len());
     let mut unexplained = Vec::new();
     let mut ok = 0;
     for name in &cmds {
-        match qmp.execute_raw(name, None).await {
+        match qmp.call_raw(name, None).await {
             Ok(_) => ok += 1,
             Err(Error::Qmp(e)) => {
                 eprintln!("  {name}: {e} [{:?}]", expected_failure(machine, name));
@@ -104,9 +104,9 @@ async fn handshake_and_typed_query_status() {
     let g = qmp.greeting().unwrap();
     assert_eq!(g.version.qemu.major, 10);
     assert!(!qmp.oob_enabled(), "plain -qmp has no I/O thread, no oob");
-    let st = qmp.execute(QueryStatus).await.unwrap();
+    let st = qmp.call(QueryStatus).await.unwrap();
     assert_eq!(st.status, "prelaunch");
-    let e = qmp.execute_raw("no-such-command", None).await.unwrap_err();
+    let e = qmp.call_raw("no-such-command", None).await.unwrap_err();
     assert!(e.is_command_not_found(), "{e:?}");
 }
 
@@ -159,14 +159,14 @@ async fn stop_cont_reset_hotplug_and_block_job_events() {
     // auto-start the VM). cont / stop: each reply, then its event. The
     // rest runs paused, so no guest code (SeaBIOS poking the xHCI
     // controller) delays anything on a loaded host.
-    qmp.execute_raw("cont", None).await.unwrap();
+    qmp.call_raw("cont", None).await.unwrap();
     assert_eq!(next_event(&mut ev, "RESUME").await.name(), "RESUME");
-    qmp.execute(Stop).await.unwrap();
+    qmp.call(Stop).await.unwrap();
     assert_eq!(next_event(&mut ev, "STOP").await.name(), "STOP");
-    assert_eq!(qmp.execute(QueryStatus).await.unwrap().status, "paused");
+    assert_eq!(qmp.call(QueryStatus).await.unwrap().status, "paused");
 
     // system_reset (while paused).
-    qmp.execute_raw("system_reset", None).await.unwrap();
+    qmp.call_raw("system_reset", None).await.unwrap();
     let reset = match tokio::time::timeout(Duration::from_secs(20), ev.next()).await {
         Ok(e) => e.unwrap().unwrap(),
         Err(_) => panic!("no RESET event"),
@@ -178,19 +178,19 @@ async fn stop_cont_reset_hotplug_and_block_job_events() {
     );
 
     // blockdev-add + USB hot-plug/unplug (USB unplug needs no guest).
-    qmp.execute_raw(
+    qmp.call_raw(
         "blockdev-add",
         Some(json!({"driver": "null-co", "node-name": "n0", "size": 1048576})),
     )
     .await
     .unwrap();
-    qmp.execute_raw(
+    qmp.call_raw(
         "device_add",
         Some(json!({"driver": "usb-storage", "drive": "n0", "id": "stor0", "bus": "xhci.0"})),
     )
     .await
     .unwrap();
-    qmp.execute_raw("device_del", Some(json!({"id": "stor0"})))
+    qmp.call_raw("device_del", Some(json!({"id": "stor0"})))
         .await
         .unwrap();
     loop {
@@ -199,7 +199,7 @@ async fn stop_cont_reset_hotplug_and_block_job_events() {
             break;
         }
     }
-    qmp.execute_raw("blockdev-del", Some(json!({"node-name": "n0"})))
+    qmp.call_raw("blockdev-del", Some(json!({"node-name": "n0"})))
         .await
         .unwrap();
 
@@ -234,7 +234,7 @@ async fn typed_events_from_real_qemu() {
     };
     let qmp = builder().connect_unix(&p.sock).await.unwrap();
     let mut ev = qmp.typed_events::<TestEvent>();
-    qmp.execute_raw("cont", None).await.unwrap();
+    qmp.call_raw("cont", None).await.unwrap();
     let e = tokio::time::timeout(Duration::from_secs(10), ev.next())
         .await
         .unwrap()
@@ -242,7 +242,7 @@ async fn typed_events_from_real_qemu() {
         .unwrap();
     assert_eq!(e.event, TestEvent::Resume);
     // Pipelined: stop + query-status in flight together.
-    let (a, b) = tokio::join!(qmp.execute(Stop), qmp.execute(QueryStatus));
+    let (a, b) = tokio::join!(qmp.call(Stop), qmp.call(QueryStatus));
     a.unwrap();
     b.unwrap();
     let e = tokio::time::timeout(Duration::from_secs(10), ev.next())
@@ -266,7 +266,7 @@ async fn pipelining_many_in_flight() {
         set.spawn(async move {
             let line = format!("echo {i}");
             let r = q
-                .execute_raw(
+                .call_raw(
                     "human-monitor-command",
                     Some(json!({"command-line": "info version"})),
                 )
@@ -289,13 +289,23 @@ async fn exec_oob_with_io_thread_monitor() {
     let qmp = builder().oob(true).connect_unix(&p.sock).await.unwrap();
     assert!(qmp.greeting().unwrap().offers("oob"));
     assert!(qmp.oob_enabled());
-    let v = qmp.execute_raw_oob("query-yank", None).await.unwrap();
+    let v = qmp
+        .request_raw("query-yank", None)
+        .oob()
+        .send()
+        .await
+        .unwrap();
     assert!(v.as_array().is_some(), "{v}");
     // A command that does not allow OOB is refused by QEMU, typed.
-    let e = qmp.execute_raw_oob("query-status", None).await.unwrap_err();
+    let e = qmp
+        .request_raw("query-status", None)
+        .oob()
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(e.class(), Some(&ErrorClass::GenericError), "{e:?}");
     // In-band still works on the same connection.
-    qmp.execute(QueryStatus).await.unwrap();
+    qmp.call(QueryStatus).await.unwrap();
 }
 
 #[tokio::test]
@@ -305,36 +315,36 @@ async fn getfd_and_add_fd_pass_real_descriptors() {
     };
     let qmp = builder().connect_unix(&p.sock).await.unwrap();
     let f = std::fs::File::open("/dev/null").unwrap();
-    qmp.execute_raw_with_fds("getfd", Some(json!({"fdname": "fd0"})), vec![f.into()])
+    qmp.request_raw("getfd", Some(json!({"fdname": "fd0"})))
+        .fds(vec![f.into()])
+        .send()
         .await
         .unwrap();
     // closefd only succeeds if QEMU really received a descriptor by that name.
-    qmp.execute_raw("closefd", Some(json!({"fdname": "fd0"})))
+    qmp.call_raw("closefd", Some(json!({"fdname": "fd0"})))
         .await
         .unwrap();
     let e = qmp
-        .execute_raw("closefd", Some(json!({"fdname": "fd0"})))
+        .call_raw("closefd", Some(json!({"fdname": "fd0"})))
         .await
         .unwrap_err();
     assert_eq!(e.class(), Some(&ErrorClass::GenericError));
     // getfd without a descriptor fails on QEMU's side.
     let e = qmp
-        .execute_raw("getfd", Some(json!({"fdname": "none"})))
+        .call_raw("getfd", Some(json!({"fdname": "none"})))
         .await
         .unwrap_err();
     assert_eq!(e.class(), Some(&ErrorClass::GenericError));
     // add-fd into an fd set.
     let f = std::fs::File::open("/dev/null").unwrap();
     let r = qmp
-        .execute_raw_with_fds(
-            "add-fd",
-            Some(json!({"fdset-id": 3, "opaque": "hello"})),
-            vec![f.into()],
-        )
+        .request_raw("add-fd", Some(json!({"fdset-id": 3, "opaque": "hello"})))
+        .fds(vec![f.into()])
+        .send()
         .await
         .unwrap();
     assert_eq!(r["fdset-id"], 3);
-    let sets = qmp.execute_raw("query-fdsets", None).await.unwrap();
+    let sets = qmp.call_raw("query-fdsets", None).await.unwrap();
     assert_eq!(sets[0]["fds"][0]["opaque"], "hello");
 }
 
@@ -344,16 +354,16 @@ fn blocking_client_against_qemu() {
         return;
     };
     let qmp = builder().connect_unix_blocking(&p.sock).unwrap();
-    assert_eq!(qmp.execute(QueryStatus).unwrap().status, "prelaunch");
+    assert_eq!(qmp.call(QueryStatus).unwrap().status, "prelaunch");
     let mut ev = qmp.events();
-    qmp.execute_raw("cont", None).unwrap();
+    qmp.call_raw("cont", None).unwrap();
     let e = ev
         .next_timeout(Duration::from_secs(10))
         .unwrap()
         .unwrap()
         .unwrap();
     assert_eq!(e.name(), "RESUME");
-    qmp.execute(Stop).unwrap();
+    qmp.call(Stop).unwrap();
     let e = ev
         .next_timeout(Duration::from_secs(10))
         .unwrap()
@@ -361,16 +371,18 @@ fn blocking_client_against_qemu() {
         .unwrap();
     assert_eq!(e.name(), "STOP");
     let f = std::fs::File::open("/dev/null").unwrap();
-    qmp.execute_raw_with_fds("getfd", Some(json!({"fdname": "b"})), vec![f.into()])
+    qmp.request_raw("getfd", Some(json!({"fdname": "b"})))
+        .fds(vec![f.into()])
+        .send()
         .unwrap();
-    qmp.execute_raw("closefd", Some(json!({"fdname": "b"})))
+    qmp.call_raw("closefd", Some(json!({"fdname": "b"})))
         .unwrap();
     // Threads sharing the connection.
     std::thread::scope(|s| {
         for _ in 0..4 {
             s.spawn(|| {
                 for _ in 0..50 {
-                    assert_eq!(qmp.execute(QueryStatus).unwrap().status, "paused");
+                    assert_eq!(qmp.call(QueryStatus).unwrap().status, "paused");
                 }
             });
         }
@@ -384,7 +396,7 @@ async fn quit_resolves_everything() {
     };
     let qmp = builder().connect_unix(&p.sock).await.unwrap();
     let mut ev = qmp.events();
-    qmp.execute_raw("quit", None).await.unwrap();
+    qmp.call_raw("quit", None).await.unwrap();
     assert_eq!(next_event(&mut ev, "SHUTDOWN").await.name(), "SHUTDOWN");
     match tokio::time::timeout(Duration::from_secs(10), ev.next())
         .await
@@ -393,7 +405,7 @@ async fn quit_resolves_everything() {
         Some(Err(qmp_client::EventError::Closed(Error::Disconnected { .. }))) => {}
         other => panic!("{other:?}"),
     }
-    let e = qmp.execute(QueryStatus).await.unwrap_err();
+    let e = qmp.call(QueryStatus).await.unwrap_err();
     assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
     assert!(p.wait_exit(Duration::from_secs(10)));
 }
@@ -407,13 +419,14 @@ async fn pretty_printing_monitor_huge_reply_and_events() {
     let mut ev = qmp.events();
     // The whole schema, pretty-printed (~1 MB over ~40k lines), default limits.
     let raw = qmp
-        .execute_raw_reply("query-qmp-schema", None)
+        .request_raw("query-qmp-schema", None)
+        .send_reply()
         .await
         .unwrap();
     assert!(raw.message().len() > 500_000, "{}", raw.message().len());
     assert!(raw.message().lines().count() > 10_000);
     assert!(raw.to_value().unwrap().as_array().unwrap().len() > 1000);
-    qmp.execute_raw("cont", None).await.unwrap();
+    qmp.call_raw("cont", None).await.unwrap();
     assert_eq!(next_event(&mut ev, "RESUME").await.name(), "RESUME");
-    assert_eq!(qmp.execute(QueryStatus).await.unwrap().status, "running");
+    assert_eq!(qmp.call(QueryStatus).await.unwrap().status, "running");
 }

@@ -70,7 +70,7 @@ async fn all_queries_typed(machine: &str, extra: &[&str]) {
     // The schema itself, typed.
     let schema = qmp.query_qmp_schema().await.unwrap();
     assert!(schema.len() > 1000);
-    let raw = qmp.execute_raw("query-qmp-schema", None).await.unwrap();
+    let raw = qmp.call_raw("query-qmp-schema", None).await.unwrap();
     let mut typed = 0;
     let mut unexplained = Vec::new();
     for name in read_only_commands(&raw) {
@@ -80,7 +80,7 @@ async fn all_queries_typed(machine: &str, extra: &[&str]) {
             !matches!(req, Request::Unknown { .. }),
             "{name}: not in the bindings"
         );
-        match qmp.execute_raw_reply(&name, None).await {
+        match qmp.request_raw(&name, None).send_reply().await {
             Ok(reply) => {
                 if let Err(e) = req.decode_return(reply.to_value().unwrap()) {
                     unexplained.push(format!("{name}: typed decode failed: {e}"));
@@ -145,23 +145,29 @@ async fn extension_traits_typed_events_oob_and_fds() {
         other => panic!("{other:?}"),
     }
     // Typed out-of-band.
-    let yanks = qmp.execute_oob(qmp_types::QueryYank).await.unwrap();
+    let yanks = qmp
+        .request(qmp_types::QueryYank)
+        .oob()
+        .send()
+        .await
+        .unwrap();
     assert!(yanks.iter().all(|y| !format!("{y:?}").is_empty()));
     // Typed fd passing.
     let f = std::fs::File::open("/dev/null").unwrap();
-    qmp.execute_with_fds(qmp_types::Getfd { fdname: "t".into() }, vec![f.into()])
+    qmp.request(qmp_types::Getfd { fdname: "t".into() })
+        .fds(vec![f.into()])
+        .send()
         .await
         .unwrap();
     qmp.closefd("t".into()).await.unwrap();
     let f = std::fs::File::open("/dev/null").unwrap();
     let info = qmp
-        .execute_with_fds(
-            qmp_types::AddFd {
-                fdset_id: Some(7),
-                opaque: Some("x".into()),
-            },
-            vec![f.into()],
-        )
+        .request(qmp_types::AddFd {
+            fdset_id: Some(7),
+            opaque: Some("x".into()),
+        })
+        .fds(vec![f.into()])
+        .send()
         .await
         .unwrap();
     assert_eq!(info.fdset_id, 7);
@@ -273,13 +279,13 @@ async fn lifecycle_hotplug_and_block_job_events_typed_in_order() {
         other => panic!("{other:?}"),
     }
     // Hot-plug and unplug a USB disk on a null-co node.
-    qmp.execute_raw(
+    qmp.call_raw(
         "blockdev-add",
         Some(json!({"driver": "null-co", "node-name": "n0", "size": 1048576})),
     )
     .await
     .unwrap();
-    qmp.execute_raw(
+    qmp.call_raw(
         "device_add",
         Some(json!({"driver": "usb-storage", "drive": "n0", "id": "stor0", "bus": "xhci.0"})),
     )

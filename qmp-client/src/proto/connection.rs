@@ -387,7 +387,7 @@ struct Core {
     greeting: Option<Greeting>,
     oob_enabled: bool,
     next_id: u64,
-    pending: HashMap<u64, Cow<'static, str>>,
+    pending: IdMap<Cow<'static, str>>,
     transmit: VecDeque<Transmit>,
     /// Commands queued before the handshake completed (P6), with their id
     /// and whether they count against the in-band cap.
@@ -418,7 +418,7 @@ impl Connection {
             greeting: None,
             oob_enabled: false,
             next_id: 1,
-            pending: HashMap::new(),
+            pending: IdMap::default(),
             transmit: VecDeque::new(),
             held: VecDeque::new(),
             inband_in_flight: std::collections::HashSet::new(),
@@ -630,9 +630,47 @@ fn encode_command<A: Serialize + ?Sized>(
         out.truncate(mark);
     }
     out.extend_from_slice(b",\"id\":");
-    out.extend_from_slice(id.to_string().as_bytes());
+    push_decimal(&mut out, id);
     out.push(b'}');
     Ok(out)
+}
+
+/// Hashes the client's own command ids (sequential integers, never chosen
+/// by the peer, so no flooding to resist): one multiply, spreading
+/// consecutive ids over the table, instead of SipHash on every call.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// A map keyed by command id.
+pub(crate) type IdMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// Appends `n` in decimal (no temporary string on the per-call path).
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// With `oob` enabled, QEMU queues at most this many in-band commands per
@@ -974,6 +1012,15 @@ mod tests {
         let mut c = ready(false);
         let ids: Vec<u64> = (0..12).map(|_| exec(&mut c, false)).collect();
         assert_eq!(sent_ids(&mut c), ids);
+    }
+
+    #[test]
+    fn decimal_ids() {
+        for n in [0, 7, 10, 99, 12345, u64::MAX] {
+            let mut v = b"x".to_vec();
+            push_decimal(&mut v, n);
+            assert_eq!(v, format!("x{n}").into_bytes());
+        }
     }
 
     #[test]

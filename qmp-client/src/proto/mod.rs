@@ -29,7 +29,7 @@
 //! }
 //! ```
 
-mod connection;
+pub(crate) mod connection;
 mod framer;
 
 pub use connection::{

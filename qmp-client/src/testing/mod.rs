@@ -28,11 +28,11 @@
 //! // The code under test:
 //! let qmp = qmp_client::blocking::Qmp::connect_unix(fake.socket()).unwrap();
 //! assert_eq!(qmp.greeting().unwrap().version.qemu.major, 9);
-//! let status = qmp.execute_raw("query-status", None).unwrap();
+//! let status = qmp.call_raw("query-status", None).unwrap();
 //! assert_eq!(status["status"], "running");
-//! qmp.execute_raw("stop", None).unwrap();
+//! qmp.call_raw("stop", None).unwrap();
 //! let e = qmp
-//!     .execute_raw("device_del", Some(json!({"id": "nic0"})))
+//!     .call_raw("device_del", Some(json!({"id": "nic0"})))
 //!     .unwrap_err();
 //! assert!(e.is_device_not_found());
 //! let ev = qmp.events().next().unwrap().unwrap();

@@ -287,14 +287,14 @@ pub fn guest_agent_at(bin: &Path) -> Proc {
 /// `dst` (8 MiB), for tests that watch its events.
 pub async fn start_null_backup(qmp: &qmp_client::Qmp) {
     for n in ["src", "dst"] {
-        qmp.execute_raw(
+        qmp.call_raw(
             "blockdev-add",
             Some(serde_json::json!({"driver": "null-co", "node-name": n, "size": 8388608})),
         )
         .await
         .unwrap();
     }
-    qmp.execute_raw(
+    qmp.call_raw(
         "blockdev-backup",
         Some(
             serde_json::json!({"job-id": "job0", "device": "src", "target": "dst", "sync": "full"}),
