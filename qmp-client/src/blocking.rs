@@ -894,7 +894,7 @@ impl<E: FromRawEvent> Events<E> {
             deadline,
             TimeoutKind::Event,
             Role::Event,
-            |st| match next_item::<E>(st.poll_event(), ended) {
+            |st| match next_item::<E>(st, ended) {
                 Next::Item(i) => Some(Some(i)),
                 Next::End => Some(None),
                 Next::Pending => None,

@@ -83,6 +83,7 @@ pub mod launch;
 #[cfg(not(feature = "tokio"))]
 mod no_tokio;
 pub mod proto;
+pub mod reconnect;
 mod shared;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -96,5 +97,6 @@ pub use error_class::{ErrorClass, ErrorReply};
 pub use events::{EventError, EventStream, FromRawEvent, TypedEvent};
 pub use proto::{Greeting, Limits, Mode, RawEvent, RawReply, Stats};
 pub use qmp_types;
+pub use reconnect::{ClientEvent, ReconnectPolicy};
 #[cfg(feature = "tokio")]
 pub use tokio_client::Qmp;

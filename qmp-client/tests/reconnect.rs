@@ -1,0 +1,283 @@
+//! Reconnect (P21) against the fake QEMU: the connection drops with a call
+//! in flight, the client backs off while the socket is gone, reconnects
+//! when it is back, renegotiates, and reports the reconnect in the event
+//! stream; the policy giving up; the state machine's edge cases.
+//!
+//! The socket the client knows is a symlink the test points at a fake
+//! QEMU's socket or removes, so "QEMU is gone" and "QEMU is back on the
+//! same path" are under the test's control.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use qmp_client::testing::{FakeQemu, Script};
+use qmp_client::{ClientEvent, Error, EventError, Qmp, ReconnectPolicy};
+use qmp_types::ClientExt as _;
+use qmp_types::RunState;
+use serde_json::{Value, json};
+
+/// Every connection: negotiation, a `HELLO` event, then it waits for
+/// `stop`, which it answers by closing the connection (no reply).
+/// `query-status` is answered at any time.
+fn script() -> Script {
+    Script::new()
+        .capabilities(["oob"])
+        .stub(
+            "query-status",
+            json!({"status": "running", "running": true}),
+        )
+        .expect("qmp_capabilities")
+        .reply(json!({}))
+        .event("HELLO", json!({}))
+        .expect("stop")
+        .eof()
+}
+
+struct Link {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Link {
+    fn new() -> Link {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("qmp.sock");
+        Link { _dir: dir, path }
+    }
+    fn point_to(&self, target: &Path) {
+        let _ = std::fs::remove_file(&self.path);
+        std::os::unix::fs::symlink(target, &self.path).unwrap();
+    }
+    fn remove(&self) {
+        std::fs::remove_file(&self.path).unwrap();
+    }
+}
+
+fn policy() -> ReconnectPolicy {
+    ReconnectPolicy::exponential(Duration::from_millis(20), Duration::from_millis(80)).jitter(false)
+}
+
+async fn next_event(
+    s: &mut qmp_client::EventStream<ClientEvent>,
+) -> Result<ClientEvent, EventError> {
+    tokio::time::timeout(Duration::from_secs(5), s.next())
+        .await
+        .expect("no event within 5 s")
+        .expect("stream ended")
+}
+
+fn hello(ev: Result<ClientEvent, EventError>) {
+    match ev {
+        Ok(ClientEvent::Event(e)) => assert_eq!(e.name(), "HELLO"),
+        other => panic!("expected HELLO, got {other:?}"),
+    }
+}
+
+fn ids(received: &[Value], name: &str) -> Vec<u64> {
+    received
+        .iter()
+        .filter(|c| c["execute"] == name)
+        .filter_map(|c| c["id"].as_u64())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_backoff_reconnect_notice_and_resume() {
+    let fake = FakeQemu::start(script()).unwrap();
+    let link = Link::new();
+    link.point_to(fake.socket());
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let tasks_before = metrics.num_alive_tasks();
+
+    let qmp = Qmp::builder()
+        .oob(true)
+        .reconnect(policy().max_attempts(100))
+        .command_timeout(Some(Duration::from_secs(5)))
+        .connect_unix(&link.path)
+        .await
+        .unwrap();
+    assert!(qmp.oob_enabled());
+    let mut events = qmp.client_events();
+    hello(next_event(&mut events).await);
+    assert_eq!(qmp.query_status().await.unwrap().status, RunState::Running);
+    // P21: connecting while connected is a state error, nothing changes.
+    assert!(matches!(
+        qmp.reconnect().await,
+        Err(Error::AlreadyConnected)
+    ));
+    assert!(qmp.is_connected());
+
+    // QEMU goes away (the socket with it) while `stop` is in flight.
+    link.remove();
+    let e = qmp.stop().await.unwrap_err();
+    assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
+    let dropped = Instant::now();
+    // While reconnecting: calls fail fast with `Disconnected`, the client
+    // is not closed.
+    let t = Instant::now();
+    let e = qmp.query_status().await.unwrap_err();
+    assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
+    assert!(t.elapsed() < Duration::from_millis(50), "{:?}", t.elapsed());
+    assert!(!qmp.is_connected());
+    assert!(qmp.closed().is_none());
+
+    // Attempts at 20, 20+40, 20+40+80 ms fail (no socket); then QEMU is
+    // back on the same path.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    link.point_to(fake.socket());
+    tokio::time::timeout(Duration::from_secs(5), qmp.wait_connected())
+        .await
+        .expect("reconnected within 5 s")
+        .unwrap();
+    let took = dropped.elapsed();
+    assert!(
+        took >= Duration::from_millis(140),
+        "backoff skipped: {took:?}"
+    );
+
+    // The notice, then the new connection's events.
+    match next_event(&mut events).await {
+        Ok(ClientEvent::Reconnected { attempt, reason }) => {
+            assert!(attempt >= 3, "attempt {attempt}");
+            assert!(matches!(reason, Error::Disconnected { .. }), "{reason:?}");
+        }
+        other => panic!("expected the reconnect notice, got {other:?}"),
+    }
+    hello(next_event(&mut events).await);
+    assert_eq!(qmp.query_status().await.unwrap().status, RunState::Running);
+    assert!(qmp.oob_enabled(), "oob renegotiated");
+    assert_eq!(fake.connections(), 2);
+
+    // Same capabilities negotiated again; ids continue (no reuse).
+    let received = fake.received();
+    let caps: Vec<&Value> = received
+        .iter()
+        .filter(|c| c["execute"] == "qmp_capabilities")
+        .collect();
+    assert_eq!(caps.len(), 2);
+    assert_eq!(caps[0]["arguments"], caps[1]["arguments"]);
+    assert_eq!(caps[0]["arguments"]["enable"], json!(["oob"]));
+    let mut all: Vec<u64> = received.iter().filter_map(|c| c["id"].as_u64()).collect();
+    let n = all.len();
+    all.dedup();
+    assert_eq!(all.len(), n, "an id was reused: {received:?}");
+    assert!(all.windows(2).all(|w| w[0] < w[1]), "{all:?}");
+    // The call made while reconnecting failed fast: it was never sent.
+    assert_eq!(ids(&received, "query-status").len(), 2);
+
+    // Closing is final and idempotent; no task outlives the client.
+    qmp.close();
+    qmp.close();
+    assert!(matches!(qmp.closed(), Some(Error::Closed)));
+    assert!(matches!(qmp.reconnect().await, Err(Error::Closed)));
+    match next_event(&mut events).await {
+        Err(EventError::Closed(Error::Closed)) => {}
+        other => panic!("expected the close, got {other:?}"),
+    }
+    drop(events);
+    drop(qmp);
+    let end = Instant::now() + Duration::from_secs(2);
+    while metrics.num_alive_tasks() > tasks_before && Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(metrics.num_alive_tasks(), tasks_before, "tasks leaked");
+}
+
+#[tokio::test]
+async fn gives_up_after_max_attempts_with_the_last_error() {
+    let fake = FakeQemu::start(script()).unwrap();
+    let link = Link::new();
+    link.point_to(fake.socket());
+    let qmp = Qmp::builder()
+        .reconnect(policy().max_attempts(3))
+        .connect_unix(&link.path)
+        .await
+        .unwrap();
+    // Plain event streams never see the notice, only QEMU's events.
+    let mut events = qmp.events();
+    link.remove();
+    assert!(matches!(
+        qmp.stop().await.unwrap_err(),
+        Error::Disconnected { .. }
+    ));
+    let t = Instant::now();
+    let e = tokio::time::timeout(Duration::from_secs(5), qmp.wait_connected())
+        .await
+        .expect("gave up within 5 s")
+        .unwrap_err();
+    // Three attempts: 20 + 40 + 80 ms of backoff.
+    assert!(
+        t.elapsed() >= Duration::from_millis(130),
+        "{:?}",
+        t.elapsed()
+    );
+    let last = qmp.closed().expect("closed after giving up");
+    for e in [&e, &last] {
+        assert!(
+            matches!(
+                e,
+                Error::Io {
+                    op: qmp_client::IoOp::Connect,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+    assert_eq!(fake.connections(), 1);
+    match events.next().await {
+        Some(Ok(ev)) => assert_eq!(ev.name(), "HELLO"),
+        other => panic!("{other:?}"),
+    }
+    match events.next().await {
+        Some(Err(EventError::Closed(Error::Io { .. }))) => {}
+        other => panic!("expected the close, got {other:?}"),
+    }
+    assert!(events.next().await.is_none());
+    // Calls fail with the close reason, at once.
+    assert!(matches!(
+        qmp.query_status().await.unwrap_err(),
+        Error::Io { .. }
+    ));
+}
+
+#[tokio::test]
+async fn reconnect_now_skips_the_backoff() {
+    let fake = FakeQemu::start(script()).unwrap();
+    let link = Link::new();
+    link.point_to(fake.socket());
+    let qmp = Qmp::builder()
+        .reconnect(ReconnectPolicy::exponential(
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+        ))
+        .connect_unix(&link.path)
+        .await
+        .unwrap();
+    assert!(qmp.stop().await.is_err());
+    let t = Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), qmp.reconnect())
+        .await
+        .expect("reconnected at once")
+        .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert!(qmp.is_connected());
+    assert!(qmp.query_status().await.unwrap().running);
+}
+
+#[tokio::test]
+async fn without_a_policy_a_drop_closes_the_client() {
+    let fake = FakeQemu::start(script()).unwrap();
+    let qmp = Qmp::connect_unix(fake.socket()).await.unwrap();
+    let e = qmp.stop().await.unwrap_err();
+    assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
+    assert!(matches!(qmp.closed(), Some(Error::Disconnected { .. })));
+    assert!(matches!(
+        qmp.reconnect().await,
+        Err(Error::Disconnected { .. })
+    ));
+    assert!(matches!(
+        qmp.wait_connected().await,
+        Err(Error::Disconnected { .. })
+    ));
+}
