@@ -1,0 +1,187 @@
+//! Reconnect (P21) against a real `qemu-system-x86_64`: QEMU is frozen
+//! with calls in flight, killed (`kill -9`) and started again on the same
+//! socket. In-flight calls get `Disconnected`, later calls and events work,
+//! and no task or file descriptor outlives the client. Skipped without
+//! QEMU, failing under `CI`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::qemu;
+use qmp_client::{ClientEvent, Error, EventError, EventStream, Qmp, ReconnectPolicy};
+use qmp_types::ClientExt as _;
+
+/// The QEMU under test, killed and reaped on drop.
+struct Vm(Child);
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(bin: &Path, sock: &Path) -> Vm {
+    let child = Command::new(bin)
+        .args([
+            "-machine",
+            "none",
+            "-nodefaults",
+            "-display",
+            "none",
+            "-qmp",
+        ])
+        .arg(format!("unix:{},server=on,wait=off", sock.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin:?}: {e}"));
+    let mut vm = Vm(child);
+    let end = Instant::now() + Duration::from_secs(20);
+    while !listening(sock) {
+        if let Ok(Some(st)) = vm.0.try_wait() {
+            panic!("QEMU exited before listening: {st}");
+        }
+        assert!(Instant::now() < end, "QEMU never listened on {sock:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    vm
+}
+
+/// Whether `sock` is a listening Unix socket (Linux's socket table; the
+/// `__SO_ACCEPTCON` flag): checked without connecting, so QEMU sees no
+/// probe connection.
+fn listening(sock: &Path) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/unix") else {
+        return std::os::unix::net::UnixStream::connect(sock).is_ok();
+    };
+    let want = sock.to_string_lossy();
+    table.lines().skip(1).any(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        f.len() >= 8
+            && f[7] == want
+            && u32::from_str_radix(f[3], 16).is_ok_and(|flags| flags & 0x10000 != 0)
+    })
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+async fn next(s: &mut EventStream<ClientEvent>) -> Result<ClientEvent, EventError> {
+    tokio::time::timeout(Duration::from_secs(20), s.next())
+        .await
+        .expect("no event within 20 s")
+        .expect("event stream ended")
+}
+
+async fn expect_event(s: &mut EventStream<ClientEvent>, name: &str) {
+    match next(s).await {
+        Ok(ClientEvent::Event(e)) => assert_eq!(e.name(), name),
+        other => panic!("expected {name}, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_killed_and_restarted_on_the_same_socket() {
+    let Some(bin) = qemu::find("qemu-system-x86_64") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sock: PathBuf = dir.path().join("qmp.sock");
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let fds_before = open_fds();
+    let tasks_before = metrics.num_alive_tasks();
+
+    let mut vm = start(&bin, &sock);
+    let qmp = Qmp::builder()
+        .reconnect(
+            ReconnectPolicy::exponential(Duration::from_millis(50), Duration::from_millis(400))
+                .max_attempts(200),
+        )
+        .command_timeout(Some(Duration::from_secs(20)))
+        .connect_unix(&sock)
+        .await
+        .unwrap();
+    let mut events = qmp.client_events();
+    assert!(qmp.query_status().await.unwrap().running);
+
+    // Freeze QEMU so that calls stay in flight, then kill it.
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&vm.0),
+        rustix::process::Signal::STOP,
+    )
+    .unwrap();
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let q = qmp.clone();
+            tokio::spawn(async move { q.query_status().await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(calls.iter().all(|c| !c.is_finished()), "QEMU is frozen");
+    let killed = Instant::now();
+    drop(vm);
+    for c in calls {
+        let r = tokio::time::timeout(Duration::from_secs(5), c)
+            .await
+            .expect("in-flight call resolved")
+            .unwrap();
+        assert!(matches!(r, Err(Error::Disconnected { .. })), "{r:?}");
+    }
+    let resolved = killed.elapsed();
+    // While QEMU is gone: calls fail fast, the client is not closed.
+    let e = qmp.query_status().await.unwrap_err();
+    assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
+    assert!(qmp.closed().is_none());
+
+    // QEMU is back on the same socket.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let restarted = Instant::now();
+    vm = start(&bin, &sock);
+    tokio::time::timeout(Duration::from_secs(20), qmp.wait_connected())
+        .await
+        .expect("reconnected within 20 s")
+        .unwrap();
+    let reconnect_took = restarted.elapsed();
+    match next(&mut events).await {
+        Ok(ClientEvent::Reconnected { attempt, reason }) => {
+            assert!(attempt >= 1);
+            assert!(reason.is_connection_lost(), "{reason:?}");
+            eprintln!(
+                "in-flight calls resolved {resolved:?} after kill -9; reconnected at \
+                 attempt {attempt}, {reconnect_took:?} after QEMU was restarted (listening); \
+                 reason: {reason}"
+            );
+        }
+        other => panic!("expected the reconnect notice, got {other:?}"),
+    }
+
+    // Calls and events work on the new QEMU.
+    assert!(qmp.query_status().await.unwrap().running);
+    qmp.stop().await.unwrap();
+    expect_event(&mut events, "STOP").await;
+    assert!(!qmp.query_status().await.unwrap().running);
+    qmp.cont().await.unwrap();
+    expect_event(&mut events, "RESUME").await;
+
+    // No leaks: once the client is gone, tasks and descriptors are back
+    // to where they were before it existed.
+    qmp.close();
+    qmp.close();
+    drop(events);
+    drop(qmp);
+    drop(vm);
+    let end = Instant::now() + Duration::from_secs(5);
+    while (metrics.num_alive_tasks() > tasks_before || open_fds() > fds_before)
+        && Instant::now() < end
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(metrics.num_alive_tasks(), tasks_before, "tasks leaked");
+    assert_eq!(open_fds(), fds_before, "file descriptors leaked");
+}
