@@ -83,6 +83,9 @@ impl EventQueue {
     }
 }
 
+/// See `State::on_lost`.
+pub(crate) type OnLost = Box<dyn Fn(&mut State) + Send>;
+
 pub(crate) struct State {
     pub(crate) conn: Connection,
     pub(crate) waiters: HashMap<u64, Waiter>,
@@ -113,7 +116,9 @@ pub(crate) struct State {
     pub(crate) attempt: u32,
     /// Called when the link is lost or the client finished (wakes the
     /// reconnecting driver).
-    pub(crate) on_lost: Option<Box<dyn Fn() + Send>>,
+    pub(crate) on_lost: Option<OnLost>,
+    /// Blocking transport: a reconnecting thread is running.
+    pub(crate) reconnecting: bool,
 }
 
 impl State {
@@ -152,9 +157,7 @@ impl State {
                     if self.lost.is_none() {
                         self.lost = Some(e);
                     }
-                    if let Some(f) = &self.on_lost {
-                        f();
-                    }
+                    self.call_on_lost();
                 }
                 Output::Closed(e) => {
                     self.finish(e);
@@ -201,8 +204,15 @@ impl State {
         for t in &self.parked_events {
             t.unpark();
         }
-        if let Some(f) = &self.on_lost {
-            f();
+        self.call_on_lost();
+    }
+
+    fn call_on_lost(&mut self) {
+        if let Some(f) = self.on_lost.take() {
+            f(self);
+            if self.on_lost.is_none() {
+                self.on_lost = Some(f);
+            }
         }
     }
 
@@ -230,6 +240,10 @@ impl State {
         let attempt = self.attempt;
         self.events
             .push(Item::Notice(Notice::Reconnected { attempt, reason }));
+        // Blocking transport: callers parked while the link was down.
+        for t in self.followers.iter().chain(&self.parked_events) {
+            t.unpark();
+        }
     }
 
     /// Refuses a call while the link is down (reconnecting: fail fast
@@ -326,6 +340,7 @@ impl Shared {
             epoch: 0,
             attempt: 0,
             on_lost: None,
+            reconnecting: false,
         };
         st.dispatch();
         Shared {

@@ -635,7 +635,7 @@ impl Reconnector {
         {
             let mut st = inner.shared.lock();
             let l = link.clone();
-            st.on_lost = Some(Box::new(move || {
+            st.on_lost = Some(Box::new(move |_| {
                 l.lost.notify_one();
                 l.changed.notify_waiters();
             }));

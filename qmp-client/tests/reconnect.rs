@@ -281,3 +281,143 @@ async fn without_a_policy_a_drop_closes_the_client() {
         Err(Error::Disconnected { .. })
     ));
 }
+
+/// The blocking client: the same drop, backoff, reconnect and notice,
+/// with the event iterator parked through the outage and resuming.
+#[test]
+fn blocking_drop_backoff_reconnect_notice_and_resume() {
+    use qmp_types::ClientBlockingExt as _;
+    let fake = FakeQemu::start(script()).unwrap();
+    let link = Link::new();
+    link.point_to(fake.socket());
+    let threads_before = threads();
+    let qmp = qmp_client::blocking::Qmp::builder()
+        .oob(true)
+        .reconnect(policy().max_attempts(100))
+        .command_timeout(Some(Duration::from_secs(5)))
+        .connect_unix_blocking(&link.path)
+        .unwrap();
+    let mut events = qmp.client_events();
+    let next = |events: &mut qmp_client::blocking::Events<ClientEvent>| {
+        events
+            .next_timeout(Duration::from_secs(5))
+            .expect("an item within 5 s")
+            .expect("stream not ended")
+    };
+    hello(next(&mut events));
+    assert_eq!(qmp.query_status().unwrap().status, RunState::Running);
+    assert!(matches!(
+        qmp.reconnect(Some(Duration::from_secs(1))),
+        Err(Error::AlreadyConnected)
+    ));
+
+    link.remove();
+    let e = qmp.stop().unwrap_err();
+    assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
+    let dropped = Instant::now();
+    let e = qmp.query_status().unwrap_err();
+    assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
+    assert!(!qmp.is_connected());
+    assert!(qmp.closed().is_none());
+
+    // An event consumer on another thread waits through the outage.
+    let consumer = std::thread::spawn(move || {
+        let a = next(&mut events);
+        let b = next(&mut events);
+        (a, b, events)
+    });
+    std::thread::sleep(Duration::from_millis(150));
+    link.point_to(fake.socket());
+    qmp.wait_connected(Some(Duration::from_secs(5))).unwrap();
+    assert!(dropped.elapsed() >= Duration::from_millis(140));
+    let (a, b, mut events) = consumer.join().unwrap();
+    match a {
+        Ok(ClientEvent::Reconnected { attempt, reason }) => {
+            assert!(attempt >= 3, "attempt {attempt}");
+            assert!(matches!(reason, Error::Disconnected { .. }), "{reason:?}");
+        }
+        other => panic!("expected the reconnect notice, got {other:?}"),
+    }
+    hello(b);
+    assert_eq!(qmp.query_status().unwrap().status, RunState::Running);
+    assert!(qmp.oob_enabled());
+    assert_eq!(fake.connections(), 2);
+    let received = fake.received();
+    let mut all: Vec<u64> = received.iter().filter_map(|c| c["id"].as_u64()).collect();
+    let n = all.len();
+    all.dedup();
+    assert_eq!(all.len(), n, "an id was reused: {received:?}");
+    assert_eq!(ids(&received, "query-status").len(), 2);
+
+    qmp.close();
+    qmp.close();
+    assert!(matches!(qmp.closed(), Some(Error::Closed)));
+    assert!(matches!(qmp.reconnect(None), Err(Error::Closed)));
+    assert!(matches!(
+        events.next(),
+        Some(Err(EventError::Closed(Error::Closed)))
+    ));
+    drop(events);
+    drop(qmp);
+    // The reconnecting thread ended with the outage.
+    let end = Instant::now() + Duration::from_secs(2);
+    while threads()
+        .iter()
+        .any(|t| !threads_before.contains(t) && t == "qmp-reconnect")
+        && Instant::now() < end
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        !threads().iter().any(|t| t == "qmp-reconnect"),
+        "{:?}",
+        threads()
+    );
+}
+
+#[test]
+fn blocking_gives_up_with_the_last_error() {
+    use qmp_types::ClientBlockingExt as _;
+    let fake = FakeQemu::start(script()).unwrap();
+    let link = Link::new();
+    link.point_to(fake.socket());
+    let qmp = qmp_client::blocking::Qmp::builder()
+        .reconnect(policy().max_attempts(2))
+        .connect_unix_blocking(&link.path)
+        .unwrap();
+    link.remove();
+    assert!(matches!(
+        qmp.stop().unwrap_err(),
+        Error::Disconnected { .. }
+    ));
+    let e = qmp
+        .wait_connected(Some(Duration::from_secs(5)))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Io {
+                op: qmp_client::IoOp::Connect,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(matches!(qmp.closed(), Some(Error::Io { .. })));
+    let mut events = qmp.events();
+    assert_eq!(events.next().unwrap().unwrap().name(), "HELLO");
+    assert!(matches!(
+        events.next(),
+        Some(Err(EventError::Closed(Error::Io { .. })))
+    ));
+    assert!(events.next().is_none());
+}
+
+/// The names of this process's threads.
+fn threads() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|s| s.trim().to_owned())
+        .collect()
+}
