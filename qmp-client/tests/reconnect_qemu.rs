@@ -86,11 +86,34 @@ async fn expect_event(s: &mut EventStream<ClientEvent>, name: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn qemu_killed_and_restarted_on_the_same_socket() {
+/// The two tests count this process's descriptors: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn freeze(vm: &Vm) {
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&vm.0),
+        rustix::process::Signal::STOP,
+    )
+    .unwrap();
+}
+
+#[test]
+fn qemu_killed_and_restarted_on_the_same_socket() {
     let Some(bin) = qemu::find("qemu-system-x86_64") else {
         return;
     };
+    // The lock before the runtime: its descriptors must not appear in the
+    // middle of the other test's count.
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async_client(bin));
+}
+
+async fn async_client(bin: PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let sock: PathBuf = dir.path().join("qmp.sock");
     let metrics = tokio::runtime::Handle::current().metrics();
@@ -111,11 +134,7 @@ async fn qemu_killed_and_restarted_on_the_same_socket() {
     assert!(qmp.query_status().await.unwrap().running);
 
     // Freeze QEMU so that calls stay in flight, then kill it.
-    rustix::process::kill_process(
-        rustix::process::Pid::from_child(&vm.0),
-        rustix::process::Signal::STOP,
-    )
-    .unwrap();
+    freeze(&vm);
     let calls: Vec<_> = (0..4)
         .map(|_| {
             let q = qmp.clone();
@@ -183,5 +202,84 @@ async fn qemu_killed_and_restarted_on_the_same_socket() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(metrics.num_alive_tasks(), tasks_before, "tasks leaked");
+    assert_eq!(open_fds(), fds_before, "file descriptors leaked");
+}
+
+#[test]
+fn blocking_qemu_killed_and_restarted_on_the_same_socket() {
+    use qmp_client::blocking;
+    use qmp_types::ClientBlockingExt as _;
+    let Some(bin) = qemu::find("qemu-system-x86_64") else {
+        return;
+    };
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let sock: PathBuf = dir.path().join("qmp.sock");
+    let fds_before = open_fds();
+
+    let mut vm = start(&bin, &sock);
+    let qmp = blocking::Qmp::builder()
+        .reconnect(
+            ReconnectPolicy::exponential(Duration::from_millis(50), Duration::from_millis(400))
+                .max_attempts(200),
+        )
+        .command_timeout(Some(Duration::from_secs(20)))
+        .connect_unix_blocking(&sock)
+        .unwrap();
+    let mut events = qmp.client_events();
+    assert!(qmp.query_status().unwrap().running);
+
+    freeze(&vm);
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let q = qmp.clone();
+            std::thread::spawn(move || q.query_status())
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(calls.iter().all(|c| !c.is_finished()), "QEMU is frozen");
+    drop(vm);
+    for c in calls {
+        let r = c.join().unwrap();
+        assert!(matches!(r, Err(Error::Disconnected { .. })), "{r:?}");
+    }
+    let e = qmp.query_status().unwrap_err();
+    assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
+
+    std::thread::sleep(Duration::from_millis(300));
+    vm = start(&bin, &sock);
+    qmp.wait_connected(Some(Duration::from_secs(20))).unwrap();
+    let mut next = || {
+        events
+            .next_timeout(Duration::from_secs(20))
+            .expect("an item within 20 s")
+            .expect("stream not ended")
+    };
+    match next() {
+        Ok(ClientEvent::Reconnected { reason, .. }) => {
+            assert!(reason.is_connection_lost(), "{reason:?}")
+        }
+        other => panic!("expected the reconnect notice, got {other:?}"),
+    }
+    qmp.stop().unwrap();
+    match next() {
+        Ok(ClientEvent::Event(e)) => assert_eq!(e.name(), "STOP"),
+        other => panic!("expected STOP, got {other:?}"),
+    }
+    qmp.cont().unwrap();
+    match next() {
+        Ok(ClientEvent::Event(e)) => assert_eq!(e.name(), "RESUME"),
+        other => panic!("expected RESUME, got {other:?}"),
+    }
+
+    qmp.close();
+    qmp.close();
+    drop(events);
+    drop(qmp);
+    drop(vm);
+    let end = Instant::now() + Duration::from_secs(5);
+    while open_fds() > fds_before && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(open_fds(), fds_before, "file descriptors leaked");
 }
