@@ -421,3 +421,46 @@ fn threads() -> Vec<String> {
         .map(|s| s.trim().to_owned())
         .collect()
 }
+
+/// Capabilities fetched before the drop are not trusted after it: the
+/// cache is emptied and the next use asks the new server.
+#[tokio::test]
+async fn capabilities_are_fetched_again_from_the_new_server() {
+    let schema = json!([
+        {"name": "query-status", "meta-type": "command", "arg-type": "0", "ret-type": "1"},
+        {"name": "stop", "meta-type": "command", "arg-type": "0", "ret-type": "0"},
+        {"name": "0", "meta-type": "object", "members": []},
+        {"name": "1", "meta-type": "object", "members": []}
+    ]);
+    let script = script().stub("query-qmp-schema", schema).stub(
+        "query-version",
+        json!({"qemu": {"major": 10, "minor": 0, "micro": 2}, "package": ""}),
+    );
+    let fake = FakeQemu::start(script).unwrap();
+    let link = Link::new();
+    link.point_to(fake.socket());
+    let qmp = Qmp::builder()
+        .reconnect(policy())
+        .check_capabilities(true)
+        .connect_unix(&link.path)
+        .await
+        .unwrap();
+    assert!(qmp.query_status().await.unwrap().running);
+    assert!(qmp.cached_capabilities().is_some());
+    assert!(matches!(
+        qmp.stop().await.unwrap_err(),
+        Error::Disconnected { .. }
+    ));
+    tokio::time::timeout(Duration::from_secs(5), qmp.wait_connected())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        qmp.cached_capabilities().is_none(),
+        "stale capabilities kept"
+    );
+    assert!(qmp.query_status().await.unwrap().running);
+    assert!(qmp.cached_capabilities().is_some());
+    let schemas = ids(&fake.received(), "query-qmp-schema");
+    assert_eq!(schemas.len(), 2, "fetched once per connection");
+}
