@@ -378,6 +378,10 @@ impl Builder {
             Connection::new(self.proto),
             self.event_capacity,
         ));
+        // From the start, so that a drop right after the handshake is an
+        // outage too (a failed handshake still fails the connect).
+        shared.lock().reconnect =
+            self.reconnect.is_some() && target.is_some() && self.proto.mode == Mode::Qmp;
         let mut inner = Inner {
             shared,
             reader: Mutex::new((
@@ -425,12 +429,8 @@ impl Builder {
             let weak = Arc::downgrade(&qmp.inner);
             let mut st = qmp.inner.shared.lock();
             st.on_lost = Some(Box::new(move |st| on_lost(&weak, st)));
-            st.reconnect = st.closed.is_none();
-            if st.conn.is_closed() && st.closed.is_none() {
-                // Lost between the handshake and now.
-                st.lost = Some(Error::Disconnected { partial: false });
-                on_lost(&Arc::downgrade(&qmp.inner), &mut st);
-            }
+            // Lost between the handshake and now.
+            on_lost(&Arc::downgrade(&qmp.inner), &mut st);
         }
         if self.proto.mode == Mode::GuestAgent {
             if let Err(e) = qmp.guest_sync_until(deadline) {

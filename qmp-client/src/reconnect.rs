@@ -24,8 +24,14 @@
 //!   the client is closed with the last attempt's error
 //!   ([`closed`](crate::Qmp::closed)), like a client without a policy.
 //!
+//! A connection closed for a protocol violation (a message over the size
+//! limit, malformed JSON) is unusable too and is replaced the same way; its
+//! in-flight calls get that error rather than `Disconnected`.
+//!
 //! Ids stay monotonic across connections, so no reply of an old
-//! connection can ever be taken for one of the new.
+//! connection can ever be taken for one of the new. Per-connection state
+//! starts afresh: [`Stats`](crate::Stats) counters, the `oob` negotiation
+//! (`oob_enabled()`); `greeting()` keeps the first connection's greeting.
 
 use std::time::Duration;
 

@@ -524,8 +524,12 @@ impl Builder {
             notify: Notify::new(),
         });
         let (htx, hrx) = oneshot::channel();
+        let reconnect = self.reconnect.is_some() && target.is_some();
         {
             let mut st = shared.lock();
+            // From the start, so that a drop right after the handshake is
+            // an outage too (a failed handshake still fails the connect).
+            st.reconnect = reconnect && self.proto.mode == Mode::Qmp;
             match st.handshake.take() {
                 Some(r) => {
                     let _ = htx.send(r);
@@ -639,10 +643,8 @@ impl Reconnector {
                 l.lost.notify_one();
                 l.changed.notify_waiters();
             }));
-            st.reconnect = st.closed.is_none();
-            if st.conn.is_closed() && st.closed.is_none() {
+            if st.lost.is_some() {
                 // Lost between the handshake and now.
-                st.lost = Some(Error::Disconnected { partial: false });
                 link.lost.notify_one();
             }
         }

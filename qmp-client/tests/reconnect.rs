@@ -464,3 +464,26 @@ async fn capabilities_are_fetched_again_from_the_new_server() {
     let schemas = ids(&fake.received(), "query-qmp-schema");
     assert_eq!(schemas.len(), 2, "fetched once per connection");
 }
+
+/// The policy is about replacing a lost connection: the first connect's
+/// failure is returned as is, and nothing keeps trying.
+#[tokio::test]
+async fn a_failed_first_handshake_is_returned_not_retried() {
+    let fake = FakeQemu::start(Script::new().eof()).unwrap();
+    let e = Qmp::builder()
+        .reconnect(policy())
+        .connect_unix(fake.socket())
+        .await
+        .unwrap_err();
+    // The server closes before negotiating: the reply never comes, or
+    // writing `qmp_capabilities` already fails.
+    let refused = |e: &Error| matches!(e, Error::Negotiation(_) | Error::Io { .. });
+    assert!(refused(&e), "{e:?}");
+    let e = qmp_client::blocking::Qmp::builder()
+        .reconnect(policy())
+        .connect_unix_blocking(fake.socket())
+        .unwrap_err();
+    assert!(refused(&e), "{e:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(fake.connections(), 2);
+}
