@@ -487,3 +487,94 @@ async fn a_failed_first_handshake_is_returned_not_retried() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(fake.connections(), 2);
 }
+
+/// An attempt whose handshake fails (the server closes before
+/// negotiating) is one failed attempt: the next one succeeds elsewhere,
+/// and nothing of the failed connection leaks into the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_handshake_during_reconnect_is_retried() {
+    let good = FakeQemu::start(script()).unwrap();
+    let bad = FakeQemu::start(Script::new().eof()).unwrap();
+    let link = Link::new();
+    link.point_to(good.socket());
+    let qmp = Qmp::builder()
+        .reconnect(policy())
+        .connect_unix(&link.path)
+        .await
+        .unwrap();
+    let mut events = qmp.client_events();
+    hello(next_event(&mut events).await);
+    link.point_to(bad.socket());
+    assert!(matches!(
+        qmp.stop().await.unwrap_err(),
+        Error::Disconnected { .. }
+    ));
+    // Let at least two attempts reach the bad server (20 ms, 60 ms).
+    let end = Instant::now() + Duration::from_secs(5);
+    while bad.connections() < 2 && Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(bad.connections() >= 2);
+    assert!(!qmp.is_connected() && qmp.closed().is_none());
+    link.point_to(good.socket());
+    tokio::time::timeout(Duration::from_secs(5), qmp.wait_connected())
+        .await
+        .unwrap()
+        .unwrap();
+    match next_event(&mut events).await {
+        Ok(ClientEvent::Reconnected { attempt, reason }) => {
+            assert!(
+                attempt as usize > bad.connections() - 1,
+                "attempt {attempt}"
+            );
+            // The reason is the drop, not a failed attempt's error.
+            assert!(matches!(reason, Error::Disconnected { .. }), "{reason:?}");
+        }
+        other => panic!("expected the reconnect notice, got {other:?}"),
+    }
+    hello(next_event(&mut events).await);
+    assert!(qmp.query_status().await.unwrap().running);
+}
+
+/// The same with the blocking client.
+#[test]
+fn blocking_a_failed_handshake_during_reconnect_is_retried() {
+    use qmp_types::ClientBlockingExt as _;
+    let good = FakeQemu::start(script()).unwrap();
+    let bad = FakeQemu::start(Script::new().eof()).unwrap();
+    let link = Link::new();
+    link.point_to(good.socket());
+    let qmp = qmp_client::blocking::Qmp::builder()
+        .reconnect(policy())
+        .connect_unix_blocking(&link.path)
+        .unwrap();
+    let mut events = qmp.client_events();
+    let mut next = || {
+        events
+            .next_timeout(Duration::from_secs(5))
+            .expect("an item within 5 s")
+            .expect("stream not ended")
+    };
+    hello(next());
+    link.point_to(bad.socket());
+    assert!(matches!(
+        qmp.stop().unwrap_err(),
+        Error::Disconnected { .. }
+    ));
+    let end = Instant::now() + Duration::from_secs(5);
+    while bad.connections() < 2 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(bad.connections() >= 2);
+    assert!(!qmp.is_connected() && qmp.closed().is_none());
+    link.point_to(good.socket());
+    qmp.wait_connected(Some(Duration::from_secs(5))).unwrap();
+    match next() {
+        Ok(ClientEvent::Reconnected { reason, .. }) => {
+            assert!(matches!(reason, Error::Disconnected { .. }), "{reason:?}")
+        }
+        other => panic!("expected the reconnect notice, got {other:?}"),
+    }
+    hello(next());
+    assert!(qmp.query_status().unwrap().running);
+}
