@@ -286,6 +286,7 @@ async fn without_a_policy_a_drop_closes_the_client() {
 /// with the event iterator parked through the outage and resuming.
 #[test]
 fn blocking_drop_backoff_reconnect_notice_and_resume() {
+    let _one = ONE_BLOCKING.lock().unwrap_or_else(|p| p.into_inner());
     use qmp_types::ClientBlockingExt as _;
     let fake = FakeQemu::start(script()).unwrap();
     let link = Link::new();
@@ -377,6 +378,7 @@ fn blocking_drop_backoff_reconnect_notice_and_resume() {
 
 #[test]
 fn blocking_gives_up_with_the_last_error() {
+    let _one = ONE_BLOCKING.lock().unwrap_or_else(|p| p.into_inner());
     use qmp_types::ClientBlockingExt as _;
     let fake = FakeQemu::start(script()).unwrap();
     let link = Link::new();
@@ -412,6 +414,9 @@ fn blocking_gives_up_with_the_last_error() {
     ));
     assert!(events.next().is_none());
 }
+
+/// The blocking tests look for `qmp-reconnect` threads: one at a time.
+static ONE_BLOCKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The names of this process's threads.
 fn threads() -> Vec<String> {
@@ -539,6 +544,7 @@ async fn a_failed_handshake_during_reconnect_is_retried() {
 /// The same with the blocking client.
 #[test]
 fn blocking_a_failed_handshake_during_reconnect_is_retried() {
+    let _one = ONE_BLOCKING.lock().unwrap_or_else(|p| p.into_inner());
     use qmp_types::ClientBlockingExt as _;
     let good = FakeQemu::start(script()).unwrap();
     let bad = FakeQemu::start(Script::new().eof()).unwrap();
@@ -577,4 +583,64 @@ fn blocking_a_failed_handshake_during_reconnect_is_retried() {
     }
     hello(next());
     assert!(qmp.query_status().unwrap().running);
+}
+
+/// Closing during an outage stops the attempts at once: with a 60 s
+/// backoff pending, the supervisor task (async) and the reconnecting
+/// thread (blocking) are gone within moments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_during_an_outage_stops_reconnecting() {
+    let slow = ReconnectPolicy::exponential(Duration::from_secs(60), Duration::from_secs(60));
+    let fake = FakeQemu::start(script()).unwrap();
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let tasks_before = metrics.num_alive_tasks();
+    let qmp = Qmp::builder()
+        .reconnect(slow)
+        .connect_unix(fake.socket())
+        .await
+        .unwrap();
+    assert!(qmp.stop().await.is_err());
+    assert!(!qmp.is_connected());
+    assert!(metrics.num_alive_tasks() > tasks_before);
+    qmp.close();
+    assert!(matches!(qmp.closed(), Some(Error::Closed)));
+    assert!(matches!(qmp.wait_connected().await, Err(Error::Closed)));
+    let end = Instant::now() + Duration::from_secs(2);
+    while metrics.num_alive_tasks() > tasks_before && Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(metrics.num_alive_tasks(), tasks_before, "tasks leaked");
+
+    let qmp = tokio::task::spawn_blocking(move || {
+        let _one = ONE_BLOCKING.lock().unwrap_or_else(|p| p.into_inner());
+        use qmp_types::ClientBlockingExt as _;
+        let fake = FakeQemu::start(script()).unwrap();
+        let qmp = qmp_client::blocking::Qmp::builder()
+            .reconnect(slow)
+            .connect_unix_blocking(fake.socket())
+            .unwrap();
+        assert!(qmp.stop().is_err());
+        // (A new thread names itself once running.)
+        let seen = Instant::now();
+        while !threads().iter().any(|t| t == "qmp-reconnect")
+            && seen.elapsed() < Duration::from_secs(2)
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(threads().iter().any(|t| t == "qmp-reconnect"));
+        let t = Instant::now();
+        qmp.close();
+        while threads().iter().any(|t| t == "qmp-reconnect") && t.elapsed() < Duration::from_secs(2)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(
+            !threads().iter().any(|t| t == "qmp-reconnect"),
+            "the reconnecting thread outlived close()"
+        );
+        qmp
+    })
+    .await
+    .unwrap();
+    assert!(matches!(qmp.closed(), Some(Error::Closed)));
 }
