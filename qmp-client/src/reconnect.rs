@@ -163,8 +163,10 @@ impl<E: FromRawEvent> FromRawEvent for ClientEvent<E> {
     }
 }
 
-/// A connection change, queued in order with the events.
+/// A connection change, queued in order with the events (what
+/// [`FromRawEvent::from_notice`] receives).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Notice {
     /// See [`ClientEvent::Reconnected`].
     Reconnected {
