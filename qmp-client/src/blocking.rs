@@ -776,7 +776,8 @@ impl Qmp {
     }
 
     /// Whether the client is connected: not closed, and (with a reconnect
-    /// policy) not reconnecting.
+    /// policy) not reconnecting. A loss is known once the socket says so
+    /// (EOF or an error on a read or write), not before.
     pub fn is_connected(&self) -> bool {
         let st = self.inner.shared.lock();
         st.closed.is_none() && st.lost.is_none()

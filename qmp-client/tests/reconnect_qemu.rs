@@ -25,16 +25,26 @@ impl Drop for Vm {
 }
 
 fn start(bin: &Path, sock: &Path) -> Vm {
-    let child = Command::new(bin)
-        .args([
-            "-machine",
-            "none",
-            "-nodefaults",
-            "-display",
-            "none",
-            "-qmp",
-        ])
-        .arg(format!("unix:{},server=on,wait=off", sock.display()))
+    start_with(bin, sock, false)
+}
+
+/// `oob`: the monitor on its own chardev (it runs in the monitor I/O
+/// thread, so QEMU offers the `oob` capability).
+fn start_with(bin: &Path, sock: &Path, oob: bool) -> Vm {
+    let mut cmd = Command::new(bin);
+    cmd.args(["-machine", "none", "-nodefaults", "-display", "none"]);
+    if oob {
+        cmd.arg("-chardev")
+            .arg(format!(
+                "socket,id=mon0,path={},server=on,wait=off",
+                sock.display()
+            ))
+            .args(["-mon", "chardev=mon0,mode=control"]);
+    } else {
+        cmd.arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", sock.display()));
+    }
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -282,4 +292,52 @@ fn blocking_qemu_killed_and_restarted_on_the_same_socket() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(open_fds(), fds_before, "file descriptors leaked");
+}
+
+/// With `oob` negotiated on the first connection, the reconnect negotiates
+/// it again, and out-of-band commands work on the new QEMU.
+#[test]
+fn oob_is_negotiated_again_after_a_restart() {
+    let Some(bin) = qemu::find("qemu-system-x86_64") else {
+        return;
+    };
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let sock: PathBuf = dir.path().join("qmp.sock");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let vm = start_with(&bin, &sock, true);
+            let qmp = Qmp::builder()
+                .oob(true)
+                .reconnect(ReconnectPolicy::exponential(
+                    Duration::from_millis(20),
+                    Duration::from_millis(200),
+                ))
+                .command_timeout(Some(Duration::from_secs(20)))
+                .connect_unix(&sock)
+                .await
+                .unwrap();
+            assert!(qmp.oob_enabled());
+            drop(vm);
+            // The client learns of the loss when it reads the socket.
+            let end = Instant::now() + Duration::from_secs(5);
+            while qmp.is_connected() && Instant::now() < end {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert!(!qmp.is_connected());
+            let vm = start_with(&bin, &sock, true);
+            tokio::time::timeout(Duration::from_secs(20), qmp.wait_connected())
+                .await
+                .expect("reconnected within 20 s")
+                .unwrap();
+            assert!(qmp.oob_enabled(), "oob negotiated again");
+            let yank = qmp.execute_raw_oob("query-yank", None).await.unwrap();
+            assert!(yank.is_array(), "{yank}");
+            assert!(qmp.query_status().await.is_ok());
+            qmp.close();
+            drop(vm);
+        });
 }
