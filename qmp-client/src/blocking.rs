@@ -20,7 +20,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use qmp_types::{ClientBlocking, Command, EventKind, OobCommand};
@@ -30,8 +30,11 @@ use crate::config::{Builder, CallOpts};
 use crate::error::{Error, IoOp, TimeoutKind};
 use crate::events::{EventError, FromRawEvent, Next, TypedEvent, next_item};
 use crate::fd;
-use crate::proto::{Connection, ExecOptions, Greeting, Mode, RawEvent, RawReply, Stats};
+use crate::proto::{
+    Connection, ExecOptions, Greeting, Mode, ProtoConfig, RawEvent, RawReply, Stats,
+};
 use crate::readbuf::ReadBuf;
+use crate::reconnect::{ClientEvent, ReconnectPolicy, Target};
 use crate::shared::sync_value;
 use crate::shared::{Shared, State, Transmits, Waiter};
 
@@ -160,6 +163,142 @@ struct Inner {
     caps: crate::caps::Cache,
     /// Refuse calls the live QEMU cannot run ([`Builder::check_capabilities`]).
     check_caps: bool,
+    /// With a reconnect policy: how to reconnect.
+    reconnect: Option<Reconnector>,
+}
+
+/// How a blocking client reconnects. There is no background thread while
+/// connected: when the link is lost, one thread is started that makes the
+/// attempts (backoff, connect, handshake) and ends with the outage.
+struct Reconnector {
+    policy: ReconnectPolicy,
+    target: Target,
+    proto: ProtoConfig,
+    connect_timeout: Option<Duration>,
+    handshake_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    /// Set by [`Qmp::reconnect`]: skip the backoff wait.
+    kick: std::sync::atomic::AtomicBool,
+    /// The reconnecting thread, while it runs (to wake it).
+    thread: Mutex<Option<std::thread::Thread>>,
+}
+
+/// The two halves of a connection.
+type Halves = (Box<dyn Io>, Box<dyn WriteIo>);
+
+/// Connects to `target` (one attempt) and splits the stream.
+fn connect_target(
+    target: &Target,
+    connect_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+) -> Result<Halves, Error> {
+    fn parts<S: Stream>(s: S, wt: Option<Duration>) -> std::io::Result<Halves> {
+        let r = s.try_clone()?;
+        s.set_write_timeout(wt)?;
+        Ok((
+            Box::new(ReadSide {
+                s: r,
+                timeout: None,
+            }),
+            Box::new(WriteSide(s)),
+        ))
+    }
+    let io = |e| Error::io(IoOp::Connect, e);
+    match target {
+        Target::Unix(p) => parts(UnixStream::connect(p).map_err(io)?, write_timeout).map_err(io),
+        Target::Tcp(addrs) => {
+            let mut last = None;
+            for a in addrs {
+                let r = match connect_timeout {
+                    Some(t) => TcpStream::connect_timeout(a, t),
+                    None => TcpStream::connect(a),
+                };
+                match r {
+                    Ok(s) => {
+                        let _ = s.set_nodelay(true);
+                        return parts(s, write_timeout).map_err(io);
+                    }
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(io(last.unwrap_or_else(|| {
+                std::io::Error::other("no address to connect to")
+            })))
+        }
+    }
+}
+
+/// Starts the reconnecting thread unless one runs (called with the state
+/// locked, when the link is lost or the client finished).
+fn on_lost(weak: &Weak<Inner>, st: &mut State) {
+    if st.reconnecting || st.closed.is_some() || st.lost.is_none() {
+        return;
+    }
+    let weak = weak.clone();
+    let spawned = std::thread::Builder::new()
+        .name("qmp-reconnect".into())
+        .spawn(move || reconnect_thread(weak));
+    match spawned {
+        Ok(_) => st.reconnecting = true,
+        Err(e) => st.finish(Error::io(IoOp::Connect, e)),
+    }
+}
+
+/// Makes attempts until connected, closed, given up or the client is
+/// dropped.
+fn reconnect_thread(weak: Weak<Inner>) {
+    let mut attempt = 0u32;
+    let mut last = None;
+    loop {
+        let Some(inner) = weak.upgrade() else { return };
+        let Some(rc) = &inner.reconnect else { return };
+        {
+            let mut st = inner.shared.lock();
+            if st.closed.is_some() || st.lost.is_none() {
+                // Connected again, or closed: done. (A later outage starts
+                // a new thread: the flag is cleared under the same lock.)
+                st.reconnecting = false;
+                *lock(&rc.thread) = None;
+                return;
+            }
+            if attempt == 0 {
+                last = st.lost.clone();
+            }
+        }
+        *lock(&rc.thread) = Some(std::thread::current());
+        attempt = attempt.saturating_add(1);
+        if !rc.policy.allows(attempt) {
+            let mut st = inner.shared.lock();
+            st.finish(last.unwrap_or(Error::Disconnected { partial: false }));
+            st.reconnecting = false;
+            return;
+        }
+        // The backoff, cut short by `reconnect()` or the close; the client
+        // is not kept alive meanwhile.
+        let wake_at = Instant::now() + rc.policy.delay(attempt);
+        drop(inner);
+        loop {
+            let Some(inner) = weak.upgrade() else { return };
+            let Some(rc) = &inner.reconnect else { return };
+            let now = Instant::now();
+            if now >= wake_at
+                || rc.kick.swap(false, std::sync::atomic::Ordering::SeqCst)
+                || inner.shared.lock().closed.is_some()
+            {
+                break;
+            }
+            drop(inner);
+            std::thread::park_timeout((wake_at - now).min(Duration::from_millis(200)));
+        }
+        let Some(inner) = weak.upgrade() else { return };
+        match inner.reconnect_once(attempt) {
+            Ok(()) => {
+                attempt = 0;
+                last = None;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
 }
 
 impl Drop for Inner {
@@ -191,25 +330,28 @@ impl std::fmt::Debug for Qmp {
 impl Builder {
     /// Blocking: connects to a Unix socket and completes the handshake.
     pub fn connect_unix_blocking(self, path: impl AsRef<Path>) -> Result<Qmp, Error> {
-        let s = UnixStream::connect(path).map_err(|e| Error::io(IoOp::Connect, e))?;
-        self.connect_blocking(s)
+        let s = UnixStream::connect(&path).map_err(|e| Error::io(IoOp::Connect, e))?;
+        let target = Target::Unix(path.as_ref().to_owned());
+        self.connect_blocking_to(s, Some(target))
     }
 
     /// Blocking: connects to a TCP address and completes the handshake.
     pub fn connect_tcp_blocking(self, addr: impl ToSocketAddrs) -> Result<Qmp, Error> {
         let mut last = None;
-        let addrs = addr
+        let addrs: Vec<std::net::SocketAddr> = addr
             .to_socket_addrs()
-            .map_err(|e| Error::io(IoOp::Connect, e))?;
-        for a in addrs {
+            .map_err(|e| Error::io(IoOp::Connect, e))?
+            .collect();
+        for a in &addrs {
             let r = match self.connect_timeout {
-                Some(t) => TcpStream::connect_timeout(&a, t),
+                Some(t) => TcpStream::connect_timeout(a, t),
                 None => TcpStream::connect(a),
             };
             match r {
                 Ok(s) => {
                     let _ = s.set_nodelay(true);
-                    return self.connect_blocking(s);
+                    let target = Target::Tcp(addrs.clone());
+                    return self.connect_blocking_to(s, Some(target));
                 }
                 Err(e) => last = Some(e),
             }
@@ -221,8 +363,13 @@ impl Builder {
     }
 
     /// Blocking: completes the handshake on a connected stream (e.g. one
-    /// end of `UnixStream::pair()`).
+    /// end of `UnixStream::pair()`). The client cannot reconnect (it does
+    /// not know where the stream came from).
     pub fn connect_blocking<S: Stream>(self, s: S) -> Result<Qmp, Error> {
+        self.connect_blocking_to(s, None)
+    }
+
+    fn connect_blocking_to<S: Stream>(self, s: S, target: Option<Target>) -> Result<Qmp, Error> {
         let r = s.try_clone().map_err(|e| Error::io(IoOp::Connect, e))?;
         s.set_write_timeout(self.write_timeout)
             .map_err(|e| Error::io(IoOp::Connect, e))?;
@@ -231,6 +378,10 @@ impl Builder {
             Connection::new(self.proto),
             self.event_capacity,
         ));
+        // From the start, so that a drop right after the handshake is an
+        // outage too (a failed handshake still fails the connect).
+        shared.lock().reconnect =
+            self.reconnect.is_some() && target.is_some() && self.proto.mode == Mode::Qmp;
         let mut inner = Inner {
             shared,
             reader: Mutex::new((
@@ -246,6 +397,7 @@ impl Builder {
             fd_passing,
             caps: crate::caps::Cache::default(),
             check_caps: self.check_capabilities && self.proto.mode != Mode::GuestAgent,
+            reconnect: None,
         };
         let deadline = self.handshake_timeout.map(|t| Instant::now() + t);
         let hs = inner.wait(deadline, TimeoutKind::Handshake, Role::Handshake, |st| {
@@ -258,9 +410,28 @@ impl Builder {
                 return Err(e);
             }
         }
+        if let (Some(policy), Some(target), Mode::Qmp) = (self.reconnect, target, self.proto.mode) {
+            inner.reconnect = Some(Reconnector {
+                policy,
+                target,
+                proto: self.proto,
+                connect_timeout: self.connect_timeout,
+                handshake_timeout: self.handshake_timeout,
+                write_timeout: self.write_timeout,
+                kick: Default::default(),
+                thread: Mutex::new(None),
+            });
+        }
         let qmp = Qmp {
             inner: Arc::new(inner),
         };
+        if qmp.inner.reconnect.is_some() {
+            let weak = Arc::downgrade(&qmp.inner);
+            let mut st = qmp.inner.shared.lock();
+            st.on_lost = Some(Box::new(move |st| on_lost(&weak, st)));
+            // Lost between the handshake and now.
+            on_lost(&Arc::downgrade(&qmp.inner), &mut st);
+        }
         if self.proto.mode == Mode::GuestAgent {
             if let Err(e) = qmp.guest_sync_until(deadline) {
                 qmp.inner.shared.close(e.clone());
@@ -272,11 +443,48 @@ impl Builder {
 }
 
 impl Inner {
-    fn write(&self, ts: Transmits) -> Result<(), Error> {
+    /// One reconnect attempt: connect, install the new socket, handshake.
+    fn reconnect_once(&self, attempt: u32) -> Result<(), Error> {
+        let rc = self.reconnect.as_ref().ok_or(Error::Closed)?;
+        // The new server may differ: capabilities are fetched again when
+        // next needed (calls fail fast until the link is up).
+        self.caps.clear();
+        // Wake a reader still blocked on the old socket.
+        lock(&self.writer).shutdown();
+        let (r, w) = connect_target(&rc.target, rc.connect_timeout, rc.write_timeout)?;
+        lock(&self.reader).0 = r;
+        let epoch = {
+            let mut wr = lock(&self.writer);
+            let mut st = self.shared.lock();
+            if let Some(e) = &st.closed {
+                return Err(e.clone());
+            }
+            *wr = w;
+            st.renew(rc.proto, attempt)
+        };
+        let deadline = rc.handshake_timeout.map(|t| Instant::now() + t);
+        let hs = self.wait(deadline, TimeoutKind::Handshake, Role::Handshake, |st| {
+            st.handshake.clone()
+        });
+        match hs {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) | Err(e) => {
+                self.shared.close_link(epoch, e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes what connection `epoch` produced (nothing if it was
+    /// replaced meanwhile: those bytes belong to no live server).
+    fn write(&self, ts: Transmits, epoch: u64) -> Result<(), Error> {
         if ts.is_empty() {
             return Ok(());
         }
         let mut w = lock(&self.writer);
+        if self.shared.lock().epoch != epoch {
+            return Err(Error::Disconnected { partial: false });
+        }
         for t in ts {
             let mut sent = 0;
             let r = (|| {
@@ -295,7 +503,7 @@ impl Inner {
                     Error::io(IoOp::Write, e)
                 };
                 drop(w);
-                self.shared.close(err.clone());
+                self.shared.close_link(epoch, err.clone());
                 return Err(err);
             }
         }
@@ -333,7 +541,9 @@ impl Inner {
                 }
                 None => None,
             };
-            if st.reading {
+            // While reconnecting, only the handshake reads (the new socket).
+            let link_down = st.lost.is_some() && !matches!(role, Role::Handshake);
+            if st.reading || link_down {
                 let me = std::thread::current();
                 let my_id = me.id();
                 st.followers.push(me.clone());
@@ -361,6 +571,7 @@ impl Inner {
                 continue;
             }
             st.reading = true;
+            let epoch = st.epoch;
             drop(st);
             let mut rd = lock(&self.reader);
             let (io, buf) = &mut *rd;
@@ -369,6 +580,11 @@ impl Inner {
                 .and_then(|()| io.read(buf.space()));
             st = shared.lock();
             st.reading = false;
+            if st.epoch != epoch {
+                // Read from a replaced connection: ignore.
+                drop(rd);
+                continue;
+            }
             match res {
                 Ok(0) => st.conn.handle_eof(),
                 Ok(n) => {
@@ -390,7 +606,7 @@ impl Inner {
             if !ts.is_empty() {
                 drop(st);
                 // A write failure closes the connection; the loop sees it.
-                let _ = self.write(ts);
+                let _ = self.write(ts, epoch);
                 st = shared.lock();
             }
         };
@@ -434,8 +650,9 @@ impl Inner {
         let deadline = opts
             .timeout_or(self.command_timeout)
             .map(|t| Instant::now() + t);
-        let (id, ts) = {
+        let (id, ts, epoch) = {
             let mut st = self.shared.lock();
+            st.check_link()?;
             let id = st.conn.execute(
                 name,
                 args,
@@ -448,9 +665,9 @@ impl Inner {
             if expect_reply {
                 st.waiters.insert(id, Waiter::Slot(None));
             }
-            (id, st.transmits())
+            (id, st.transmits(), st.epoch)
         };
-        if let Err(e) = self.write(ts) {
+        if let Err(e) = self.write(ts, epoch) {
             if expect_reply {
                 self.shared.lock().cancel(id);
             }
@@ -554,9 +771,58 @@ impl Qmp {
     }
 
     /// Closes the connection; pending calls fail with [`Error::Closed`].
+    /// Closing twice is harmless; a reconnecting client stops trying.
     pub fn close(&self) {
         self.inner.shared.close(Error::Closed);
         lock(&self.inner.writer).shutdown();
+        if let Some(rc) = &self.inner.reconnect {
+            if let Some(t) = lock(&rc.thread).as_ref() {
+                t.unpark();
+            }
+        }
+    }
+
+    /// Whether the client is connected: not closed, and (with a reconnect
+    /// policy) not reconnecting. A loss is known once the socket says so
+    /// (EOF or an error on a read or write), not before.
+    pub fn is_connected(&self) -> bool {
+        let st = self.inner.shared.lock();
+        st.closed.is_none() && st.lost.is_none()
+    }
+
+    /// Waits at most `timeout` until the client is connected: at once if
+    /// it is, after the reconnect if it is reconnecting; the close reason
+    /// if it is closed (or the policy gave up);
+    /// [`Error::Timeout`]`(`[`TimeoutKind::Connect`]`)` when the time is up.
+    pub fn wait_connected(&self, timeout: Option<Duration>) -> Result<(), Error> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        self.inner
+            .wait(deadline, TimeoutKind::Connect, Role::Event, |st| {
+                (st.closed.is_none() && st.lost.is_none()).then_some(())
+            })
+    }
+
+    /// Reconnects now, without waiting out the backoff, and waits at most
+    /// `timeout` until connected (P21). Only while the link is down: a
+    /// connected client gives [`Error::AlreadyConnected`] (nothing is
+    /// done), a closed one its close reason.
+    pub fn reconnect(&self, timeout: Option<Duration>) -> Result<(), Error> {
+        {
+            let st = self.inner.shared.lock();
+            if let Some(e) = &st.closed {
+                return Err(e.clone());
+            }
+            if st.lost.is_none() {
+                return Err(Error::AlreadyConnected);
+            }
+        }
+        if let Some(rc) = &self.inner.reconnect {
+            rc.kick.store(true, std::sync::atomic::Ordering::SeqCst);
+            if let Some(t) = lock(&rc.thread).as_ref() {
+                t.unpark();
+            }
+        }
+        self.wait_connected(timeout)
     }
 
     /// Runs a typed command and returns its typed result, with the
@@ -711,13 +977,14 @@ impl Qmp {
 
     fn guest_sync_until(&self, deadline: Option<Instant>) -> Result<(), Error> {
         let value = sync_value();
-        let (id, ts) = {
+        let (id, ts, epoch) = {
             let mut st = self.inner.shared.lock();
+            st.check_link()?;
             let id = st.conn.guest_sync(value)?;
             st.waiters.insert(id, Waiter::Slot(None));
-            (id, st.transmits())
+            (id, st.transmits(), st.epoch)
         };
-        self.inner.write(ts)?;
+        self.inner.write(ts, epoch)?;
         let got: i64 = self
             .inner
             .wait_reply(id, deadline)?
@@ -730,6 +997,13 @@ impl Qmp {
 
     /// The events, raw. See [`Events`].
     pub fn events(&self) -> Events<RawEvent> {
+        Events::new(self.clone())
+    }
+
+    /// The events with the client's connection notices: QEMU's events as
+    /// [`ClientEvent::Event`] and, with a reconnect policy,
+    /// [`ClientEvent::Reconnected`] where the connection was replaced.
+    pub fn client_events(&self) -> Events<ClientEvent> {
         Events::new(self.clone())
     }
 
@@ -837,7 +1111,7 @@ impl<E: FromRawEvent> Events<E> {
             deadline,
             TimeoutKind::Event,
             Role::Event,
-            |st| match next_item::<E>(st.poll_event(), ended) {
+            |st| match next_item::<E>(st, ended) {
                 Next::Item(i) => Some(Some(i)),
                 Next::End => Some(None),
                 Next::Pending => None,

@@ -877,6 +877,12 @@ impl Cache {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Forgets the cached capabilities (the server was replaced); the
+    /// next use fetches them again.
+    pub(crate) fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
     /// Replaces the cached capabilities (a refresh).
     pub(crate) fn replace(&self, caps: Capabilities) -> Arc<Capabilities> {
         let caps = Arc::new(caps);

@@ -20,6 +20,7 @@ pub struct Builder {
     pub(crate) write_timeout: Option<Duration>,
     pub(crate) event_capacity: usize,
     pub(crate) check_capabilities: bool,
+    pub(crate) reconnect: Option<crate::ReconnectPolicy>,
 }
 
 impl Default for Builder {
@@ -32,6 +33,7 @@ impl Default for Builder {
             write_timeout: Some(Duration::from_secs(30)),
             event_capacity: 1024,
             check_capabilities: false,
+            reconnect: None,
         }
     }
 }
@@ -139,6 +141,46 @@ impl Builder {
     /// ```
     pub fn check_capabilities(mut self, enable: bool) -> Self {
         self.check_capabilities = enable;
+        self
+    }
+
+    /// Reconnect after the connection is lost, per `policy` (off by
+    /// default). Applies to clients connected with `connect_unix*` or
+    /// `connect_tcp*` in QMP mode (the client knows where to connect
+    /// again); the first connection's failure is still returned by
+    /// `connect*`. In-flight calls fail with
+    /// [`Error::Disconnected`](crate::Error::Disconnected), calls made
+    /// while reconnecting fail fast with it, and
+    /// [`ClientEvent::Reconnected`](crate::ClientEvent::Reconnected) marks
+    /// the new connection in the event stream. See
+    /// [`crate::reconnect`].
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), qmp_client::Error> {
+    /// use std::time::Duration;
+    /// use qmp_client::{ClientEvent, Qmp, ReconnectPolicy};
+    /// let qmp = Qmp::builder()
+    ///     .reconnect(
+    ///         ReconnectPolicy::exponential(Duration::from_millis(100), Duration::from_secs(5))
+    ///             .max_attempts(20),
+    ///     )
+    ///     .connect_unix("/run/vm/qmp.sock")
+    ///     .await?;
+    /// let mut events = qmp.client_events();
+    /// while let Some(item) = events.next().await {
+    ///     match item {
+    ///         Ok(ClientEvent::Event(ev)) => println!("{}", ev.name()),
+    ///         Ok(ClientEvent::Reconnected { attempt, reason }) => {
+    ///             println!("reconnected (attempt {attempt}) after: {reason}")
+    ///         }
+    ///         Ok(_) => {}
+    ///         Err(e) => eprintln!("{e}"),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn reconnect(mut self, policy: crate::ReconnectPolicy) -> Self {
+        self.reconnect = Some(policy);
         self
     }
 }

@@ -193,6 +193,10 @@ pub enum Error {
     /// The client was closed by its owner.
     #[error("the client was closed")]
     Closed,
+    /// A connection was requested while the client is connected (P21):
+    /// nothing was done, the connection is untouched.
+    #[error("the client is already connected")]
+    AlreadyConnected,
     /// A wait timed out. For [`TimeoutKind::Reply`] the connection stays
     /// usable and a late reply is discarded.
     #[error("timed out {0}")]
@@ -317,6 +321,22 @@ impl Error {
         matches!(self.class(), Some(ErrorClass::KVMMissingCap))
     }
 
+    /// Whether the connection to the server was lost: the server closed
+    /// it ([`Error::Disconnected`]), reading or writing failed, or a write
+    /// timed out. A client with a
+    /// [`ReconnectPolicy`](crate::ReconnectPolicy) reconnects after these.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(
+            self,
+            Error::Disconnected { .. }
+                | Error::Io {
+                    op: IoOp::Read | IoOp::Write,
+                    ..
+                }
+                | Error::Timeout(TimeoutKind::Write)
+        )
+    }
+
     /// A timeout of any kind.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Timeout(_))
@@ -346,6 +366,7 @@ impl Error {
                 | Error::Unsupported(_)
                 | Error::OobNotEnabled
                 | Error::FdPassingUnsupported
+                | Error::AlreadyConnected
         )
     }
 }

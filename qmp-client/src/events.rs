@@ -17,7 +17,7 @@ use qmp_types::{EventKind, Timestamp};
 
 use crate::error::Error;
 use crate::proto::RawEvent;
-use crate::shared::{EventPoll, Shared};
+use crate::shared::{EventPoll, Shared, State};
 
 /// Why an event consumer got no event.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -44,6 +44,14 @@ pub enum EventError {
 pub trait FromRawEvent: Sized {
     /// Converts (decodes) a received event.
     fn from_raw(raw: RawEvent) -> Result<Self, EventError>;
+
+    /// Converts a connection notice (a reconnect, see
+    /// [`ClientEvent`](crate::ClientEvent)); `None` (the default) skips it,
+    /// so streams of QEMU events only never see one.
+    fn from_notice(notice: &crate::reconnect::Notice) -> Option<Self> {
+        let _ = notice;
+        None
+    }
 }
 
 impl FromRawEvent for RawEvent {
@@ -110,9 +118,24 @@ pub(crate) enum Next<E> {
 }
 
 /// Takes the next item for a consumer that has (`ended`) or has not yet
-/// reported the close.
-pub(crate) fn next_item<E: FromRawEvent>(p: EventPoll, ended: &mut bool) -> Next<E> {
+/// reported the close; notices the consumer's type does not take are
+/// skipped.
+pub(crate) fn next_item<E: FromRawEvent>(st: &mut State, ended: &mut bool) -> Next<E> {
+    loop {
+        let p = st.poll_event();
+        if let EventPoll::Notice(n) = &p {
+            match E::from_notice(n) {
+                Some(item) => return Next::Item(Ok(item)),
+                None => continue,
+            }
+        }
+        return next_polled(p, ended);
+    }
+}
+
+fn next_polled<E: FromRawEvent>(p: EventPoll, ended: &mut bool) -> Next<E> {
     match p {
+        EventPoll::Notice(_) => Next::Pending,
         EventPoll::Event(ev) => Next::Item(E::from_raw(ev)),
         EventPoll::Lagged(n) => Next::Item(Err(EventError::Lagged(n))),
         EventPoll::Closed(e) => {
@@ -166,7 +189,7 @@ impl<E: FromRawEvent> EventStream<E> {
 
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<E, EventError>>> {
         let mut st = self.shared.lock();
-        match next_item(st.poll_event(), &mut self.ended) {
+        match next_item(&mut st, &mut self.ended) {
             Next::Item(i) => Poll::Ready(Some(i)),
             Next::End => Poll::Ready(None),
             Next::Pending => {

@@ -99,8 +99,12 @@
 //! * A timed-out or cancelled call forgets its id; its late reply is
 //!   dropped. Commands are written whole or not at all (cancellation
 //!   safe).
-//! * Each client is one connection: to reconnect, connect a new client
-//!   (ids restart, no stale state is carried over).
+//! * A client is one connection unless it has a [`ReconnectPolicy`]
+//!   ([`Builder::reconnect`], [`reconnect`] module): then a lost connection
+//!   is replaced (with backoff), in-flight calls fail with
+//!   [`Error::Disconnected`] and [`ClientEvent::Reconnected`] marks the new
+//!   connection in the event stream; ids keep increasing, no stale state
+//!   is carried over.
 #![warn(missing_docs)]
 // With one transport (or none) off, some internals the two share are unused.
 #![cfg_attr(not(all(feature = "tokio", feature = "blocking")), allow(dead_code))]
@@ -118,6 +122,7 @@ pub mod launch;
 mod no_tokio;
 pub mod proto;
 mod readbuf;
+pub mod reconnect;
 mod shared;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -131,5 +136,6 @@ pub use error_class::{ErrorClass, ErrorReply};
 pub use events::{EventError, EventStream, FromRawEvent, TypedEvent};
 pub use proto::{Greeting, Limits, Mode, RawEvent, RawReply, Stats};
 pub use qmp_types;
+pub use reconnect::{ClientEvent, ReconnectPolicy};
 #[cfg(feature = "tokio")]
 pub use tokio_client::{Qmp, RawRequest, Request};

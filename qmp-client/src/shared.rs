@@ -14,6 +14,13 @@ use tokio::sync::oneshot;
 use crate::error::Error;
 use crate::proto::connection::IdMap;
 use crate::proto::{Connection, Greeting, Output, RawEvent, RawReply, Transmit};
+use crate::reconnect::Notice;
+
+/// One entry of the event buffer: a QEMU event or a connection notice.
+pub(crate) enum Item {
+    Event(RawEvent),
+    Notice(Notice),
+}
 
 /// Where the outcome of one command goes.
 pub(crate) enum Waiter {
@@ -26,7 +33,7 @@ pub(crate) enum Waiter {
 /// The bounded event buffer: drop-oldest, with a count of dropped events
 /// reported before the next event (P10).
 pub(crate) struct EventQueue {
-    buf: VecDeque<RawEvent>,
+    buf: VecDeque<Item>,
     cap: usize,
     lagged: u64,
     wakers: Vec<Waker>,
@@ -35,6 +42,7 @@ pub(crate) struct EventQueue {
 /// What an event consumer gets next.
 pub(crate) enum EventPoll {
     Event(RawEvent),
+    Notice(Notice),
     Lagged(u64),
     Closed(Error),
     Empty,
@@ -50,7 +58,7 @@ impl EventQueue {
         }
     }
 
-    fn push(&mut self, ev: RawEvent) {
+    fn push(&mut self, ev: Item) {
         if self.buf.len() >= self.cap {
             self.buf.pop_front();
             self.lagged += 1;
@@ -76,6 +84,9 @@ impl EventQueue {
     }
 }
 
+/// See `State::on_lost`.
+pub(crate) type OnLost = Box<dyn Fn(&mut State) + Send>;
+
 pub(crate) struct State {
     pub(crate) conn: Connection,
     pub(crate) waiters: IdMap<Waiter>,
@@ -95,6 +106,20 @@ pub(crate) struct State {
     pub(crate) parked_replies: HashMap<u64, Thread>,
     /// Blocking transport: parked event consumers.
     pub(crate) parked_events: Vec<Thread>,
+    /// A reconnect policy is active: a lost link is not the end.
+    pub(crate) reconnect: bool,
+    /// While reconnecting: why the link was lost.
+    pub(crate) lost: Option<Error>,
+    /// Which connection `conn` is (0 for the first); I/O of an older one
+    /// is ignored.
+    pub(crate) epoch: u64,
+    /// The reconnect attempt `conn` belongs to (for the notice).
+    pub(crate) attempt: u32,
+    /// Called when the link is lost or the client finished (wakes the
+    /// reconnecting driver).
+    pub(crate) on_lost: Option<OnLost>,
+    /// Blocking transport: a reconnecting thread is running.
+    pub(crate) reconnecting: bool,
 }
 
 impl State {
@@ -103,30 +128,40 @@ impl State {
         let mut events = false;
         while let Some(out) = self.conn.poll_output() {
             match out {
-                Output::Ready(g) => self.finish_handshake(Ok(g)),
-                Output::Reply { id, result } => self.complete(id, result),
+                Output::Ready(g) => {
+                    self.finish_handshake(Ok(g));
+                    if self.lost.is_some() && self.reconnect {
+                        // Before any event of the new connection.
+                        self.reconnected();
+                        events = true;
+                    }
+                }
+                Output::Reply { id, result } => {
+                    // A reconnecting client's calls see every transport
+                    // failure as `Disconnected`.
+                    let result = match result {
+                        Err(e) if self.reconnect => Err(crate::reconnect::for_calls(&e)),
+                        r => r,
+                    };
+                    self.complete(id, result)
+                }
                 Output::Event(ev) => {
-                    self.events.push(ev);
+                    self.events.push(Item::Event(ev));
                     events = true;
                 }
-                Output::Closed(e) => {
+                Output::Closed(e) if self.reconnect && !matches!(e, Error::Closed) => {
+                    // The link is lost; the driver reconnects. The client
+                    // is not closed: event consumers keep waiting.
                     self.finish_handshake(Err(e.clone()));
-                    // Waiters registered without a pending entry (none in
-                    // practice) must not hang either.
-                    let ids: Vec<u64> = self
-                        .waiters
-                        .iter()
-                        .filter(|(_, w)| matches!(w, Waiter::Async(_) | Waiter::Slot(None)))
-                        .map(|(id, _)| *id)
-                        .collect();
-                    for id in ids {
-                        self.complete(id, Err(e.clone()));
+                    let call_err = crate::reconnect::for_calls(&e);
+                    self.fail_waiters(&call_err);
+                    if self.lost.is_none() {
+                        self.lost = Some(e);
                     }
-                    self.closed = Some(e);
-                    self.events.wake();
-                    for t in self.followers.iter().chain(self.parked_replies.values()) {
-                        t.unpark();
-                    }
+                    self.call_on_lost();
+                }
+                Output::Closed(e) => {
+                    self.finish(e);
                     events = true;
                 }
             }
@@ -135,6 +170,90 @@ impl State {
             for t in &self.parked_events {
                 t.unpark();
             }
+        }
+    }
+
+    /// Fails every waiter still waiting (with `e`) and wakes the parked
+    /// callers of the blocking transport.
+    fn fail_waiters(&mut self, e: &Error) {
+        let ids: Vec<u64> = self
+            .waiters
+            .iter()
+            .filter(|(_, w)| matches!(w, Waiter::Async(_) | Waiter::Slot(None)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.complete(id, Err(e.clone()));
+        }
+        for t in self.followers.iter().chain(self.parked_replies.values()) {
+            t.unpark();
+        }
+    }
+
+    /// Finishes the client for good with `e`: everyone waiting gets it,
+    /// event consumers see the close. Idempotent.
+    pub(crate) fn finish(&mut self, e: Error) {
+        if self.closed.is_some() {
+            return;
+        }
+        self.reconnect = false;
+        self.lost = None;
+        self.finish_handshake(Err(e.clone()));
+        self.fail_waiters(&e);
+        self.closed = Some(e);
+        self.events.wake();
+        for t in &self.parked_events {
+            t.unpark();
+        }
+        self.call_on_lost();
+    }
+
+    fn call_on_lost(&mut self) {
+        if let Some(f) = self.on_lost.take() {
+            f(self);
+            if self.on_lost.is_none() {
+                self.on_lost = Some(f);
+            }
+        }
+    }
+
+    /// Starts connection number `epoch` on a fresh sans-io connection that
+    /// continues the id sequence; its handshake outcome goes to
+    /// `handshake_tx` / `handshake`.
+    pub(crate) fn renew(&mut self, config: crate::proto::ProtoConfig, attempt: u32) -> u64 {
+        self.epoch += 1;
+        self.attempt = attempt;
+        let first = self.conn.next_id();
+        self.conn = Connection::with_first_id(config, first);
+        self.handshake = None;
+        self.handshake_tx = None;
+        self.dispatch();
+        self.epoch
+    }
+
+    /// The link is up again (handshake done): queues the notice and lets
+    /// calls through.
+    fn reconnected(&mut self) {
+        let reason = self
+            .lost
+            .take()
+            .unwrap_or(Error::Disconnected { partial: false });
+        let attempt = self.attempt;
+        self.events
+            .push(Item::Notice(Notice::Reconnected { attempt, reason }));
+        // Blocking transport: callers parked while the link was down.
+        for t in self.followers.iter().chain(&self.parked_events) {
+            t.unpark();
+        }
+    }
+
+    /// Refuses a call while the link is down (reconnecting: fail fast
+    /// with `Disconnected`) or the client is finished (its close reason).
+    pub(crate) fn check_link(&self) -> Result<(), Error> {
+        match (&self.closed, &self.lost) {
+            (Some(e), _) => Err(e.clone()),
+            (None, Some(_)) => Err(Error::Disconnected { partial: false }),
+            (None, None) => Ok(()),
         }
     }
 
@@ -173,8 +292,10 @@ impl State {
             let n = std::mem::take(&mut self.events.lagged);
             return EventPoll::Lagged(n);
         }
-        if let Some(ev) = self.events.buf.pop_front() {
-            return EventPoll::Event(ev);
+        match self.events.buf.pop_front() {
+            Some(Item::Event(ev)) => return EventPoll::Event(ev),
+            Some(Item::Notice(n)) => return EventPoll::Notice(n),
+            None => {}
         }
         match &self.closed {
             Some(e) => EventPoll::Closed(e.clone()),
@@ -240,6 +361,12 @@ impl Shared {
             followers: Vec::new(),
             parked_replies: HashMap::new(),
             parked_events: Vec::new(),
+            reconnect: false,
+            lost: None,
+            epoch: 0,
+            attempt: 0,
+            on_lost: None,
+            reconnecting: false,
         };
         st.dispatch();
         Shared {
@@ -254,11 +381,25 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Closes the connection with `err` and wakes everyone.
+    /// Closes the connection with `err` and wakes everyone. The client is
+    /// finished even if it was reconnecting.
     pub(crate) fn close(&self, err: Error) {
         let mut st = self.lock();
-        st.conn.close(err);
+        st.reconnect = false;
+        st.conn.close(err.clone());
         st.dispatch();
+        st.finish(err);
+    }
+
+    /// Closes connection number `epoch` with `err` (an I/O failure); nothing
+    /// if a newer connection replaced it. With a reconnect policy the
+    /// client then reconnects, otherwise it is finished.
+    pub(crate) fn close_link(&self, epoch: u64, err: Error) {
+        let mut st = self.lock();
+        if st.epoch == epoch {
+            st.conn.close(err);
+            st.dispatch();
+        }
     }
 }
 

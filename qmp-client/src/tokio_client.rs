@@ -33,8 +33,11 @@ use crate::config::{Builder, CallOpts};
 use crate::error::{Error, IoOp, TimeoutKind};
 use crate::events::{EventStream, FromRawEvent, TypedEvent};
 use crate::fd;
-use crate::proto::{Connection, ExecOptions, Greeting, Mode, RawEvent, RawReply, Stats, Transmit};
+use crate::proto::{
+    Connection, ExecOptions, Greeting, Mode, ProtoConfig, RawEvent, RawReply, Stats, Transmit,
+};
 use crate::readbuf::ReadBuf;
+use crate::reconnect::{ClientEvent, ReconnectPolicy, Target};
 use crate::shared::sync_value;
 use crate::shared::{Shared, Waiter};
 
@@ -63,7 +66,10 @@ struct Inner {
     command_timeout: Option<Duration>,
     fd_passing: bool,
     /// The live capabilities, once fetched.
-    caps: crate::caps::Cache,
+    caps: Arc<crate::caps::Cache>,
+    /// With a reconnect policy: the task that reconnects, and how to
+    /// signal it.
+    supervisor: Option<(JoinHandle<()>, Arc<Link>)>,
     /// Refuse calls the live QEMU cannot run ([`Builder::check_capabilities`]).
     check_caps: bool,
 }
@@ -71,8 +77,17 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.shared.close(Error::Closed);
+        self.abort_tasks();
+    }
+}
+
+impl Inner {
+    fn abort_tasks(&self) {
         self.reader.abort();
         self.writer.abort();
+        if let Some((s, _)) = &self.supervisor {
+            s.abort();
+        }
     }
 }
 
@@ -238,6 +253,8 @@ struct WriterState {
     /// `None` while the writer task is writing with it.
     sink: Option<Sink>,
     queue: VecDeque<Transmit>,
+    /// The connection the sink belongs to (see `State::epoch`).
+    epoch: u64,
 }
 
 impl Writer {
@@ -245,13 +262,18 @@ impl Writer {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes or queues `ts`, in order.
-    fn submit(&self, ts: impl IntoIterator<Item = Transmit>, shared: &Shared) {
+    /// Writes or queues `ts` (produced by connection `epoch`), in order.
+    /// Bytes of a connection that was replaced are dropped: they belong
+    /// to no live server.
+    fn submit(&self, ts: impl IntoIterator<Item = Transmit>, epoch: u64, shared: &Shared) {
         let mut ts = ts.into_iter().peekable();
         if ts.peek().is_none() {
             return;
         }
         let mut w = self.lock();
+        if w.epoch != epoch {
+            return;
+        }
         let mut wake = false;
         for t in ts {
             if w.queue.is_empty() && t.fds.is_empty() {
@@ -268,7 +290,7 @@ impl Writer {
                         }
                         Err(e) => {
                             drop(w);
-                            shared.close(Error::io(IoOp::Write, e));
+                            shared.close_link(epoch, Error::io(IoOp::Write, e));
                             return;
                         }
                     }
@@ -284,16 +306,29 @@ impl Writer {
             self.notify.notify_one();
         }
     }
+
+    /// Switches to connection `epoch`'s sink; stale queued bytes go.
+    fn install(&self, epoch: u64, sink: Sink) {
+        let mut w = self.lock();
+        w.epoch = epoch;
+        w.sink = Some(sink);
+        w.queue.clear();
+    }
 }
 
-async fn write_loop(writer: Arc<Writer>, shared: Arc<Shared>, write_timeout: Option<Duration>) {
+async fn write_loop(
+    writer: Arc<Writer>,
+    shared: Arc<Shared>,
+    write_timeout: Option<Duration>,
+    epoch: u64,
+) {
     let mut batch = Vec::new();
     loop {
         writer.notify.notified().await;
         loop {
             let (mut sink, queue) = {
                 let mut w = writer.lock();
-                if w.queue.is_empty() {
+                if w.queue.is_empty() || w.epoch != epoch {
                     break;
                 }
                 let Some(sink) = w.sink.take() else { break };
@@ -304,12 +339,12 @@ async fn write_loop(writer: Arc<Writer>, shared: Arc<Shared>, write_timeout: Opt
             for t in queue {
                 if !t.fds.is_empty() {
                     if let Err(e) = timed_write(&mut sink, &batch, &[], write_timeout).await {
-                        shared.close(e);
+                        shared.close_link(epoch, e);
                         return;
                     }
                     batch.clear();
                     if let Err(e) = timed_write(&mut sink, &t.data, &t.fds, write_timeout).await {
-                        shared.close(e);
+                        shared.close_link(epoch, e);
                         return;
                     }
                 } else {
@@ -317,10 +352,13 @@ async fn write_loop(writer: Arc<Writer>, shared: Arc<Shared>, write_timeout: Opt
                 }
             }
             if let Err(e) = timed_write(&mut sink, &batch, &[], write_timeout).await {
-                shared.close(e);
+                shared.close_link(epoch, e);
                 return;
             }
-            writer.lock().sink = Some(sink);
+            let mut w = writer.lock();
+            if w.epoch == epoch {
+                w.sink = Some(sink);
+            }
         }
     }
 }
@@ -342,13 +380,21 @@ async fn timed_write(
     r.map_err(|e| Error::io(IoOp::Write, e))
 }
 
-async fn read_loop(r: Box<dyn AsyncRead + Send + Unpin>, shared: Arc<Shared>, writer: Arc<Writer>) {
+async fn read_loop(
+    r: Box<dyn AsyncRead + Send + Unpin>,
+    shared: Arc<Shared>,
+    writer: Arc<Writer>,
+    epoch: u64,
+) {
     let mut r = r;
     let mut buf = ReadBuf::new();
     loop {
         let res = r.read(buf.space()).await;
         let ts = {
             let mut st = shared.lock();
+            if st.epoch != epoch {
+                return;
+            }
             match res {
                 Ok(0) => st.conn.handle_eof(),
                 Ok(n) => {
@@ -359,12 +405,12 @@ async fn read_loop(r: Box<dyn AsyncRead + Send + Unpin>, shared: Arc<Shared>, wr
             }
             let ts = st.transmits();
             st.dispatch();
-            if st.closed.is_some() {
+            if st.closed.is_some() || st.conn.is_closed() {
                 return;
             }
             ts
         };
-        writer.submit(ts, &shared);
+        writer.submit(ts, epoch, &shared);
     }
 }
 
@@ -381,57 +427,92 @@ impl Drop for CancelGuard<'_> {
     }
 }
 
+type Reader = Box<dyn AsyncRead + Send + Unpin>;
+
+/// Splits a connected Unix stream into the reader and the sink.
+fn unix_parts(s: tokio::net::UnixStream) -> Result<(Reader, Sink), Error> {
+    let io = |e| Error::io(IoOp::Connect, e);
+    let s = s.into_std().map_err(io)?;
+    s.set_nonblocking(true).map_err(io)?;
+    let w = s.try_clone().map_err(io)?;
+    let r = register(s, Interest::READABLE).map_err(io)?;
+    Ok((Box::new(UnixReader(r)), Sink::Unix(w)))
+}
+
+fn tcp_parts(s: tokio::net::TcpStream) -> (Reader, Sink) {
+    let _ = s.set_nodelay(true);
+    let (r, w) = s.into_split();
+    (Box::new(r), Sink::Plain(Box::new(w)))
+}
+
+/// Connects to `target` (one attempt).
+async fn connect_target(
+    target: &Target,
+    timeout: Option<Duration>,
+) -> Result<(Reader, Sink), Error> {
+    match target {
+        Target::Unix(p) => {
+            let fut = tokio::net::UnixStream::connect(p);
+            let s = with_timeout(timeout, TimeoutKind::Connect, fut)
+                .await?
+                .map_err(|e| Error::io(IoOp::Connect, e))?;
+            unix_parts(s)
+        }
+        Target::Tcp(addrs) => {
+            let fut = tokio::net::TcpStream::connect(&addrs[..]);
+            let s = with_timeout(timeout, TimeoutKind::Connect, fut)
+                .await?
+                .map_err(|e| Error::io(IoOp::Connect, e))?;
+            Ok(tcp_parts(s))
+        }
+    }
+}
+
 impl Builder {
     /// Connects to a Unix socket and completes the handshake. File
     /// descriptor passing is available on such connections.
     pub async fn connect_unix(self, path: impl AsRef<Path>) -> Result<Qmp, Error> {
-        let fut = tokio::net::UnixStream::connect(path.as_ref());
-        let s = with_timeout(self.connect_timeout, TimeoutKind::Connect, fut)
-            .await?
-            .map_err(|e| Error::io(IoOp::Connect, e))?;
-        self.connect_unix_stream(s).await
+        let target = Target::Unix(path.as_ref().to_owned());
+        let (r, sink) = connect_target(&target, self.connect_timeout).await?;
+        self.start(r, sink, true, Some(target)).await
     }
 
     /// Connects to a TCP address and completes the handshake.
     pub async fn connect_tcp(self, addr: impl tokio::net::ToSocketAddrs) -> Result<Qmp, Error> {
-        let fut = tokio::net::TcpStream::connect(addr);
-        let s = with_timeout(self.connect_timeout, TimeoutKind::Connect, fut)
-            .await?
-            .map_err(|e| Error::io(IoOp::Connect, e))?;
-        let _ = s.set_nodelay(true);
-        let (r, w) = s.into_split();
-        self.start(Box::new(r), Sink::Plain(Box::new(w)), false)
+        let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(addr)
             .await
+            .map_err(|e| Error::io(IoOp::Connect, e))?
+            .collect();
+        let target = Target::Tcp(addrs);
+        let (r, sink) = connect_target(&target, self.connect_timeout).await?;
+        self.start(r, sink, false, Some(target)).await
     }
 
     /// Completes the handshake on a connected Unix stream (fd passing
-    /// available).
+    /// available). The client cannot reconnect (it does not know where
+    /// the stream came from).
     pub async fn connect_unix_stream(self, s: tokio::net::UnixStream) -> Result<Qmp, Error> {
-        let io = |e| Error::io(IoOp::Connect, e);
-        let s = s.into_std().map_err(io)?;
-        s.set_nonblocking(true).map_err(io)?;
-        let w = s.try_clone().map_err(io)?;
-        let r = register(s, Interest::READABLE).map_err(io)?;
-        self.start(Box::new(UnixReader(r)), Sink::Unix(w), true)
-            .await
+        let (r, sink) = unix_parts(s)?;
+        self.start(r, sink, true, None).await
     }
 
     /// Completes the handshake on any byte stream (e.g. an in-memory
-    /// `tokio::io::duplex`). No fd passing.
+    /// `tokio::io::duplex`). No fd passing, no reconnecting.
     pub async fn connect_stream<S>(self, s: S) -> Result<Qmp, Error>
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
         let (r, w) = tokio::io::split(s);
-        self.start(Box::new(r), Sink::Plain(Box::new(w)), false)
+        self.start(Box::new(r), Sink::Plain(Box::new(w)), false, None)
             .await
     }
 
     async fn start(
         self,
-        r: Box<dyn AsyncRead + Send + Unpin>,
+        r: Reader,
         sink: Sink,
         fd_passing: bool,
+        target: Option<Target>,
     ) -> Result<Qmp, Error> {
         let shared = Arc::new(Shared::new(
             Connection::new(self.proto),
@@ -441,12 +522,17 @@ impl Builder {
             state: std::sync::Mutex::new(WriterState {
                 sink: Some(sink),
                 queue: VecDeque::new(),
+                epoch: 0,
             }),
             notify: Notify::new(),
         });
         let (htx, hrx) = oneshot::channel();
+        let reconnect = self.reconnect.is_some() && target.is_some();
         {
             let mut st = shared.lock();
+            // From the start, so that a drop right after the handshake is
+            // an outage too (a failed handshake still fails the connect).
+            st.reconnect = reconnect && self.proto.mode == Mode::Qmp;
             match st.handshake.take() {
                 Some(r) => {
                     let _ = htx.send(r);
@@ -458,8 +544,9 @@ impl Builder {
             writer_state.clone(),
             shared.clone(),
             self.write_timeout,
+            0,
         ));
-        let reader = tokio::spawn(read_loop(r, shared.clone(), writer_state.clone()));
+        let reader = tokio::spawn(read_loop(r, shared.clone(), writer_state.clone(), 0));
         let mut inner = Inner {
             shared,
             writer_state,
@@ -468,8 +555,9 @@ impl Builder {
             greeting: None,
             command_timeout: self.command_timeout,
             fd_passing,
-            caps: crate::caps::Cache::default(),
+            caps: Arc::default(),
             check_caps: self.check_capabilities && self.proto.mode != Mode::GuestAgent,
+            supervisor: None,
         };
         let handshake = async {
             let greeting = hrx.await.unwrap_or(Err(Error::Closed))?;
@@ -484,6 +572,9 @@ impl Builder {
                 }
             };
         inner.greeting = greeting;
+        if let (Some(policy), Some(target), Mode::Qmp) = (self.reconnect, target, self.proto.mode) {
+            inner.supervisor = Some(Reconnector::spawn(&self, policy, target, &inner));
+        }
         let qmp = Qmp {
             inner: Arc::new(inner),
         };
@@ -499,6 +590,186 @@ impl Builder {
         }
         Ok(qmp)
     }
+}
+
+/// Aborts its tasks when dropped (the tasks of one connection).
+struct AbortOnDrop(Vec<tokio::task::AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for h in &self.0 {
+            h.abort();
+        }
+    }
+}
+
+/// Signals between a reconnecting client and its supervisor task.
+struct Link {
+    /// The link was lost or the client finished (one permit).
+    lost: Notify,
+    /// The link is up again or the client finished (all waiters).
+    changed: Notify,
+    /// Reconnect now, skipping the backoff wait.
+    kick: Notify,
+}
+
+/// Reconnects a client after its connection is lost.
+struct Reconnector {
+    policy: ReconnectPolicy,
+    target: Target,
+    proto: ProtoConfig,
+    connect_timeout: Option<Duration>,
+    handshake_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    shared: Arc<Shared>,
+    writer: Arc<Writer>,
+    caps: Arc<crate::caps::Cache>,
+    link: Arc<Link>,
+}
+
+impl Reconnector {
+    fn spawn(
+        b: &Builder,
+        policy: ReconnectPolicy,
+        target: Target,
+        inner: &Inner,
+    ) -> (JoinHandle<()>, Arc<Link>) {
+        let link = Arc::new(Link {
+            lost: Notify::new(),
+            changed: Notify::new(),
+            kick: Notify::new(),
+        });
+        {
+            let mut st = inner.shared.lock();
+            let l = link.clone();
+            st.on_lost = Some(Box::new(move |_| {
+                l.lost.notify_one();
+                l.changed.notify_waiters();
+            }));
+            if st.lost.is_some() {
+                // Lost between the handshake and now.
+                link.lost.notify_one();
+            }
+        }
+        let rc = Reconnector {
+            policy,
+            target,
+            proto: b.proto,
+            connect_timeout: b.connect_timeout,
+            handshake_timeout: b.handshake_timeout,
+            write_timeout: b.write_timeout,
+            shared: inner.shared.clone(),
+            writer: inner.writer_state.clone(),
+            caps: inner.caps.clone(),
+            link: link.clone(),
+        };
+        let first = AbortOnDrop(vec![
+            inner.reader.abort_handle(),
+            inner.writer.abort_handle(),
+        ]);
+        (tokio::spawn(rc.run(first)), link)
+    }
+
+    async fn run(self, mut tasks: AbortOnDrop) {
+        loop {
+            self.link.lost.notified().await;
+            let reason = {
+                let st = self.shared.lock();
+                if st.closed.is_some() {
+                    return;
+                }
+                match &st.lost {
+                    Some(e) => e.clone(),
+                    None => continue,
+                }
+            };
+            // The old connection's tasks (and with them its socket) go.
+            drop(tasks);
+            // The new server may differ: capabilities are fetched again
+            // when next needed (calls fail fast until the link is up).
+            self.caps.clear();
+            let mut attempt = 0u32;
+            let mut last = reason;
+            tasks = loop {
+                attempt = attempt.saturating_add(1);
+                if !self.policy.allows(attempt) {
+                    self.shared.lock().finish(last);
+                    self.link.changed.notify_waiters();
+                    return;
+                }
+                race(
+                    tokio::time::sleep(self.policy.delay(attempt)),
+                    self.link.kick.notified(),
+                )
+                .await;
+                if self.shared.lock().closed.is_some() {
+                    return;
+                }
+                match self.attempt(attempt).await {
+                    Ok(t) => break t,
+                    Err(e) => last = e,
+                }
+            };
+            // The handshake queued the notice and opened the link.
+            self.link.changed.notify_waiters();
+        }
+    }
+
+    /// One attempt: connect, start the connection's tasks, handshake.
+    async fn attempt(&self, attempt: u32) -> Result<AbortOnDrop, Error> {
+        let (r, sink) = connect_target(&self.target, self.connect_timeout).await?;
+        let (htx, hrx) = oneshot::channel();
+        let epoch = {
+            let mut st = self.shared.lock();
+            if let Some(e) = &st.closed {
+                return Err(e.clone());
+            }
+            let epoch = st.renew(self.proto, attempt);
+            match st.handshake.take() {
+                Some(r) => {
+                    let _ = htx.send(r);
+                }
+                None => st.handshake_tx = Some(htx),
+            }
+            epoch
+        };
+        self.writer.install(epoch, sink);
+        let writer = tokio::spawn(write_loop(
+            self.writer.clone(),
+            self.shared.clone(),
+            self.write_timeout,
+            epoch,
+        ));
+        let reader = tokio::spawn(read_loop(
+            r,
+            self.shared.clone(),
+            self.writer.clone(),
+            epoch,
+        ));
+        let tasks = AbortOnDrop(vec![reader.abort_handle(), writer.abort_handle()]);
+        let handshake = async { hrx.await.unwrap_or(Err(Error::Closed)) };
+        match with_timeout(self.handshake_timeout, TimeoutKind::Handshake, handshake).await {
+            Ok(Ok(_)) => Ok(tasks),
+            Ok(Err(e)) | Err(e) => {
+                self.shared.close_link(epoch, e.clone());
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Runs `a` and `b` until either finishes.
+async fn race<A: std::future::Future, B: std::future::Future>(a: A, b: B) {
+    let mut a = std::pin::pin!(a);
+    let mut b = std::pin::pin!(b);
+    std::future::poll_fn(|cx| {
+        if a.as_mut().poll(cx).is_ready() || b.as_mut().poll(cx).is_ready() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
 }
 
 async fn with_timeout<F: std::future::Future>(
@@ -554,8 +825,58 @@ impl Qmp {
     /// Closing twice is harmless.
     pub fn close(&self) {
         self.inner.shared.close(Error::Closed);
-        self.inner.reader.abort();
-        self.inner.writer.abort();
+        self.inner.abort_tasks();
+    }
+
+    /// Whether the client is connected: not closed, and (with a reconnect
+    /// policy) not reconnecting. A loss is known once the socket says so
+    /// (EOF or an error on a read or write), not before.
+    pub fn is_connected(&self) -> bool {
+        let st = self.inner.shared.lock();
+        st.closed.is_none() && st.lost.is_none()
+    }
+
+    /// Waits until the client is connected: at once if it is, after the
+    /// reconnect if it is reconnecting; the close reason if it is closed
+    /// (or the policy gave up). Bound it with `tokio::time::timeout`.
+    pub async fn wait_connected(&self) -> Result<(), Error> {
+        loop {
+            let Some((_, link)) = &self.inner.supervisor else {
+                return self.closed().map_or(Ok(()), Err);
+            };
+            let mut changed = std::pin::pin!(link.changed.notified());
+            changed.as_mut().enable();
+            {
+                let st = self.inner.shared.lock();
+                if let Some(e) = &st.closed {
+                    return Err(e.clone());
+                }
+                if st.lost.is_none() {
+                    return Ok(());
+                }
+            }
+            changed.await;
+        }
+    }
+
+    /// Reconnects now, without waiting out the backoff, and waits until
+    /// connected (P21). Only while the link is down: a connected client
+    /// gives [`Error::AlreadyConnected`] (nothing is done), a closed one
+    /// its close reason.
+    pub async fn reconnect(&self) -> Result<(), Error> {
+        {
+            let st = self.inner.shared.lock();
+            if let Some(e) = &st.closed {
+                return Err(e.clone());
+            }
+            if st.lost.is_none() {
+                return Err(Error::AlreadyConnected);
+            }
+        }
+        if let Some((_, link)) = &self.inner.supervisor {
+            link.kick.notify_one();
+        }
+        self.wait_connected().await
     }
 
     /// Runs a typed command and returns its typed result, with the
@@ -734,8 +1055,9 @@ impl Qmp {
         }
         let timeout = opts.timeout_or(self.inner.command_timeout);
         let shared = &*self.inner.shared;
-        let (id, rx, t) = {
+        let (id, rx, t, epoch) = {
             let mut st = shared.lock();
+            st.check_link()?;
             let id = st.conn.execute(
                 name,
                 args,
@@ -752,9 +1074,9 @@ impl Qmp {
             } else {
                 None
             };
-            (id, rx, st.transmits())
+            (id, rx, st.transmits(), st.epoch)
         };
-        self.inner.writer_state.submit(t, shared);
+        self.inner.writer_state.submit(t, epoch, shared);
         Ok(rx.map(|rx| Pending {
             shared,
             id,
@@ -789,14 +1111,15 @@ impl Qmp {
     pub async fn guest_sync(&self) -> Result<(), Error> {
         let value = sync_value();
         let shared = &*self.inner.shared;
-        let (id, rx, ts) = {
+        let (id, rx, ts, epoch) = {
             let mut st = shared.lock();
+            st.check_link()?;
             let id = st.conn.guest_sync(value)?;
             let (tx, rx) = oneshot::channel();
             st.waiters.insert(id, Waiter::Async(tx));
-            (id, rx, st.transmits())
+            (id, rx, st.transmits(), st.epoch)
         };
-        self.inner.writer_state.submit(ts, shared);
+        self.inner.writer_state.submit(ts, epoch, shared);
         let guard = CancelGuard { shared, id };
         let r = rx.await.unwrap_or(Err(Error::Closed));
         drop(guard);
@@ -810,6 +1133,14 @@ impl Qmp {
     /// The event stream, raw (name, timestamp, JSON). All streams of a
     /// connection share one buffer.
     pub fn events(&self) -> EventStream<RawEvent> {
+        EventStream::new(self.inner.shared.clone())
+    }
+
+    /// The event stream with the client's connection notices:
+    /// QEMU's events as [`ClientEvent::Event`] and, with a reconnect
+    /// policy, [`ClientEvent::Reconnected`] where the connection was
+    /// replaced. Same as `events_as::<ClientEvent>()`.
+    pub fn client_events(&self) -> EventStream<ClientEvent> {
         EventStream::new(self.inner.shared.clone())
     }
 

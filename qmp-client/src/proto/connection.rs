@@ -407,6 +407,13 @@ impl Connection {
     /// A new connection in its initial state (awaiting the greeting in QMP
     /// mode, ready at once in guest-agent mode).
     pub fn new(config: ProtoConfig) -> Self {
+        Self::with_first_id(config, 1)
+    }
+
+    /// A new connection whose command ids start at `first_id` (a client
+    /// reconnecting continues its previous connection's ids, so ids stay
+    /// unique for the client's whole life, P21).
+    pub fn with_first_id(config: ProtoConfig, first_id: u64) -> Self {
         let ga = config.mode == Mode::GuestAgent;
         let mut core = Core {
             config,
@@ -417,7 +424,7 @@ impl Connection {
             },
             greeting: None,
             oob_enabled: false,
-            next_id: 1,
+            next_id: first_id.max(1),
             pending: IdMap::default(),
             transmit: VecDeque::new(),
             held: VecDeque::new(),
@@ -586,6 +593,11 @@ impl Connection {
     /// Whether `oob` was negotiated.
     pub fn oob_enabled(&self) -> bool {
         self.core.oob_enabled
+    }
+
+    /// The id the next command will get.
+    pub fn next_id(&self) -> u64 {
+        self.core.next_id
     }
 
     /// Number of commands awaiting a reply.
