@@ -328,6 +328,16 @@ impl std::fmt::Debug for Qmp {
 }
 
 impl Builder {
+    /// Completes the handshake on a stream already connected to the Unix
+    /// socket `path` (reconnects, with a policy, go to `path`).
+    pub(crate) fn connect_unix_stream_at_blocking(
+        self,
+        s: UnixStream,
+        path: &Path,
+    ) -> Result<Qmp, Error> {
+        self.connect_blocking_to(s, Some(Target::Unix(path.to_owned())))
+    }
+
     /// Blocking: connects to a Unix socket and completes the handshake.
     pub fn connect_unix_blocking(self, path: impl AsRef<Path>) -> Result<Qmp, Error> {
         let s = UnixStream::connect(&path).map_err(|e| Error::io(IoOp::Connect, e))?;

@@ -310,13 +310,17 @@ impl Launcher {
         })
     }
 
-    /// One readiness check: `Ok(true)` when the socket accepts
+    /// One readiness check: the connected stream when the socket accepts
     /// connections; an error when QEMU exited or the deadline passed.
-    fn check(&self, p: &mut QemuProcess, deadline: Instant) -> Result<bool, LaunchError> {
-        // The socket file appears at bind(), before listen(): probe with a
-        // connection (closed at once; QEMU then serves the next client).
-        if UnixStream::connect(&p.socket).is_ok() {
-            return Ok(true);
+    /// (The socket file appears at bind(), before listen(): only a
+    /// connection tells that QEMU is ready.)
+    fn check(
+        &self,
+        p: &mut QemuProcess,
+        deadline: Instant,
+    ) -> Result<Option<UnixStream>, LaunchError> {
+        if let Ok(s) = UnixStream::connect(&p.socket) {
+            return Ok(Some(s));
         }
         if let Ok(Some(status)) = p.try_wait() {
             return Err(LaunchError::Exited {
@@ -333,29 +337,44 @@ impl Launcher {
                 stderr: p.stderr(),
             });
         }
-        Ok(false)
+        Ok(None)
+    }
+
+    /// Starts QEMU and waits (blocking) for the first connection its QMP
+    /// socket accepts.
+    fn start_connected(&self) -> Result<(QemuProcess, UnixStream), LaunchError> {
+        let mut p = self.start()?;
+        let deadline = Instant::now() + self.socket_timeout;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            if let Some(s) = self.check(&mut p, deadline)? {
+                return Ok((p, s));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
     }
 
     /// Starts QEMU and waits (blocking) until its QMP socket accepts
     /// connections; does not connect. Use it to connect yourself, or to
     /// hand [`QemuProcess::socket`] to something else.
     pub fn spawn(&self) -> Result<QemuProcess, LaunchError> {
-        let mut p = self.start()?;
-        let deadline = Instant::now() + self.socket_timeout;
-        let mut pause = Duration::from_millis(2);
-        while !self.check(&mut p, deadline)? {
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(50));
-        }
-        Ok(p)
+        // The probe connection is closed at once; QEMU then serves the
+        // next client.
+        Ok(self.start_connected()?.0)
     }
 
     /// Starts QEMU, waits for its socket and connects a
-    /// [`blocking::Qmp`](crate::blocking::Qmp).
+    /// [`blocking::Qmp`](crate::blocking::Qmp) on the connection that
+    /// found QEMU ready (no second connection racing the first one's
+    /// close).
     #[cfg(feature = "blocking")]
     pub fn launch_blocking(&self) -> Result<(QemuProcess, crate::blocking::Qmp), LaunchError> {
-        let p = self.spawn()?;
-        let qmp = self.client.clone().connect_unix_blocking(&p.socket)?;
+        let (p, s) = self.start_connected()?;
+        let qmp = self
+            .client
+            .clone()
+            .connect_unix_stream_at_blocking(s, &p.socket)?;
         Ok((p, qmp))
     }
 
@@ -363,22 +382,33 @@ impl Launcher {
     /// socket accepts connections; does not connect.
     #[cfg(feature = "tokio")]
     pub async fn spawn_async(&self) -> Result<QemuProcess, LaunchError> {
+        Ok(self.start_connected_async().await?.0)
+    }
+
+    #[cfg(feature = "tokio")]
+    async fn start_connected_async(&self) -> Result<(QemuProcess, UnixStream), LaunchError> {
         let mut p = self.start()?;
         let deadline = Instant::now() + self.socket_timeout;
         let mut pause = Duration::from_millis(2);
-        while !self.check(&mut p, deadline)? {
+        loop {
+            if let Some(s) = self.check(&mut p, deadline)? {
+                return Ok((p, s));
+            }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(50));
         }
-        Ok(p)
     }
 
     /// Starts QEMU, waits for its socket and connects a tokio
-    /// [`Qmp`](crate::Qmp).
+    /// [`Qmp`](crate::Qmp) on the connection that found QEMU ready.
     #[cfg(feature = "tokio")]
     pub async fn launch(&self) -> Result<(QemuProcess, crate::Qmp), LaunchError> {
-        let p = self.spawn_async().await?;
-        let qmp = self.client.clone().connect_unix(&p.socket).await?;
+        let (p, s) = self.start_connected_async().await?;
+        let qmp = self
+            .client
+            .clone()
+            .connect_unix_stream_at(s, &p.socket)
+            .await?;
         Ok((p, qmp))
     }
 }

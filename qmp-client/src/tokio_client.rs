@@ -488,6 +488,21 @@ impl Builder {
         self.start(r, sink, false, Some(target)).await
     }
 
+    /// Completes the handshake on a stream already connected to the Unix
+    /// socket `path` (reconnects, with a policy, go to `path`).
+    pub(crate) async fn connect_unix_stream_at(
+        self,
+        s: std::os::unix::net::UnixStream,
+        path: &Path,
+    ) -> Result<Qmp, Error> {
+        let io = |e| Error::io(IoOp::Connect, e);
+        s.set_nonblocking(true).map_err(io)?;
+        let s = tokio::net::UnixStream::from_std(s).map_err(io)?;
+        let (r, sink) = unix_parts(s)?;
+        self.start(r, sink, true, Some(Target::Unix(path.to_owned())))
+            .await
+    }
+
     /// Completes the handshake on a connected Unix stream (fd passing
     /// available). The client cannot reconnect (it does not know where
     /// the stream came from).
