@@ -61,6 +61,23 @@ fn doc_attrs(text: &str) -> TokenStream {
     quote!(#[doc = #l])
 }
 
+/// `#[doc(alias = "wire-name")]` for each wire name that differs from the
+/// Rust name (rustdoc rejects an alias equal to the name), so a search for
+/// the name on the wire finds the item.
+fn alias_attrs<'a>(wire: impl IntoIterator<Item = &'a str>, rust: &str) -> Vec<syn::Attribute> {
+    let rust = rust.strip_prefix("r#").unwrap_or(rust);
+    let mut seen: Vec<&str> = Vec::new();
+    wire.into_iter()
+        .filter(|w| {
+            *w != rust && !seen.contains(w) && {
+                seen.push(w);
+                true
+            }
+        })
+        .map(|w| syntax::list_attr("doc", quote!(alias = #w)))
+        .collect()
+}
+
 impl<'m> Emitter<'m> {
     fn rust_name(&self, qapi: &str) -> Ident {
         match self.plan.types.get(qapi) {
@@ -347,6 +364,7 @@ impl<'m> Emitter<'m> {
                     d.push_str(&to_markdown(&section.text));
                 }
                 let mut vattrs = syntax::docs(&d);
+                vattrs.extend(alias_attrs([m.name.as_str()], &v.to_string()));
                 vattrs.extend(Self::deprecated_attr(&m.features));
                 vattrs.extend(self.member_gate(&m.features, true));
                 syntax::variant(vattrs, v.clone(), syn::Fields::Unit)
@@ -407,7 +425,10 @@ impl<'m> Emitter<'m> {
             let gate = self.member_gate(&m.features, m.optional);
             if code {
                 let ty = self.ty_in(container, &m.ty);
-                let doc = doc_attrs(&self.member_doc(m));
+                let mut doc = doc_attrs(&self.member_doc(m));
+                for a in alias_attrs([m.name.as_str()], n) {
+                    a.to_tokens(&mut doc);
+                }
                 let dep = Self::deprecated(&m.features);
                 if m.optional {
                     f.decl.push(quote!(#doc #dep #gate pub #id: Option<#ty>));
@@ -428,14 +449,137 @@ impl<'m> Emitter<'m> {
                     f.spec.push(quote!(required #id = #w));
                 }
                 let mut attrs = syntax::docs(&self.member_doc(m));
+                attrs.extend(alias_attrs([m.name.as_str()], n));
                 attrs.extend(Self::deprecated_attr(&m.features));
                 attrs.extend(gate);
                 f.fields.push(syntax::field(attrs, Some(id.clone()), ty));
             }
             f.all_optional &= m.optional;
+            f.ctor.push(CtorField {
+                id: id.clone(),
+                setter: format_ident!("with_{}", n),
+                wire: m.name.clone(),
+                ty: self.ty_syn(&m.ty),
+                boxed: self.plan.needs_box(self.model, container, &m.ty),
+                string: self.is_string(&m.ty),
+                optional: m.optional,
+                deprecated: m.features.iter().any(Feature::is_deprecated),
+                gate: self.member_gate(&m.features, m.optional),
+            });
             f.names.push(id);
         }
         f
+    }
+
+    /// Whether a QAPI type is a JSON string in Rust (`String`).
+    fn is_string(&self, name: &str) -> bool {
+        matches!(self.model.get(name), Some(Entity::Builtin(b)) if b.json_type == JsonType::String)
+    }
+
+    /// `impl Name { new(required..) with_<optional>(..) }`: the constructor
+    /// of the required members and a builder-style setter per optional
+    /// member, so code that builds a value never names the optional
+    /// members it leaves out (the struct is `#[non_exhaustive]`: a member
+    /// a newer QEMU adds does not break it). `extra` is the open map of a
+    /// command that takes further members; `branch` the discriminator
+    /// field of a union and its type.
+    fn ctor_impl(
+        &self,
+        name: &Ident,
+        cfg: Option<&syn::Attribute>,
+        fields: &[CtorField],
+        extra: bool,
+        branch: Option<(&Ident, &Ident)>,
+    ) -> TokenStream {
+        let mut params = Vec::new();
+        let mut inits = Vec::new();
+        let mut setters = Vec::new();
+        for f in fields {
+            let CtorField {
+                id,
+                setter,
+                wire,
+                ty,
+                gate,
+                ..
+            } = f;
+            let (pty, conv) = if f.string {
+                (quote!(impl Into<String>), quote!(#id.into()))
+            } else if f.boxed {
+                (quote!(#ty), quote!(Box::new(#id)))
+            } else {
+                (quote!(#ty), quote!(#id))
+            };
+            if f.optional {
+                inits.push(quote!(#gate #id: None));
+                let doc = lit(&format!(" Sets `{wire}` (builder style)."));
+                setters.push(quote! {
+                    #[doc = #doc]
+                    #gate
+                    #[inline]
+                    #[must_use]
+                    pub fn #setter(mut self, #id: #pty) -> Self {
+                        self.#id = Some(#conv);
+                        self
+                    }
+                });
+            } else {
+                params.push(quote!(#id: #pty));
+                inits.push(if f.string || f.boxed {
+                    quote!(#id: #conv)
+                } else {
+                    quote!(#id)
+                });
+            }
+        }
+        if let Some((id, ty)) = branch {
+            params.push(quote!(#id: #ty));
+            inits.push(quote!(#id));
+        }
+        if extra {
+            inits.push(quote!(extra: rt::Map::new()));
+            setters.push(quote! {
+                /// Adds a member the schema does not describe (sent verbatim).
+                #[inline]
+                #[must_use]
+                pub fn with_extra(mut self, name: impl Into<String>, value: impl Into<rt::Value>) -> Self {
+                    self.extra.insert(name.into(), value.into());
+                    self
+                }
+            });
+        }
+        let new_doc = lit(&if fields.iter().any(|f| f.optional) {
+            format!(
+                " Builds [`{name}`] from its required members; the optional ones\n are `None` (set them with the `with_*` methods)."
+            )
+        } else {
+            format!(" Builds [`{name}`] from its members.")
+        });
+        let many = (params.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
+        let allow = fields
+            .iter()
+            .any(|f| f.deprecated)
+            .then(|| quote!(#[allow(deprecated)]));
+        // Clippy's placeholder names (QEMU's test schema has them).
+        let placeholder = fields
+            .iter()
+            .any(|f| ["foo", "baz", "quux"].contains(&f.id.to_string().as_str()))
+            .then(|| quote!(#[allow(clippy::disallowed_names)]));
+        quote! {
+            #cfg
+            #allow
+            #placeholder
+            impl #name {
+                #[doc = #new_doc]
+                #[inline]
+                #[must_use]
+                #many
+                pub fn new(#(#params),*) -> Self {
+                    Self { #(#inits,)* }
+                }
+                #(#setters)*
+            }
+        }
     }
 
     fn deprecated_allow(members: &[&Member]) -> TokenStream {
@@ -494,20 +638,34 @@ impl<'m> Emitter<'m> {
                 quote!(Debug, Clone, PartialEq)
             },
         ));
+        attrs.push(syntax::word_attr("non_exhaustive"));
+        let mut wire = vec![doc_common.name.as_str(), o.common.name.as_str()];
+        if let Some(cmd) = self.plan.arg_commands.get(&o.common.name) {
+            wire.push(cmd.as_str());
+        }
+        if o.common.implicit || crate::plan::is_masked(&o.common.name) {
+            wire.remove(1);
+        }
+        wire.retain(|w| !crate::plan::is_masked(w));
+        attrs.extend(alias_attrs(wire, &name.to_string()));
         attrs.extend(Self::deprecated_attr(&doc_common.features));
         attrs.extend(self.user_attr_list(&o.common.name));
         attrs.extend(cfg.clone());
-        let Fields { fields, spec, .. } = f;
+        let Fields {
+            fields, spec, ctor, ..
+        } = f;
         out.item(syntax::struct_item(
             attrs,
             name.clone(),
             syntax::named(fields),
         ))?;
         out.item(syntax::macro_item(
-            cfg.into_iter().collect(),
+            cfg.clone().into_iter().collect(),
             &["rt", "impl_object"],
             quote!(#name { #(#spec),* #rest }, SCHEMA),
-        ))
+        ))?;
+        out.tokens(self.ctor_impl(&name, cfg.as_ref(), &ctor, open, None));
+        Ok(())
     }
 
     /// A flat (or legacy simple) union: base members + branch enum.
@@ -586,7 +744,10 @@ impl<'m> Emitter<'m> {
         for ((wire, ty), vn) in values.iter().zip(&vnames) {
             let v = format_ident!("{}", vn);
             let w = lit(wire);
-            let vdoc = doc_attrs(&format!("`{}`", wire));
+            let mut vdoc = doc_attrs(&format!("`{}`", wire));
+            for a in alias_attrs([wire.as_str()], vn) {
+                a.to_tokens(&mut vdoc);
+            }
             vstr.push(quote!(Self::#v { .. } => #w));
             match ty {
                 None => {
@@ -661,9 +822,23 @@ impl<'m> Emitter<'m> {
             "The branches of [`{name}`], by the value of its discriminator `{}`.",
             variants.tag
         ));
+        let ctor = self.ctor_impl(
+            &name,
+            self.cfg_attr(&o.common).as_ref(),
+            &f.ctor,
+            false,
+            Some((&tag_id, &branch_name)),
+        );
+        let alias: Vec<syn::Attribute> = if crate::plan::is_masked(&o.common.name) {
+            Vec::new()
+        } else {
+            alias_attrs([o.common.name.as_str()], &name.to_string())
+        };
         quote! {
             #doc
             #[derive(Debug, Clone, PartialEq)]
+            #[non_exhaustive]
+            #(#alias)*
             #dep
             #attrs
             #cfg
@@ -696,6 +871,7 @@ impl<'m> Emitter<'m> {
                     }
                 }
             }
+            #ctor
             #cfg
             #allow
             impl rt::ObjectType for #name {
@@ -846,8 +1022,23 @@ fn json_word(j: JsonType) -> &'static str {
     }
 }
 
+/// A member as the constructor and setters see it.
+struct CtorField {
+    id: Ident,
+    setter: Ident,
+    wire: String,
+    /// The member's type (not boxed, not `Option`).
+    ty: syn::Type,
+    boxed: bool,
+    string: bool,
+    optional: bool,
+    deprecated: bool,
+    gate: Option<syn::Attribute>,
+}
+
 #[derive(Default)]
 struct Fields {
+    ctor: Vec<CtorField>,
     decl: Vec<TokenStream>,
     /// The declarations as syntax trees (structs; unions use `decl`).
     fields: Vec<syn::Field>,
@@ -914,6 +1105,7 @@ impl Emitter<'_> {
         };
         let mut attrs = syntax::docs(&self.def_doc(c, what, extra));
         attrs.push(syntax::list_attr("derive", derive));
+        attrs.extend(alias_attrs([c.name.as_str()], &name.to_string()));
         attrs.extend(Self::deprecated_attr(&c.features));
         attrs.extend(cfg.clone());
         out.item(syntax::struct_item(attrs, name.clone(), fields))?;
@@ -935,9 +1127,9 @@ impl Emitter<'_> {
         self.returns_syn(c).into_token_stream()
     }
 
-    pub fn emit_command(&self, c: &Command, out: &mut Out) -> syn::Result<()> {
-        let name = format_ident!("{}", self.plan.commands[&c.common.name]);
-        let payload = &self.plan.payloads[&c.common.name];
+    /// The lines a command's type documents besides the definition's own
+    /// docs: its wire name, what it returns and its flags.
+    fn command_doc_lines(&self, c: &Command) -> Vec<String> {
         let mut extra = Vec::new();
         let ret_doc = match &c.ret_type {
             Some(t) => format!(
@@ -964,6 +1156,26 @@ impl Emitter<'_> {
         if !flags.is_empty() {
             extra.push(format!("This command {}.", flags.join("; ")));
         }
+        extra
+    }
+
+    pub fn emit_command(&self, c: &Command, out: &mut Out) -> syn::Result<()> {
+        let name = format_ident!("{}", self.plan.commands[&c.common.name]);
+        let payload = &self.plan.payloads[&c.common.name];
+        let wire = lit(&c.common.name);
+        let ret = self.returns_ty(c);
+        let oob = c.allow_oob.then(|| quote!(, allow_oob));
+        let no_reply = (!c.success_response).then(|| quote!(, no_success_response));
+        let command = syntax::macro_item(
+            self.cfg_attr(&c.common).into_iter().collect(),
+            &["rt", "impl_command"],
+            quote!(#name = #wire -> #ret #oob #no_reply),
+        );
+        if self.plan.is_arg_command(&c.common.name) {
+            // The argument type is the command (documented with it).
+            return out.item(command);
+        }
+        let extra = self.command_doc_lines(c);
         self.emit_payload(
             &c.common,
             &name,
@@ -973,15 +1185,7 @@ impl Emitter<'_> {
             !c.generate,
             out,
         )?;
-        let wire = lit(&c.common.name);
-        let ret = self.returns_ty(c);
-        let oob = c.allow_oob.then(|| quote!(, allow_oob));
-        let no_reply = (!c.success_response).then(|| quote!(, no_success_response));
-        out.item(syntax::macro_item(
-            self.cfg_attr(&c.common).into_iter().collect(),
-            &["rt", "impl_command"],
-            quote!(#name = #wire -> #ret #oob #no_reply),
-        ))?;
+        out.item(command)?;
         out.item(self.meta_consts(&name, &c.common, None))
     }
 
@@ -1008,7 +1212,8 @@ impl Emitter<'_> {
             let cfg = self.cfg(&e.common);
             let dep = Self::deprecated(&e.common.features);
             let d = doc_attrs(&format!("`{}`", e.common.name));
-            decl.push(quote!(#d #cfg #dep #v(#t)));
+            let alias = alias_attrs([e.common.name.as_str()], &v.to_string());
+            decl.push(quote!(#d #(#alias)* #cfg #dep #v(#t)));
             let entry = quote!(#cfg #v(#t));
             if self.plan.payloads[&e.common.name] == Payload::None {
                 without_data.push(entry);
@@ -1070,6 +1275,7 @@ impl Emitter<'_> {
             let ret = self.returns_syn(c);
 
             let mut vattrs = syntax::docs(&format!("`{}`", c.common.name));
+            vattrs.extend(alias_attrs([c.common.name.as_str()], &t.to_string()));
             vattrs.extend(cfg.clone());
             let rattrs = vattrs.clone();
             vattrs.extend(dep.clone());
@@ -1093,6 +1299,7 @@ impl Emitter<'_> {
             // Client methods.
             let m = ident(&method_namer.unique(&names::snake(&c.common.name)));
             let mut mattrs = syntax::docs(&format!("Runs `{}`: see [`{tn}`].", c.common.name));
+            mattrs.extend(alias_attrs([c.common.name.as_str()], &m.to_string()));
             mattrs.extend(cfg);
             mattrs.extend(dep);
             if c.common.is_deprecated() {
@@ -1100,6 +1307,10 @@ impl Emitter<'_> {
             }
             let (params, build): (Vec<(Ident, syn::Type)>, syn::Expr) = match payload {
                 Payload::None => (vec![], syntax::path_expr(t.clone())),
+                Payload::Named(ty) if self.plan.is_arg_command(&c.common.name) => (
+                    vec![(format_ident!("arguments"), self.ty_syn(ty))],
+                    syntax::path_expr(format_ident!("arguments")),
+                ),
                 Payload::Named(ty) => (
                     vec![(format_ident!("arguments"), self.ty_syn(ty))],
                     syntax::call_expr(
@@ -1107,30 +1318,10 @@ impl Emitter<'_> {
                         vec![syntax::path_expr(format_ident!("arguments"))],
                     ),
                 ),
-                Payload::Inline(arg) => {
-                    let o = self.model.object(arg).expect("object");
-                    let positional = c.generate
-                        && o.members.len() <= 2
-                        && o.members
-                            .iter()
-                            .all(|m| !m.optional && m.features.is_empty());
-                    if positional {
-                        let wire: Vec<&str> = o.members.iter().map(|m| m.name.as_str()).collect();
-                        let fnames = names::unique_snake(wire.iter().copied(), &[]);
-                        let ids: Vec<Ident> = fnames.iter().map(|n| ident(n)).collect();
-                        let params = ids
-                            .iter()
-                            .zip(&o.members)
-                            .map(|(i, m)| (i.clone(), self.ty_in_syn(arg, &m.ty)))
-                            .collect();
-                        (params, syntax::struct_shorthand_expr(t.clone(), ids))
-                    } else {
-                        (
-                            vec![(format_ident!("arguments"), syntax::ident_ty(t.clone()))],
-                            syntax::path_expr(format_ident!("arguments")),
-                        )
-                    }
-                }
+                Payload::Inline(_) => (
+                    vec![(format_ident!("arguments"), syntax::ident_ty(t.clone()))],
+                    syntax::path_expr(format_ident!("arguments")),
+                ),
             };
             async_methods.push(templates.method(
                 false,
@@ -1203,9 +1394,10 @@ impl Emitter<'_> {
             /// One method per command, for every asynchronous
             /// [`Client`](rt::Client) (blanket-implemented).
             ///
-            /// Commands without arguments take none; commands with one or two
-            /// mandatory arguments (and no optional ones) take them as
-            /// parameters; all others take their argument struct.
+            /// Commands without arguments take none; all others take their
+            /// argument struct, built with its `new` (the required members)
+            /// and `with_*` setters (the optional ones), so a QEMU release
+            /// that adds an optional member changes no call.
             pub trait ClientExt: rt::Client {}
         };
         client_ext.items = async_methods.into_iter().map(syn::TraitItem::Fn).collect();
@@ -1317,7 +1509,32 @@ impl Emitter<'_> {
                     Some(&o.common)
                 }
                 Entity::Object(o) => {
-                    self.emit_struct(o, "struct", &o.common, &[], false, &mut out)?;
+                    let extra = match self.plan.arg_commands.get(&o.common.name).and_then(|c| {
+                        match self.model.get(c) {
+                            Some(Entity::Command(c)) => Some(c),
+                            _ => None,
+                        }
+                    }) {
+                        Some(c) => {
+                            let mut lines = self.command_doc_lines(c);
+                            lines[0] = lines[0].replacen(
+                                "QMP command",
+                                "This type is also the QMP command whose arguments it holds,",
+                                1,
+                            );
+                            let body = c
+                                .common
+                                .doc
+                                .as_ref()
+                                .filter(|_| self.opts.docs)
+                                .map(|d| to_markdown(d.body()))
+                                .filter(|b| !b.trim().is_empty());
+                            lines.extend(body);
+                            lines
+                        }
+                        None => Vec::new(),
+                    };
+                    self.emit_struct(o, "struct", &o.common, &extra, false, &mut out)?;
                     Some(&o.common)
                 }
                 Entity::Alternate(a) => {

@@ -57,6 +57,12 @@ pub struct Plan {
     pub kept: HashSet<String>,
     /// (container QAPI type, member/branch type) pairs that need a `Box`.
     pub boxed: HashSet<(String, String)>,
+    /// Named argument types that are their command's type themselves
+    /// (QAPI type name → command name): a command whose name converts to
+    /// the name of its own argument type (`blockdev-backup` with
+    /// `BlockdevBackup`) has no type of its own; the argument type
+    /// implements `Command`.
+    pub arg_commands: HashMap<String, String>,
 }
 
 /// Whether this object is only a carrier that never becomes an item of its
@@ -141,7 +147,7 @@ fn inline_refs(model: &Model, name: &str) -> Vec<String> {
 
 impl Plan {
     /// Builds the plan for a model and a keep-selection (`None`: keep all).
-    pub fn new(model: &Model, keep: Option<KeepFn<'_>>, derive_masked: bool) -> Plan {
+    pub fn new(model: &Model, keep: Option<KeepFn<'_>>) -> Plan {
         let mut plan = Plan::default();
         plan.select(model, keep);
 
@@ -202,6 +208,19 @@ impl Plan {
                 continue;
             }
             let mut base = names::camel(&c.common.name);
+            // The argument type of the same name is the command itself.
+            if let Some(a) = &c.arg_type
+                && !ownable(a)
+                && plan.types.get(a) == Some(&base)
+                && !plan.arg_commands.contains_key(a)
+                && matches!(model.get(a), Some(Entity::Object(o)) if o.variants.is_none())
+            {
+                plan.arg_commands.insert(a.clone(), c.common.name.clone());
+                plan.commands.insert(c.common.name.clone(), base);
+                plan.payloads
+                    .insert(c.common.name.clone(), Payload::Named(a.clone()));
+                continue;
+            }
             if namer.is_taken(&base) {
                 base.push_str("Command");
             }
@@ -241,7 +260,7 @@ impl Plan {
         }
         // Masked types (introspection): names derived from their first use.
         if !masked.is_empty() {
-            plan.name_masked(model, &masked, &mut namer, derive_masked);
+            plan.name_masked(model, &masked, &mut namer);
         }
         plan.find_cycles(model);
         plan
@@ -273,7 +292,7 @@ impl Plan {
     /// Names masked types from the path they are first reached by:
     /// `<Command>Return`, `<Owner><Member>`, `<Owner><Branch>`, array
     /// elements as their array's use.
-    fn name_masked(&mut self, model: &Model, masked: &[String], namer: &mut Namer, _d: bool) {
+    fn name_masked(&mut self, model: &Model, masked: &[String], namer: &mut Namer) {
         let wanted: HashSet<&str> = masked.iter().map(String::as_str).collect();
         let mut queue: std::collections::VecDeque<(String, String)> = Default::default();
         for c in model.commands() {
@@ -385,6 +404,15 @@ impl Plan {
                     self.boxed.insert((nodes[i].clone(), nodes[j].clone()));
                 }
             }
+        }
+    }
+
+    /// Whether a command's type is its argument type itself (see
+    /// [`arg_commands`](Self::arg_commands)).
+    pub fn is_arg_command(&self, command: &str) -> bool {
+        match self.payloads.get(command) {
+            Some(Payload::Named(a)) => self.arg_commands.get(a).is_some_and(|c| c == command),
+            _ => false,
         }
     }
 

@@ -239,27 +239,6 @@ pub(crate) fn call_expr(name: Ident, args: Vec<syn::Expr>) -> syn::Expr {
     })
 }
 
-/// `Name { a, b }` (shorthand fields).
-pub(crate) fn struct_shorthand_expr(name: Ident, fields: Vec<Ident>) -> syn::Expr {
-    syn::Expr::Struct(syn::ExprStruct {
-        attrs: Vec::new(),
-        qself: None,
-        path: syn::Path::from(name),
-        brace_token: Default::default(),
-        fields: fields
-            .into_iter()
-            .map(|f| syn::FieldValue {
-                attrs: Vec::new(),
-                member: syn::Member::Named(f.clone()),
-                colon_token: None,
-                expr: path_expr(f),
-            })
-            .collect(),
-        dot2_token: None,
-        rest: None,
-    })
-}
-
 /// Tuple fields `(A, B)`.
 pub(crate) fn unnamed(fields: Vec<syn::Field>) -> syn::Fields {
     syn::Fields::Unnamed(syn::FieldsUnnamed {

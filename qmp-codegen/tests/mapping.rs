@@ -234,6 +234,25 @@ fn commands_and_client_methods() {
 # Takes a boxed argument.
 ##
 { 'command': 'take-info', 'data': 'Info', 'boxed': true, 'allow-oob': true }
+
+##
+# @BackupJob:
+#
+# A backup job's arguments.
+#
+# @device: the source
+#
+# @speed: bytes per second
+##
+{ 'struct': 'BackupJob', 'data': { 'device': 'str', '*speed': 'int' } }
+
+##
+# @backup-job:
+#
+# Starts a backup job: its argument type has the command's
+# name, and is the command.
+##
+{ 'command': 'backup-job', 'data': 'BackupJob', 'boxed': true }
 "#
     ));
 }
