@@ -12,7 +12,7 @@ use quote::{ToTokens, format_ident, quote};
 use crate::Options;
 use crate::docs::to_markdown;
 use crate::names::{self, ident};
-use crate::plan::{Payload, Plan, is_carrier, render_cond, wrapped_type};
+use crate::plan::{Payload, Plan, Use, is_carrier, render_cond, wrapped_type};
 use crate::syntax::{self, Out};
 
 /// The emitter.
@@ -191,13 +191,139 @@ impl<'m> Emitter<'m> {
             .collect()
     }
 
+    /// The Rust name of a QAPI type that is a generated item, as an
+    /// intra-doc link when the item always exists (not behind the unstable
+    /// feature), else as code.
+    fn type_ref(&self, name: &str) -> Option<String> {
+        let rust = self.plan.types.get(name)?;
+        // A command's or event's own argument struct has its gate.
+        let owner = self
+            .plan
+            .owned_args
+            .contains(name)
+            .then(|| {
+                self.model.entities.iter().find_map(|e| match e {
+                    Entity::Command(c) if c.arg_type.as_deref() == Some(name) => Some(&c.common),
+                    Entity::Event(v) if v.arg_type.as_deref() == Some(name) => Some(&v.common),
+                    _ => None,
+                })
+            })
+            .flatten();
+        let item = match self.model.get(name) {
+            _ if owner.is_some() => owner?,
+            Some(Entity::Enum(e)) => &e.common,
+            Some(Entity::Alternate(a)) => &a.common,
+            Some(Entity::Object(o)) if !is_carrier(self.model, name) => &o.common,
+            _ => return None,
+        };
+        Some(
+            if self.opts.unstable_feature.is_some() && item.is_unstable() {
+                format!("`{rust}`")
+            } else {
+                format!("[`{rust}`]")
+            },
+        )
+    }
+
+    /// A QAPI type in words, linking the generated types.
+    fn type_words(&self, name: &str) -> String {
+        if let Some(inner) = wrapped_type(self.model, name) {
+            return self.type_words(inner);
+        }
+        match self.model.get(name) {
+            Some(Entity::Array(a)) => format!("a list of {}", self.type_words(&a.element)),
+            Some(Entity::Builtin(b)) if b.common.name == "any" => "any JSON value".to_owned(),
+            Some(Entity::Builtin(b)) => format!("`{}`", b.common.name),
+            Some(Entity::Object(_)) if name == "q_empty" => {
+                "an empty object ([`Empty`](rt::Empty))".to_owned()
+            }
+            _ => self.type_ref(name).unwrap_or_else(|| format!("`{name}`")),
+        }
+    }
+
+    /// A link to a command's or event's item (code, when it is behind the
+    /// unstable feature).
+    fn entity_link(&self, c: &Common, rust: &str) -> String {
+        if self.opts.unstable_feature.is_some() && c.is_unstable() {
+            format!("`{rust}`")
+        } else {
+            format!("[`{rust}`]")
+        }
+    }
+
+    /// Where a type is used, in words with links (at most six uses, by
+    /// kind: returned by, arguments of, data of, member of, branch of).
+    fn uses_words(&self, name: &str) -> Option<String> {
+        let uses = self.plan.used_by.get(name)?;
+        let common = |n: &str| self.model.get(n).and_then(Entity::common);
+        let cmd = |c: &str| Some(self.entity_link(common(c)?, self.plan.commands.get(c)?));
+        let ev = |e: &str| Some(self.entity_link(common(e)?, &self.plan.events.get(e)?.0));
+        let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+        let mut shown = 0usize;
+        let mut more = 0usize;
+        for u in uses {
+            let (kind, word) = match u {
+                Use::Returns(c) => ("returned by", cmd(c)),
+                Use::Arguments(c) if !self.plan.arg_commands.contains_key(name) => {
+                    ("the arguments of", cmd(c))
+                }
+                Use::Arguments(_) => continue,
+                Use::Data(e) => ("the data of", ev(e)),
+                Use::Member(t, m) => (
+                    "a member of",
+                    self.type_ref(t).map(|l| format!("{l} (`{m}`)")),
+                ),
+                Use::Branch(t, b) => (
+                    "a branch of",
+                    self.type_ref(t).map(|l| format!("{l} (`{b}`)")),
+                ),
+            };
+            let Some(word) = word else { continue };
+            if shown == 6 {
+                more += 1;
+                continue;
+            }
+            shown += 1;
+            match groups.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, list)) => list.push(word),
+                None => groups.push((kind, vec![word])),
+            }
+        }
+        if groups.is_empty() {
+            return None;
+        }
+        let mut text = groups
+            .iter()
+            .map(|(k, list)| format!("{k} {}", list.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if more > 0 {
+            text.push_str(&format!("; and {more} more"));
+        }
+        Some(text)
+    }
+
     /// Doc text for a definition.
     fn def_doc(&self, c: &Common, what: &str, extra: &[String]) -> String {
         let mut parts: Vec<String> = Vec::new();
         let doc = if self.opts.docs { c.doc.as_ref() } else { None };
+        let uses = self.uses_words(&c.name);
         match doc.map(Doc::body).filter(|b| !b.trim().is_empty()) {
-            Some(body) => parts.push(to_markdown(body)),
-            None => parts.push(format!("QAPI {what} `{}`.", c.name)),
+            Some(body) => {
+                parts.push(to_markdown(body));
+                if let Some(u) = uses {
+                    parts.push(format!("Used as: {u}."));
+                }
+            }
+            // Facts only: what it is and where it is used.
+            None if extra.is_empty() => parts.push(match uses {
+                Some(u) => format!("The QAPI {what} `{}`: {u}.", c.name),
+                None => format!(
+                    "The QAPI {what} `{}` (no other definition refers to it).",
+                    c.name
+                ),
+            }),
+            None => {}
         }
         parts.extend(extra.iter().cloned());
         if let Some(doc) = doc {
@@ -267,14 +393,23 @@ impl<'m> Emitter<'m> {
 
     fn member_doc(&self, m: &Member) -> String {
         let mut parts = Vec::new();
-        match m
+        if let Some(d) = m
             .doc
             .as_deref()
             .filter(|d| self.opts.docs && !d.trim().is_empty())
         {
-            Some(d) => parts.push(to_markdown(d)),
-            None => parts.push(format!("Member `{}`.", m.name)),
+            parts.push(to_markdown(d));
         }
+        parts.push(format!(
+            "Wire name `{}`; {}; {}.",
+            m.name,
+            if m.optional {
+                "optional (`None`: absent on the wire, so QEMU's default applies)"
+            } else {
+                "required"
+            },
+            self.type_words(&m.ty)
+        ));
         if let Some(cond) = &m.cond {
             parts.push(format!("Only available if `{}`.", render_cond(cond)));
             if self.opts.conditions == crate::Conditions::Optional {
@@ -340,7 +475,7 @@ impl<'m> Emitter<'m> {
             .iter()
             .zip(&vids)
             .map(|(m, v)| {
-                let mut d = format!("`{}`", m.name);
+                let mut d = format!("`{}` on the wire", m.name);
                 if let Some(c) = &m.cond {
                     d.push_str(&format!(" (only if `{}`)", render_cond(c)));
                 }
@@ -744,7 +879,17 @@ impl<'m> Emitter<'m> {
         for ((wire, ty), vn) in values.iter().zip(&vnames) {
             let v = format_ident!("{}", vn);
             let w = lit(wire);
-            let mut vdoc = doc_attrs(&format!("`{}`", wire));
+            let what = match ty {
+                None => "no further members".to_owned(),
+                Some(t) => match wrapped_type(self.model, t) {
+                    Some(inner) => format!("its `data`: {}", self.type_words(inner)),
+                    None => format!("the members of {}", self.type_words(t)),
+                },
+            };
+            let mut vdoc = doc_attrs(&format!(
+                "Branch `{wire}`: the discriminator `{}` is `\"{wire}\"`; {what}.",
+                variants.tag
+            ));
             for a in alias_attrs([wire.as_str()], vn) {
                 a.to_tokens(&mut vdoc);
             }
@@ -1132,14 +1277,7 @@ impl Emitter<'_> {
     fn command_doc_lines(&self, c: &Command) -> Vec<String> {
         let mut extra = Vec::new();
         let ret_doc = match &c.ret_type {
-            Some(t) => format!(
-                "Returns `{}`.",
-                self.ty(t)
-                    .to_string()
-                    .replace(' ', "")
-                    .replace("::std::vec::", "")
-                    .replace("::std::string::", "")
-            ),
+            Some(t) => format!("Returns {}.", self.type_words(t)),
             None => "Returns an empty object ([`Empty`](rt::Empty)).".to_owned(),
         };
         extra.push(format!("QMP command `{}`. {ret_doc}", c.common.name));
@@ -1211,7 +1349,7 @@ impl Emitter<'_> {
             let v = format_ident!("{}", vn);
             let cfg = self.cfg(&e.common);
             let dep = Self::deprecated(&e.common.features);
-            let d = doc_attrs(&format!("`{}`", e.common.name));
+            let d = doc_attrs(&format!("Event `{}`: [`{tn}`].", e.common.name));
             let alias = alias_attrs([e.common.name.as_str()], &v.to_string());
             decl.push(quote!(#d #(#alias)* #cfg #dep #v(#t)));
             let entry = quote!(#cfg #v(#t));
@@ -1274,10 +1412,19 @@ impl Emitter<'_> {
             let payload = &self.plan.payloads[&c.common.name];
             let ret = self.returns_syn(c);
 
-            let mut vattrs = syntax::docs(&format!("`{}`", c.common.name));
+            let mut vattrs = syntax::docs(&format!("Command `{}`: [`{tn}`].", c.common.name));
             vattrs.extend(alias_attrs([c.common.name.as_str()], &t.to_string()));
             vattrs.extend(cfg.clone());
-            let rattrs = vattrs.clone();
+            let mut rattrs = syntax::docs(&format!(
+                "The reply to `{}`: {}.",
+                c.common.name,
+                match &c.ret_type {
+                    Some(r) => self.type_words(r),
+                    None => "an empty object ([`Empty`](rt::Empty))".to_owned(),
+                }
+            ));
+            rattrs.extend(alias_attrs([c.common.name.as_str()], &t.to_string()));
+            rattrs.extend(cfg.clone());
             vattrs.extend(dep.clone());
             decl.push(syntax::variant(
                 vattrs,

@@ -63,6 +63,25 @@ pub struct Plan {
     /// `BlockdevBackup`) has no type of its own; the argument type
     /// implements `Command`.
     pub arg_commands: HashMap<String, String>,
+    /// QAPI type name → where it is used (in definition order), for the
+    /// docs: which commands return or take it, which events carry it,
+    /// which types hold it.
+    pub used_by: HashMap<String, Vec<Use>>,
+}
+
+/// One use of a type, for its docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Use {
+    /// A command's reply (command name).
+    Returns(String),
+    /// A command's arguments (command name).
+    Arguments(String),
+    /// An event's data (event name).
+    Data(String),
+    /// A member (container type, member wire name).
+    Member(String, String),
+    /// A union or alternate branch (container type, branch name).
+    Branch(String, String),
 }
 
 /// Whether this object is only a carrier that never becomes an item of its
@@ -263,7 +282,60 @@ impl Plan {
             plan.name_masked(model, &masked, &mut namer);
         }
         plan.find_cycles(model);
+        plan.index_uses(model);
         plan
+    }
+
+    /// Fills [`used_by`](Self::used_by): arrays count as their element.
+    fn index_uses(&mut self, model: &Model) {
+        let element = |t: &str| -> String {
+            let mut t = t;
+            while let Some(Entity::Array(a)) = model.get(t) {
+                t = &a.element;
+            }
+            wrapped_type(model, t).unwrap_or(t).to_owned()
+        };
+        let mut add = |t: &str, u: Use| {
+            let list = self.used_by.entry(element(t)).or_default();
+            if !list.contains(&u) {
+                list.push(u);
+            }
+        };
+        for e in &model.entities {
+            let Some(c) = e.common() else { continue };
+            if !self.kept.contains(&c.name) {
+                continue;
+            }
+            match e {
+                Entity::Command(cmd) => {
+                    if let Some(r) = &cmd.ret_type {
+                        add(r, Use::Returns(c.name.clone()));
+                    }
+                    if let Some(a) = &cmd.arg_type {
+                        add(a, Use::Arguments(c.name.clone()));
+                    }
+                }
+                Entity::Event(ev) => {
+                    if let Some(a) = &ev.arg_type {
+                        add(a, Use::Data(c.name.clone()));
+                    }
+                }
+                Entity::Object(o) => {
+                    for m in &o.members {
+                        add(&m.ty, Use::Member(c.name.clone(), m.name.clone()));
+                    }
+                    for v in o.variants.iter().flat_map(|v| &v.variants) {
+                        add(&v.ty, Use::Branch(c.name.clone(), v.name.clone()));
+                    }
+                }
+                Entity::Alternate(a) => {
+                    for v in &a.variants.variants {
+                        add(&v.ty, Use::Branch(c.name.clone(), v.name.clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     fn select(&mut self, model: &Model, keep: Option<KeepFn<'_>>) {

@@ -214,6 +214,11 @@ fn commands_and_client_methods() {
 # Returns: the information
 #
 # Since: 0.14
+#
+# .. qmp-example::
+#
+#     -> { "execute": "query-info" }
+#     <- { "return": { "running": true } }
 ##
 { 'command': 'query-info', 'returns': 'Info', 'allow-preconfig': true }
 
