@@ -1389,10 +1389,6 @@ impl Emitter<'_> {
 
     /// `Request` and `Response`, and the client extension traits.
     ///
-    /// Built as syntax trees: the two traits have a method per command, and
-    /// parsing them back from tokens was the slowest single part of the
-    /// generation. Each method is a copy of one parsed template, with its
-    /// name, parameters, types and argument expression filled in.
     pub fn emit_request_and_clients(&self, out: &mut Out) -> syn::Result<()> {
         let mut decl = Vec::new();
         let mut with_args = Vec::new();
@@ -1400,7 +1396,6 @@ impl Emitter<'_> {
         let mut resp_decl = Vec::new();
         let mut async_methods = Vec::new();
         let mut blocking_methods = Vec::new();
-        let templates = MethodTemplates::new();
         let mut method_namer = names::Namer::with_reserved(&["execute"]);
         for c in self.model.commands() {
             let Some(tn) = self.plan.commands.get(&c.common.name) else {
@@ -1470,15 +1465,9 @@ impl Emitter<'_> {
                     syntax::path_expr(format_ident!("arguments")),
                 ),
             };
-            async_methods.push(templates.method(
-                false,
-                mattrs.clone(),
-                m.clone(),
-                &params,
-                syntax::ident_ty(t.clone()),
-                build.clone(),
-            ));
-            blocking_methods.push(templates.method(true, mattrs, m, &params, ret, build));
+            let command = syntax::ident_ty(t.clone());
+            async_methods.push(client_method(false, &mattrs, &m, &params, &command, &build));
+            blocking_methods.push(client_method(true, &mattrs, &m, &params, &ret, &build));
         }
         let mut attrs = syntax::docs(
             "Every command of the schema, as sent on the wire:\n`{\"execute\": NAME, \"arguments\": {...}}`.",
@@ -1706,10 +1695,11 @@ impl Emitter<'_> {
     }
 
     /// The runtime import.
-    pub fn emit_head(&self) -> TokenStream {
-        quote!(
-            use ::qmp_types::runtime as rt;
-        )
+    pub fn emit_head(&self) -> syn::Result<syn::File> {
+        let runtime: syn::Path = syn::parse_str(&self.opts.runtime_path)?;
+        syn::parse2(quote!(
+            use #runtime as rt;
+        ))
     }
 
     /// One of the items after the definitions.
@@ -1739,88 +1729,31 @@ impl Tail {
     pub const ALL: [Tail; 3] = [Tail::Events, Tail::Requests, Tail::Tables];
 }
 
-/// The two client-method shapes, parsed once and copied per command.
-struct MethodTemplates {
-    call: syn::TraitItemFn,
-    blocking: syn::TraitItemFn,
-}
-
-impl MethodTemplates {
-    fn new() -> Self {
-        Self {
-            call: syn::parse_quote! {
-                fn m(&self, arguments: A) -> rt::Call<'_, Self, T> {
-                    rt::Call::new(self, arguments)
-                }
-            },
-            blocking: syn::parse_quote! {
-                fn m(&self, arguments: A) -> Result<R, Self::Error> {
-                    self.execute(arguments)
-                }
-            },
-        }
-    }
-
-    /// A method: the async shape returns `rt::Call<'_, Self, ty>`, the
-    /// blocking one `Result<ty, Self::Error>`; `build` makes the command
-    /// from the parameters.
-    fn method(
-        &self,
-        blocking: bool,
-        attrs: Vec<syn::Attribute>,
-        name: Ident,
-        params: &[(Ident, syn::Type)],
-        ty: syn::Type,
-        build: syn::Expr,
-    ) -> syn::TraitItemFn {
-        let mut f = if blocking {
-            self.blocking.clone()
-        } else {
-            self.call.clone()
-        };
-        f.attrs = attrs;
-        f.sig.ident = name;
-        let receiver = f.sig.inputs.first().cloned();
-        let param = f.sig.inputs.iter().nth(1).cloned();
-        f.sig.inputs.clear();
-        f.sig.inputs.extend(receiver);
-        if let Some(syn::FnArg::Typed(p)) = param {
-            for (id, t) in params {
-                let mut p = p.clone();
-                if let syn::Pat::Ident(pi) = p.pat.as_mut() {
-                    pi.ident = id.clone();
-                }
-                *p.ty = t.clone();
-                f.sig.inputs.push(syn::FnArg::Typed(p));
+/// A client method: the async shape returns `rt::Call<'_, Self, ty>`, the
+/// blocking one `Result<ty, Self::Error>`; `build` makes the command from
+/// the parameters.
+fn client_method(
+    blocking: bool,
+    attrs: &[syn::Attribute],
+    name: &Ident,
+    params: &[(Ident, syn::Type)],
+    ty: &syn::Type,
+    build: &syn::Expr,
+) -> syn::TraitItemFn {
+    let params = params.iter().map(|(i, t)| quote!(#i: #t));
+    if blocking {
+        syn::parse_quote! {
+            #(#attrs)*
+            fn #name(&self, #(#params),*) -> Result<#ty, Self::Error> {
+                self.execute(#build)
             }
         }
-        if let syn::ReturnType::Type(_, rt) = &mut f.sig.output
-            && let syn::Type::Path(tp) = rt.as_mut()
-            && let Some(seg) = tp.path.segments.last_mut()
-            && let syn::PathArguments::AngleBracketed(args) = &mut seg.arguments
-        {
-            let slot = if blocking { 0 } else { 2 };
-            if let Some(syn::GenericArgument::Type(t)) = args.args.iter_mut().nth(slot) {
-                *t = ty;
+    } else {
+        syn::parse_quote! {
+            #(#attrs)*
+            fn #name(&self, #(#params),*) -> rt::Call<'_, Self, #ty> {
+                rt::Call::new(self, #build)
             }
         }
-        if let Some(block) = &mut f.default
-            && let Some(syn::Stmt::Expr(e, _)) = block.stmts.first_mut()
-        {
-            match e {
-                syn::Expr::Call(c) => {
-                    if let Some(a) = c.args.iter_mut().nth(1) {
-                        *a = build;
-                    }
-                }
-                syn::Expr::MethodCall(c) => {
-                    if let Some(a) = c.args.first_mut() {
-                        *a = build;
-                    }
-                }
-                _ => {}
-            }
-        }
-        f
     }
 }

@@ -166,6 +166,14 @@ pub enum Error {
         /// The parser's message.
         message: String,
     },
+    /// [`Builder::runtime_path`] is not a Rust path.
+    #[error("invalid runtime path `{path}`: {message}")]
+    RuntimePath {
+        /// The path given.
+        path: String,
+        /// The parser's message.
+        message: String,
+    },
     /// The generated code does not parse (a generator bug).
     #[error("generated code does not parse: {0}")]
     Syntax(String),
@@ -588,9 +596,11 @@ impl Builder {
             attrs: &attrs,
             schema_file,
         };
-        let runtime = (self.opts.runtime_path != "::qmp_types::runtime")
-            .then_some(self.opts.runtime_path.as_str());
-        let (body, json_schema) = render_parallel(&emitter, runtime)?;
+        syn::parse_str::<syn::Path>(&self.opts.runtime_path).map_err(|e| Error::RuntimePath {
+            path: self.opts.runtime_path.clone(),
+            message: e.to_string(),
+        })?;
+        let (body, json_schema) = render_parallel(&emitter)?;
         let source = inputs
             .first()
             .map(|p| p.display().to_string())
@@ -667,10 +677,7 @@ fn optional_conditions(model: &mut Model) {
 /// then chunks of definitions), each done on whichever thread takes it; the
 /// formatted parts are joined in order, so the result does not depend on the
 /// thread count.
-fn render_parallel(
-    emitter: &emit::Emitter<'_>,
-    runtime: Option<&str>,
-) -> Result<(String, String), Error> {
+fn render_parallel(emitter: &emit::Emitter<'_>) -> Result<(String, String), Error> {
     /// Formats a parsed or built file (doc blocks split into `///` lines).
     fn format(file: syn::Result<syn::File>) -> Result<String, Error> {
         let mut file = file.map_err(|e| Error::Syntax(e.to_string()))?;
@@ -698,20 +705,7 @@ fn render_parallel(
         match job {
             Job::JsonSchema => serde_json::to_string(&emitter.json_schema_document())
                 .map_err(|e| Error::Syntax(e.to_string())),
-            Job::Head => {
-                let head = emitter.emit_head();
-                let head = match runtime {
-                    None => head,
-                    Some(path) => {
-                        let text = head
-                            .to_string()
-                            .replacen(":: qmp_types :: runtime", path, 1);
-                        text.parse()
-                            .map_err(|e: proc_macro2::LexError| Error::Syntax(e.to_string()))?
-                    }
-                };
-                format(syn::parse2(head))
-            }
+            Job::Head => format(emitter.emit_head()),
             Job::Items(c) => format(emitter.emit_items(c)),
             Job::Tail(t) => format(emitter.emit_tail(*t)),
         }

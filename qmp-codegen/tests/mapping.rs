@@ -608,3 +608,27 @@ fn oldest_release_narrows_the_span() {
     .unwrap_err();
     assert!(matches!(err, qmp_codegen::Error::NoSchemaRelease), "{err}");
 }
+
+#[test]
+fn runtime_path_is_a_checked_rust_path() {
+    let code = generate_with("runtime", ALPHA, ParseOptions::default(), |b| {
+        b.runtime_path("crate::reexported::runtime");
+    });
+    assert!(
+        code.starts_with("use crate::reexported::runtime as rt;"),
+        "{}",
+        &code[..80.min(code.len())]
+    );
+    let dir = temp_tree("runtime-bad", &[("a.json", ALPHA)]);
+    let err = Builder::new()
+        .schema(dir.join("a.json"))
+        .runtime_path("not a path")
+        .cargo_directives(false)
+        .generate_output()
+        .unwrap_err();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        matches!(&err, qmp_codegen::Error::RuntimePath { path, .. } if path == "not a path"),
+        "{err}"
+    );
+}
