@@ -625,6 +625,7 @@ impl<'m> Emitter<'m> {
         fields: &[CtorField],
         extra: bool,
         branch: Option<(&Ident, &Ident)>,
+        input: bool,
     ) -> TokenStream {
         let mut params = Vec::new();
         let mut inits = Vec::new();
@@ -647,6 +648,10 @@ impl<'m> Emitter<'m> {
             };
             if f.optional {
                 inits.push(quote!(#gate #id: None));
+                if !input {
+                    // Replies and events: read, not built member by member.
+                    continue;
+                }
                 let doc = lit(&format!(" Sets `{wire}` (builder style)."));
                 setters.push(quote! {
                     #[doc = #doc]
@@ -683,7 +688,9 @@ impl<'m> Emitter<'m> {
                 }
             });
         }
-        let new_doc = lit(&if fields.iter().any(|f| f.optional) {
+        let new_doc = lit(&if !input && fields.iter().any(|f| f.optional) {
+            format!(" Builds [`{name}`] from its required members; the optional ones\n are `None`.")
+        } else if fields.iter().any(|f| f.optional) {
             format!(
                 " Builds [`{name}`] from its required members; the optional ones\n are `None` (set them with the `with_*` methods)."
             )
@@ -799,7 +806,8 @@ impl<'m> Emitter<'m> {
             &["rt", "impl_object"],
             quote!(#name { #(#spec),* #rest }, SCHEMA),
         ))?;
-        out.tokens(self.ctor_impl(&name, cfg.as_ref(), &ctor, open, None));
+        let input = self.plan.inputs.contains(&o.common.name);
+        out.tokens(self.ctor_impl(&name, cfg.as_ref(), &ctor, open, None, input));
         Ok(())
     }
 
@@ -973,6 +981,7 @@ impl<'m> Emitter<'m> {
             &f.ctor,
             false,
             Some((&tag_id, &branch_name)),
+            self.plan.inputs.contains(&o.common.name),
         );
         let alias: Vec<syn::Attribute> = if crate::plan::is_masked(&o.common.name) {
             Vec::new()

@@ -48,8 +48,9 @@
 //!   commands; `ClientExt` and `ClientBlockingExt` with one method per
 //!   command, taking nothing (no arguments) or the argument struct;
 //! * every struct (and union) is `#[non_exhaustive]` and has `new(..)` of
-//!   its required members (strings as `impl Into<String>`) and a
-//!   builder-style `with_<member>(..)` per optional member: code that
+//!   its required members (strings as `impl Into<String>`) and, if a
+//!   command takes it (directly or inside its arguments), a builder-style
+//!   `with_<member>(..)` per optional member: code that
 //!   builds arguments never names the optional members it leaves out, so a
 //!   QEMU release that adds one breaks no call;
 //! * every item whose Rust name differs from its wire name has

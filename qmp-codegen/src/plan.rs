@@ -67,6 +67,9 @@ pub struct Plan {
     /// docs: which commands return or take it, which events carry it,
     /// which types hold it.
     pub used_by: HashMap<String, Vec<Use>>,
+    /// Types a client sends: command arguments and everything they contain
+    /// (these get builder-style setters; replies and events only `new`).
+    pub inputs: HashSet<String>,
 }
 
 /// One use of a type, for its docs.
@@ -283,7 +286,26 @@ impl Plan {
         }
         plan.find_cycles(model);
         plan.index_uses(model);
+        plan.find_inputs(model);
         plan
+    }
+
+    /// Fills [`inputs`](Self::inputs): everything reachable from a
+    /// command's arguments.
+    fn find_inputs(&mut self, model: &Model) {
+        let mut todo: Vec<String> = model
+            .commands()
+            .filter(|c| self.kept.contains(&c.common.name))
+            .filter_map(|c| c.arg_type.clone())
+            .collect();
+        while let Some(t) = todo.pop() {
+            if self.inputs.insert(t.clone()) {
+                todo.extend(refs(model, &t));
+                if let Some(w) = wrapped_type(model, &t) {
+                    todo.push(w.to_owned());
+                }
+            }
+        }
     }
 
     /// Fills [`used_by`](Self::used_by): arrays count as their element.
