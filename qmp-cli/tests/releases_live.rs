@@ -607,7 +607,7 @@ fn block_job_events(tag: &str) {
             json!({"driver": "null-co", "node-name": node, "size": 8388608}),
         );
     }
-    typed::<qmp_types::BlockdevBackupCommand>(
+    typed::<qmp_types::BlockdevBackup>(
         &qmp,
         json!({"job-id": "job0", "device": "src", "target": "dst", "sync": "full",
                "auto-dismiss": false}),
@@ -922,7 +922,8 @@ fn storage_daemon(tag: &str) {
         nodes.iter().any(|n| n.node_name.as_deref() == Some("n0")),
         "{nodes:?}"
     );
-    qmp.blockdev_del("n0".into()).expect("typed blockdev-del");
+    qmp.blockdev_del(qsd::BlockdevDel::new("n0"))
+        .expect("typed blockdev-del");
     // No VM here: machine commands do not exist, as a typed QMP error.
     let e = qmp.call_raw("query-status", None).unwrap_err();
     assert!(e.is_command_not_found(), "{e:?}");

@@ -130,7 +130,7 @@ impl Builder {
     ///     .check_capabilities(true)
     ///     .connect_unix("/run/vm/qmp.sock")
     ///     .await?;
-    /// match qmp.call(qmp_types::QueryStatsSchemas { provider: None }).await {
+    /// match qmp.call(qmp_types::QueryStatsSchemas::new()).await {
     ///     Err(e) if e.is_unsupported() => eprintln!("{e}"),
     ///     // "`query-stats-schemas` is not supported by QEMU 5.2.0 (added in QEMU 7.1)"
     ///     other => {

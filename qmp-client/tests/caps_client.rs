@@ -37,12 +37,9 @@ fn version_5_2() -> Value {
 }
 
 fn shot(format: Option<ImageFormat>) -> Screendump {
-    Screendump {
-        filename: "/tmp/x.ppm".into(),
-        device: None,
-        head: None,
-        format,
-    }
+    let mut shot = Screendump::new("/tmp/x.ppm");
+    shot.format = format;
+    shot
 }
 
 fn checking() -> Builder {
@@ -108,10 +105,7 @@ async fn tokio_refuses_before_sending_and_fetches_once() {
     let caps = qmp.cached_capabilities().expect("cached by the first call");
     assert_eq!(caps.version_string(), "5.2.0");
     assert_member_refused(&qmp.call(shot(Some(ImageFormat::Png))).await.unwrap_err());
-    let e = qmp
-        .call(QueryStatsSchemas { provider: None })
-        .await
-        .unwrap_err();
+    let e = qmp.call(QueryStatsSchemas::new()).await.unwrap_err();
     assert_command_refused(&e, "query-stats-schemas", Some("7.1"));
     assert_eq!(
         e.to_string(),
@@ -186,10 +180,7 @@ async fn without_the_option_nothing_is_checked() {
         seen
     });
     let qmp = Builder::new().connect_stream(c).await.unwrap();
-    let e = qmp
-        .call(QueryStatsSchemas { provider: None })
-        .await
-        .unwrap_err();
+    let e = qmp.call(QueryStatsSchemas::new()).await.unwrap_err();
     assert!(e.is_command_not_found(), "{e:?}");
     assert!(qmp.cached_capabilities().is_none());
     qmp.close();
@@ -222,12 +213,12 @@ fn blocking_refuses_before_sending() {
     let qmp = checking().connect_blocking(c).unwrap();
     assert_member_refused(&qmp.call(shot(Some(ImageFormat::Ppm))).unwrap_err());
     assert_command_refused(
-        &qmp.call(QueryStatsSchemas { provider: None }).unwrap_err(),
+        &qmp.call(QueryStatsSchemas::new()).unwrap_err(),
         "query-stats-schemas",
         Some("7.1"),
     );
     // Pipelined sends are checked too.
-    let batch = qmp.call_many([QueryStatsSchemas { provider: None }], 4);
+    let batch = qmp.call_many([QueryStatsSchemas::new()], 4);
     assert!(
         matches!(&batch[..], [Err(e)] if e.is_unsupported()),
         "{batch:?}"
@@ -292,7 +283,7 @@ fn real_qemu_5_2_refuses_what_it_lacks() {
     };
     let p = qemu::system_at(&bin, "none", &[]);
     let qmp = checking().connect_unix_blocking(&p.sock).unwrap();
-    let e = qmp.call(QueryStatsSchemas { provider: None }).unwrap_err();
+    let e = qmp.call(QueryStatsSchemas::new()).unwrap_err();
     assert_command_refused(&e, "query-stats-schemas", Some("7.1"));
     assert_eq!(
         e.to_string(),

@@ -35,7 +35,7 @@ async fn user_session(sock: &Path) -> Result<Vec<String>, Error> {
     assert!(client.query_status().await?.running);
     client.stop().await?;
     let e = client
-        .device_del("no-such-device".into())
+        .device_del(qmp_types::DeviceDel::new("no-such-device"))
         .await
         .unwrap_err();
     assert_eq!(e.class(), Some(&ErrorClass::DeviceNotFound), "{e}");

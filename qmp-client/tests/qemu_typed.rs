@@ -154,25 +154,25 @@ async fn extension_traits_typed_events_oob_and_fds() {
     assert!(yanks.iter().all(|y| !format!("{y:?}").is_empty()));
     // Typed fd passing.
     let f = std::fs::File::open("/dev/null").unwrap();
-    qmp.request(qmp_types::Getfd { fdname: "t".into() })
+    qmp.request(qmp_types::Getfd::new("t"))
         .fds(vec![f.into()])
         .send()
         .await
         .unwrap();
-    qmp.closefd("t".into()).await.unwrap();
+    qmp.closefd(qmp_types::Closefd::new("t")).await.unwrap();
     let f = std::fs::File::open("/dev/null").unwrap();
     let info = qmp
-        .request(qmp_types::AddFd {
-            fdset_id: Some(7),
-            opaque: Some("x".into()),
-        })
+        .request(qmp_types::AddFd::new().with_fdset_id(7).with_opaque("x"))
         .fds(vec![f.into()])
         .send()
         .await
         .unwrap();
     assert_eq!(info.fdset_id, 7);
     // A typed QMP error.
-    let e = qmp.device_del("nothing".into()).await.unwrap_err();
+    let e = qmp
+        .device_del(qmp_types::DeviceDel::new("nothing"))
+        .await
+        .unwrap_err();
     assert!(e.is_device_not_found(), "{e:?}");
 }
 
@@ -291,7 +291,9 @@ async fn lifecycle_hotplug_and_block_job_events_typed_in_order() {
     )
     .await
     .unwrap();
-    qmp.device_del("stor0".into()).await.unwrap();
+    qmp.device_del(qmp_types::DeviceDel::new("stor0"))
+        .await
+        .unwrap();
     loop {
         match next_typed(&mut ev, "DEVICE_DELETED").await {
             Event::DeviceDeleted(d) if d.device.as_deref() == Some("stor0") => break,

@@ -14,9 +14,37 @@ pub fn to_markdown(text: &str) -> String {
     let mut literal_indent = 0usize;
     let mut expect_literal = false;
     let mut in_item = false;
+    // A QMP example (`-> {...}` / `<- {...}` lines) outside a literal
+    // block: fenced as text, up to the next blank line.
+    let mut example_indent: Option<usize> = None;
     for line in text.lines() {
         let indent = line.len() - line.trim_start().len();
         let trimmed = line.trim();
+        if let Some(base) = example_indent {
+            if trimmed.is_empty() {
+                out.push_str("```\n\n");
+                example_indent = None;
+            } else {
+                out.push_str(&line[base.min(indent)..]);
+                out.push('\n');
+            }
+            continue;
+        }
+        if !in_literal && is_qmp_example(trimmed) {
+            example_indent = Some(indent);
+            in_item = false;
+            expect_literal = false;
+            out.push_str("```text\n");
+            out.push_str(trimmed);
+            out.push('\n');
+            continue;
+        }
+        if !in_literal && trimmed == ".. qmp-example::" {
+            // QEMU 9.1+: the directive introduces an indented example.
+            out.push_str("Example:\n");
+            expect_literal = true;
+            continue;
+        }
         if in_literal {
             if trimmed.is_empty() {
                 out.push('\n');
@@ -77,7 +105,16 @@ pub fn to_markdown(text: &str) -> String {
         }
         out.push_str("```\n");
     }
+    if example_indent.is_some() {
+        out.push_str("```\n");
+    }
     out.trim_end().to_owned()
+}
+
+/// Whether a line starts a QMP example: a command sent (`->`) or a reply
+/// or event received (`<-`).
+fn is_qmp_example(trimmed: &str) -> bool {
+    ["-> ", "<- "].iter().any(|p| trimmed.starts_with(p)) || trimmed == "->" || trimmed == "<-"
 }
 
 /// Converts inline markup of one line.
@@ -294,6 +331,23 @@ mod tests {
         assert_eq!(
             to_markdown(text),
             "Example:\n\n```text\n-> { \"execute\": \"x\" }\n<- {}\n```\n\nAfter."
+        );
+    }
+
+    #[test]
+    fn qmp_examples_become_text_fences() {
+        // QEMU 5.2: an `Example:` section with unindented lines.
+        let text = "-> { \"execute\": \"query-status\" }\n<- { \"return\": { \"running\": true,\n                 \"status\": \"running\" } }\n\nThen more.";
+        assert_eq!(
+            to_markdown(text),
+            "```text\n-> { \"execute\": \"query-status\" }\n<- { \"return\": { \"running\": true,\n                 \"status\": \"running\" } }\n```\n\nThen more."
+        );
+        // QEMU 9.1+: the `.. qmp-example::` directive.
+        let text =
+            ".. qmp-example::\n\n    -> { \"execute\": \"stop\" }\n    <- { \"return\": {} }";
+        assert_eq!(
+            to_markdown(text),
+            "Example:\n\n```text\n-> { \"execute\": \"stop\" }\n<- { \"return\": {} }\n```"
         );
     }
 

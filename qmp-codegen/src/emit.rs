@@ -12,7 +12,7 @@ use quote::{ToTokens, format_ident, quote};
 use crate::Options;
 use crate::docs::to_markdown;
 use crate::names::{self, ident};
-use crate::plan::{Payload, Plan, is_carrier, render_cond, wrapped_type};
+use crate::plan::{Payload, Plan, Use, is_carrier, render_cond, wrapped_type};
 use crate::syntax::{self, Out};
 
 /// The emitter.
@@ -59,6 +59,23 @@ fn doc_attrs(text: &str) -> TokenStream {
     }
     let l = crate::docs::raw_lit(&block);
     quote!(#[doc = #l])
+}
+
+/// `#[doc(alias = "wire-name")]` for each wire name that differs from the
+/// Rust name (rustdoc rejects an alias equal to the name), so a search for
+/// the name on the wire finds the item.
+fn alias_attrs<'a>(wire: impl IntoIterator<Item = &'a str>, rust: &str) -> Vec<syn::Attribute> {
+    let rust = rust.strip_prefix("r#").unwrap_or(rust);
+    let mut seen: Vec<&str> = Vec::new();
+    wire.into_iter()
+        .filter(|w| {
+            *w != rust && !seen.contains(w) && {
+                seen.push(w);
+                true
+            }
+        })
+        .map(|w| syntax::list_attr("doc", quote!(alias = #w)))
+        .collect()
 }
 
 impl<'m> Emitter<'m> {
@@ -174,13 +191,139 @@ impl<'m> Emitter<'m> {
             .collect()
     }
 
+    /// The Rust name of a QAPI type that is a generated item, as an
+    /// intra-doc link when the item always exists (not behind the unstable
+    /// feature), else as code.
+    fn type_ref(&self, name: &str) -> Option<String> {
+        let rust = self.plan.types.get(name)?;
+        // A command's or event's own argument struct has its gate.
+        let owner = self
+            .plan
+            .owned_args
+            .contains(name)
+            .then(|| {
+                self.model.entities.iter().find_map(|e| match e {
+                    Entity::Command(c) if c.arg_type.as_deref() == Some(name) => Some(&c.common),
+                    Entity::Event(v) if v.arg_type.as_deref() == Some(name) => Some(&v.common),
+                    _ => None,
+                })
+            })
+            .flatten();
+        let item = match self.model.get(name) {
+            _ if owner.is_some() => owner?,
+            Some(Entity::Enum(e)) => &e.common,
+            Some(Entity::Alternate(a)) => &a.common,
+            Some(Entity::Object(o)) if !is_carrier(self.model, name) => &o.common,
+            _ => return None,
+        };
+        Some(
+            if self.opts.unstable_feature.is_some() && item.is_unstable() {
+                format!("`{rust}`")
+            } else {
+                format!("[`{rust}`]")
+            },
+        )
+    }
+
+    /// A QAPI type in words, linking the generated types.
+    fn type_words(&self, name: &str) -> String {
+        if let Some(inner) = wrapped_type(self.model, name) {
+            return self.type_words(inner);
+        }
+        match self.model.get(name) {
+            Some(Entity::Array(a)) => format!("a list of {}", self.type_words(&a.element)),
+            Some(Entity::Builtin(b)) if b.common.name == "any" => "any JSON value".to_owned(),
+            Some(Entity::Builtin(b)) => format!("`{}`", b.common.name),
+            Some(Entity::Object(_)) if name == "q_empty" => {
+                "an empty object ([`Empty`](rt::Empty))".to_owned()
+            }
+            _ => self.type_ref(name).unwrap_or_else(|| format!("`{name}`")),
+        }
+    }
+
+    /// A link to a command's or event's item (code, when it is behind the
+    /// unstable feature).
+    fn entity_link(&self, c: &Common, rust: &str) -> String {
+        if self.opts.unstable_feature.is_some() && c.is_unstable() {
+            format!("`{rust}`")
+        } else {
+            format!("[`{rust}`]")
+        }
+    }
+
+    /// Where a type is used, in words with links (at most six uses, by
+    /// kind: returned by, arguments of, data of, member of, branch of).
+    fn uses_words(&self, name: &str) -> Option<String> {
+        let uses = self.plan.used_by.get(name)?;
+        let common = |n: &str| self.model.get(n).and_then(Entity::common);
+        let cmd = |c: &str| Some(self.entity_link(common(c)?, self.plan.commands.get(c)?));
+        let ev = |e: &str| Some(self.entity_link(common(e)?, &self.plan.events.get(e)?.0));
+        let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+        let mut shown = 0usize;
+        let mut more = 0usize;
+        for u in uses {
+            let (kind, word) = match u {
+                Use::Returns(c) => ("returned by", cmd(c)),
+                Use::Arguments(c) if !self.plan.arg_commands.contains_key(name) => {
+                    ("the arguments of", cmd(c))
+                }
+                Use::Arguments(_) => continue,
+                Use::Data(e) => ("the data of", ev(e)),
+                Use::Member(t, m) => (
+                    "a member of",
+                    self.type_ref(t).map(|l| format!("{l} (`{m}`)")),
+                ),
+                Use::Branch(t, b) => (
+                    "a branch of",
+                    self.type_ref(t).map(|l| format!("{l} (`{b}`)")),
+                ),
+            };
+            let Some(word) = word else { continue };
+            if shown == 6 {
+                more += 1;
+                continue;
+            }
+            shown += 1;
+            match groups.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, list)) => list.push(word),
+                None => groups.push((kind, vec![word])),
+            }
+        }
+        if groups.is_empty() {
+            return None;
+        }
+        let mut text = groups
+            .iter()
+            .map(|(k, list)| format!("{k} {}", list.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if more > 0 {
+            text.push_str(&format!("; and {more} more"));
+        }
+        Some(text)
+    }
+
     /// Doc text for a definition.
     fn def_doc(&self, c: &Common, what: &str, extra: &[String]) -> String {
         let mut parts: Vec<String> = Vec::new();
         let doc = if self.opts.docs { c.doc.as_ref() } else { None };
+        let uses = self.uses_words(&c.name);
         match doc.map(Doc::body).filter(|b| !b.trim().is_empty()) {
-            Some(body) => parts.push(to_markdown(body)),
-            None => parts.push(format!("QAPI {what} `{}`.", c.name)),
+            Some(body) => {
+                parts.push(to_markdown(body));
+                if let Some(u) = uses {
+                    parts.push(format!("Used as: {u}."));
+                }
+            }
+            // Facts only: what it is and where it is used.
+            None if extra.is_empty() => parts.push(match uses {
+                Some(u) => format!("The QAPI {what} `{}`: {u}.", c.name),
+                None => format!(
+                    "The QAPI {what} `{}` (no other definition refers to it).",
+                    c.name
+                ),
+            }),
+            None => {}
         }
         parts.extend(extra.iter().cloned());
         if let Some(doc) = doc {
@@ -250,14 +393,23 @@ impl<'m> Emitter<'m> {
 
     fn member_doc(&self, m: &Member) -> String {
         let mut parts = Vec::new();
-        match m
+        if let Some(d) = m
             .doc
             .as_deref()
             .filter(|d| self.opts.docs && !d.trim().is_empty())
         {
-            Some(d) => parts.push(to_markdown(d)),
-            None => parts.push(format!("Member `{}`.", m.name)),
+            parts.push(to_markdown(d));
         }
+        parts.push(format!(
+            "Wire name `{}`; {}; {}.",
+            m.name,
+            if m.optional {
+                "optional (`None`: absent on the wire, so QEMU's default applies)"
+            } else {
+                "required"
+            },
+            self.type_words(&m.ty)
+        ));
         if let Some(cond) = &m.cond {
             parts.push(format!("Only available if `{}`.", render_cond(cond)));
             if self.opts.conditions == crate::Conditions::Optional {
@@ -323,7 +475,7 @@ impl<'m> Emitter<'m> {
             .iter()
             .zip(&vids)
             .map(|(m, v)| {
-                let mut d = format!("`{}`", m.name);
+                let mut d = format!("`{}` on the wire", m.name);
                 if let Some(c) = &m.cond {
                     d.push_str(&format!(" (only if `{}`)", render_cond(c)));
                 }
@@ -347,6 +499,7 @@ impl<'m> Emitter<'m> {
                     d.push_str(&to_markdown(&section.text));
                 }
                 let mut vattrs = syntax::docs(&d);
+                vattrs.extend(alias_attrs([m.name.as_str()], &v.to_string()));
                 vattrs.extend(Self::deprecated_attr(&m.features));
                 vattrs.extend(self.member_gate(&m.features, true));
                 syntax::variant(vattrs, v.clone(), syn::Fields::Unit)
@@ -407,7 +560,10 @@ impl<'m> Emitter<'m> {
             let gate = self.member_gate(&m.features, m.optional);
             if code {
                 let ty = self.ty_in(container, &m.ty);
-                let doc = doc_attrs(&self.member_doc(m));
+                let mut doc = doc_attrs(&self.member_doc(m));
+                for a in alias_attrs([m.name.as_str()], n) {
+                    a.to_tokens(&mut doc);
+                }
                 let dep = Self::deprecated(&m.features);
                 if m.optional {
                     f.decl.push(quote!(#doc #dep #gate pub #id: Option<#ty>));
@@ -428,14 +584,144 @@ impl<'m> Emitter<'m> {
                     f.spec.push(quote!(required #id = #w));
                 }
                 let mut attrs = syntax::docs(&self.member_doc(m));
+                attrs.extend(alias_attrs([m.name.as_str()], n));
                 attrs.extend(Self::deprecated_attr(&m.features));
                 attrs.extend(gate);
                 f.fields.push(syntax::field(attrs, Some(id.clone()), ty));
             }
             f.all_optional &= m.optional;
+            f.ctor.push(CtorField {
+                id: id.clone(),
+                setter: format_ident!("with_{}", n),
+                wire: m.name.clone(),
+                ty: self.ty_syn(&m.ty),
+                boxed: self.plan.needs_box(self.model, container, &m.ty),
+                string: self.is_string(&m.ty),
+                optional: m.optional,
+                deprecated: m.features.iter().any(Feature::is_deprecated),
+                gate: self.member_gate(&m.features, m.optional),
+            });
             f.names.push(id);
         }
         f
+    }
+
+    /// Whether a QAPI type is a JSON string in Rust (`String`).
+    fn is_string(&self, name: &str) -> bool {
+        matches!(self.model.get(name), Some(Entity::Builtin(b)) if b.json_type == JsonType::String)
+    }
+
+    /// `impl Name { new(required..) with_<optional>(..) }`: the constructor
+    /// of the required members and a builder-style setter per optional
+    /// member, so code that builds a value never names the optional
+    /// members it leaves out (the struct is `#[non_exhaustive]`: a member
+    /// a newer QEMU adds does not break it). `extra` is the open map of a
+    /// command that takes further members; `branch` the discriminator
+    /// field of a union and its type.
+    fn ctor_impl(
+        &self,
+        name: &Ident,
+        cfg: Option<&syn::Attribute>,
+        fields: &[CtorField],
+        extra: bool,
+        branch: Option<(&Ident, &Ident)>,
+        input: bool,
+    ) -> TokenStream {
+        let mut params = Vec::new();
+        let mut inits = Vec::new();
+        let mut setters = Vec::new();
+        for f in fields {
+            let CtorField {
+                id,
+                setter,
+                wire,
+                ty,
+                gate,
+                ..
+            } = f;
+            let (pty, conv) = if f.string {
+                (quote!(impl Into<String>), quote!(#id.into()))
+            } else if f.boxed {
+                (quote!(#ty), quote!(Box::new(#id)))
+            } else {
+                (quote!(#ty), quote!(#id))
+            };
+            if f.optional {
+                inits.push(quote!(#gate #id: None));
+                if !input {
+                    // Replies and events: read, not built member by member.
+                    continue;
+                }
+                let doc = lit(&format!(" Sets `{wire}` (builder style)."));
+                setters.push(quote! {
+                    #[doc = #doc]
+                    #gate
+                    #[inline]
+                    #[must_use]
+                    pub fn #setter(mut self, #id: #pty) -> Self {
+                        self.#id = Some(#conv);
+                        self
+                    }
+                });
+            } else {
+                params.push(quote!(#id: #pty));
+                inits.push(if f.string || f.boxed {
+                    quote!(#id: #conv)
+                } else {
+                    quote!(#id)
+                });
+            }
+        }
+        if let Some((id, ty)) = branch {
+            params.push(quote!(#id: #ty));
+            inits.push(quote!(#id));
+        }
+        if extra {
+            inits.push(quote!(extra: rt::Map::new()));
+            setters.push(quote! {
+                /// Adds a member the schema does not describe (sent verbatim).
+                #[inline]
+                #[must_use]
+                pub fn with_extra(mut self, name: impl Into<String>, value: impl Into<rt::Value>) -> Self {
+                    self.extra.insert(name.into(), value.into());
+                    self
+                }
+            });
+        }
+        let new_doc = lit(&if !input && fields.iter().any(|f| f.optional) {
+            format!(" Builds [`{name}`] from its required members; the optional ones\n are `None`.")
+        } else if fields.iter().any(|f| f.optional) {
+            format!(
+                " Builds [`{name}`] from its required members; the optional ones\n are `None` (set them with the `with_*` methods)."
+            )
+        } else {
+            format!(" Builds [`{name}`] from its members.")
+        });
+        let many = (params.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
+        let allow = fields
+            .iter()
+            .any(|f| f.deprecated)
+            .then(|| quote!(#[allow(deprecated)]));
+        // Clippy's placeholder names (QEMU's test schema has them).
+        let placeholder = fields
+            .iter()
+            .any(|f| ["foo", "baz", "quux"].contains(&f.id.to_string().as_str()))
+            .then(|| quote!(#[allow(clippy::disallowed_names)]));
+        quote! {
+            #cfg
+            #allow
+            #placeholder
+            impl #name {
+                #[doc = #new_doc]
+                #[inline]
+                #[must_use]
+                #many
+                pub fn new(#(#params),*) -> Self {
+                    Self { #(#inits,)* }
+                }
+                #(#setters)*
+            }
+        }
     }
 
     fn deprecated_allow(members: &[&Member]) -> TokenStream {
@@ -494,20 +780,35 @@ impl<'m> Emitter<'m> {
                 quote!(Debug, Clone, PartialEq)
             },
         ));
+        attrs.push(syntax::word_attr("non_exhaustive"));
+        let mut wire = vec![doc_common.name.as_str(), o.common.name.as_str()];
+        if let Some(cmd) = self.plan.arg_commands.get(&o.common.name) {
+            wire.push(cmd.as_str());
+        }
+        if o.common.implicit || crate::plan::is_masked(&o.common.name) {
+            wire.remove(1);
+        }
+        wire.retain(|w| !crate::plan::is_masked(w));
+        attrs.extend(alias_attrs(wire, &name.to_string()));
         attrs.extend(Self::deprecated_attr(&doc_common.features));
         attrs.extend(self.user_attr_list(&o.common.name));
         attrs.extend(cfg.clone());
-        let Fields { fields, spec, .. } = f;
+        let Fields {
+            fields, spec, ctor, ..
+        } = f;
         out.item(syntax::struct_item(
             attrs,
             name.clone(),
             syntax::named(fields),
         ))?;
         out.item(syntax::macro_item(
-            cfg.into_iter().collect(),
+            cfg.clone().into_iter().collect(),
             &["rt", "impl_object"],
             quote!(#name { #(#spec),* #rest }, SCHEMA),
-        ))
+        ))?;
+        let input = self.plan.inputs.contains(&o.common.name);
+        out.tokens(self.ctor_impl(&name, cfg.as_ref(), &ctor, open, None, input));
+        Ok(())
     }
 
     /// A flat (or legacy simple) union: base members + branch enum.
@@ -586,7 +887,20 @@ impl<'m> Emitter<'m> {
         for ((wire, ty), vn) in values.iter().zip(&vnames) {
             let v = format_ident!("{}", vn);
             let w = lit(wire);
-            let vdoc = doc_attrs(&format!("`{}`", wire));
+            let what = match ty {
+                None => "no further members".to_owned(),
+                Some(t) => match wrapped_type(self.model, t) {
+                    Some(inner) => format!("its `data`: {}", self.type_words(inner)),
+                    None => format!("the members of {}", self.type_words(t)),
+                },
+            };
+            let mut vdoc = doc_attrs(&format!(
+                "Branch `{wire}`: the discriminator `{}` is `\"{wire}\"`; {what}.",
+                variants.tag
+            ));
+            for a in alias_attrs([wire.as_str()], vn) {
+                a.to_tokens(&mut vdoc);
+            }
             vstr.push(quote!(Self::#v { .. } => #w));
             match ty {
                 None => {
@@ -661,9 +975,24 @@ impl<'m> Emitter<'m> {
             "The branches of [`{name}`], by the value of its discriminator `{}`.",
             variants.tag
         ));
+        let ctor = self.ctor_impl(
+            &name,
+            self.cfg_attr(&o.common).as_ref(),
+            &f.ctor,
+            false,
+            Some((&tag_id, &branch_name)),
+            self.plan.inputs.contains(&o.common.name),
+        );
+        let alias: Vec<syn::Attribute> = if crate::plan::is_masked(&o.common.name) {
+            Vec::new()
+        } else {
+            alias_attrs([o.common.name.as_str()], &name.to_string())
+        };
         quote! {
             #doc
             #[derive(Debug, Clone, PartialEq)]
+            #[non_exhaustive]
+            #(#alias)*
             #dep
             #attrs
             #cfg
@@ -696,6 +1025,7 @@ impl<'m> Emitter<'m> {
                     }
                 }
             }
+            #ctor
             #cfg
             #allow
             impl rt::ObjectType for #name {
@@ -846,8 +1176,23 @@ fn json_word(j: JsonType) -> &'static str {
     }
 }
 
+/// A member as the constructor and setters see it.
+struct CtorField {
+    id: Ident,
+    setter: Ident,
+    wire: String,
+    /// The member's type (not boxed, not `Option`).
+    ty: syn::Type,
+    boxed: bool,
+    string: bool,
+    optional: bool,
+    deprecated: bool,
+    gate: Option<syn::Attribute>,
+}
+
 #[derive(Default)]
 struct Fields {
+    ctor: Vec<CtorField>,
     decl: Vec<TokenStream>,
     /// The declarations as syntax trees (structs; unions use `decl`).
     fields: Vec<syn::Field>,
@@ -914,6 +1259,7 @@ impl Emitter<'_> {
         };
         let mut attrs = syntax::docs(&self.def_doc(c, what, extra));
         attrs.push(syntax::list_attr("derive", derive));
+        attrs.extend(alias_attrs([c.name.as_str()], &name.to_string()));
         attrs.extend(Self::deprecated_attr(&c.features));
         attrs.extend(cfg.clone());
         out.item(syntax::struct_item(attrs, name.clone(), fields))?;
@@ -935,19 +1281,12 @@ impl Emitter<'_> {
         self.returns_syn(c).into_token_stream()
     }
 
-    pub fn emit_command(&self, c: &Command, out: &mut Out) -> syn::Result<()> {
-        let name = format_ident!("{}", self.plan.commands[&c.common.name]);
-        let payload = &self.plan.payloads[&c.common.name];
+    /// The lines a command's type documents besides the definition's own
+    /// docs: its wire name, what it returns and its flags.
+    fn command_doc_lines(&self, c: &Command) -> Vec<String> {
         let mut extra = Vec::new();
         let ret_doc = match &c.ret_type {
-            Some(t) => format!(
-                "Returns `{}`.",
-                self.ty(t)
-                    .to_string()
-                    .replace(' ', "")
-                    .replace("::std::vec::", "")
-                    .replace("::std::string::", "")
-            ),
+            Some(t) => format!("Returns {}.", self.type_words(t)),
             None => "Returns an empty object ([`Empty`](rt::Empty)).".to_owned(),
         };
         extra.push(format!("QMP command `{}`. {ret_doc}", c.common.name));
@@ -964,6 +1303,26 @@ impl Emitter<'_> {
         if !flags.is_empty() {
             extra.push(format!("This command {}.", flags.join("; ")));
         }
+        extra
+    }
+
+    pub fn emit_command(&self, c: &Command, out: &mut Out) -> syn::Result<()> {
+        let name = format_ident!("{}", self.plan.commands[&c.common.name]);
+        let payload = &self.plan.payloads[&c.common.name];
+        let wire = lit(&c.common.name);
+        let ret = self.returns_ty(c);
+        let oob = c.allow_oob.then(|| quote!(, allow_oob));
+        let no_reply = (!c.success_response).then(|| quote!(, no_success_response));
+        let command = syntax::macro_item(
+            self.cfg_attr(&c.common).into_iter().collect(),
+            &["rt", "impl_command"],
+            quote!(#name = #wire -> #ret #oob #no_reply),
+        );
+        if self.plan.is_arg_command(&c.common.name) {
+            // The argument type is the command (documented with it).
+            return out.item(command);
+        }
+        let extra = self.command_doc_lines(c);
         self.emit_payload(
             &c.common,
             &name,
@@ -973,15 +1332,7 @@ impl Emitter<'_> {
             !c.generate,
             out,
         )?;
-        let wire = lit(&c.common.name);
-        let ret = self.returns_ty(c);
-        let oob = c.allow_oob.then(|| quote!(, allow_oob));
-        let no_reply = (!c.success_response).then(|| quote!(, no_success_response));
-        out.item(syntax::macro_item(
-            self.cfg_attr(&c.common).into_iter().collect(),
-            &["rt", "impl_command"],
-            quote!(#name = #wire -> #ret #oob #no_reply),
-        ))?;
+        out.item(command)?;
         out.item(self.meta_consts(&name, &c.common, None))
     }
 
@@ -1007,8 +1358,9 @@ impl Emitter<'_> {
             let v = format_ident!("{}", vn);
             let cfg = self.cfg(&e.common);
             let dep = Self::deprecated(&e.common.features);
-            let d = doc_attrs(&format!("`{}`", e.common.name));
-            decl.push(quote!(#d #cfg #dep #v(#t)));
+            let d = doc_attrs(&format!("Event `{}`: [`{tn}`].", e.common.name));
+            let alias = alias_attrs([e.common.name.as_str()], &v.to_string());
+            decl.push(quote!(#d #(#alias)* #cfg #dep #v(#t)));
             let entry = quote!(#cfg #v(#t));
             if self.plan.payloads[&e.common.name] == Payload::None {
                 without_data.push(entry);
@@ -1046,10 +1398,6 @@ impl Emitter<'_> {
 
     /// `Request` and `Response`, and the client extension traits.
     ///
-    /// Built as syntax trees: the two traits have a method per command, and
-    /// parsing them back from tokens was the slowest single part of the
-    /// generation. Each method is a copy of one parsed template, with its
-    /// name, parameters, types and argument expression filled in.
     pub fn emit_request_and_clients(&self, out: &mut Out) -> syn::Result<()> {
         let mut decl = Vec::new();
         let mut with_args = Vec::new();
@@ -1057,7 +1405,6 @@ impl Emitter<'_> {
         let mut resp_decl = Vec::new();
         let mut async_methods = Vec::new();
         let mut blocking_methods = Vec::new();
-        let templates = MethodTemplates::new();
         let mut method_namer = names::Namer::with_reserved(&["execute"]);
         for c in self.model.commands() {
             let Some(tn) = self.plan.commands.get(&c.common.name) else {
@@ -1069,9 +1416,19 @@ impl Emitter<'_> {
             let payload = &self.plan.payloads[&c.common.name];
             let ret = self.returns_syn(c);
 
-            let mut vattrs = syntax::docs(&format!("`{}`", c.common.name));
+            let mut vattrs = syntax::docs(&format!("Command `{}`: [`{tn}`].", c.common.name));
+            vattrs.extend(alias_attrs([c.common.name.as_str()], &t.to_string()));
             vattrs.extend(cfg.clone());
-            let rattrs = vattrs.clone();
+            let mut rattrs = syntax::docs(&format!(
+                "The reply to `{}`: {}.",
+                c.common.name,
+                match &c.ret_type {
+                    Some(r) => self.type_words(r),
+                    None => "an empty object ([`Empty`](rt::Empty))".to_owned(),
+                }
+            ));
+            rattrs.extend(alias_attrs([c.common.name.as_str()], &t.to_string()));
+            rattrs.extend(cfg.clone());
             vattrs.extend(dep.clone());
             decl.push(syntax::variant(
                 vattrs,
@@ -1093,6 +1450,7 @@ impl Emitter<'_> {
             // Client methods.
             let m = ident(&method_namer.unique(&names::snake(&c.common.name)));
             let mut mattrs = syntax::docs(&format!("Runs `{}`: see [`{tn}`].", c.common.name));
+            mattrs.extend(alias_attrs([c.common.name.as_str()], &m.to_string()));
             mattrs.extend(cfg);
             mattrs.extend(dep);
             if c.common.is_deprecated() {
@@ -1100,6 +1458,10 @@ impl Emitter<'_> {
             }
             let (params, build): (Vec<(Ident, syn::Type)>, syn::Expr) = match payload {
                 Payload::None => (vec![], syntax::path_expr(t.clone())),
+                Payload::Named(ty) if self.plan.is_arg_command(&c.common.name) => (
+                    vec![(format_ident!("arguments"), self.ty_syn(ty))],
+                    syntax::path_expr(format_ident!("arguments")),
+                ),
                 Payload::Named(ty) => (
                     vec![(format_ident!("arguments"), self.ty_syn(ty))],
                     syntax::call_expr(
@@ -1107,40 +1469,14 @@ impl Emitter<'_> {
                         vec![syntax::path_expr(format_ident!("arguments"))],
                     ),
                 ),
-                Payload::Inline(arg) => {
-                    let o = self.model.object(arg).expect("object");
-                    let positional = c.generate
-                        && o.members.len() <= 2
-                        && o.members
-                            .iter()
-                            .all(|m| !m.optional && m.features.is_empty());
-                    if positional {
-                        let wire: Vec<&str> = o.members.iter().map(|m| m.name.as_str()).collect();
-                        let fnames = names::unique_snake(wire.iter().copied(), &[]);
-                        let ids: Vec<Ident> = fnames.iter().map(|n| ident(n)).collect();
-                        let params = ids
-                            .iter()
-                            .zip(&o.members)
-                            .map(|(i, m)| (i.clone(), self.ty_in_syn(arg, &m.ty)))
-                            .collect();
-                        (params, syntax::struct_shorthand_expr(t.clone(), ids))
-                    } else {
-                        (
-                            vec![(format_ident!("arguments"), syntax::ident_ty(t.clone()))],
-                            syntax::path_expr(format_ident!("arguments")),
-                        )
-                    }
-                }
+                Payload::Inline(_) => (
+                    vec![(format_ident!("arguments"), syntax::ident_ty(t.clone()))],
+                    syntax::path_expr(format_ident!("arguments")),
+                ),
             };
-            async_methods.push(templates.method(
-                false,
-                mattrs.clone(),
-                m.clone(),
-                &params,
-                syntax::ident_ty(t.clone()),
-                build.clone(),
-            ));
-            blocking_methods.push(templates.method(true, mattrs, m, &params, ret, build));
+            let command = syntax::ident_ty(t.clone());
+            async_methods.push(client_method(false, &mattrs, &m, &params, &command, &build));
+            blocking_methods.push(client_method(true, &mattrs, &m, &params, &ret, &build));
         }
         let mut attrs = syntax::docs(
             "Every command of the schema, as sent on the wire:\n`{\"execute\": NAME, \"arguments\": {...}}`.",
@@ -1203,9 +1539,10 @@ impl Emitter<'_> {
             /// One method per command, for every asynchronous
             /// [`Client`](rt::Client) (blanket-implemented).
             ///
-            /// Commands without arguments take none; commands with one or two
-            /// mandatory arguments (and no optional ones) take them as
-            /// parameters; all others take their argument struct.
+            /// Commands without arguments take none; all others take their
+            /// argument struct, built with its `new` (the required members)
+            /// and `with_*` setters (the optional ones), so a QEMU release
+            /// that adds an optional member changes no call.
             pub trait ClientExt: rt::Client {}
         };
         client_ext.items = async_methods.into_iter().map(syn::TraitItem::Fn).collect();
@@ -1317,7 +1654,32 @@ impl Emitter<'_> {
                     Some(&o.common)
                 }
                 Entity::Object(o) => {
-                    self.emit_struct(o, "struct", &o.common, &[], false, &mut out)?;
+                    let extra = match self.plan.arg_commands.get(&o.common.name).and_then(|c| {
+                        match self.model.get(c) {
+                            Some(Entity::Command(c)) => Some(c),
+                            _ => None,
+                        }
+                    }) {
+                        Some(c) => {
+                            let mut lines = self.command_doc_lines(c);
+                            lines[0] = lines[0].replacen(
+                                "QMP command",
+                                "This type is also the QMP command whose arguments it holds,",
+                                1,
+                            );
+                            let body = c
+                                .common
+                                .doc
+                                .as_ref()
+                                .filter(|_| self.opts.docs)
+                                .map(|d| to_markdown(d.body()))
+                                .filter(|b| !b.trim().is_empty());
+                            lines.extend(body);
+                            lines
+                        }
+                        None => Vec::new(),
+                    };
+                    self.emit_struct(o, "struct", &o.common, &extra, false, &mut out)?;
                     Some(&o.common)
                 }
                 Entity::Alternate(a) => {
@@ -1342,10 +1704,11 @@ impl Emitter<'_> {
     }
 
     /// The runtime import.
-    pub fn emit_head(&self) -> TokenStream {
-        quote!(
-            use ::qmp_types::runtime as rt;
-        )
+    pub fn emit_head(&self) -> syn::Result<syn::File> {
+        let runtime: syn::Path = syn::parse_str(&self.opts.runtime_path)?;
+        syn::parse2(quote!(
+            use #runtime as rt;
+        ))
     }
 
     /// One of the items after the definitions.
@@ -1375,88 +1738,31 @@ impl Tail {
     pub const ALL: [Tail; 3] = [Tail::Events, Tail::Requests, Tail::Tables];
 }
 
-/// The two client-method shapes, parsed once and copied per command.
-struct MethodTemplates {
-    call: syn::TraitItemFn,
-    blocking: syn::TraitItemFn,
-}
-
-impl MethodTemplates {
-    fn new() -> Self {
-        Self {
-            call: syn::parse_quote! {
-                fn m(&self, arguments: A) -> rt::Call<'_, Self, T> {
-                    rt::Call::new(self, arguments)
-                }
-            },
-            blocking: syn::parse_quote! {
-                fn m(&self, arguments: A) -> Result<R, Self::Error> {
-                    self.execute(arguments)
-                }
-            },
-        }
-    }
-
-    /// A method: the async shape returns `rt::Call<'_, Self, ty>`, the
-    /// blocking one `Result<ty, Self::Error>`; `build` makes the command
-    /// from the parameters.
-    fn method(
-        &self,
-        blocking: bool,
-        attrs: Vec<syn::Attribute>,
-        name: Ident,
-        params: &[(Ident, syn::Type)],
-        ty: syn::Type,
-        build: syn::Expr,
-    ) -> syn::TraitItemFn {
-        let mut f = if blocking {
-            self.blocking.clone()
-        } else {
-            self.call.clone()
-        };
-        f.attrs = attrs;
-        f.sig.ident = name;
-        let receiver = f.sig.inputs.first().cloned();
-        let param = f.sig.inputs.iter().nth(1).cloned();
-        f.sig.inputs.clear();
-        f.sig.inputs.extend(receiver);
-        if let Some(syn::FnArg::Typed(p)) = param {
-            for (id, t) in params {
-                let mut p = p.clone();
-                if let syn::Pat::Ident(pi) = p.pat.as_mut() {
-                    pi.ident = id.clone();
-                }
-                *p.ty = t.clone();
-                f.sig.inputs.push(syn::FnArg::Typed(p));
+/// A client method: the async shape returns `rt::Call<'_, Self, ty>`, the
+/// blocking one `Result<ty, Self::Error>`; `build` makes the command from
+/// the parameters.
+fn client_method(
+    blocking: bool,
+    attrs: &[syn::Attribute],
+    name: &Ident,
+    params: &[(Ident, syn::Type)],
+    ty: &syn::Type,
+    build: &syn::Expr,
+) -> syn::TraitItemFn {
+    let params = params.iter().map(|(i, t)| quote!(#i: #t));
+    if blocking {
+        syn::parse_quote! {
+            #(#attrs)*
+            fn #name(&self, #(#params),*) -> Result<#ty, Self::Error> {
+                self.execute(#build)
             }
         }
-        if let syn::ReturnType::Type(_, rt) = &mut f.sig.output
-            && let syn::Type::Path(tp) = rt.as_mut()
-            && let Some(seg) = tp.path.segments.last_mut()
-            && let syn::PathArguments::AngleBracketed(args) = &mut seg.arguments
-        {
-            let slot = if blocking { 0 } else { 2 };
-            if let Some(syn::GenericArgument::Type(t)) = args.args.iter_mut().nth(slot) {
-                *t = ty;
+    } else {
+        syn::parse_quote! {
+            #(#attrs)*
+            fn #name(&self, #(#params),*) -> rt::Call<'_, Self, #ty> {
+                rt::Call::new(self, #build)
             }
         }
-        if let Some(block) = &mut f.default
-            && let Some(syn::Stmt::Expr(e, _)) = block.stmts.first_mut()
-        {
-            match e {
-                syn::Expr::Call(c) => {
-                    if let Some(a) = c.args.iter_mut().nth(1) {
-                        *a = build;
-                    }
-                }
-                syn::Expr::MethodCall(c) => {
-                    if let Some(a) = c.args.first_mut() {
-                        *a = build;
-                    }
-                }
-                _ => {}
-            }
-        }
-        f
     }
 }

@@ -46,7 +46,16 @@
 //!   for inline arguments, a newtype for a named/boxed argument type, a unit
 //!   struct without arguments); `Request`/`Response` enums over all
 //!   commands; `ClientExt` and `ClientBlockingExt` with one method per
-//!   command;
+//!   command, taking nothing (no arguments) or the argument struct;
+//! * every struct (and union) is `#[non_exhaustive]` and has `new(..)` of
+//!   its required members (strings as `impl Into<String>`) and, if a
+//!   command takes it (directly or inside its arguments), a builder-style
+//!   `with_<member>(..)` per optional member: code that
+//!   builds arguments never names the optional members it leaves out, so a
+//!   QEMU release that adds one breaks no call;
+//! * every item whose Rust name differs from its wire name has
+//!   `#[doc(alias = "<wire-name>")]` (types, commands, events, fields,
+//!   variants, client methods), so rustdoc's search finds the wire name;
 //! * event → `<Name>Event` data type, an `Event` enum with an
 //!   `Unknown { name, data }` fallback;
 //! * `deprecated` → `#[deprecated]`; `unstable` → documented, and gated
@@ -63,6 +72,33 @@
 //!   release → `Option<T>`, irreconcilable types → `any`, enum values,
 //!   commands and events the union, each documented with the releases that
 //!   have it.
+//!
+//! # Names
+//!
+//! One rule for every Rust name, applied once, before any code is written
+//! (`plan.rs`):
+//!
+//! 1. a QAPI type keeps its name in `UpperCamelCase` (`BlockdevBackup`);
+//!    one that would shadow a name the generated code uses (`String`,
+//!    `Event`, `Request`, ...) gets a `Qapi` prefix;
+//! 2. a command's type is its wire name in `UpperCamelCase`
+//!    (`query-status` → `QueryStatus`), and so is its `Request`/`Response`
+//!    variant and, in `snake_case`, its client method;
+//! 3. when the command takes a named argument type of exactly that name
+//!    (`blockdev-backup` with `'data': 'BlockdevBackup'`), that type *is*
+//!    the command: it implements `Command`, and there is no second type;
+//!    otherwise a command whose name is taken by a type gets the suffix
+//!    `Command` (no QEMU release from 5.2 to 11.1 has such a clash);
+//! 4. an event's data type is `<Event>Event` (`STOP` → `StopEvent`), its
+//!    `Event` variant the bare name (`Stop`);
+//! 5. a union's branch enum is `<Union><Discriminator>` (`BlockdevOptions`
+//!    → `BlockdevOptionsDriver`), with the suffix `Branch` if that is taken;
+//! 6. any remaining clash gets a number, in definition order
+//!    (see [`names`]).
+//!
+//! QAPI's own names stay as they are: `BlockdevBackupWrapper` is the
+//! schema's wrapper type of a `transaction` action, not a generated
+//! name.
 //!
 //! # What the code looks like
 //!
@@ -128,6 +164,14 @@ pub enum Error {
         path: String,
         /// The attribute text.
         attribute: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// [`Builder::runtime_path`] is not a Rust path.
+    #[error("invalid runtime path `{path}`: {message}")]
+    RuntimePath {
+        /// The path given.
+        path: String,
         /// The parser's message.
         message: String,
     },
@@ -544,7 +588,6 @@ impl Builder {
             } else {
                 Some(&keep_fn)
             },
-            true,
         );
         let schema_file = format!("{}.schema.json", self.opts.file_stem);
         let emitter = emit::Emitter {
@@ -554,9 +597,11 @@ impl Builder {
             attrs: &attrs,
             schema_file,
         };
-        let runtime = (self.opts.runtime_path != "::qmp_types::runtime")
-            .then_some(self.opts.runtime_path.as_str());
-        let (body, json_schema) = render_parallel(&emitter, runtime)?;
+        syn::parse_str::<syn::Path>(&self.opts.runtime_path).map_err(|e| Error::RuntimePath {
+            path: self.opts.runtime_path.clone(),
+            message: e.to_string(),
+        })?;
+        let (body, json_schema) = render_parallel(&emitter)?;
         let source = inputs
             .first()
             .map(|p| p.display().to_string())
@@ -633,10 +678,7 @@ fn optional_conditions(model: &mut Model) {
 /// then chunks of definitions), each done on whichever thread takes it; the
 /// formatted parts are joined in order, so the result does not depend on the
 /// thread count.
-fn render_parallel(
-    emitter: &emit::Emitter<'_>,
-    runtime: Option<&str>,
-) -> Result<(String, String), Error> {
+fn render_parallel(emitter: &emit::Emitter<'_>) -> Result<(String, String), Error> {
     /// Formats a parsed or built file (doc blocks split into `///` lines).
     fn format(file: syn::Result<syn::File>) -> Result<String, Error> {
         let mut file = file.map_err(|e| Error::Syntax(e.to_string()))?;
@@ -664,20 +706,7 @@ fn render_parallel(
         match job {
             Job::JsonSchema => serde_json::to_string(&emitter.json_schema_document())
                 .map_err(|e| Error::Syntax(e.to_string())),
-            Job::Head => {
-                let head = emitter.emit_head();
-                let head = match runtime {
-                    None => head,
-                    Some(path) => {
-                        let text = head
-                            .to_string()
-                            .replacen(":: qmp_types :: runtime", path, 1);
-                        text.parse()
-                            .map_err(|e: proc_macro2::LexError| Error::Syntax(e.to_string()))?
-                    }
-                };
-                format(syn::parse2(head))
-            }
+            Job::Head => format(emitter.emit_head()),
             Job::Items(c) => format(emitter.emit_items(c)),
             Job::Tail(t) => format(emitter.emit_tail(*t)),
         }

@@ -57,6 +57,34 @@ pub struct Plan {
     pub kept: HashSet<String>,
     /// (container QAPI type, member/branch type) pairs that need a `Box`.
     pub boxed: HashSet<(String, String)>,
+    /// Named argument types that are their command's type themselves
+    /// (QAPI type name → command name): a command whose name converts to
+    /// the name of its own argument type (`blockdev-backup` with
+    /// `BlockdevBackup`) has no type of its own; the argument type
+    /// implements `Command`.
+    pub arg_commands: HashMap<String, String>,
+    /// QAPI type name → where it is used (in definition order), for the
+    /// docs: which commands return or take it, which events carry it,
+    /// which types hold it.
+    pub used_by: HashMap<String, Vec<Use>>,
+    /// Types a client sends: command arguments and everything they contain
+    /// (these get builder-style setters; replies and events only `new`).
+    pub inputs: HashSet<String>,
+}
+
+/// One use of a type, for its docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Use {
+    /// A command's reply (command name).
+    Returns(String),
+    /// A command's arguments (command name).
+    Arguments(String),
+    /// An event's data (event name).
+    Data(String),
+    /// A member (container type, member wire name).
+    Member(String, String),
+    /// A union or alternate branch (container type, branch name).
+    Branch(String, String),
 }
 
 /// Whether this object is only a carrier that never becomes an item of its
@@ -141,7 +169,7 @@ fn inline_refs(model: &Model, name: &str) -> Vec<String> {
 
 impl Plan {
     /// Builds the plan for a model and a keep-selection (`None`: keep all).
-    pub fn new(model: &Model, keep: Option<KeepFn<'_>>, derive_masked: bool) -> Plan {
+    pub fn new(model: &Model, keep: Option<KeepFn<'_>>) -> Plan {
         let mut plan = Plan::default();
         plan.select(model, keep);
 
@@ -202,6 +230,19 @@ impl Plan {
                 continue;
             }
             let mut base = names::camel(&c.common.name);
+            // The argument type of the same name is the command itself.
+            if let Some(a) = &c.arg_type
+                && !ownable(a)
+                && plan.types.get(a) == Some(&base)
+                && !plan.arg_commands.contains_key(a)
+                && matches!(model.get(a), Some(Entity::Object(o)) if o.variants.is_none())
+            {
+                plan.arg_commands.insert(a.clone(), c.common.name.clone());
+                plan.commands.insert(c.common.name.clone(), base);
+                plan.payloads
+                    .insert(c.common.name.clone(), Payload::Named(a.clone()));
+                continue;
+            }
             if namer.is_taken(&base) {
                 base.push_str("Command");
             }
@@ -241,10 +282,82 @@ impl Plan {
         }
         // Masked types (introspection): names derived from their first use.
         if !masked.is_empty() {
-            plan.name_masked(model, &masked, &mut namer, derive_masked);
+            plan.name_masked(model, &masked, &mut namer);
         }
         plan.find_cycles(model);
+        plan.index_uses(model);
+        plan.find_inputs(model);
         plan
+    }
+
+    /// Fills [`inputs`](Self::inputs): everything reachable from a
+    /// command's arguments.
+    fn find_inputs(&mut self, model: &Model) {
+        let mut todo: Vec<String> = model
+            .commands()
+            .filter(|c| self.kept.contains(&c.common.name))
+            .filter_map(|c| c.arg_type.clone())
+            .collect();
+        while let Some(t) = todo.pop() {
+            if self.inputs.insert(t.clone()) {
+                todo.extend(refs(model, &t));
+                if let Some(w) = wrapped_type(model, &t) {
+                    todo.push(w.to_owned());
+                }
+            }
+        }
+    }
+
+    /// Fills [`used_by`](Self::used_by): arrays count as their element.
+    fn index_uses(&mut self, model: &Model) {
+        let element = |t: &str| -> String {
+            let mut t = t;
+            while let Some(Entity::Array(a)) = model.get(t) {
+                t = &a.element;
+            }
+            wrapped_type(model, t).unwrap_or(t).to_owned()
+        };
+        let mut add = |t: &str, u: Use| {
+            let list = self.used_by.entry(element(t)).or_default();
+            if !list.contains(&u) {
+                list.push(u);
+            }
+        };
+        for e in &model.entities {
+            let Some(c) = e.common() else { continue };
+            if !self.kept.contains(&c.name) {
+                continue;
+            }
+            match e {
+                Entity::Command(cmd) => {
+                    if let Some(r) = &cmd.ret_type {
+                        add(r, Use::Returns(c.name.clone()));
+                    }
+                    if let Some(a) = &cmd.arg_type {
+                        add(a, Use::Arguments(c.name.clone()));
+                    }
+                }
+                Entity::Event(ev) => {
+                    if let Some(a) = &ev.arg_type {
+                        add(a, Use::Data(c.name.clone()));
+                    }
+                }
+                Entity::Object(o) => {
+                    for m in &o.members {
+                        add(&m.ty, Use::Member(c.name.clone(), m.name.clone()));
+                    }
+                    for v in o.variants.iter().flat_map(|v| &v.variants) {
+                        add(&v.ty, Use::Branch(c.name.clone(), v.name.clone()));
+                    }
+                }
+                Entity::Alternate(a) => {
+                    for v in &a.variants.variants {
+                        add(&v.ty, Use::Branch(c.name.clone(), v.name.clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     fn select(&mut self, model: &Model, keep: Option<KeepFn<'_>>) {
@@ -273,7 +386,7 @@ impl Plan {
     /// Names masked types from the path they are first reached by:
     /// `<Command>Return`, `<Owner><Member>`, `<Owner><Branch>`, array
     /// elements as their array's use.
-    fn name_masked(&mut self, model: &Model, masked: &[String], namer: &mut Namer, _d: bool) {
+    fn name_masked(&mut self, model: &Model, masked: &[String], namer: &mut Namer) {
         let wanted: HashSet<&str> = masked.iter().map(String::as_str).collect();
         let mut queue: std::collections::VecDeque<(String, String)> = Default::default();
         for c in model.commands() {
@@ -385,6 +498,15 @@ impl Plan {
                     self.boxed.insert((nodes[i].clone(), nodes[j].clone()));
                 }
             }
+        }
+    }
+
+    /// Whether a command's type is its argument type itself (see
+    /// [`arg_commands`](Self::arg_commands)).
+    pub fn is_arg_command(&self, command: &str) -> bool {
+        match self.payloads.get(command) {
+            Some(Payload::Named(a)) => self.arg_commands.get(a).is_some_and(|c| c == command),
+            _ => false,
         }
     }
 

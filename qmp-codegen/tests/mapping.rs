@@ -214,6 +214,11 @@ fn commands_and_client_methods() {
 # Returns: the information
 #
 # Since: 0.14
+#
+# .. qmp-example::
+#
+#     -> { "execute": "query-info" }
+#     <- { "return": { "running": true } }
 ##
 { 'command': 'query-info', 'returns': 'Info', 'allow-preconfig': true }
 
@@ -234,6 +239,25 @@ fn commands_and_client_methods() {
 # Takes a boxed argument.
 ##
 { 'command': 'take-info', 'data': 'Info', 'boxed': true, 'allow-oob': true }
+
+##
+# @BackupJob:
+#
+# A backup job's arguments.
+#
+# @device: the source
+#
+# @speed: bytes per second
+##
+{ 'struct': 'BackupJob', 'data': { 'device': 'str', '*speed': 'int' } }
+
+##
+# @backup-job:
+#
+# Starts a backup job: its argument type has the command's
+# name, and is the command.
+##
+{ 'command': 'backup-job', 'data': 'BackupJob', 'boxed': true }
 "#
     ));
 }
@@ -583,4 +607,28 @@ fn oldest_release_narrows_the_span() {
     })
     .unwrap_err();
     assert!(matches!(err, qmp_codegen::Error::NoSchemaRelease), "{err}");
+}
+
+#[test]
+fn runtime_path_is_a_checked_rust_path() {
+    let code = generate_with("runtime", ALPHA, ParseOptions::default(), |b| {
+        b.runtime_path("crate::reexported::runtime");
+    });
+    assert!(
+        code.starts_with("use crate::reexported::runtime as rt;"),
+        "{}",
+        &code[..80.min(code.len())]
+    );
+    let dir = temp_tree("runtime-bad", &[("a.json", ALPHA)]);
+    let err = Builder::new()
+        .schema(dir.join("a.json"))
+        .runtime_path("not a path")
+        .cargo_directives(false)
+        .generate_output()
+        .unwrap_err();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        matches!(&err, qmp_codegen::Error::RuntimePath { path, .. } if path == "not a path"),
+        "{err}"
+    );
 }

@@ -110,10 +110,7 @@ fn field<C: Command>(
 
 /// `qom-get` of `property` at `path`, as a string.
 fn qom_get(path: &str, property: &str) -> QomGet {
-    QomGet {
-        path: path.to_owned(),
-        property: property.to_owned(),
-    }
+    QomGet::new(path, property)
 }
 
 fn or_none(mut lines: Vec<String>, none: &str) -> Vec<String> {
@@ -290,7 +287,7 @@ pub fn gather(m: &Client) -> Vec<Field> {
         m,
         "nodes",
         "Block nodes",
-        QueryNamedBlockNodes { flat: Some(true) },
+        QueryNamedBlockNodes::new().with_flat(true),
         |nodes: Vec<BlockDeviceInfo>| {
             let lines = nodes
                 .iter()
@@ -332,10 +329,7 @@ pub fn gather(m: &Client) -> Vec<Field> {
         m,
         "network",
         "Network",
-        HumanMonitorCommand {
-            command_line: "info network".to_owned(),
-            cpu_index: None,
-        },
+        HumanMonitorCommand::new("info network"),
         |text: String| {
             let text = text.replace("\r\n", "\n");
             let lines = text

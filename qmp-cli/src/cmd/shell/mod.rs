@@ -297,10 +297,7 @@ impl Session {
             if trimmed.is_empty() {
                 return Outcome::Continue;
             }
-            let cmd = qmp_types::HumanMonitorCommand {
-                command_line: trimmed.to_owned(),
-                cpu_index: None,
-            };
+            let cmd = qmp_types::HumanMonitorCommand::new(trimmed);
             if self.verbose {
                 let args = json!({ "command-line": trimmed });
                 let sent = format_request("human-monitor-command", Some(&args), self.pretty);
