@@ -52,7 +52,7 @@ fn start_with(bin: &Path, sock: &Path, oob: bool) -> Vm {
         .unwrap_or_else(|e| panic!("cannot start {bin:?}: {e}"));
     let mut vm = Vm(child);
     let end = Instant::now() + Duration::from_secs(20);
-    while !listening(sock) {
+    while !qemu::listening(sock) {
         if let Ok(Some(st)) = vm.0.try_wait() {
             panic!("QEMU exited before listening: {st}");
         }
@@ -60,22 +60,6 @@ fn start_with(bin: &Path, sock: &Path, oob: bool) -> Vm {
         std::thread::sleep(Duration::from_millis(10));
     }
     vm
-}
-
-/// Whether `sock` is a listening Unix socket (Linux's socket table; the
-/// `__SO_ACCEPTCON` flag): checked without connecting, so QEMU sees no
-/// probe connection.
-fn listening(sock: &Path) -> bool {
-    let Ok(table) = std::fs::read_to_string("/proc/net/unix") else {
-        return std::os::unix::net::UnixStream::connect(sock).is_ok();
-    };
-    let want = sock.to_string_lossy();
-    table.lines().skip(1).any(|line| {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        f.len() >= 8
-            && f[7] == want
-            && u32::from_str_radix(f[3], 16).is_ok_and(|flags| flags & 0x10000 != 0)
-    })
 }
 
 fn open_fds() -> usize {
