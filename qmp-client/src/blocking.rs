@@ -868,7 +868,7 @@ impl Qmp {
     ///     .timeout(Duration::from_secs(2))
     ///     .send()?;
     /// // File descriptors passed with the command (Unix sockets).
-    /// qmp.request(Getfd { fdname: "disk0".into() }).fds([fd]).send()?;
+    /// qmp.request(Getfd::new("disk0")).fds([fd]).send()?;
     /// // Out-of-band (needs `Builder::oob(true)` and a monitor that offers it).
     /// let instances = qmp.request(QueryYank).oob().send()?;
     /// # Ok(()) }

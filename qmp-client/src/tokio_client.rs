@@ -933,7 +933,7 @@ impl Qmp {
     ///     .send()
     ///     .await?;
     /// // File descriptors passed with the command (Unix sockets).
-    /// qmp.request(Getfd { fdname: "disk0".into() }).fds([fd]).send().await?;
+    /// qmp.request(Getfd::new("disk0")).fds([fd]).send().await?;
     /// // Out-of-band (needs `Builder::oob(true)` and a monitor that offers it).
     /// let instances = qmp.request(QueryYank).oob().send().await?;
     /// # Ok(()) }
@@ -1002,7 +1002,7 @@ impl Qmp {
     /// ```no_run
     /// # async fn demo(qmp: qmp_client::Qmp) -> Result<(), qmp_client::Error> {
     /// let ids = ["/machine/peripheral/a", "/machine/peripheral/b"];
-    /// let cmds = ids.iter().map(|p| qmp_types::QomList { path: (*p).into() });
+    /// let cmds = ids.iter().map(|p| qmp_types::QomList::new(*p));
     /// for r in qmp.call_many(cmds, 16).await {
     ///     println!("{} properties", r?.len());
     /// }
