@@ -124,8 +124,8 @@ pub trait ClientBlocking {
 // replayed, followed by the rest of the object read live, into the branch
 // selected by the discriminator ([`UnionRest`]).
 //
-// Alternates and the `Request` enum decode through a `Value` ([`FromValue`]):
-// both are rare on a client's path.
+// Alternates decode through a `Value` ([`FromValue`]): their branch is
+// chosen by the JSON type of the value, and they are rare.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -239,9 +239,9 @@ impl<T: DeserializeOwned> FromJson for T {
 }
 
 /// Decoding from a [`Value`] by hand: implemented by the types that decode
-/// through a `Value` (alternates, whose branch is chosen by the JSON type,
-/// and the `Request` enums); `impl_json!(custom ...)` gives them
-/// `Deserialize` through it.
+/// through a `Value` (alternates, whose branch is chosen by the JSON type
+/// of the value); `impl_json!(custom ...)` gives them `Deserialize`
+/// through it.
 pub trait FromValue: Sized {
     /// Decodes a value.
     fn from_value(value: Value) -> Result<Self, DecodeError>;
@@ -988,9 +988,9 @@ impl<E: Serialize> Serialize for EventMessage<E> {
     }
 }
 
-impl<'de, E: EventData> Deserialize<'de> for EventMessage<E> {
+impl<'de, E: Envelope> Deserialize<'de> for EventMessage<E> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (event, timestamp) = deserialize_event(deserializer, true)?;
+        let (event, timestamp) = deserialize_envelope(deserializer, true)?;
         match timestamp {
             Some(timestamp) => Ok(Self { event, timestamp }),
             None => Err(de::Error::missing_field("timestamp")),
@@ -998,82 +998,91 @@ impl<'de, E: EventData> Deserialize<'de> for EventMessage<E> {
     }
 }
 
-/// Implemented by the generated `Event` enums: decoding an event's `data`
-/// once its name is known (by [`impl_events!`]).
-pub trait EventData: Sized {
-    /// Reads the `data` of the event `name`.
-    fn from_data<'de, D: Deserializer<'de>>(name: &str, data: D) -> Result<Self, D::Error>;
+/// Implemented by the generated enums over a name and its payload: the
+/// `Event` enums (`{"event": NAME, "data": {...}}`, by [`impl_events!`])
+/// and the `Request` enums (`{"execute": NAME, "arguments": {...}}`, by
+/// [`impl_requests!`]): decoding the payload once the name is known.
+pub trait Envelope: Sized {
+    /// The member that holds the name: `event`, `execute`.
+    const NAME_MEMBER: &'static str;
+    /// The member that holds the payload: `data`, `arguments`.
+    const PAYLOAD_MEMBER: &'static str;
 
-    /// The event `name` without a `data` member.
-    fn without_data<E: de::Error>(name: &str) -> Result<Self, E>;
+    /// Reads the payload of `name`.
+    fn from_payload<'de, D: Deserializer<'de>>(name: &str, payload: D) -> Result<Self, D::Error>;
+
+    /// `name` without a payload member.
+    fn without_payload<E: de::Error>(name: &str) -> Result<Self, E>;
 }
 
-/// Reads `data` with the type the event name says.
-struct DataSeed<'n, E>(&'n str, PhantomData<E>);
+/// Reads the payload with the type the name says.
+struct PayloadSeed<'n, E>(&'n str, PhantomData<E>);
 
-impl<'de, E: EventData> DeserializeSeed<'de> for DataSeed<'_, E> {
+impl<'de, E: Envelope> DeserializeSeed<'de> for PayloadSeed<'_, E> {
     type Value = E;
     #[inline]
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<E, D::Error> {
-        E::from_data(self.0, deserializer)
+        E::from_payload(self.0, deserializer)
     }
 }
 
-/// `Deserialize` of an event message `{"event": NAME, "data": {...},
-/// "timestamp": {...}}` into an [`EventData`] type and (with
-/// `with_timestamp`) its timestamp; other members are ignored. The data is
-/// read as it comes when the name precedes it (as QEMU sends it), or kept
-/// aside until the name is known.
-pub fn deserialize_event<'de, D: Deserializer<'de>, E: EventData>(
+/// `Deserialize` of an [`Envelope`] (and, with `with_timestamp`, of an
+/// event's `timestamp`); other members are ignored. The payload is read as
+/// it comes when the name precedes it (as QEMU sends events), or read aside
+/// until the name is known.
+pub fn deserialize_envelope<'de, D: Deserializer<'de>, E: Envelope>(
     deserializer: D,
     with_timestamp: bool,
 ) -> Result<(E, Option<Timestamp>), D::Error> {
-    struct EventVisitor<E>(bool, PhantomData<E>);
-    impl<'de, E: EventData> Visitor<'de> for EventVisitor<E> {
+    struct EnvelopeVisitor<E>(bool, PhantomData<E>);
+    impl<'de, E: Envelope> Visitor<'de> for EnvelopeVisitor<E> {
         type Value = (E, Option<Timestamp>);
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("an event object")
+            write!(f, "an object with a member `{}`", E::NAME_MEMBER)
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut name: Option<Key<'de>> = None;
-            let mut event = None;
+            let mut value = None;
             let mut early = None;
             let mut timestamp = None;
             while let Some(key) = map.next_key::<Key<'de>>()? {
-                match key.as_str() {
-                    "event" => set(&mut name, &mut map, "event")?,
-                    "data" => {
-                        if event.is_some() || early.is_some() {
-                            return Err(de::Error::duplicate_field("data"));
-                        }
-                        match &name {
-                            Some(n) => {
-                                event =
-                                    Some(map.next_value_seed(DataSeed(n.as_str(), PhantomData))?)
-                            }
-                            None => early = Some(map.next_value_seed(BufferSeed)?),
-                        }
+                let key = key.as_str();
+                if key == E::NAME_MEMBER {
+                    set(&mut name, &mut map, E::NAME_MEMBER)?;
+                } else if key == E::PAYLOAD_MEMBER {
+                    if value.is_some() || early.is_some() {
+                        return Err(de::Error::duplicate_field(E::PAYLOAD_MEMBER));
                     }
-                    "timestamp" if self.0 => set(&mut timestamp, &mut map, "timestamp")?,
-                    _ => skip(&mut map)?,
+                    match &name {
+                        Some(n) => {
+                            value =
+                                Some(map.next_value_seed(PayloadSeed(n.as_str(), PhantomData))?);
+                        }
+                        None => early = Some(map.next_value_seed(BufferSeed)?),
+                    }
+                } else if self.0 && key == "timestamp" {
+                    set(&mut timestamp, &mut map, "timestamp")?;
+                } else {
+                    skip(&mut map)?;
                 }
             }
-            let name = required(name, "event")?;
-            let event = match (event, early) {
-                (Some(event), _) => event,
-                (None, Some(data)) => {
-                    data.into_seed(DataSeed(name.as_str(), PhantomData), "data")?
+            let name = required(name, E::NAME_MEMBER)?;
+            let value = match (value, early) {
+                (Some(value), _) => value,
+                (None, Some(payload)) => {
+                    payload.into_seed(PayloadSeed(name.as_str(), PhantomData), E::PAYLOAD_MEMBER)?
                 }
-                (None, None) => E::without_data(name.as_str())?,
+                (None, None) => E::without_payload(name.as_str())?,
             };
-            Ok((event, timestamp))
+            Ok((value, timestamp))
         }
     }
-    deserializer.deserialize_map(EventVisitor(with_timestamp, PhantomData))
+    deserializer.deserialize_map(EnvelopeVisitor(with_timestamp, PhantomData))
 }
 
-/// An empty object, for the events that come without `data`.
-pub fn no_data<'de, E: de::Error>() -> impl Deserializer<'de, Error = E> {
+/// An empty object, for the payload of an [`Envelope`] that comes without
+/// one.
+pub fn no_payload<'de, E: de::Error>() -> impl Deserializer<'de, Error = E> {
     de::value::MapDeserializer::new(std::iter::empty::<(&'static str, ())>())
 }
 
@@ -1360,9 +1369,9 @@ macro_rules! __qmp_impl_object {
                     map.next_key::<$crate::runtime::Key<'de>>()?
                 {
                     match key.as_str() {
-                        $($(#[$attr])* $wire => $crate::runtime::set(&mut $field, &mut map, $wire)?,)*
+                        $($(#[$attr])* $wire => $crate::runtime::set(&mut $field, &mut map, $wire),)*
                         _ => $crate::runtime::impl_object!(@unknown [$($rest)?] key map),
-                    }
+                    }?;
                 }
                 ::core::result::Result::Ok(Self {
                     $($(#[$attr])* $field: $crate::runtime::impl_object!(@finish $kind $field $wire),)*
@@ -1381,10 +1390,10 @@ macro_rules! __qmp_impl_object {
         $crate::runtime::impl_json!(object $t, $schema);
     };
     (@unknown [] $key:ident $map:ident) => {
-        $crate::runtime::skip(&mut $map)?
+        $crate::runtime::skip(&mut $map)
     };
     (@unknown [$rest:ident] $key:ident $map:ident) => {
-        $crate::runtime::keep(&mut $rest, $key, &mut $map)?
+        $crate::runtime::keep(&mut $rest, $key, &mut $map)
     };
     (@finish required $field:ident $wire:literal) => {
         $crate::runtime::required($field, $wire)?
@@ -1519,33 +1528,6 @@ macro_rules! __qmp_impl_enum {
 #[doc(inline)]
 pub use crate::__qmp_impl_enum as impl_enum;
 
-/// Decodes the value of an envelope member (`arguments` of a command);
-/// an absent member is an empty object.
-pub fn decode_member<T: DeserializeOwned>(
-    value: Option<Value>,
-    member: &str,
-) -> Result<T, DecodeError> {
-    T::from_json(value.unwrap_or_else(|| Value::Object(Map::new())))
-        .map_err(|e| e.in_member(member))
-}
-
-/// Takes a command message apart: its `execute` name and its `arguments`,
-/// if any.
-pub fn request_parts(value: Value) -> Result<(String, Option<Value>), DecodeError> {
-    let mut map = match value {
-        Value::Object(map) => map,
-        other => return Err(DecodeError::expected("an object", &other)),
-    };
-    let name = match map.remove("execute") {
-        Some(Value::String(name)) => name,
-        Some(other) => {
-            return Err(DecodeError::expected("a string", &other).in_member("execute"));
-        }
-        None => return Err(DecodeError::new("missing field `execute`")),
-    };
-    Ok((name, map.remove("arguments")))
-}
-
 /// `From` each variant's payload type for an enum of one-field variants
 /// (used by [`impl_requests!`] and [`impl_events!`]).
 #[doc(hidden)]
@@ -1618,24 +1600,51 @@ macro_rules! __qmp_impl_requests {
             }
         }
         #[allow(deprecated)]
-        impl $crate::runtime::FromValue for $req {
-            #[inline]
-            fn from_value(
-                value: $crate::runtime::Value,
-            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
-                let (name, arguments) = $crate::runtime::request_parts(value)?;
-                ::core::result::Result::Ok(match name.as_str() {
-                    $($(#[$a])* <$v as $crate::runtime::Command>::NAME => {
-                        Self::$v($crate::runtime::decode_member(arguments, "arguments")?)
-                    })*
-                    $($(#[$na])* <$nv as $crate::runtime::Command>::NAME => {
-                        Self::$nv($crate::runtime::decode_member(arguments, "arguments")?)
-                    })*
-                    _ => Self::Unknown { execute: name, arguments },
+        impl $crate::runtime::Envelope for $req {
+            const NAME_MEMBER: &'static str = "execute";
+            const PAYLOAD_MEMBER: &'static str = "arguments";
+            fn from_payload<'de, D: $crate::runtime::serde::Deserializer<'de>>(
+                name: &str,
+                arguments: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                ::core::result::Result::Ok(match name {
+                    $($(#[$a])* <$v as $crate::runtime::Command>::NAME => Self::$v(
+                        <$v as $crate::runtime::serde::Deserialize<'de>>::deserialize(arguments)?,
+                    ),)*
+                    $($(#[$na])* <$nv as $crate::runtime::Command>::NAME => Self::$nv(
+                        <$nv as $crate::runtime::serde::Deserialize<'de>>::deserialize(arguments)?,
+                    ),)*
+                    _ => Self::Unknown {
+                        execute: ::std::borrow::ToOwned::to_owned(name),
+                        arguments: ::core::option::Option::Some(
+                            <$crate::runtime::Value as $crate::runtime::serde::Deserialize<'de>>::deserialize(arguments)?,
+                        ),
+                    },
                 })
             }
+            #[allow(unreachable_patterns)]
+            fn without_payload<E: $crate::runtime::serde::de::Error>(
+                name: &str,
+            ) -> ::core::result::Result<Self, E> {
+                ::core::result::Result::Ok(
+                    match <Self as $crate::runtime::Envelope>::from_payload(name, $crate::runtime::no_payload::<E>())? {
+                        Self::Unknown { execute, .. } => Self::Unknown {
+                            execute,
+                            arguments: ::core::option::Option::None,
+                        },
+                        request => request,
+                    },
+                )
+            }
         }
-        $crate::runtime::impl_json!(custom $req, $schema);
+        impl<'de> $crate::runtime::serde::Deserialize<'de> for $req {
+            fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                $crate::runtime::deserialize_envelope(deserializer, false).map(|(request, _)| request)
+            }
+        }
+        $crate::runtime::impl_json!(@common $req, $schema);
         $crate::__qmp_impl_from!($req { $($(#[$a])* $v($v),)* $($(#[$na])* $nv($nv),)* });
         #[allow(deprecated)]
         impl $crate::runtime::ToJson for $resp {
@@ -1659,7 +1668,7 @@ macro_rules! __qmp_impl_requests {
 }
 /// Implements the behaviour of a generated `Request` enum and its
 /// `Response` twin from the table of commands: `name`, `decode_return`,
-/// [`ToJson`]/[`FromValue`] in the wire form `{"execute": NAME, "arguments":
+/// [`ToJson`]/[`Envelope`] in the wire form `{"execute": NAME, "arguments":
 /// {...}}`, `From` each command, and (through [`impl_json!`]) `serde` and
 /// `JsonSchema`.
 ///
@@ -1718,8 +1727,10 @@ macro_rules! __qmp_impl_events {
             }
         }
         #[allow(deprecated)]
-        impl $crate::runtime::EventData for $event {
-            fn from_data<'de, D: $crate::runtime::serde::Deserializer<'de>>(
+        impl $crate::runtime::Envelope for $event {
+            const NAME_MEMBER: &'static str = "event";
+            const PAYLOAD_MEMBER: &'static str = "data";
+            fn from_payload<'de, D: $crate::runtime::serde::Deserializer<'de>>(
                 name: &str,
                 data: D,
             ) -> ::core::result::Result<Self, D::Error> {
@@ -1737,11 +1748,11 @@ macro_rules! __qmp_impl_events {
                 })
             }
             #[allow(unreachable_patterns)]
-            fn without_data<E: $crate::runtime::serde::de::Error>(
+            fn without_payload<E: $crate::runtime::serde::de::Error>(
                 name: &str,
             ) -> ::core::result::Result<Self, E> {
                 ::core::result::Result::Ok(
-                    match <Self as $crate::runtime::EventData>::from_data(name, $crate::runtime::no_data::<E>())? {
+                    match <Self as $crate::runtime::Envelope>::from_payload(name, $crate::runtime::no_payload::<E>())? {
                         Self::Unknown { name, .. } => Self::Unknown {
                             name,
                             data: $crate::runtime::Value::Null,
@@ -1755,7 +1766,7 @@ macro_rules! __qmp_impl_events {
             fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> ::core::result::Result<Self, D::Error> {
-                $crate::runtime::deserialize_event(deserializer, false).map(|(event, _)| event)
+                $crate::runtime::deserialize_envelope(deserializer, false).map(|(event, _)| event)
             }
         }
         $crate::runtime::impl_json!(@common $event, $schema);
@@ -1763,7 +1774,7 @@ macro_rules! __qmp_impl_events {
     };
 }
 /// Implements the behaviour of a generated `Event` enum from the table of
-/// events: `name` (also as [`EventKind`]), [`ToJson`]/[`EventData`] in the
+/// events: `name` (also as [`EventKind`]), [`ToJson`]/[`Envelope`] in the
 /// wire form `{"event": NAME, "data": {...}}` (a `timestamp` is ignored),
 /// `From` each event's data type, and (through [`impl_json!`]) `serde` and
 /// `JsonSchema`.
