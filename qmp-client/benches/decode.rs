@@ -5,7 +5,8 @@
 //!   `Vec<SchemaInfo>` (serde derive, below) decoded straight from the
 //!   `return` slice.
 //! * `typed_generated`: the same with the generated
-//!   `qmp_types::SchemaInfo` (whose decoder goes through a `Value`).
+//!   `qmp_types::SchemaInfo` (streamed by its serde visitors; the members
+//!   before the discriminator `meta-type` are read aside as raw text).
 //! * `value`: the same framing and envelope, `return` decoded into a
 //!   `serde_json::Value`.
 //! * `serde_json_value_whole`: just `serde_json::from_str::<Value>` of the

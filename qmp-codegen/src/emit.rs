@@ -537,9 +537,9 @@ impl<'m> Emitter<'m> {
     // ----------------------------------------------------------------------
     // Objects.
 
-    /// Fields of a struct: declarations, decode expressions, encode statements.
+    /// Fields of a struct: declarations and encode statements.
     ///
-    /// Decode expressions and encode statements are built only with `code`
+    /// Encode statements are built only with `code`
     /// (unions write their own `ObjectType`; structs use `rt::impl_object!`).
     fn fields(
         &self,
@@ -567,12 +567,10 @@ impl<'m> Emitter<'m> {
                 let dep = Self::deprecated(&m.features);
                 if m.optional {
                     f.decl.push(quote!(#doc #dep #gate pub #id: Option<#ty>));
-                    f.decode.push(quote!(#gate #id: members.optional(#w)?));
                     f.encode
                         .push(quote!(#gate rt::put_opt(map, #w, &self.#id);));
                 } else {
                     f.decl.push(quote!(#doc #dep pub #id: #ty));
-                    f.decode.push(quote!(#id: members.required(#w)?));
                     f.encode.push(quote!(rt::put(map, #w, &self.#id);));
                 }
             } else {
@@ -840,9 +838,9 @@ impl<'m> Emitter<'m> {
         let tag_decode = match tag_default {
             Some(d) => {
                 let v = lit(&d.value);
-                quote!(members.optional::<String>(#tag_wire)?.unwrap_or_else(|| #v.to_owned()))
+                quote!(__qmp_tag.unwrap_or_else(|| rt::Key::from_static(#v)))
             }
-            None => quote!(members.required(#tag_wire)?),
+            None => quote!(rt::union_tag(__qmp_tag, #tag_wire)?),
         };
         // The branch enum: one variant per discriminator value.
         let branch_name = {
@@ -905,25 +903,21 @@ impl<'m> Emitter<'m> {
             match ty {
                 None => {
                     vdecl.push(quote!(#vdoc #v));
-                    vdecode.push(quote!(#w => #branch_name::#v));
+                    vdecode.push(quote!(#w => {
+                        __qmp_rest.no_branch()?;
+                        #branch_name::#v
+                    }));
                 }
                 Some(t) => {
                     if let Some(inner) = wrapped_type(self.model, t) {
                         // Legacy simple union: {"type": ..., "data": ...}.
                         let ity = self.ty_in(&o.common.name, inner);
                         vdecl.push(quote!(#vdoc #v(#ity)));
-                        vdecode.push(quote!(#w => #branch_name::#v(members.required("data")?)));
+                        vdecode.push(quote!(#w => #branch_name::#v(__qmp_rest.data()?)));
                     } else {
                         let ity = self.ty_in(&o.common.name, t);
-                        let boxed = self.plan.needs_box(self.model, &o.common.name, t);
-                        let bt = self.ty(t);
-                        let dec = if boxed {
-                            quote!(Box::new(<#bt as rt::ObjectType>::from_members(members)?))
-                        } else {
-                            quote!(<#bt as rt::ObjectType>::from_members(members)?)
-                        };
                         vdecl.push(quote!(#vdoc #v(#ity)));
-                        vdecode.push(quote!(#w => #branch_name::#v(#dec)));
+                        vdecode.push(quote!(#w => #branch_name::#v(__qmp_rest.branch()?)));
                     }
                 }
             }
@@ -950,12 +944,40 @@ impl<'m> Emitter<'m> {
         let fallback_doc = lit(
             " A discriminator value these bindings do not know (from a newer QEMU): the value and the branch's members, kept verbatim.",
         );
-        let Fields {
-            decl,
-            decode,
-            encode,
-            ..
-        } = &f;
+        let Fields { decl, encode, .. } = &f;
+        // The base members: a slot each, read by the closure `__qmp_base`
+        // (before and after the discriminator), then finished.
+        let base_slots: Vec<TokenStream> = f
+            .ctor
+            .iter()
+            .map(|c| {
+                let (id, g) = (&c.id, &c.gate);
+                quote!(#g let mut #id = None;)
+            })
+            .collect();
+        let base_arms: Vec<TokenStream> = f
+            .ctor
+            .iter()
+            .map(|c| {
+                let (id, g, w) = (&c.id, &c.gate, lit(&c.wire));
+                quote!(#g #w => {
+                    rt::set(&mut #id, __qmp_map, #w)?;
+                    true
+                })
+            })
+            .collect();
+        let base_finish: Vec<TokenStream> = f
+            .ctor
+            .iter()
+            .map(|c| {
+                let (id, g, w) = (&c.id, &c.gate, lit(&c.wire));
+                if c.optional {
+                    quote!(#g #id)
+                } else {
+                    quote!(#id: rt::required(#id, #w)?)
+                }
+            })
+            .collect();
         let allow = Self::deprecated_allow(&base);
         let json = Self::impl_json(&name, &cfg, quote!(object));
         let mut tag_text = format!(
@@ -1030,17 +1052,30 @@ impl<'m> Emitter<'m> {
             #allow
             impl rt::ObjectType for #name {
                 #[inline]
-                fn from_members(members: &mut rt::Members) -> Result<Self, rt::DecodeError> {
-                    let tag: String = #tag_decode;
-                    Ok(Self {
-                        #(#decode,)*
-                        #tag_id: match tag.as_str() {
-                            #(#vdecode,)*
-                            _ => #branch_name::Unknown {
-                                value: tag,
-                                members: ::std::mem::take(members).into_rest(),
-                            },
+                #[allow(clippy::match_single_binding)]
+                fn visit_members<'de, A: rt::serde::de::MapAccess<'de>>(
+                    mut __qmp_map: A,
+                ) -> Result<Self, A::Error> {
+                    #(#base_slots)*
+                    let mut __qmp_base = |__qmp_key: &str, __qmp_map: &mut A| -> Result<bool, A::Error> {
+                        Ok(match __qmp_key {
+                            #(#base_arms)*
+                            _ => false,
+                        })
+                    };
+                    let (__qmp_tag, __qmp_rest) =
+                        rt::union_members(&mut __qmp_map, #tag_wire, &mut __qmp_base)?;
+                    let __qmp_tag = #tag_decode;
+                    let __qmp_branch = match __qmp_tag.as_str() {
+                        #(#vdecode,)*
+                        _ => #branch_name::Unknown {
+                            members: __qmp_rest.into_rest()?,
+                            value: __qmp_tag.into_owned(),
                         },
+                    };
+                    Ok(Self {
+                        #(#base_finish,)*
+                        #tag_id: __qmp_branch,
                     })
                 }
                 #[inline]
@@ -1149,9 +1184,9 @@ impl<'m> Emitter<'m> {
                 }
             }
             #cfg
-            impl rt::FromJson for #name {
+            impl rt::FromValue for #name {
                 #[inline]
-                fn from_json(value: rt::Value) -> Result<Self, rt::DecodeError> {
+                fn from_value(value: rt::Value) -> Result<Self, rt::DecodeError> {
                     Ok(match &value {
                         #(#arms,)*
                         #catch_all
@@ -1196,7 +1231,6 @@ struct Fields {
     decl: Vec<TokenStream>,
     /// The declarations as syntax trees (structs; unions use `decl`).
     fields: Vec<syn::Field>,
-    decode: Vec<TokenStream>,
     encode: Vec<TokenStream>,
     /// `required field = "wire"` entries for `rt::impl_object!`.
     spec: Vec<TokenStream>,

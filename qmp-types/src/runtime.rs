@@ -9,8 +9,10 @@
 //!   client traits: one `execute` method each. The generated extension
 //!   traits add one method per command on top of them, blanket-implemented
 //!   for every client.
-//! * [`FromJson`], [`ToJson`] and [`ObjectType`] are how generated types
-//!   decode and encode; the macros [`impl_object!`], [`impl_enum!`],
+//! * Generated types decode with `serde` visitors that read straight from
+//!   the deserializer ([`ObjectType`] for objects, helpers below) and
+//!   encode through [`ToJson`]; [`FromJson`] decodes a [`Value`] at hand.
+//!   The macros [`impl_object!`], [`impl_enum!`],
 //!   [`impl_json!`], [`impl_command!`], [`impl_meta!`], [`impl_requests!`]
 //!   and [`impl_events!`] implement them (and `serde`, `schemars`) for
 //!   generated types, one invocation per definition.
@@ -105,13 +107,30 @@ pub trait ClientBlocking {
 // ---------------------------------------------------------------------------
 // Decoding support used by the generated code.
 //
-// Generated types decode through [`FromJson`]: the value is first read into a
-// `serde_json::Value` and then taken apart by small, non-generic functions.
-// This keeps the generated code compact (one short function per type instead
-// of a derive expansion per type and deserializer), gives decode errors a JSON
-// path, and makes forward-compatible decoding (unknown members, enum values and
-// union branches) straightforward.
+// Generated types implement `serde::Deserialize` with visitors that read
+// straight from the deserializer: an object's members are matched by wire
+// name as they come (`Key` borrows the name from the input when it can),
+// each value is read as its field's type, unknown members are skipped (or
+// kept, by types with a map of further members), a missing mandatory member
+// is `missing_field` and a repeated one `duplicate_field`, as with serde's
+// derive. The per-type code is one short generic function
+// ([`ObjectType::visit_members`], written by [`impl_object!`] or by the
+// generator for unions); everything else lives here, once.
+//
+// A flat union's discriminator may come after other members (QEMU's
+// `query-qmp-schema` sends `name` and `members` before `meta-type`). The
+// members seen before it are kept as raw JSON text borrowed from the input
+// ([`Buffered`]; a `Value` when the deserializer cannot lend its input), and
+// replayed, followed by the rest of the object read live, into the branch
+// selected by the discriminator ([`UnionRest`]).
+//
+// Alternates decode through a `Value` ([`FromValue`]): their branch is
+// chosen by the JSON type of the value, and they are rare.
 
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserializer, Serializer};
 pub use serde_json::Value;
 
@@ -150,6 +169,31 @@ impl DecodeError {
         self.path.insert_str(0, &format!("[{index}]"));
         self
     }
+
+    /// The error of a serde decode, with the path `serde_path_to_error`
+    /// tracked (written `.a.b[2]`).
+    fn from_tracked(e: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        use serde_path_to_error::Segment;
+        let mut path = String::new();
+        for segment in e.path().iter() {
+            match segment {
+                Segment::Seq { index } => path.push_str(&format!("[{index}]")),
+                Segment::Map { key } => {
+                    path.push('.');
+                    path.push_str(key);
+                }
+                Segment::Enum { variant } => {
+                    path.push('.');
+                    path.push_str(variant);
+                }
+                Segment::Unknown => path.push_str(".?"),
+            }
+        }
+        Self {
+            path,
+            message: e.into_inner().to_string(),
+        }
+    }
 }
 
 impl std::fmt::Display for DecodeError {
@@ -177,111 +221,40 @@ pub fn json_type_name(v: &Value) -> &'static str {
     }
 }
 
-/// Decoding from a JSON value: implemented by every generated type and by
-/// the types QAPI's built-in types map to.
+/// Decoding from a [`Value`] already in memory, with the JSON path of the
+/// offending value on failure: every type that implements `Deserialize`
+/// (all generated types do) has it.
+///
+/// This is a convenience for values at hand; a transport decodes the text
+/// with `serde` directly, without building a `Value` first.
 pub trait FromJson: Sized {
     /// Decodes a value, ignoring object members it does not know.
     fn from_json(value: Value) -> Result<Self, DecodeError>;
 }
 
-/// Decodes through [`FromJson`] in a `Deserialize` impl.
-pub fn deserialize_from_json<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+impl<T: DeserializeOwned> FromJson for T {
+    fn from_json(value: Value) -> Result<Self, DecodeError> {
+        serde_path_to_error::deserialize(value).map_err(DecodeError::from_tracked)
+    }
+}
+
+/// Decoding from a [`Value`] by hand: implemented by the types that decode
+/// through a `Value` (alternates, whose branch is chosen by the JSON type
+/// of the value); `impl_json!(custom ...)` gives them `Deserialize`
+/// through it.
+pub trait FromValue: Sized {
+    /// Decodes a value.
+    fn from_value(value: Value) -> Result<Self, DecodeError>;
+}
+
+/// Decodes through [`FromValue`] in a `Deserialize` impl.
+pub fn deserialize_from_value<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
-    T: FromJson,
+    T: FromValue,
 {
     let value = <Value as Deserialize>::deserialize(deserializer)?;
-    T::from_json(value).map_err(serde::de::Error::custom)
-}
-
-macro_rules! from_json_int {
-    ($($t:ty),*) => {$(
-        impl FromJson for $t {
-            fn from_json(value: Value) -> Result<Self, DecodeError> {
-                let n = match &value {
-                    Value::Number(n) => n,
-                    other => return Err(DecodeError::expected("an integer", other)),
-                };
-                let v = if let Some(i) = n.as_i64() {
-                    <$t>::try_from(i).ok()
-                } else if let Some(u) = n.as_u64() {
-                    <$t>::try_from(u).ok()
-                } else {
-                    return Err(DecodeError::expected("an integer", &value));
-                };
-                v.ok_or_else(|| {
-                    DecodeError::new(format!(
-                        "integer {n} out of range for {}",
-                        stringify!($t)
-                    ))
-                })
-            }
-        }
-    )*};
-}
-from_json_int!(i8, i16, i32, i64, u8, u16, u32, u64);
-
-impl FromJson for f64 {
-    fn from_json(value: Value) -> Result<Self, DecodeError> {
-        match &value {
-            Value::Number(n) => n
-                .as_f64()
-                .ok_or_else(|| DecodeError::expected("a number", &value)),
-            other => Err(DecodeError::expected("a number", other)),
-        }
-    }
-}
-
-impl FromJson for bool {
-    fn from_json(value: Value) -> Result<Self, DecodeError> {
-        match value {
-            Value::Bool(b) => Ok(b),
-            other => Err(DecodeError::expected("a boolean", &other)),
-        }
-    }
-}
-
-impl FromJson for String {
-    fn from_json(value: Value) -> Result<Self, DecodeError> {
-        match value {
-            Value::String(s) => Ok(s),
-            other => Err(DecodeError::expected("a string", &other)),
-        }
-    }
-}
-
-impl FromJson for Value {
-    fn from_json(value: Value) -> Result<Self, DecodeError> {
-        Ok(value)
-    }
-}
-
-impl<T: FromJson> FromJson for Vec<T> {
-    fn from_json(value: Value) -> Result<Self, DecodeError> {
-        match value {
-            Value::Array(items) => items
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| T::from_json(v).map_err(|e| e.in_index(i)))
-                .collect(),
-            other => Err(DecodeError::expected("an array", &other)),
-        }
-    }
-}
-
-impl<T: FromJson> FromJson for Box<T> {
-    fn from_json(value: Value) -> Result<Self, DecodeError> {
-        T::from_json(value).map(Box::new)
-    }
-}
-
-impl FromJson for Empty {
-    fn from_json(value: Value) -> Result<Self, DecodeError> {
-        match value {
-            Value::Object(_) => Ok(Empty {}),
-            other => Err(DecodeError::expected("an object", &other)),
-        }
-    }
+    T::from_value(value).map_err(de::Error::custom)
 }
 
 /// QAPI's built-in type `null`: only the JSON value `null`.
@@ -296,76 +269,552 @@ impl Serialize for Null {
 
 impl<'de> Deserialize<'de> for Null {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserialize_from_json(deserializer)
+        struct NullVisitor;
+        impl Visitor<'_> for NullVisitor {
+            type Value = Null;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("null")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Null, E> {
+                Ok(Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Null, E> {
+                Ok(Null)
+            }
+        }
+        deserializer.deserialize_unit(NullVisitor)
     }
 }
 
-impl FromJson for Null {
-    fn from_json(value: Value) -> Result<Self, DecodeError> {
-        match value {
-            Value::Null => Ok(Null),
-            other => Err(DecodeError::expected("null", &other)),
+/// An object member name as read: borrowed from the input when the
+/// deserializer can lend it (serde_json reading a string or bytes, for
+/// names without escapes), owned otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Key<'de> {
+    /// A name known in advance.
+    pub fn from_static(name: &'static str) -> Self {
+        Self(Cow::Borrowed(name))
+    }
+
+    /// The name.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name, owned.
+    pub fn into_owned(self) -> String {
+        self.0.into_owned()
+    }
+
+    /// Hands the name to a seed that reads a member name (replaying a
+    /// buffered member into a branch).
+    fn into_seed<S: DeserializeSeed<'de>, E: de::Error>(self, seed: S) -> Result<S::Value, E> {
+        match self.0 {
+            Cow::Borrowed(s) => seed.deserialize(de::value::BorrowedStrDeserializer::new(s)),
+            Cow::Owned(s) => seed.deserialize(de::value::StringDeserializer::new(s)),
         }
     }
 }
 
-/// The members of a JSON object being decoded. Generated code takes the
-/// members it knows out one by one; whatever is left is ignored (or kept, by
-/// union fallbacks).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Members(Map<String, Value>);
-
-impl Members {
-    /// Takes a JSON object apart; anything else is an error.
-    pub fn new(value: Value) -> Result<Self, DecodeError> {
-        match value {
-            Value::Object(map) => Ok(Self(map)),
-            other => Err(DecodeError::expected("an object", &other)),
+impl<'de> Deserialize<'de> for Key<'de> {
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
         }
-    }
-
-    /// Takes a mandatory member.
-    pub fn required<T: FromJson>(&mut self, name: &str) -> Result<T, DecodeError> {
-        match self.0.remove(name) {
-            Some(v) => T::from_json(v).map_err(|e| e.in_member(name)),
-            None => Err(DecodeError::new(format!("missing member `{name}`"))),
-        }
-    }
-
-    /// Takes an optional member.
-    pub fn optional<T: FromJson>(&mut self, name: &str) -> Result<Option<T>, DecodeError> {
-        match self.0.remove(name) {
-            Some(v) => T::from_json(v).map(Some).map_err(|e| e.in_member(name)),
-            None => Ok(None),
-        }
-    }
-
-    /// Takes a member as raw JSON, if present.
-    pub fn take(&mut self, name: &str) -> Option<Value> {
-        self.0.remove(name)
-    }
-
-    /// The members not taken yet.
-    pub fn into_rest(self) -> Map<String, Value> {
-        self.0
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
 /// Implemented by generated object types (structs and unions): decoding
-/// from, and encoding into, the members of a JSON object that may hold
-/// other members too (a union's branch shares its object with the base).
+/// from the members of a JSON object as they come, and encoding into the
+/// members of a JSON object (a union's branch shares its object with the
+/// base).
 pub trait ObjectType: Sized {
-    /// Takes this type's members out of `members`.
-    fn from_members(members: &mut Members) -> Result<Self, DecodeError>;
+    /// Reads the members of an object. A union's branch is read from the
+    /// members its base did not take (through a [`UnionRest`]).
+    fn visit_members<'de, A: MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
 
     /// Writes this type's members.
     fn to_members(&self, map: &mut Map<String, Value>);
 }
 
-/// Decodes an object type from a JSON object.
-pub fn object_from_json<T: ObjectType>(value: Value) -> Result<T, DecodeError> {
-    let mut members = Members::new(value)?;
-    T::from_members(&mut members)
+/// `Deserialize` of an object type: a JSON object, read by
+/// [`ObjectType::visit_members`].
+#[inline]
+pub fn deserialize_object<'de, D: Deserializer<'de>, T: ObjectType>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    struct ObjectVisitor<T>(PhantomData<T>);
+    impl<'de, T: ObjectType> Visitor<'de> for ObjectVisitor<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            expecting_object(f, std::any::type_name::<T>())
+        }
+        #[inline]
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::visit_members(map)
+        }
+    }
+    deserializer.deserialize_map(ObjectVisitor(PhantomData))
+}
+
+fn expecting_object(f: &mut std::fmt::Formatter<'_>, type_name: &str) -> std::fmt::Result {
+    let short = type_name.rsplit("::").next().unwrap_or(type_name);
+    write!(f, "an object ({short})")
+}
+
+/// `Deserialize` of a member-less object type: any JSON object, whose
+/// members are ignored.
+pub fn deserialize_unit_object<'de, D: Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
+    struct UnitVisitor;
+    impl<'de> Visitor<'de> for UnitVisitor {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(())
+        }
+    }
+    deserializer.deserialize_map(UnitVisitor)
+}
+
+/// `Deserialize` of a generated string enum: any string, through its
+/// `FromStr` (which keeps unknown values in the fallback variant).
+pub fn deserialize_enum<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr<Err = std::convert::Infallible>,
+{
+    struct EnumVisitor<T>(PhantomData<T>);
+    impl<T: std::str::FromStr<Err = std::convert::Infallible>> Visitor<'_> for EnumVisitor<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            match v.parse() {
+                Ok(v) => Ok(v),
+                Err(never) => match never {},
+            }
+        }
+    }
+    deserializer.deserialize_str(EnumVisitor(PhantomData))
+}
+
+/// Reads the value of member `name` into its slot; a member seen twice is
+/// an error.
+#[inline]
+pub fn set<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    slot: &mut Option<T>,
+    map: &mut A,
+    name: &'static str,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(de::Error::duplicate_field(name));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+/// The value of a mandatory member, or the error that it is missing.
+#[inline]
+pub fn required<T, E: de::Error>(slot: Option<T>, name: &'static str) -> Result<T, E> {
+    match slot {
+        Some(v) => Ok(v),
+        None => Err(E::missing_field(name)),
+    }
+}
+
+/// Skips the value of a member nobody knows.
+#[inline]
+pub fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
+    map.next_value::<IgnoredAny>().map(drop)
+}
+
+/// Keeps the value of a member the type does not describe in its map of
+/// further members.
+pub fn keep<'de, A: MapAccess<'de>>(
+    rest: &mut Map<String, Value>,
+    key: Key<'de>,
+    map: &mut A,
+) -> Result<(), A::Error> {
+    let value = map.next_value()?;
+    rest.insert(key.into_owned(), value);
+    Ok(())
+}
+
+/// The name serde_json's deserializers recognise to lend a value's raw
+/// text (what `serde_json::value::RawValue` asks for).
+const RAW_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// A member value kept aside while its union's discriminator is not known:
+/// its JSON text borrowed from the input, or (when the deserializer cannot
+/// lend it) the value itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Buffered<'de> {
+    /// The raw JSON text of the value.
+    Raw(&'de str),
+    /// The value.
+    Value(Value),
+}
+
+impl<'de> Buffered<'de> {
+    /// Reads the kept value with `seed`; errors name the member.
+    fn into_seed<S: DeserializeSeed<'de>, E: de::Error>(
+        self,
+        seed: S,
+        name: &str,
+    ) -> Result<S::Value, E> {
+        let in_member = |e: serde_json::Error, text: Option<&str>| {
+            let mut message = e.to_string();
+            if let Some(i) = message.rfind(" at line ") {
+                message.truncate(i);
+            }
+            // Where in the member's text: the JSON path the tracker of the
+            // enclosing deserializer cannot see (the text was read aside).
+            let inner = match text {
+                Some(text) if e.line() > 0 => {
+                    path_at(text, text_offset(text, e.line(), e.column()))
+                }
+                _ => String::new(),
+            };
+            E::custom(format_args!("in member `{name}{inner}`: {message}"))
+        };
+        match self {
+            Buffered::Raw(text) => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                seed.deserialize(&mut de)
+                    .map_err(|e| in_member(e, Some(text)))
+            }
+            Buffered::Value(v) => seed.deserialize(v).map_err(|e| in_member(e, None)),
+        }
+    }
+}
+
+/// The byte offset of serde_json's 1-based `line` / `column` in `text`.
+fn text_offset(text: &str, line: usize, column: usize) -> usize {
+    let start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n')
+            .nth(line - 2)
+            .map_or(text.len(), |(i, _)| i + 1)
+    };
+    (start + column).min(text.len())
+}
+
+/// The JSON path (`.a[2].b`) of the innermost value that `offset` falls
+/// in (or just after) in the JSON text `text`: for decode errors in text
+/// that was read aside.
+fn path_at(text: &str, offset: usize) -> String {
+    enum Frame<'t> {
+        Object(Option<&'t str>),
+        Array(usize),
+    }
+    let mut stack: Vec<Frame<'_>> = Vec::new();
+    let mut expect_key = false;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < offset.min(bytes.len()) {
+        match bytes[i] {
+            b'{' => {
+                stack.push(Frame::Object(None));
+                expect_key = true;
+            }
+            b'[' => stack.push(Frame::Array(0)),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Array(n)) => *n += 1,
+                Some(Frame::Object(k)) => {
+                    *k = None;
+                    expect_key = true;
+                }
+                None => {}
+            },
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if expect_key && let Some(Frame::Object(k)) = stack.last_mut() {
+                    *k = text.get(start..i.min(text.len()));
+                    expect_key = false;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut path = String::new();
+    for frame in &stack {
+        match frame {
+            Frame::Object(Some(k)) => {
+                path.push('.');
+                path.push_str(k);
+            }
+            Frame::Object(None) => {}
+            Frame::Array(n) => path.push_str(&format!("[{n}]")),
+        }
+    }
+    path
+}
+
+/// Reads a [`Buffered`] value: asks for the raw text the way
+/// `serde_json::value::RawValue` does; deserializers that do not lend it
+/// give the value, read as a [`Value`].
+struct BufferSeed;
+
+impl<'de> DeserializeSeed<'de> for BufferSeed {
+    type Value = Buffered<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Buffered<'de>, D::Error> {
+        deserializer.deserialize_newtype_struct(RAW_TOKEN, BufferVisitor)
+    }
+}
+
+struct BufferVisitor;
+
+impl<'de> Visitor<'de> for BufferVisitor {
+    type Value = Buffered<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Buffered<'de>, D::Error> {
+        Value::deserialize(d).map(Buffered::Value)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Buffered<'de>, A::Error> {
+        let Some(first) = map.next_key::<Key<'de>>()? else {
+            return Ok(Buffered::Value(Value::Object(Map::new())));
+        };
+        if first.as_str() == RAW_TOKEN {
+            // serde_json lending the text: borrowed when it reads from a
+            // string or bytes, owned (and then parsed) otherwise.
+            return match map.next_value::<Key<'de>>()?.0 {
+                Cow::Borrowed(text) => Ok(Buffered::Raw(text)),
+                Cow::Owned(text) => serde_json::from_str(&text)
+                    .map(Buffered::Value)
+                    .map_err(de::Error::custom),
+            };
+        }
+        // A deserializer that ignored the request: an actual object.
+        let mut object = Map::new();
+        object.insert(first.into_owned(), map.next_value()?);
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            object.insert(k, v);
+        }
+        Ok(Buffered::Value(Value::Object(object)))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Buffered<'de>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Buffered::Value(Value::Array(items)))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Buffered<'de>, E> {
+        Ok(Buffered::Value(Value::Bool(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Buffered<'de>, E> {
+        Ok(Buffered::Value(Value::from(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Buffered<'de>, E> {
+        Ok(Buffered::Value(Value::from(v)))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Buffered<'de>, E> {
+        Ok(Buffered::Value(Value::from(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Buffered<'de>, E> {
+        Ok(Buffered::Value(Value::String(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Buffered<'de>, E> {
+        Ok(Buffered::Value(Value::String(v)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Buffered<'de>, E> {
+        Ok(Buffered::Value(Value::Null))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Buffered<'de>, E> {
+        Ok(Buffered::Value(Value::Null))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Buffered<'de>, D::Error> {
+        Value::deserialize(d).map(Buffered::Value)
+    }
+}
+
+/// Reads a flat union's object up to its discriminator: the members of the
+/// base go to `base` (a closure that reads the member named by its first
+/// argument into the union's fields and says whether it was one), the
+/// others are kept aside. Returns the discriminator value (`None` when the
+/// object has none) and the rest of the object, to read the branch from.
+#[allow(clippy::type_complexity)]
+pub fn union_members<'a, 'de, A, F>(
+    map: &'a mut A,
+    tag: &'static str,
+    base: &'a mut F,
+) -> Result<(Option<Key<'de>>, UnionRest<'a, 'de, A, F>), A::Error>
+where
+    A: MapAccess<'de>,
+    F: FnMut(&str, &mut A) -> Result<bool, A::Error>,
+{
+    let mut early = Vec::new();
+    let mut value = None;
+    while let Some(key) = map.next_key::<Key<'de>>()? {
+        if key.as_str() == tag {
+            value = Some(map.next_value::<Key<'de>>()?);
+            break;
+        }
+        if !base(key.as_str(), map)? {
+            let v = map.next_value_seed(BufferSeed)?;
+            early.push((key, v));
+        }
+    }
+    Ok((
+        value,
+        UnionRest {
+            map,
+            early: early.into_iter(),
+            pending: None,
+            base,
+            tag,
+        },
+    ))
+}
+
+/// The discriminator value, or the error that it is missing.
+#[inline]
+pub fn union_tag<'de, E: de::Error>(
+    value: Option<Key<'de>>,
+    tag: &'static str,
+) -> Result<Key<'de>, E> {
+    value.ok_or_else(|| E::missing_field(tag))
+}
+
+/// The members of a flat union's object after its discriminator, for its
+/// branch: those kept aside before the discriminator first, then the rest
+/// of the object as it comes. Members of the base still go to the base; a
+/// second discriminator is an error. A [`MapAccess`], so any object type
+/// reads its members from it.
+pub struct UnionRest<'a, 'de, A, F> {
+    map: &'a mut A,
+    early: std::vec::IntoIter<(Key<'de>, Buffered<'de>)>,
+    pending: Option<(Key<'de>, Buffered<'de>)>,
+    base: &'a mut F,
+    tag: &'static str,
+}
+
+impl<'de, A, F> MapAccess<'de> for UnionRest<'_, 'de, A, F>
+where
+    A: MapAccess<'de>,
+    F: FnMut(&str, &mut A) -> Result<bool, A::Error>,
+{
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        if let Some((key, value)) = self.early.next() {
+            let k = key.clone().into_seed(seed)?;
+            self.pending = Some((key, value));
+            return Ok(Some(k));
+        }
+        while let Some(key) = self.map.next_key::<Key<'de>>()? {
+            if key.as_str() == self.tag {
+                return Err(de::Error::duplicate_field(self.tag));
+            }
+            if !(self.base)(key.as_str(), self.map)? {
+                return key.into_seed(seed).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        match self.pending.take() {
+            Some((key, value)) => value.into_seed(seed, key.as_str()),
+            None => self.map.next_value_seed(seed),
+        }
+    }
+}
+
+impl<'de, A, F> UnionRest<'_, 'de, A, F>
+where
+    A: MapAccess<'de>,
+    F: FnMut(&str, &mut A) -> Result<bool, A::Error>,
+{
+    /// Reads the branch: an object type (or a box of one) from the rest of
+    /// the members.
+    #[inline]
+    pub fn branch<T: Deserialize<'de>>(self) -> Result<T, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(self))
+    }
+
+    /// A branch without members: reads the rest, ignoring what the base does
+    /// not take.
+    pub fn no_branch(mut self) -> Result<(), A::Error> {
+        while self.next_key::<IgnoredAny>()?.is_some() {
+            self.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
+    }
+
+    /// A branch of a legacy simple union: the value of member `data`.
+    pub fn data<T: Deserialize<'de>>(mut self) -> Result<T, A::Error> {
+        let mut data = None;
+        while let Some(key) = self.next_key::<Key<'de>>()? {
+            if key.as_str() == "data" {
+                set(&mut data, &mut self, "data")?;
+            } else {
+                self.next_value::<IgnoredAny>()?;
+            }
+        }
+        required(data, "data")
+    }
+
+    /// A discriminator value the bindings do not know: the rest of the
+    /// members, kept verbatim.
+    pub fn into_rest(mut self) -> Result<Map<String, Value>, A::Error> {
+        let mut rest = Map::new();
+        while let Some(key) = self.next_key::<Key<'de>>()? {
+            let value = self.next_value()?;
+            rest.insert(key.into_owned(), value);
+        }
+        Ok(rest)
+    }
 }
 
 /// Encodes an object type as a JSON object.
@@ -539,37 +988,102 @@ impl<E: Serialize> Serialize for EventMessage<E> {
     }
 }
 
-impl<'de, E: FromJson> Deserialize<'de> for EventMessage<E> {
+impl<'de, E: Envelope> Deserialize<'de> for EventMessage<E> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserialize_from_json(deserializer)
+        let (event, timestamp) = deserialize_envelope(deserializer, true)?;
+        match timestamp {
+            Some(timestamp) => Ok(Self { event, timestamp }),
+            None => Err(de::Error::missing_field("timestamp")),
+        }
     }
 }
 
-impl<E: FromJson> FromJson for EventMessage<E> {
-    fn from_json(value: Value) -> Result<Self, DecodeError> {
-        let mut value = value;
-        let timestamp = match &mut value {
-            Value::Object(map) => match map.remove("timestamp") {
-                Some(ts) => Timestamp::from_json(ts).map_err(|e| e.in_member("timestamp"))?,
-                None => return Err(DecodeError::new("missing member `timestamp`")),
-            },
-            other => return Err(DecodeError::expected("an object", other)),
-        };
-        Ok(Self {
-            event: E::from_json(value)?,
-            timestamp,
-        })
+/// Implemented by the generated enums over a name and its payload: the
+/// `Event` enums (`{"event": NAME, "data": {...}}`, by [`impl_events!`])
+/// and the `Request` enums (`{"execute": NAME, "arguments": {...}}`, by
+/// [`impl_requests!`]): decoding the payload once the name is known.
+pub trait Envelope: Sized {
+    /// The member that holds the name: `event`, `execute`.
+    const NAME_MEMBER: &'static str;
+    /// The member that holds the payload: `data`, `arguments`.
+    const PAYLOAD_MEMBER: &'static str;
+
+    /// Reads the payload of `name`.
+    fn from_payload<'de, D: Deserializer<'de>>(name: &str, payload: D) -> Result<Self, D::Error>;
+
+    /// `name` without a payload member.
+    fn without_payload<E: de::Error>(name: &str) -> Result<Self, E>;
+}
+
+/// Reads the payload with the type the name says.
+struct PayloadSeed<'n, E>(&'n str, PhantomData<E>);
+
+impl<'de, E: Envelope> DeserializeSeed<'de> for PayloadSeed<'_, E> {
+    type Value = E;
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<E, D::Error> {
+        E::from_payload(self.0, deserializer)
     }
 }
 
-impl FromJson for Timestamp {
-    fn from_json(value: Value) -> Result<Self, DecodeError> {
-        let mut m = Members::new(value)?;
-        Ok(Timestamp {
-            seconds: m.required("seconds")?,
-            microseconds: m.required("microseconds")?,
-        })
+/// `Deserialize` of an [`Envelope`] (and, with `with_timestamp`, of an
+/// event's `timestamp`); other members are ignored. The payload is read as
+/// it comes when the name precedes it (as QEMU sends events), or read aside
+/// until the name is known.
+pub fn deserialize_envelope<'de, D: Deserializer<'de>, E: Envelope>(
+    deserializer: D,
+    with_timestamp: bool,
+) -> Result<(E, Option<Timestamp>), D::Error> {
+    struct EnvelopeVisitor<E>(bool, PhantomData<E>);
+    impl<'de, E: Envelope> Visitor<'de> for EnvelopeVisitor<E> {
+        type Value = (E, Option<Timestamp>);
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "an object with a member `{}`", E::NAME_MEMBER)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut name: Option<Key<'de>> = None;
+            let mut value = None;
+            let mut early = None;
+            let mut timestamp = None;
+            while let Some(key) = map.next_key::<Key<'de>>()? {
+                let key = key.as_str();
+                if key == E::NAME_MEMBER {
+                    set(&mut name, &mut map, E::NAME_MEMBER)?;
+                } else if key == E::PAYLOAD_MEMBER {
+                    if value.is_some() || early.is_some() {
+                        return Err(de::Error::duplicate_field(E::PAYLOAD_MEMBER));
+                    }
+                    match &name {
+                        Some(n) => {
+                            value =
+                                Some(map.next_value_seed(PayloadSeed(n.as_str(), PhantomData))?);
+                        }
+                        None => early = Some(map.next_value_seed(BufferSeed)?),
+                    }
+                } else if self.0 && key == "timestamp" {
+                    set(&mut timestamp, &mut map, "timestamp")?;
+                } else {
+                    skip(&mut map)?;
+                }
+            }
+            let name = required(name, E::NAME_MEMBER)?;
+            let value = match (value, early) {
+                (Some(value), _) => value,
+                (None, Some(payload)) => {
+                    payload.into_seed(PayloadSeed(name.as_str(), PhantomData), E::PAYLOAD_MEMBER)?
+                }
+                (None, None) => E::without_payload(name.as_str())?,
+            };
+            Ok((value, timestamp))
+        }
     }
+    deserializer.deserialize_map(EnvelopeVisitor(with_timestamp, PhantomData))
+}
+
+/// An empty object, for the payload of an [`Envelope`] that comes without
+/// one.
+pub fn no_payload<'de, E: de::Error>() -> impl Deserializer<'de, Error = E> {
+    de::value::MapDeserializer::new(std::iter::empty::<(&'static str, ())>())
 }
 
 // ---------------------------------------------------------------------------
@@ -709,15 +1223,15 @@ macro_rules! __qmp_impl_json {
                 $crate::runtime::object_to_json(self)
             }
         }
-        impl $crate::runtime::FromJson for $t {
+        impl<'de> $crate::runtime::serde::Deserialize<'de> for $t {
             #[inline]
-            fn from_json(
-                value: $crate::runtime::Value,
-            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
-                $crate::runtime::object_from_json(value)
+            fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                $crate::runtime::deserialize_object(deserializer)
             }
         }
-        $crate::runtime::impl_json!(custom $t, $schema);
+        $crate::runtime::impl_json!(@common $t, $schema);
     };
     (enum $t:ident, $schema:path) => {
         impl ::core::fmt::Display for $t {
@@ -732,19 +1246,15 @@ macro_rules! __qmp_impl_json {
                 $crate::runtime::Value::String(self.as_str().to_owned())
             }
         }
-        impl $crate::runtime::FromJson for $t {
+        impl<'de> $crate::runtime::serde::Deserialize<'de> for $t {
             #[inline]
-            fn from_json(
-                value: $crate::runtime::Value,
-            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
-                let s = <::std::string::String as $crate::runtime::FromJson>::from_json(value)?;
-                match s.parse::<Self>() {
-                    ::core::result::Result::Ok(v) => ::core::result::Result::Ok(v),
-                    ::core::result::Result::Err(never) => match never {},
-                }
+            fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                $crate::runtime::deserialize_enum(deserializer)
             }
         }
-        $crate::runtime::impl_json!(custom $t, $schema);
+        $crate::runtime::impl_json!(@common $t, $schema);
     };
     (newtype $t:ident($inner:ty), $schema:path) => {
         impl ::core::convert::From<$inner> for $t {
@@ -759,15 +1269,16 @@ macro_rules! __qmp_impl_json {
                 $crate::runtime::ToJson::to_json(&self.0)
             }
         }
-        impl $crate::runtime::FromJson for $t {
+        impl<'de> $crate::runtime::serde::Deserialize<'de> for $t {
             #[inline]
-            fn from_json(
-                value: $crate::runtime::Value,
-            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
-                <$inner as $crate::runtime::FromJson>::from_json(value).map(Self)
+            fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                <$inner as $crate::runtime::serde::Deserialize<'de>>::deserialize(deserializer)
+                    .map(Self)
             }
         }
-        $crate::runtime::impl_json!(custom $t, $schema);
+        $crate::runtime::impl_json!(@common $t, $schema);
     };
     (unit $t:ident, $schema:path) => {
         impl $crate::runtime::ToJson for $t {
@@ -776,30 +1287,33 @@ macro_rules! __qmp_impl_json {
                 $crate::runtime::Value::Object($crate::runtime::Map::new())
             }
         }
-        impl $crate::runtime::FromJson for $t {
+        impl<'de> $crate::runtime::serde::Deserialize<'de> for $t {
             #[inline]
-            fn from_json(
-                value: $crate::runtime::Value,
-            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
-                $crate::runtime::Members::new(value).map(|_| Self)
+            fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                $crate::runtime::deserialize_unit_object(deserializer).map(|()| Self)
             }
         }
-        $crate::runtime::impl_json!(custom $t, $schema);
+        $crate::runtime::impl_json!(@common $t, $schema);
     };
     (custom $t:ident, $schema:path) => {
+        impl<'de> $crate::runtime::serde::Deserialize<'de> for $t {
+            fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                $crate::runtime::deserialize_from_value(deserializer)
+            }
+        }
+        $crate::runtime::impl_json!(@common $t, $schema);
+    };
+    (@common $t:ident, $schema:path) => {
         impl $crate::runtime::serde::Serialize for $t {
             fn serialize<S: $crate::runtime::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> ::core::result::Result<S::Ok, S::Error> {
                 $crate::runtime::serialize_json(self, serializer)
-            }
-        }
-        impl<'de> $crate::runtime::serde::Deserialize<'de> for $t {
-            fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
-                deserializer: D,
-            ) -> ::core::result::Result<Self, D::Error> {
-                $crate::runtime::deserialize_from_json(deserializer)
             }
         }
         impl $crate::runtime::schemars::JsonSchema for $t {
@@ -814,8 +1328,9 @@ macro_rules! __qmp_impl_json {
         }
     };
 }
-/// Implements the wire traits of a generated type: [`ToJson`], [`FromJson`],
-/// `serde`'s `Serialize`/`Deserialize` (through them) and `schemars`'
+/// Implements the wire traits of a generated type: [`ToJson`], `serde`'s
+/// `Serialize` (through it) and `Deserialize` (straight from the
+/// deserializer; [`FromJson`] follows from it) and `schemars`'
 /// `JsonSchema` (from the precomputed definitions document `$schema`, a
 /// `LazyLock<Value>` in the generated module).
 ///
@@ -827,7 +1342,8 @@ macro_rules! __qmp_impl_json {
 ///   `Display`);
 /// * `newtype T(Inner)`: a wrapper encoded as its inner value;
 /// * `unit T`: a unit struct encoded as `{}`;
-/// * `custom T`: a type with hand-written [`ToJson`]/[`FromJson`].
+/// * `custom T`: a type with hand-written [`ToJson`]/[`FromValue`]
+///   (decoded through a [`Value`]).
 #[doc(inline)]
 pub use crate::__qmp_impl_json as impl_json;
 
@@ -844,12 +1360,22 @@ macro_rules! __qmp_impl_object {
         #[allow(deprecated, unused_variables)]
         impl $crate::runtime::ObjectType for $t {
             #[inline]
-            fn from_members(
-                members: &mut $crate::runtime::Members,
-            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
+            fn visit_members<'de, A: $crate::runtime::serde::de::MapAccess<'de>>(
+                mut map: A,
+            ) -> ::core::result::Result<Self, A::Error> {
+                $($(#[$attr])* let mut $field = ::core::option::Option::None;)*
+                $(let mut $rest = $crate::runtime::Map::new();)?
+                while let ::core::option::Option::Some(key) =
+                    map.next_key::<$crate::runtime::Key<'de>>()?
+                {
+                    match key.as_str() {
+                        $($(#[$attr])* $wire => $crate::runtime::set(&mut $field, &mut map, $wire),)*
+                        _ => $crate::runtime::impl_object!(@unknown [$($rest)?] key map),
+                    }?;
+                }
                 ::core::result::Result::Ok(Self {
-                    $($(#[$attr])* $field: members.$kind($wire)?,)*
-                    $($rest: ::core::mem::take(members).into_rest(),)?
+                    $($(#[$attr])* $field: $crate::runtime::impl_object!(@finish $kind $field $wire),)*
+                    $($rest,)?
                 })
             }
             #[inline]
@@ -862,6 +1388,18 @@ macro_rules! __qmp_impl_object {
             }
         }
         $crate::runtime::impl_json!(object $t, $schema);
+    };
+    (@unknown [] $key:ident $map:ident) => {
+        $crate::runtime::skip(&mut $map)
+    };
+    (@unknown [$rest:ident] $key:ident $map:ident) => {
+        $crate::runtime::keep(&mut $rest, $key, &mut $map)
+    };
+    (@finish required $field:ident $wire:literal) => {
+        $crate::runtime::required($field, $wire)?
+    };
+    (@finish optional $field:ident $wire:literal) => {
+        $field
     };
     (@put required $map:ident $wire:literal $value:expr) => {
         $crate::runtime::put($map, $wire, $value)
@@ -990,13 +1528,6 @@ macro_rules! __qmp_impl_enum {
 #[doc(inline)]
 pub use crate::__qmp_impl_enum as impl_enum;
 
-/// Decodes the value of an envelope member (`arguments` of a command,
-/// `data` of an event); an absent member is an empty object.
-pub fn decode_member<T: FromJson>(value: Option<Value>, member: &str) -> Result<T, DecodeError> {
-    T::from_json(value.unwrap_or_else(|| Value::Object(Map::new())))
-        .map_err(|e| e.in_member(member))
-}
-
 /// `From` each variant's payload type for an enum of one-field variants
 /// (used by [`impl_requests!`] and [`impl_events!`]).
 #[doc(hidden)]
@@ -1069,25 +1600,51 @@ macro_rules! __qmp_impl_requests {
             }
         }
         #[allow(deprecated)]
-        impl $crate::runtime::FromJson for $req {
-            fn from_json(
-                value: $crate::runtime::Value,
-            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
-                let mut members = $crate::runtime::Members::new(value)?;
-                let name: ::std::string::String = members.required("execute")?;
-                let arguments = members.take("arguments");
-                ::core::result::Result::Ok(match name.as_str() {
-                    $($(#[$a])* <$v as $crate::runtime::Command>::NAME => {
-                        Self::$v($crate::runtime::decode_member(arguments, "arguments")?)
-                    })*
-                    $($(#[$na])* <$nv as $crate::runtime::Command>::NAME => {
-                        Self::$nv($crate::runtime::decode_member(arguments, "arguments")?)
-                    })*
-                    _ => Self::Unknown { execute: name, arguments },
+        impl $crate::runtime::Envelope for $req {
+            const NAME_MEMBER: &'static str = "execute";
+            const PAYLOAD_MEMBER: &'static str = "arguments";
+            fn from_payload<'de, D: $crate::runtime::serde::Deserializer<'de>>(
+                name: &str,
+                arguments: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                ::core::result::Result::Ok(match name {
+                    $($(#[$a])* <$v as $crate::runtime::Command>::NAME => Self::$v(
+                        <$v as $crate::runtime::serde::Deserialize<'de>>::deserialize(arguments)?,
+                    ),)*
+                    $($(#[$na])* <$nv as $crate::runtime::Command>::NAME => Self::$nv(
+                        <$nv as $crate::runtime::serde::Deserialize<'de>>::deserialize(arguments)?,
+                    ),)*
+                    _ => Self::Unknown {
+                        execute: ::std::borrow::ToOwned::to_owned(name),
+                        arguments: ::core::option::Option::Some(
+                            <$crate::runtime::Value as $crate::runtime::serde::Deserialize<'de>>::deserialize(arguments)?,
+                        ),
+                    },
                 })
             }
+            #[allow(unreachable_patterns)]
+            fn without_payload<E: $crate::runtime::serde::de::Error>(
+                name: &str,
+            ) -> ::core::result::Result<Self, E> {
+                ::core::result::Result::Ok(
+                    match <Self as $crate::runtime::Envelope>::from_payload(name, $crate::runtime::no_payload::<E>())? {
+                        Self::Unknown { execute, .. } => Self::Unknown {
+                            execute,
+                            arguments: ::core::option::Option::None,
+                        },
+                        request => request,
+                    },
+                )
+            }
         }
-        $crate::runtime::impl_json!(custom $req, $schema);
+        impl<'de> $crate::runtime::serde::Deserialize<'de> for $req {
+            fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                $crate::runtime::deserialize_envelope(deserializer, false).map(|(request, _)| request)
+            }
+        }
+        $crate::runtime::impl_json!(@common $req, $schema);
         $crate::__qmp_impl_from!($req { $($(#[$a])* $v($v),)* $($(#[$na])* $nv($nv),)* });
         #[allow(deprecated)]
         impl $crate::runtime::ToJson for $resp {
@@ -1111,7 +1668,7 @@ macro_rules! __qmp_impl_requests {
 }
 /// Implements the behaviour of a generated `Request` enum and its
 /// `Response` twin from the table of commands: `name`, `decode_return`,
-/// [`ToJson`]/[`FromJson`] in the wire form `{"execute": NAME, "arguments":
+/// [`ToJson`]/[`Envelope`] in the wire form `{"execute": NAME, "arguments":
 /// {...}}`, `From` each command, and (through [`impl_json!`]) `serde` and
 /// `JsonSchema`.
 ///
@@ -1170,29 +1727,54 @@ macro_rules! __qmp_impl_events {
             }
         }
         #[allow(deprecated)]
-        impl $crate::runtime::FromJson for $event {
-            fn from_json(
-                value: $crate::runtime::Value,
-            ) -> ::core::result::Result<Self, $crate::runtime::DecodeError> {
-                let mut members = $crate::runtime::Members::new(value)?;
-                let name: ::std::string::String = members.required("event")?;
-                let data = members.take("data");
-                ::core::result::Result::Ok(match name.as_str() {
-                    $($(#[$a])* $t::NAME => Self::$v($crate::runtime::decode_member(data, "data")?),)*
-                    $($(#[$na])* $nt::NAME => Self::$nv($crate::runtime::decode_member(data, "data")?),)*
+        impl $crate::runtime::Envelope for $event {
+            const NAME_MEMBER: &'static str = "event";
+            const PAYLOAD_MEMBER: &'static str = "data";
+            fn from_payload<'de, D: $crate::runtime::serde::Deserializer<'de>>(
+                name: &str,
+                data: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                ::core::result::Result::Ok(match name {
+                    $($(#[$a])* $t::NAME => Self::$v(
+                        <$t as $crate::runtime::serde::Deserialize<'de>>::deserialize(data)?,
+                    ),)*
+                    $($(#[$na])* $nt::NAME => Self::$nv(
+                        <$nt as $crate::runtime::serde::Deserialize<'de>>::deserialize(data)?,
+                    ),)*
                     _ => Self::Unknown {
-                        name,
-                        data: data.unwrap_or($crate::runtime::Value::Null),
+                        name: ::std::borrow::ToOwned::to_owned(name),
+                        data: <$crate::runtime::Value as $crate::runtime::serde::Deserialize<'de>>::deserialize(data)?,
                     },
                 })
             }
+            #[allow(unreachable_patterns)]
+            fn without_payload<E: $crate::runtime::serde::de::Error>(
+                name: &str,
+            ) -> ::core::result::Result<Self, E> {
+                ::core::result::Result::Ok(
+                    match <Self as $crate::runtime::Envelope>::from_payload(name, $crate::runtime::no_payload::<E>())? {
+                        Self::Unknown { name, .. } => Self::Unknown {
+                            name,
+                            data: $crate::runtime::Value::Null,
+                        },
+                        event => event,
+                    },
+                )
+            }
         }
-        $crate::runtime::impl_json!(custom $event, $schema);
+        impl<'de> $crate::runtime::serde::Deserialize<'de> for $event {
+            fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                $crate::runtime::deserialize_envelope(deserializer, false).map(|(event, _)| event)
+            }
+        }
+        $crate::runtime::impl_json!(@common $event, $schema);
         $crate::__qmp_impl_from!($event { $($(#[$a])* $v($t),)* $($(#[$na])* $nv($nt),)* });
     };
 }
 /// Implements the behaviour of a generated `Event` enum from the table of
-/// events: `name` (also as [`EventKind`]), [`ToJson`]/[`FromJson`] in the
+/// events: `name` (also as [`EventKind`]), [`ToJson`]/[`Envelope`] in the
 /// wire form `{"event": NAME, "data": {...}}` (a `timestamp` is ignored),
 /// `From` each event's data type, and (through [`impl_json!`]) `serde` and
 /// `JsonSchema`.
@@ -1287,3 +1869,371 @@ pub use schemars;
 pub use serde;
 pub use serde_json;
 pub use serde_json::Map;
+
+#[cfg(test)]
+mod tests {
+    //! The decoding helpers on small hand-made types shaped like generated
+    //! ones (the generated bindings are tested on real replies elsewhere).
+
+    use super::*;
+    use serde_json::json;
+
+    static SCHEMA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| Value::Null);
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Member {
+        pub name: String,
+        pub default: Option<Value>,
+    }
+    crate::runtime::impl_object!(Member { required name = "name", optional default = "default" }, SCHEMA);
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Open {
+        pub driver: String,
+        pub extra: Map<String, Value>,
+    }
+    crate::runtime::impl_object!(Open { required driver = "driver", ..extra }, SCHEMA);
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Meta {
+        Object,
+        Command,
+        Builtin,
+        Unknown(String),
+    }
+    crate::runtime::impl_enum!(Meta(Unknown) { Object = "object", Command = "command", Builtin = "builtin" }, SCHEMA);
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ObjectBranch {
+        pub members: Vec<Member>,
+        pub tag: Option<String>,
+    }
+    crate::runtime::impl_object!(ObjectBranch { required members = "members", optional tag = "tag" }, SCHEMA);
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CommandBranch {
+        pub arg_type: String,
+        pub ret_type: String,
+    }
+    crate::runtime::impl_object!(CommandBranch { required arg_type = "arg-type", required ret_type = "ret-type" }, SCHEMA);
+
+    /// A flat union as the generator writes it.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Info {
+        pub name: String,
+        pub features: Option<Vec<String>>,
+        pub meta_type: InfoMetaType,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum InfoMetaType {
+        Object(ObjectBranch),
+        Command(Box<CommandBranch>),
+        Builtin,
+        Unknown {
+            value: String,
+            members: Map<String, Value>,
+        },
+    }
+
+    impl ObjectType for Info {
+        fn visit_members<'de, A: MapAccess<'de>>(mut __qmp_map: A) -> Result<Self, A::Error> {
+            let mut name = None;
+            let mut features = None;
+            let mut __qmp_base = |__qmp_key: &str, __qmp_map: &mut A| -> Result<bool, A::Error> {
+                Ok(match __qmp_key {
+                    "name" => {
+                        set(&mut name, __qmp_map, "name")?;
+                        true
+                    }
+                    "features" => {
+                        set(&mut features, __qmp_map, "features")?;
+                        true
+                    }
+                    _ => false,
+                })
+            };
+            let (__qmp_tag, __qmp_rest) =
+                union_members(&mut __qmp_map, "meta-type", &mut __qmp_base)?;
+            let __qmp_tag = union_tag(__qmp_tag, "meta-type")?;
+            let __qmp_branch = match __qmp_tag.as_str() {
+                "object" => InfoMetaType::Object(__qmp_rest.branch()?),
+                "command" => InfoMetaType::Command(__qmp_rest.branch()?),
+                "builtin" => {
+                    __qmp_rest.no_branch()?;
+                    InfoMetaType::Builtin
+                }
+                _ => InfoMetaType::Unknown {
+                    members: __qmp_rest.into_rest()?,
+                    value: __qmp_tag.into_owned(),
+                },
+            };
+            Ok(Self {
+                name: required(name, "name")?,
+                features,
+                meta_type: __qmp_branch,
+            })
+        }
+        fn to_members(&self, _: &mut Map<String, Value>) {}
+    }
+    crate::runtime::impl_json!(object Info, SCHEMA);
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Shutdown {
+        pub guest: bool,
+    }
+    crate::runtime::impl_object!(Shutdown { required guest = "guest" }, SCHEMA);
+    impl Shutdown {
+        pub const NAME: &'static str = "SHUTDOWN";
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Stop;
+    crate::runtime::impl_json!(unit Stop, SCHEMA);
+    impl Stop {
+        pub const NAME: &'static str = "STOP";
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Event {
+        Shutdown(Shutdown),
+        Stop(Stop),
+        Unknown { name: String, data: Value },
+    }
+    crate::runtime::impl_events!(Event { data = [Shutdown(Shutdown)], no_data = [Stop(Stop)] }, SCHEMA);
+
+    /// Decodes from text (as a transport does) and from a `Value`; both
+    /// must agree.
+    fn both<T: DeserializeOwned + std::fmt::Debug + PartialEq>(v: Value) -> Result<T, String> {
+        let text = serde_json::to_string(&v).unwrap();
+        let a = serde_json::from_str::<T>(&text).map_err(|e| e.to_string());
+        let b = T::from_json(v).map_err(|e| e.to_string());
+        match (a, b) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a, b);
+                Ok(a)
+            }
+            (Err(a), Err(_)) => Err(a),
+            (a, b) => panic!("text and value decodes disagree: {a:?} / {b:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_members_are_ignored() {
+        let m: Member = both(json!({"name": "a", "new": [1, {"x": 2}], "default": 3})).unwrap();
+        assert_eq!(
+            m,
+            Member {
+                name: "a".into(),
+                default: Some(json!(3))
+            }
+        );
+    }
+
+    #[test]
+    fn rest_map_keeps_unknown_members() {
+        let o: Open = both(json!({"a": 1, "driver": "file", "b": {"c": [true]}})).unwrap();
+        assert_eq!(o.driver, "file");
+        assert_eq!(Value::Object(o.extra), json!({"a": 1, "b": {"c": [true]}}));
+    }
+
+    #[test]
+    fn missing_and_duplicate_members_are_errors() {
+        let e = both::<Member>(json!({"default": 1})).unwrap_err();
+        assert!(e.contains("missing field `name`"), "{e}");
+        let e = serde_json::from_str::<Member>(r#"{"name": "a", "name": "b"}"#).unwrap_err();
+        assert!(e.to_string().contains("duplicate field `name`"), "{e}");
+        let e = both::<Member>(json!(["name"])).unwrap_err();
+        assert!(e.contains("expected an object (Member)"), "{e}");
+    }
+
+    #[test]
+    fn member_errors_have_a_path() {
+        let e = Vec::<Member>::from_json(json!([{"name": "a"}, {"name": 5}])).unwrap_err();
+        assert_eq!(e.path, "[1].name");
+        assert!(e.message.contains("expected a string"), "{e}");
+    }
+
+    #[test]
+    fn enums_keep_unknown_values() {
+        assert_eq!(both::<Meta>(json!("command")), Ok(Meta::Command));
+        assert_eq!(
+            both::<Meta>(json!("newer")),
+            Ok(Meta::Unknown("newer".into()))
+        );
+        assert!(both::<Meta>(json!(1)).is_err());
+        assert_eq!(Meta::ALL.len(), 3);
+    }
+
+    #[test]
+    fn union_with_the_discriminator_after_branch_members() {
+        let v = json!({
+            "name": "Foo",
+            "members": [{"name": "a", "default": null}],
+            "features": ["deprecated"],
+            "meta-type": "object",
+            "tag": "a",
+            "unknown": {"x": 1}
+        });
+        let text = serde_json::to_string(&v).unwrap();
+        // Keys in this order (`json!` sorts them): check the text does put
+        // `members` first.
+        assert!(text.find("members") < text.find("meta-type"));
+        let i: Info = both(v).unwrap();
+        assert_eq!(i.name, "Foo");
+        assert_eq!(i.features, Some(vec!["deprecated".to_owned()]));
+        assert_eq!(
+            i.meta_type,
+            InfoMetaType::Object(ObjectBranch {
+                members: vec![Member {
+                    name: "a".into(),
+                    default: Some(Value::Null)
+                }],
+                tag: Some("a".into()),
+            })
+        );
+        // Base members after the discriminator still go to the base.
+        let i: Info = serde_json::from_str(
+            r#"{"ret-type": "1", "meta-type": "command", "name": "q", "arg-type": "0"}"#,
+        )
+        .unwrap();
+        assert_eq!(i.name, "q");
+        assert_eq!(
+            i.meta_type,
+            InfoMetaType::Command(Box::new(CommandBranch {
+                arg_type: "0".into(),
+                ret_type: "1".into()
+            }))
+        );
+        let i: Info =
+            both(json!({"name": "int", "meta-type": "builtin", "json-type": "int"})).unwrap();
+        assert_eq!(i.meta_type, InfoMetaType::Builtin);
+    }
+
+    #[test]
+    fn union_errors() {
+        let e = both::<Info>(json!({"name": "x"})).unwrap_err();
+        assert!(e.contains("missing field `meta-type`"), "{e}");
+        let e = both::<Info>(json!({"meta-type": "builtin"})).unwrap_err();
+        assert!(e.contains("missing field `name`"), "{e}");
+        // A member kept aside before the discriminator is named.
+        let e = both::<Info>(
+            json!({"name": "c", "arg-type": 1, "meta-type": "command", "ret-type": "r"}),
+        )
+        .unwrap_err();
+        assert!(e.contains("arg-type"), "{e}");
+        let e = serde_json::from_str::<Info>(
+            r#"{"name": "c", "meta-type": "builtin", "meta-type": "object"}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("duplicate field `meta-type`"), "{e}");
+        // Read live after the discriminator: the path is known.
+        let text = r#"{"meta-type": "object", "name": "o", "members": [{"name": 1}]}"#;
+        let e = serde_path_to_error::deserialize::<_, Info>(
+            &mut serde_json::Deserializer::from_str(text),
+        )
+        .unwrap_err();
+        assert_eq!(e.path().to_string(), "members[0].name");
+        // Kept aside before it: the path is the union's, the message names
+        // the member.
+        let text = r#"{"members": [{"name": 1}], "meta-type": "object", "name": "o"}"#;
+        let e = serde_path_to_error::deserialize::<_, Info>(
+            &mut serde_json::Deserializer::from_str(text),
+        )
+        .unwrap_err();
+        assert_eq!(e.path().to_string(), ".");
+        assert!(
+            e.to_string()
+                .contains("in member `members[0].name`: invalid type: integer `1`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn union_with_an_unknown_discriminator_keeps_its_members() {
+        let i: Info =
+            both(json!({"name": "n", "extra": [1], "meta-type": "module", "file": "f"})).unwrap();
+        assert_eq!(i.name, "n");
+        match i.meta_type {
+            InfoMetaType::Unknown { value, members } => {
+                assert_eq!(value, "module");
+                assert_eq!(Value::Object(members), json!({"extra": [1], "file": "f"}));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn events() {
+        let e: Event = both(json!({"event": "SHUTDOWN", "data": {"guest": true}, "timestamp": {"seconds": 1, "microseconds": 2}})).unwrap();
+        assert_eq!(e, Event::Shutdown(Shutdown { guest: true }));
+        // `data` before `event`.
+        let e: Event =
+            serde_json::from_str(r#"{"data": {"guest": false}, "event": "SHUTDOWN"}"#).unwrap();
+        assert_eq!(e, Event::Shutdown(Shutdown { guest: false }));
+        let e: Event = both(json!({"event": "STOP"})).unwrap();
+        assert_eq!(e, Event::Stop(Stop));
+        let e: Event = both(json!({"event": "NEW"})).unwrap();
+        assert_eq!(
+            e,
+            Event::Unknown {
+                name: "NEW".into(),
+                data: Value::Null
+            }
+        );
+        let e: Event = both(json!({"event": "NEW", "data": {"a": 1}})).unwrap();
+        assert_eq!(
+            e,
+            Event::Unknown {
+                name: "NEW".into(),
+                data: json!({"a": 1})
+            }
+        );
+        let e = both::<Event>(json!({"event": "SHUTDOWN"})).unwrap_err();
+        assert!(e.contains("missing field `guest`"), "{e}");
+        let text = r#"{"event": "SHUTDOWN", "data": {"guest": 1}, "timestamp": {"seconds": 1, "microseconds": 2}}"#;
+        let e = serde_path_to_error::deserialize::<_, EventMessage<Event>>(
+            &mut serde_json::Deserializer::from_str(text),
+        )
+        .unwrap_err();
+        assert_eq!(e.path().to_string(), "data.guest");
+        let m: EventMessage<Event> =
+            both(json!({"timestamp": {"seconds": 1, "microseconds": 2}, "event": "STOP"})).unwrap();
+        assert_eq!(
+            m.timestamp,
+            Timestamp {
+                seconds: 1,
+                microseconds: 2
+            }
+        );
+        let e = both::<EventMessage<Event>>(json!({"event": "STOP"})).unwrap_err();
+        assert!(e.contains("missing field `timestamp`"), "{e}");
+    }
+
+    #[test]
+    fn path_at_offsets() {
+        let text = r#"[{"a": 1, "b": [true, {"c\"": "x,}"}]}, 3]"#;
+        let at = |needle: &str| path_at(text, text.find(needle).unwrap() + needle.len());
+        assert_eq!(at("1"), "[0].a");
+        assert_eq!(at("true"), "[0].b[0]");
+        assert_eq!(at(r#""x,}""#), r#"[0].b[1].c\""#);
+        assert_eq!(at(", 3"), "[1]");
+    }
+
+    #[test]
+    fn buffered_values_are_borrowed_raw_text_or_values() {
+        // serde_json lends the raw text when its `raw_value` feature is on
+        // (qmp-client turns it on); otherwise the value is read.
+        let mut de = serde_json::Deserializer::from_str(r#"{"a": [1, "x"]}"#);
+        let b = BufferSeed.deserialize(&mut de).unwrap();
+        match b {
+            Buffered::Raw(text) => assert_eq!(text, r#"{"a": [1, "x"]}"#),
+            Buffered::Value(v) => assert_eq!(v, json!({"a": [1, "x"]})),
+        }
+        let b = BufferSeed.deserialize(json!({"a": 1})).unwrap();
+        match b {
+            Buffered::Raw(text) => panic!("{text}"),
+            Buffered::Value(v) => assert_eq!(v, json!({"a": 1})),
+        }
+    }
+}

@@ -128,7 +128,7 @@ impl RawReply {
                     Err(e) => (e.path().to_string(), e.into_inner().to_string()),
                     Ok(_) => (".".to_owned(), first.to_string()),
                 };
-                let (path, message) = normalize_path(path, message);
+                let path = normalize_path(path);
                 Err(Error::Decode {
                     command: command.to_owned(),
                     path,
@@ -161,7 +161,7 @@ fn exact_value(
             let path = e.path().to_string();
             let inner = e.into_inner();
             let offset = range.start + line_col_offset(slice, inner.line(), inner.column());
-            let (path, _) = normalize_path(path, String::new());
+            let path = normalize_path(path);
             let path = match (prefix, path.as_str()) {
                 ("", p) => p.to_owned(),
                 (pre, ".") => pre.to_owned(),
@@ -201,30 +201,17 @@ fn line_col_offset(text: &str, line: usize, column: usize) -> usize {
 }
 
 /// Puts decode-error paths in one form, `.a.b[2]` (`.` for the value
-/// itself): serde's paths (`a.b[2]`) get a leading dot, and the generated
-/// bindings' errors, which carry their own path in the message
-/// (``at `.a.b`: ...``), have it moved to the path.
-fn normalize_path(path: String, message: String) -> (String, String) {
-    let path = if path == "." || path.is_empty() {
-        String::new()
+/// itself): serde's paths (`a.b[2]`) get a leading dot. The generated
+/// bindings decode with serde visitors, so their errors carry no path of
+/// their own.
+fn normalize_path(path: String) -> String {
+    if path == "." || path.is_empty() {
+        ".".to_owned()
     } else if path.starts_with('[') || path.starts_with('.') {
         path
     } else {
         format!(".{path}")
-    };
-    let (path, message) = match message
-        .strip_prefix("at `")
-        .and_then(|rest| rest.split_once("`: "))
-    {
-        Some((inner, msg)) => (format!("{path}{inner}"), msg.to_owned()),
-        None => (path, message),
-    };
-    let path = if path.is_empty() {
-        ".".to_owned()
-    } else {
-        path
-    };
-    (path, message)
+    }
 }
 
 /// An event as received: its name, timestamp and the whole message text.
@@ -267,13 +254,25 @@ impl RawEvent {
     }
 
     /// Decodes the whole message (`event`, `data`, `timestamp` members) as
-    /// `E`, e.g. the generated event enum.
+    /// `E`, e.g. the generated event enum. On failure the error carries the
+    /// JSON path of the offending value in the message (`.data.reason`).
     pub fn decode<E: DeserializeOwned>(&self) -> Result<E, Error> {
-        serde_json::from_str(&self.text).map_err(|e| Error::Decode {
-            command: format!("event {}", self.name),
-            path: ".".to_owned(),
-            message: e.to_string(),
-            reply: self.text.as_str().into(),
+        serde_json::from_str(&self.text).map_err(|first| {
+            // Slow path, only on failure: decode again to learn where.
+            let mut de = serde_json::Deserializer::from_str(&self.text);
+            let (path, message) = match serde_path_to_error::deserialize::<_, E>(&mut de) {
+                Err(e) => (
+                    normalize_path(e.path().to_string()),
+                    e.into_inner().to_string(),
+                ),
+                Ok(_) => (".".to_owned(), first.to_string()),
+            };
+            Error::Decode {
+                command: format!("event {}", self.name),
+                path,
+                message,
+                reply: self.text.as_str().into(),
+            }
         })
     }
 }

@@ -63,7 +63,7 @@ fn missing_mandatory_member_is_an_error_with_path() {
         decode::<TestStruct>(json!({"integer": "1", "boolean": true, "string": "s"})).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "at `.integer`: expected an integer, found a string"
+        "at `.integer`: invalid type: string \"1\", expected i64"
     );
 }
 
