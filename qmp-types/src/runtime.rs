@@ -1357,7 +1357,7 @@ macro_rules! __qmp_impl_object {
         },
         $schema:path
     ) => {
-        #[allow(deprecated, unused_variables)]
+        #[allow(deprecated, unused_variables, clippy::disallowed_names)]
         impl $crate::runtime::ObjectType for $t {
             #[inline]
             fn visit_members<'de, A: $crate::runtime::serde::de::MapAccess<'de>>(
