@@ -444,6 +444,29 @@ pub fn required<T, E: de::Error>(slot: Option<T>, name: &'static str) -> Result<
     }
 }
 
+/// Notes the first mandatory member found missing (`absent`), so that a
+/// visitor returns one error after looking at all its members.
+#[inline]
+pub fn note_missing(missing: &mut Option<&'static str>, absent: bool, name: &'static str) {
+    if absent && missing.is_none() {
+        *missing = Some(name);
+    }
+}
+
+/// The value of a mandatory member that [`note_missing`] found present.
+///
+/// # Panics
+///
+/// If the member is absent: the visitor checks every mandatory member
+/// before it takes any.
+#[inline]
+pub fn present<T>(slot: Option<T>) -> T {
+    match slot {
+        Some(v) => v,
+        None => unreachable!("a mandatory member is taken only after the check that it is present"),
+    }
+}
+
 /// Skips the value of a member nobody knows.
 #[inline]
 pub fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
@@ -1357,7 +1380,7 @@ macro_rules! __qmp_impl_object {
         },
         $schema:path
     ) => {
-        #[allow(deprecated, unused_variables, clippy::disallowed_names)]
+        #[allow(deprecated, unused_variables, unused_mut, clippy::disallowed_names)]
         impl $crate::runtime::ObjectType for $t {
             #[inline]
             fn visit_members<'de, A: $crate::runtime::serde::de::MapAccess<'de>>(
@@ -1373,8 +1396,15 @@ macro_rules! __qmp_impl_object {
                         _ => $crate::runtime::impl_object!(@unknown [$($rest)?] key map),
                     }?;
                 }
+                let mut missing = ::core::option::Option::None;
+                $($(#[$attr])* $crate::runtime::impl_object!(@check $kind missing $field $wire);)*
+                if let ::core::option::Option::Some(name) = missing {
+                    return ::core::result::Result::Err(
+                        <A::Error as $crate::runtime::serde::de::Error>::missing_field(name),
+                    );
+                }
                 ::core::result::Result::Ok(Self {
-                    $($(#[$attr])* $field: $crate::runtime::impl_object!(@finish $kind $field $wire),)*
+                    $($(#[$attr])* $field: $crate::runtime::impl_object!(@finish $kind $field),)*
                     $($rest,)?
                 })
             }
@@ -1395,10 +1425,14 @@ macro_rules! __qmp_impl_object {
     (@unknown [$rest:ident] $key:ident $map:ident) => {
         $crate::runtime::keep(&mut $rest, $key, &mut $map)
     };
-    (@finish required $field:ident $wire:literal) => {
-        $crate::runtime::required($field, $wire)?
+    (@check required $missing:ident $field:ident $wire:literal) => {
+        $crate::runtime::note_missing(&mut $missing, $field.is_none(), $wire)
     };
-    (@finish optional $field:ident $wire:literal) => {
+    (@check optional $missing:ident $field:ident $wire:literal) => {};
+    (@finish required $field:ident) => {
+        $crate::runtime::present($field)
+    };
+    (@finish optional $field:ident) => {
         $field
     };
     (@put required $map:ident $wire:literal $value:expr) => {
