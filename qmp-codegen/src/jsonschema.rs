@@ -10,10 +10,10 @@
 use qmp_schema::model::{Entity, Member};
 use serde_json::{Map, Value, json};
 
-use crate::emit::Emitter;
+use crate::lower::Lowerer;
 use crate::plan::{Payload, is_carrier, wrapped_type};
 
-impl Emitter<'_> {
+impl Lowerer<'_> {
     fn type_schema(&self, name: &str) -> Value {
         match self.model.get(name) {
             Some(Entity::Builtin(b)) => {

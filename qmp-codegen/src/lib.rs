@@ -124,6 +124,8 @@
 mod docs;
 mod emit;
 mod jsonschema;
+mod lower;
+mod model;
 pub mod names;
 mod plan;
 mod syntax;
@@ -564,8 +566,13 @@ impl Builder {
         Ok((model, inputs))
     }
 
-    /// Generates the code without writing anything.
-    pub fn generate_output(&mut self) -> Result<Output, Error> {
+    /// Loads the schema, names its items (the plan) and lowers it to the
+    /// bindings model; `f` gets the lowering pass (for the JSON Schema
+    /// document) and the model.
+    fn lowered<T>(
+        &mut self,
+        f: impl FnOnce(&lower::Lowerer<'_>, &model::Bindings) -> Result<T, Error>,
+    ) -> Result<(T, Vec<PathBuf>, Option<Recovery>), Error> {
         let (model, inputs, recovery) = self.load()?;
         let attrs = self.parsed_attrs()?;
         if let Some((path, attr)) = self
@@ -590,18 +597,24 @@ impl Builder {
             },
         );
         let schema_file = format!("{}.schema.json", self.opts.file_stem);
-        let emitter = emit::Emitter {
-            model: &model,
-            plan,
-            opts: &self.opts,
-            attrs: &attrs,
-            schema_file,
-        };
         syn::parse_str::<syn::Path>(&self.opts.runtime_path).map_err(|e| Error::RuntimePath {
             path: self.opts.runtime_path.clone(),
             message: e.to_string(),
         })?;
-        let (body, json_schema) = render_parallel(&emitter)?;
+        let lowerer = lower::Lowerer {
+            model: &model,
+            plan: &plan,
+            opts: &self.opts,
+            attrs: &attrs,
+        };
+        let bindings = lowerer.lower(schema_file);
+        Ok((f(&lowerer, &bindings)?, inputs, recovery))
+    }
+
+    /// Generates the code without writing anything.
+    pub fn generate_output(&mut self) -> Result<Output, Error> {
+        let ((body, json_schema), inputs, recovery) = self
+            .lowered(|lowerer, bindings| render_parallel(lowerer, &emit::Emitter { bindings }))?;
         let source = inputs
             .first()
             .map(|p| p.display().to_string())
@@ -678,7 +691,10 @@ fn optional_conditions(model: &mut Model) {
 /// then chunks of definitions), each done on whichever thread takes it; the
 /// formatted parts are joined in order, so the result does not depend on the
 /// thread count.
-fn render_parallel(emitter: &emit::Emitter<'_>) -> Result<(String, String), Error> {
+fn render_parallel(
+    lowerer: &lower::Lowerer<'_>,
+    emitter: &emit::Emitter<'_>,
+) -> Result<(String, String), Error> {
     /// Formats a parsed or built file (doc blocks split into `///` lines).
     fn format(file: syn::Result<syn::File>) -> Result<String, Error> {
         let mut file = file.map_err(|e| Error::Syntax(e.to_string()))?;
@@ -688,10 +704,10 @@ fn render_parallel(emitter: &emit::Emitter<'_>) -> Result<(String, String), Erro
     enum Job<'a> {
         JsonSchema,
         Head,
-        Items(&'a [&'a Entity]),
+        Items(&'a [model::Item]),
         Tail(emit::Tail),
     }
-    let entities = emitter.item_entities();
+    let entities = emitter.items();
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, 8);
@@ -704,7 +720,7 @@ fn render_parallel(emitter: &emit::Emitter<'_>) -> Result<(String, String), Erro
     order.sort_by_key(|&i| !matches!(jobs[i], Job::Tail(_) | Job::JsonSchema));
     let run = |job: &Job<'_>| -> Result<String, Error> {
         match job {
-            Job::JsonSchema => serde_json::to_string(&emitter.json_schema_document())
+            Job::JsonSchema => serde_json::to_string(&lowerer.json_schema_document())
                 .map_err(|e| Error::Syntax(e.to_string())),
             Job::Head => format(emitter.emit_head()),
             Job::Items(c) => format(emitter.emit_items(c)),
