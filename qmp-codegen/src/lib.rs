@@ -76,7 +76,7 @@
 //! # Names
 //!
 //! One rule for every Rust name, applied once, before any code is written
-//! (`plan.rs`):
+//! (`plan.rs`, and for members and variants `lower.rs`):
 //!
 //! 1. a QAPI type keeps its name in `UpperCamelCase` (`BlockdevBackup`);
 //!    one that would shadow a name the generated code uses (`String`,
@@ -114,7 +114,22 @@
 //! for QEMU 10.0.2 with every module, a quarter of what writing every impl
 //! out took), and quick both to generate and to compile.
 //!
-//! Generation builds the syntax trees of the plain declarations directly,
+//! # How it is generated
+//!
+//! Three steps, each its own module: **naming** (`plan.rs`: which
+//! definitions become items, their names by the rule above, which members
+//! need a `Box`, and the carriers, objects that are no item of their own:
+//! a union's inline base, a legacy simple union's `data` wrapper, the empty
+//! object, recognised by their place in the schema); **lowering**
+//! (`lower.rs`: one pass from the QAPI model and the plan to the bindings
+//! model of `model.rs`, where every Rust item is decided once and stored as
+//! plain data: name, kind, fields with wire name, type, optionality,
+//! docs, derives and attributes); **emission** (`emit.rs`: the bindings
+//! model to tokens, with no naming or shape decision left). The bindings
+//! model has a readable text form, pinned by snapshot tests next to those
+//! of the generated code.
+//!
+//! Emission builds the syntax trees of the plain declarations directly,
 //! writes the other items with `quote!` and parses them with `syn`, and
 //! formats everything with `prettyplease`; chunks of definitions, the big
 //! enums and the JSON Schema document are done on all cores.

@@ -22,7 +22,7 @@ use crate::model::{
     Struct, TypeRef, UnionBranch,
 };
 use crate::names;
-use crate::plan::{Payload, Plan, Use, is_carrier, is_masked, render_cond, wrapped_type};
+use crate::plan::{Payload, Plan, Use, is_masked, render_cond};
 
 /// The lowering pass (and the JSON Schema document, see `jsonschema.rs`).
 pub(crate) struct Lowerer<'m> {
@@ -133,13 +133,15 @@ impl<'m> Lowerer<'m> {
                 },
             },
             Some(Entity::Array(a)) => TypeRef::Vec(Box::new(self.ty(&a.element))),
-            Some(Entity::Object(_)) if name == "q_empty" => TypeRef::rt("Empty"),
+            Some(Entity::Object(_)) if self.plan.carriers.is_empty_object(name) => {
+                TypeRef::rt("Empty")
+            }
             _ => TypeRef::named(&self.rust_name(name)),
         }
     }
 
     fn needs_box(&self, container: &str, ty: &str) -> bool {
-        self.plan.needs_box(self.model, container, ty)
+        self.plan.needs_box(container, ty)
     }
 
     /// Whether a QAPI type is a JSON string in Rust (`String`).
@@ -204,7 +206,7 @@ impl<'m> Lowerer<'m> {
             _ if owner.is_some() => owner?,
             Some(Entity::Enum(e)) => &e.common,
             Some(Entity::Alternate(a)) => &a.common,
-            Some(Entity::Object(o)) if !is_carrier(self.model, name) => &o.common,
+            Some(Entity::Object(o)) if !self.plan.carriers.contains(name) => &o.common,
             _ => return None,
         };
         Some(
@@ -218,14 +220,14 @@ impl<'m> Lowerer<'m> {
 
     /// A QAPI type in words, linking the generated types.
     fn type_words(&self, name: &str) -> String {
-        if let Some(inner) = wrapped_type(self.model, name) {
+        if let Some(inner) = self.plan.carriers.wrapped(name) {
             return self.type_words(inner);
         }
         match self.model.get(name) {
             Some(Entity::Array(a)) => format!("a list of {}", self.type_words(&a.element)),
             Some(Entity::Builtin(b)) if b.common.name == "any" => "any JSON value".to_owned(),
             Some(Entity::Builtin(b)) => format!("`{}`", b.common.name),
-            Some(Entity::Object(_)) if name == "q_empty" => {
+            Some(Entity::Object(_)) if self.plan.carriers.is_empty_object(name) => {
                 "an empty object ([`Empty`](rt::Empty))".to_owned()
             }
             _ => self.type_ref(name).unwrap_or_else(|| format!("`{name}`")),
@@ -472,7 +474,7 @@ impl<'m> Lowerer<'m> {
                             | Entity::Command(_)
                             | Entity::Event(_) => true,
                             Entity::Object(_) => {
-                                !is_carrier(self.model, &c.name)
+                                !self.plan.carriers.contains(&c.name)
                                     && !self.plan.owned_args.contains(&c.name)
                             }
                             _ => false,
@@ -859,7 +861,7 @@ impl<'m> Lowerer<'m> {
                         .iter()
                         .find(|v| v.name == m.name)
                         .map(|v| v.ty.clone())
-                        .filter(|t| t != "q_empty");
+                        .filter(|t| !self.plan.carriers.is_empty_object(t));
                     (m.name.clone(), ty)
                 })
                 .collect(),
@@ -869,7 +871,7 @@ impl<'m> Lowerer<'m> {
                 .map(|v| {
                     (
                         v.name.clone(),
-                        Some(v.ty.clone()).filter(|t| t != "q_empty"),
+                        Some(v.ty.clone()).filter(|t| !self.plan.carriers.is_empty_object(t)),
                     )
                 })
                 .collect(),
@@ -881,7 +883,7 @@ impl<'m> Lowerer<'m> {
             .map(|((wire, ty), vn)| {
                 let (what, data) = match ty {
                     None => ("no further members".to_owned(), BranchData::Empty),
-                    Some(t) => match wrapped_type(self.model, t) {
+                    Some(t) => match self.plan.carriers.wrapped(t) {
                         // Legacy simple union: {"type": ..., "data": ...}.
                         Some(inner) => (
                             format!("its `data`: {}", self.type_words(inner)),
