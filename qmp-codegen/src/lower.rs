@@ -623,8 +623,8 @@ impl<'m> Lowerer<'m> {
         }
     }
 
-    /// A struct (also the struct of an inline command/event payload):
-    /// the item attributes and the struct.
+    /// A struct (also the struct of an inline command/event payload), the
+    /// item's kind made by `kind`.
     fn lower_struct(
         &self,
         o: &Object,
@@ -632,7 +632,8 @@ impl<'m> Lowerer<'m> {
         doc_common: &Common,
         extra_doc: &[String],
         open: bool,
-    ) -> (Item, Struct) {
+        kind: impl FnOnce(Struct) -> ItemKind,
+    ) -> Item {
         let name = self.rust_name(&o.common.name);
         let members: Vec<&Member> = o.members.iter().collect();
         let input = self.plan.inputs.contains(&o.common.name);
@@ -652,14 +653,10 @@ impl<'m> Lowerer<'m> {
         }
         wire.retain(|w| !is_masked(w));
         let ctor = Self::ctor(&name, &fields, false, input);
-        let item = Item {
+        Item {
             aliases: aliases(wire, &name),
             wire_name: doc_common.name.clone(),
-            kind: ItemKind::Struct(Struct {
-                fields: Vec::new(),
-                open,
-                ctor: ctor.clone(),
-            }),
+            kind: kind(Struct { fields, open, ctor }),
             docs: self.def_doc(doc_common, what, extra_doc),
             derives: if all_optional {
                 vec!["Debug", "Clone", "PartialEq", "Default"]
@@ -672,8 +669,7 @@ impl<'m> Lowerer<'m> {
             cfg: self.cfg(doc_common),
             meta: Some(Self::meta(doc_common, None)),
             rust_name: name,
-        };
-        (item, Struct { fields, open, ctor })
+        }
     }
 
     fn object_item(&self, o: &Object) -> Item {
@@ -705,12 +701,12 @@ impl<'m> Lowerer<'m> {
                 }
                 None => Vec::new(),
             };
-        let (mut item, s) = self.lower_struct(o, "struct", &o.common, &extra, false);
-        item.kind = ItemKind::Struct(s);
-        item
+        self.lower_struct(o, "struct", &o.common, &extra, false, ItemKind::Struct)
     }
 
-    /// The type of a command or event: item attributes and payload.
+    /// The item of a command or event with its type, the item's kind
+    /// made by `kind`.
+    #[allow(clippy::too_many_arguments)]
     fn payload(
         &self,
         c: &Common,
@@ -719,13 +715,15 @@ impl<'m> Lowerer<'m> {
         what: &str,
         extra: &[String],
         open: bool,
-    ) -> (Item, m::Payload) {
+        kind: impl FnOnce(m::Payload) -> ItemKind,
+    ) -> Item {
         let (derives, p) = match payload {
             Payload::Inline(arg) => {
                 if let Some(o) = self.model.object(arg) {
-                    let (mut item, s) = self.lower_struct(o, what, c, extra, open);
+                    let mut item =
+                        self.lower_struct(o, what, c, extra, open, |s| kind(m::Payload::Struct(s)));
                     item.rust_name = name.to_owned();
-                    return (item, m::Payload::Struct(s));
+                    return item;
                 }
                 // Not reached: inline payloads are objects.
                 (vec!["Debug", "Clone", "PartialEq"], m::Payload::Unit)
@@ -747,12 +745,10 @@ impl<'m> Lowerer<'m> {
                 m::Payload::Unit,
             ),
         };
-        let item = Item {
+        Item {
             rust_name: name.to_owned(),
             wire_name: c.name.clone(),
-            kind: ItemKind::Event {
-                payload: m::Payload::Unit,
-            },
+            kind: kind(p),
             docs: self.def_doc(c, what, extra),
             derives,
             non_exhaustive: false,
@@ -761,8 +757,7 @@ impl<'m> Lowerer<'m> {
             attrs: Vec::new(),
             cfg: self.cfg(c),
             meta: Some(Self::meta(c, None)),
-        };
-        (item, p)
+        }
     }
 
     fn returns(&self, c: &Command) -> TypeRef {
@@ -801,20 +796,27 @@ impl<'m> Lowerer<'m> {
         }
         let extra = self.command_doc_lines(c);
         let payload = &self.plan.payloads[&c.common.name];
-        let (mut item, p) = self.payload(&c.common, &name, payload, "command", &extra, !c.generate);
-        item.kind = ItemKind::Command {
-            payload: Some(p),
-            command,
-        };
-        item
+        self.payload(
+            &c.common,
+            &name,
+            payload,
+            "command",
+            &extra,
+            !c.generate,
+            |p| ItemKind::Command {
+                payload: Some(p),
+                command,
+            },
+        )
     }
 
     fn event_item(&self, e: &Event) -> Item {
         let name = self.plan.events[&e.common.name].0.clone();
         let payload = &self.plan.payloads[&e.common.name];
         let extra = vec![format!("The data of QMP event `{}`.", e.common.name)];
-        let (mut item, p) = self.payload(&e.common, &name, payload, "event", &extra, false);
-        item.kind = ItemKind::Event { payload: p };
+        let mut item = self.payload(&e.common, &name, payload, "event", &extra, false, |p| {
+            ItemKind::Event { payload: p }
+        });
         item.meta = Some(Self::meta(&e.common, Some(&e.common.name)));
         item
     }
