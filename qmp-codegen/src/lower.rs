@@ -1109,7 +1109,7 @@ mod tests {
     use qmp_schema::{Level, ParseOptions};
 
     /// The model of a schema (read from a temporary file), as text.
-    fn model_text(tag: &str, schema: &str, opts: ParseOptions) -> String {
+    fn model_text(tag: &str, schema: &str, opts: ParseOptions, attr_on: Option<&str>) -> String {
         let dir =
             std::env::temp_dir().join(format!("qmp-codegen-model-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -1118,8 +1118,10 @@ mod tests {
         let mut b = crate::Builder::new();
         b.schema(&path)
             .parse_options(opts)
-            .unstable_feature(Some("unstable"))
-            .type_attribute(".", "#[derive(Default)]");
+            .unstable_feature(Some("unstable"));
+        if let Some(t) = attr_on {
+            b.type_attribute(t, "#[derive(Eq)]");
+        }
         let (text, _, _) = b.lowered(|_, bindings| Ok(bindings.to_string())).unwrap();
         std::fs::remove_dir_all(&dir).ok();
         text
@@ -1155,7 +1157,12 @@ mod tests {
 
     #[test]
     fn model_of_every_kind() {
-        insta::assert_snapshot!(model_text("kinds", SCHEMA, ParseOptions::default()));
+        insta::assert_snapshot!(model_text(
+            "kinds",
+            SCHEMA,
+            ParseOptions::default(),
+            Some("Info")
+        ));
     }
 
     #[test]
@@ -1165,6 +1172,7 @@ mod tests {
             "{ 'struct': 'Inner', 'data': { 'x': 'int' } }\n\
              { 'union': 'Simple', 'data': { 'inner': 'Inner', 'text': 'str' } }\n",
             ParseOptions::with_level(Level::new(5, 1)),
+            None,
         ));
     }
 }
