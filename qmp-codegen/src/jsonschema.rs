@@ -10,10 +10,10 @@
 use qmp_schema::model::{Entity, Member};
 use serde_json::{Map, Value, json};
 
-use crate::emit::Emitter;
-use crate::plan::{Payload, is_carrier, wrapped_type};
+use crate::lower::Lowerer;
+use crate::plan::Payload;
 
-impl Emitter<'_> {
+impl Lowerer<'_> {
     fn type_schema(&self, name: &str) -> Value {
         match self.model.get(name) {
             Some(Entity::Builtin(b)) => {
@@ -125,11 +125,11 @@ impl Emitter<'_> {
                                 ),
                                 ("required", Value::Array(vec![vs.tag.clone().into()])),
                             ]);
-                            if let Some(w) = wrapped_type(self.model, &v.ty) {
+                            if let Some(w) = self.plan.carriers.wrapped(&v.ty) {
                                 b["properties"]["data"] = self.type_schema(w);
                                 b["required"] =
                                     Value::Array(vec![vs.tag.clone().into(), "data".into()]);
-                            } else if !is_carrier(self.model, &v.ty) {
+                            } else if !self.plan.carriers.contains(&v.ty) {
                                 b["allOf"] = Value::Array(vec![self.type_schema(&v.ty)]);
                             }
                             b

@@ -76,7 +76,7 @@
 //! # Names
 //!
 //! One rule for every Rust name, applied once, before any code is written
-//! (`plan.rs`):
+//! (`plan.rs`, and for members and variants `lower.rs`):
 //!
 //! 1. a QAPI type keeps its name in `UpperCamelCase` (`BlockdevBackup`);
 //!    one that would shadow a name the generated code uses (`String`,
@@ -114,7 +114,22 @@
 //! for QEMU 10.0.2 with every module, a quarter of what writing every impl
 //! out took), and quick both to generate and to compile.
 //!
-//! Generation builds the syntax trees of the plain declarations directly,
+//! # How it is generated
+//!
+//! Three steps, each its own module: **naming** (`plan.rs`: which
+//! definitions become items, their names by the rule above, which members
+//! need a `Box`, and the carriers, objects that are no item of their own:
+//! a union's inline base, a legacy simple union's `data` wrapper, the empty
+//! object, recognised by their place in the schema); **lowering**
+//! (`lower.rs`: one pass from the QAPI model and the plan to the bindings
+//! model of `model.rs`, where every Rust item is decided once and stored as
+//! plain data: name, kind, fields with wire name, type, optionality,
+//! docs, derives and attributes); **emission** (`emit.rs`: the bindings
+//! model to tokens, with no naming or shape decision left). The bindings
+//! model has a readable text form, pinned by snapshot tests next to those
+//! of the generated code.
+//!
+//! Emission builds the syntax trees of the plain declarations directly,
 //! writes the other items with `quote!` and parses them with `syn`, and
 //! formats everything with `prettyplease`; chunks of definitions, the big
 //! enums and the JSON Schema document are done on all cores.
@@ -124,6 +139,8 @@
 mod docs;
 mod emit;
 mod jsonschema;
+mod lower;
+mod model;
 pub mod names;
 mod plan;
 mod syntax;
@@ -564,8 +581,13 @@ impl Builder {
         Ok((model, inputs))
     }
 
-    /// Generates the code without writing anything.
-    pub fn generate_output(&mut self) -> Result<Output, Error> {
+    /// Loads the schema, names its items (the plan) and lowers it to the
+    /// bindings model; `f` gets the lowering pass (for the JSON Schema
+    /// document) and the model.
+    fn lowered<T>(
+        &mut self,
+        f: impl FnOnce(&lower::Lowerer<'_>, &model::Bindings) -> Result<T, Error>,
+    ) -> Result<(T, Vec<PathBuf>, Option<Recovery>), Error> {
         let (model, inputs, recovery) = self.load()?;
         let attrs = self.parsed_attrs()?;
         if let Some((path, attr)) = self
@@ -590,18 +612,24 @@ impl Builder {
             },
         );
         let schema_file = format!("{}.schema.json", self.opts.file_stem);
-        let emitter = emit::Emitter {
-            model: &model,
-            plan,
-            opts: &self.opts,
-            attrs: &attrs,
-            schema_file,
-        };
         syn::parse_str::<syn::Path>(&self.opts.runtime_path).map_err(|e| Error::RuntimePath {
             path: self.opts.runtime_path.clone(),
             message: e.to_string(),
         })?;
-        let (body, json_schema) = render_parallel(&emitter)?;
+        let lowerer = lower::Lowerer {
+            model: &model,
+            plan: &plan,
+            opts: &self.opts,
+            attrs: &attrs,
+        };
+        let bindings = lowerer.lower(schema_file);
+        Ok((f(&lowerer, &bindings)?, inputs, recovery))
+    }
+
+    /// Generates the code without writing anything.
+    pub fn generate_output(&mut self) -> Result<Output, Error> {
+        let ((body, json_schema), inputs, recovery) = self
+            .lowered(|lowerer, bindings| render_parallel(lowerer, &emit::Emitter { bindings }))?;
         let source = inputs
             .first()
             .map(|p| p.display().to_string())
@@ -678,7 +706,10 @@ fn optional_conditions(model: &mut Model) {
 /// then chunks of definitions), each done on whichever thread takes it; the
 /// formatted parts are joined in order, so the result does not depend on the
 /// thread count.
-fn render_parallel(emitter: &emit::Emitter<'_>) -> Result<(String, String), Error> {
+fn render_parallel(
+    lowerer: &lower::Lowerer<'_>,
+    emitter: &emit::Emitter<'_>,
+) -> Result<(String, String), Error> {
     /// Formats a parsed or built file (doc blocks split into `///` lines).
     fn format(file: syn::Result<syn::File>) -> Result<String, Error> {
         let mut file = file.map_err(|e| Error::Syntax(e.to_string()))?;
@@ -688,10 +719,10 @@ fn render_parallel(emitter: &emit::Emitter<'_>) -> Result<(String, String), Erro
     enum Job<'a> {
         JsonSchema,
         Head,
-        Items(&'a [&'a Entity]),
+        Items(&'a [model::Item]),
         Tail(emit::Tail),
     }
-    let entities = emitter.item_entities();
+    let entities = emitter.items();
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, 8);
@@ -704,7 +735,7 @@ fn render_parallel(emitter: &emit::Emitter<'_>) -> Result<(String, String), Erro
     order.sort_by_key(|&i| !matches!(jobs[i], Job::Tail(_) | Job::JsonSchema));
     let run = |job: &Job<'_>| -> Result<String, Error> {
         match job {
-            Job::JsonSchema => serde_json::to_string(&emitter.json_schema_document())
+            Job::JsonSchema => serde_json::to_string(&lowerer.json_schema_document())
                 .map_err(|e| Error::Syntax(e.to_string())),
             Job::Head => format(emitter.emit_head()),
             Job::Items(c) => format(emitter.emit_items(c)),

@@ -63,6 +63,8 @@ pub struct Plan {
     /// `BlockdevBackup`) has no type of its own; the argument type
     /// implements `Command`.
     pub arg_commands: HashMap<String, String>,
+    /// The objects that are not items of their own.
+    pub carriers: Carriers,
     /// QAPI type name → where it is used (in definition order), for the
     /// docs: which commands return or take it, which events carry it,
     /// which types hold it.
@@ -87,30 +89,79 @@ pub enum Use {
     Branch(String, String),
 }
 
-/// Whether this object is only a carrier that never becomes an item of its
-/// own: union bases (inlined), simple-union wrappers (the variant holds the
-/// wrapped type) and the empty branch type.
-pub fn is_carrier(model: &Model, name: &str) -> bool {
-    if name == "q_empty" {
-        return true;
-    }
-    match model.get(name) {
-        Some(Entity::Object(o)) if o.common.implicit => {
-            name.ends_with("-base") || name.ends_with("-wrapper")
-        }
-        _ => false,
-    }
+/// An object that never becomes an item of its own, recognised once by
+/// its place in the schema (not by its name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Carrier {
+    /// The empty object (the type of union branches without members):
+    /// `rt::Empty`, or a branch without data.
+    Empty,
+    /// A union's inline base: its members are the union's.
+    Base,
+    /// A legacy simple union's branch wrapper, whose one member `data` has
+    /// this type: the branch holds the wrapped type.
+    Wrapper(String),
 }
 
-/// The type wrapped by a simple-union wrapper object (its `data` member).
-pub fn wrapped_type<'m>(model: &'m Model, name: &str) -> Option<&'m str> {
-    match model.get(name) {
-        Some(Entity::Object(o)) if o.common.implicit && name.ends_with("-wrapper") => o
-            .members
-            .iter()
-            .find(|m| m.name == "data")
-            .map(|m| m.ty.as_str()),
-        _ => None,
+/// The carriers of a model, by QAPI name.
+#[derive(Debug, Default)]
+pub struct Carriers(HashMap<String, Carrier>);
+
+impl Carriers {
+    /// Finds the carriers: the implicit object without members, the
+    /// implicit base objects of unions, and the implicit branch objects
+    /// of legacy simple unions (one member `data`).
+    pub fn find(model: &Model) -> Self {
+        let implicit = |name: &str| match model.get(name) {
+            Some(Entity::Object(o)) if o.common.implicit => Some(o),
+            _ => None,
+        };
+        let mut map = HashMap::new();
+        for e in &model.entities {
+            let Entity::Object(o) = e else { continue };
+            if o.common.implicit
+                && o.members.is_empty()
+                && o.local_members.is_empty()
+                && o.base.is_none()
+                && o.variants.is_none()
+            {
+                map.insert(o.common.name.clone(), Carrier::Empty);
+            }
+            let Some(vs) = &o.variants else { continue };
+            if let Some(b) = o.base.as_deref().filter(|b| implicit(b).is_some()) {
+                map.insert(b.to_owned(), Carrier::Base);
+            }
+            if !o.simple_union {
+                continue;
+            }
+            for v in &vs.variants {
+                if let Some(w) = implicit(&v.ty)
+                    && let [data] = w.members.as_slice()
+                    && data.name == "data"
+                {
+                    map.insert(v.ty.clone(), Carrier::Wrapper(data.ty.clone()));
+                }
+            }
+        }
+        Carriers(map)
+    }
+
+    /// Whether `name` is a carrier.
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// Whether `name` is the empty object.
+    pub fn is_empty_object(&self, name: &str) -> bool {
+        self.0.get(name) == Some(&Carrier::Empty)
+    }
+
+    /// The type wrapped by a simple-union wrapper object (its `data` member).
+    pub fn wrapped(&self, name: &str) -> Option<&str> {
+        match self.0.get(name) {
+            Some(Carrier::Wrapper(t)) => Some(t),
+            _ => None,
+        }
     }
 }
 
@@ -153,11 +204,11 @@ pub fn refs(model: &Model, name: &str) -> Vec<String> {
 
 /// Type names a type contains inline (not behind a `Vec`): the edges that
 /// can make a Rust type infinitely sized.
-fn inline_refs(model: &Model, name: &str) -> Vec<String> {
+fn inline_refs(model: &Model, carriers: &Carriers, name: &str) -> Vec<String> {
     match model.get(name) {
         Some(Entity::Object(_)) | Some(Entity::Alternate(_)) => refs(model, name)
             .into_iter()
-            .map(|t| match wrapped_type(model, &t) {
+            .map(|t| match carriers.wrapped(&t) {
                 Some(w) => w.to_owned(),
                 None => t,
             })
@@ -170,7 +221,10 @@ fn inline_refs(model: &Model, name: &str) -> Vec<String> {
 impl Plan {
     /// Builds the plan for a model and a keep-selection (`None`: keep all).
     pub fn new(model: &Model, keep: Option<KeepFn<'_>>) -> Plan {
-        let mut plan = Plan::default();
+        let mut plan = Plan {
+            carriers: Carriers::find(model),
+            ..Plan::default()
+        };
         plan.select(model, keep);
 
         // Payloads of commands and events, and which implicit objects they own.
@@ -206,7 +260,7 @@ impl Plan {
             }
             let emitted = match e {
                 Entity::Enum(_) | Entity::Alternate(_) => true,
-                Entity::Object(_) => !is_carrier(model, &c.name) && !ownable(&c.name),
+                Entity::Object(_) => !plan.carriers.contains(&c.name) && !ownable(&c.name),
                 _ => false,
             };
             if !emitted {
@@ -301,7 +355,7 @@ impl Plan {
         while let Some(t) = todo.pop() {
             if self.inputs.insert(t.clone()) {
                 todo.extend(refs(model, &t));
-                if let Some(w) = wrapped_type(model, &t) {
+                if let Some(w) = self.carriers.wrapped(&t) {
                     todo.push(w.to_owned());
                 }
             }
@@ -315,7 +369,7 @@ impl Plan {
             while let Some(Entity::Array(a)) = model.get(t) {
                 t = &a.element;
             }
-            wrapped_type(model, t).unwrap_or(t).to_owned()
+            self.carriers.wrapped(t).unwrap_or(t).to_owned()
         };
         let mut add = |t: &str, u: Use| {
             let list = self.used_by.entry(element(t)).or_default();
@@ -376,7 +430,7 @@ impl Plan {
                         todo.push(r);
                     }
                 }
-                if let Some(w) = wrapped_type(model, &n) {
+                if let Some(w) = self.carriers.wrapped(&n) {
                     todo.push(w.to_owned());
                 }
             }
@@ -485,7 +539,7 @@ impl Plan {
         let edges: Vec<Vec<usize>> = nodes
             .iter()
             .map(|n| {
-                inline_refs(model, n)
+                inline_refs(model, &self.carriers, n)
                     .iter()
                     .filter_map(|t| index_of.get(t.as_str()).copied())
                     .collect()
@@ -511,8 +565,8 @@ impl Plan {
     }
 
     /// Whether a member of type `ty` inside `container` needs a `Box`.
-    pub fn needs_box(&self, model: &Model, container: &str, ty: &str) -> bool {
-        let ty = wrapped_type(model, ty).unwrap_or(ty);
+    pub fn needs_box(&self, container: &str, ty: &str) -> bool {
+        let ty = self.carriers.wrapped(ty).unwrap_or(ty);
         self.boxed.contains(&(container.to_owned(), ty.to_owned()))
     }
 }
