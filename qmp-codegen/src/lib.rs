@@ -109,10 +109,13 @@
 //! `rt::impl_enum!` (an enum's wire names), `rt::impl_json!` (the `serde`
 //! and `schemars` impls), `rt::impl_meta!` (`SINCE`/`FEATURES`/
 //! `CONDITION`), `rt::impl_requests!` and `rt::impl_events!` (the
-//! `Request`/`Response` and `Event` enums). Unions and alternates keep
-//! hand-written decoders. This keeps the generated file small (about 1.1 MB
-//! for QEMU 10.0.2 with every module, a quarter of what writing every impl
-//! out took), and quick both to generate and to compile.
+//! `Request`/`Response` and `Event` enums). The `serde` impls they expand
+//! to stream straight from the deserializer; a union's visitor, which
+//! differs per union, is written out, and an alternate decodes through a
+//! `Value` (its branch depends on the JSON type). This keeps the generated
+//! file small and quick both to generate and to compile (`bench/compile-cost.sh`:
+//! a clean debug build of the default bindings takes 0.57x the time of
+//! the crate `qapi-qmp`, which derives; all features 0.96x).
 //!
 //! # How it is generated
 //!
