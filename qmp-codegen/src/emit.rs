@@ -460,16 +460,16 @@ fn emit_union(item: &Item, u: &Union) -> TokenStream {
                 let ity = ty(t);
                 vdecl.push(quote!(#vdoc #v(#ity)));
                 vdecode.push(quote!(#w => #branch_name::#v(__qmp_rest.data()?)));
-                vencode.push(quote!(#branch_name::#v(data) => rt::put(map, "data", data)));
+                vencode.push(quote!(#branch_name::#v(data) => { rt::put(map, "data", data); }));
             }
             BranchData::Members { ty: t, boxed } => {
                 let ity = ty(&t.clone().boxed_if(*boxed));
                 vdecl.push(quote!(#vdoc #v(#ity)));
                 vdecode.push(quote!(#w => #branch_name::#v(__qmp_rest.branch()?)));
                 vencode.push(if *boxed {
-                    quote!(#branch_name::#v(data) => rt::ObjectType::to_members(&**data, map))
+                    quote!(#branch_name::#v(data) => { rt::ObjectType::to_members(&**data, map); })
                 } else {
-                    quote!(#branch_name::#v(data) => rt::ObjectType::to_members(data, map))
+                    quote!(#branch_name::#v(data) => { rt::ObjectType::to_members(data, map); })
                 });
             }
         }
@@ -522,6 +522,7 @@ fn emit_union(item: &Item, u: &Union) -> TokenStream {
         impl #branch_name {
             /// The discriminator value on the wire.
             #[inline]
+            #[must_use]
             pub fn as_str(&self) -> &str {
                 match self {
                     #(#vstr,)*
@@ -566,7 +567,7 @@ fn emit_union(item: &Item, u: &Union) -> TokenStream {
                 rt::put(map, #tag_wire, self.#tag_id.as_str());
                 match &self.#tag_id {
                     #(#vencode,)*
-                    #branch_name::Unknown { members, .. } => rt::put_rest(map, members),
+                    #branch_name::Unknown { members, .. } => { rt::put_rest(map, members); }
                 }
             }
         }

@@ -1058,7 +1058,10 @@ impl<'m> Lowerer<'m> {
                 has_args: *payload != Payload::None,
                 method: ClientMethod {
                     aliases: aliases([c.common.name.as_str()], &method),
-                    docs: format!("Runs `{}`: see [`{tn}`].", c.common.name),
+                    docs: format!(
+                        "Runs `{}`: see [`{tn}`].\n\n# Errors\n\nThe client's error: QEMU's error reply, or a transport or decoding failure.",
+                        c.common.name
+                    ),
                     allow_deprecated: c.common.is_deprecated(),
                     name: method,
                     arguments,

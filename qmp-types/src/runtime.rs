@@ -1604,6 +1604,11 @@ macro_rules! __qmp_impl_requests {
             }
             /// Decodes the `return` value of a successful reply to this
             /// request.
+            ///
+            /// # Errors
+            ///
+            /// When the value does not have the command's return type (the
+            /// error names the JSON path of the offending value).
             #[inline]
             pub fn decode_return(
                 &self,
