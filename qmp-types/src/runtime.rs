@@ -119,10 +119,10 @@ pub trait ClientBlocking {
 //
 // A flat union's discriminator may come after other members (QEMU's
 // `query-qmp-schema` sends `name` and `members` before `meta-type`). The
-// members seen before it are kept as raw JSON text borrowed from the input
-// ([`Buffered`]; a `Value` when the deserializer cannot lend its input), and
-// replayed, followed by the rest of the object read live, into the branch
-// selected by the discriminator ([`UnionRest`]).
+// members seen before it are recorded as the deserializer reads them, as
+// tokens whose strings stay borrowed from the input ([`Buffered`]: the text
+// is parsed once), and replayed, followed by the rest of the object read
+// live, into the branch selected by the discriminator ([`UnionRest`]).
 //
 // Alternates decode through a `Value` ([`FromValue`]): their branch is
 // chosen by the JSON type of the value, and they are rare.
@@ -485,19 +485,486 @@ pub fn keep<'de, A: MapAccess<'de>>(
     Ok(())
 }
 
-/// The name serde_json's deserializers recognise to lend a value's raw
-/// text (what `serde_json::value::RawValue` asks for).
-const RAW_TOKEN: &str = "$serde_json::private::RawValue";
-
-/// A member value kept aside while its union's discriminator is not known:
-/// its JSON text borrowed from the input, or (when the deserializer cannot
-/// lend it) the value itself.
+/// One token of a member value read aside ([`Buffered`]): what the
+/// deserializer gave the visitor, in order. Strings stay borrowed from the
+/// input when the deserializer lends them.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Buffered<'de> {
-    /// The raw JSON text of the value.
-    Raw(&'de str),
-    /// The value.
-    Value(Value),
+enum Token<'de> {
+    Null,
+    Bool(bool),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Str(Cow<'de, str>),
+    /// An array of `len` elements; its tokens end (with its [`Token::End`])
+    /// before index `end`.
+    Seq {
+        len: usize,
+        end: usize,
+    },
+    /// An object of `len` members (key, value, key, value...).
+    Map {
+        len: usize,
+        end: usize,
+    },
+    End,
+}
+
+/// The field name serde_json gives a number under its
+/// `arbitrary_precision` feature (an object of this one member, the
+/// number's text).
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// Records one value as [`Token`]s appended to the tape.
+struct Record<'a, 'de>(&'a mut Vec<Token<'de>>);
+
+impl<'de> DeserializeSeed<'de> for Record<'_, 'de> {
+    type Value = ();
+
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Record<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.0.push(Token::Bool(v));
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.0.push(Token::I64(v));
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.0.push(Token::U64(v));
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.0.push(Token::F64(v));
+        Ok(())
+    }
+
+    #[inline]
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
+        self.0.push(Token::Str(Cow::Borrowed(v)));
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.push(Token::Str(Cow::Owned(v.to_owned())));
+        Ok(())
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
+        self.0.push(Token::Str(Cow::Owned(v)));
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.push(Token::Null);
+        Ok(())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.0.push(Token::Null);
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let at = self.0.len();
+        self.0.push(Token::Seq { len: 0, end: 0 });
+        let mut len = 0;
+        while seq.next_element_seed(Record(self.0))?.is_some() {
+            len += 1;
+        }
+        self.0.push(Token::End);
+        self.0[at] = Token::Seq {
+            len,
+            end: self.0.len(),
+        };
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let at = self.0.len();
+        self.0.push(Token::Map { len: 0, end: 0 });
+        let mut len = 0;
+        while map.next_key_seed(Record(self.0))?.is_some() {
+            map.next_value_seed(Record(self.0))?;
+            len += 1;
+        }
+        // serde_json's `arbitrary_precision` number: record the number.
+        if len == 1
+            && let [Token::Str(k), Token::Str(n)] = &self.0[at + 1..]
+            && k == NUMBER_TOKEN
+        {
+            let number = if let Ok(v) = n.parse() {
+                Token::U64(v)
+            } else if let Ok(v) = n.parse() {
+                Token::I64(v)
+            } else {
+                Token::F64(n.parse().map_err(de::Error::custom)?)
+            };
+            self.0.truncate(at);
+            self.0.push(number);
+            return Ok(());
+        }
+        self.0.push(Token::End);
+        self.0[at] = Token::Map {
+            len,
+            end: self.0.len(),
+        };
+        Ok(())
+    }
+}
+
+/// The index just past the value whose first token is at `at`.
+#[inline]
+fn skip_value(tokens: &[Token<'_>], at: usize) -> usize {
+    match tokens.get(at) {
+        Some(Token::Seq { end, .. } | Token::Map { end, .. }) => *end,
+        Some(_) => at + 1,
+        None => at,
+    }
+}
+
+/// Replays recorded tokens into a visitor, as the deserializer that read
+/// them would have.
+struct Replay<'t, 'de> {
+    tokens: &'t [Token<'de>],
+    pos: usize,
+}
+
+impl<'de> Replay<'_, 'de> {
+    fn next(&mut self) -> Result<&Token<'de>, serde_json::Error> {
+        let t = self
+            .tokens
+            .get(self.pos)
+            .ok_or_else(|| de::Error::custom("EOF while parsing a value"))?;
+        self.pos += 1;
+        Ok(t)
+    }
+}
+
+impl<'de> Deserializer<'de> for &mut Replay<'_, 'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.next()? {
+            Token::Null => visitor.visit_unit(),
+            Token::Bool(v) => visitor.visit_bool(*v),
+            Token::U64(v) => visitor.visit_u64(*v),
+            Token::I64(v) => visitor.visit_i64(*v),
+            Token::F64(v) => visitor.visit_f64(*v),
+            Token::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
+            Token::Str(Cow::Owned(s)) => visitor.visit_str(s),
+            &Token::Seq { len, end } => {
+                let v = visitor.visit_seq(ReplaySeq {
+                    de: &mut *self,
+                    left: len,
+                })?;
+                self.finish(end)?;
+                Ok(v)
+            }
+            &Token::Map { len, end } => {
+                let v = visitor.visit_map(ReplayMap {
+                    de: &mut *self,
+                    left: len,
+                })?;
+                self.finish(end)?;
+                Ok(v)
+            }
+            Token::End => Err(de::Error::custom("expected value")),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        if let Some(Token::Null) = self.tokens.get(self.pos) {
+            self.pos += 1;
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self.tokens.get(self.pos) {
+            Some(Token::Str(_)) => visitor.visit_enum(ReplayEnum {
+                de: self,
+                end: None,
+            }),
+            Some(&Token::Map { len: 1, end }) => {
+                self.pos += 1;
+                visitor.visit_enum(ReplayEnum {
+                    de: self,
+                    end: Some(end),
+                })
+            }
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.pos = skip_value(self.tokens, self.pos);
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
+        identifier
+    }
+}
+
+impl Replay<'_, '_> {
+    /// After a visitor read an array or object: its end must be next (as
+    /// serde_json, a visitor that leaves elements unread is an error).
+    fn finish(&mut self, end: usize) -> Result<(), serde_json::Error> {
+        if self.pos + 1 == end && matches!(self.tokens.get(self.pos), Some(Token::End)) {
+            self.pos = end;
+            Ok(())
+        } else {
+            Err(de::Error::custom("trailing characters"))
+        }
+    }
+}
+
+struct ReplaySeq<'r, 't, 'de> {
+    de: &'r mut Replay<'t, 'de>,
+    left: usize,
+}
+
+impl<'de> de::SeqAccess<'de> for ReplaySeq<'_, '_, 'de> {
+    type Error = serde_json::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Self::Error> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+struct ReplayMap<'r, 't, 'de> {
+    de: &'r mut Replay<'t, 'de>,
+    left: usize,
+}
+
+impl<'de> MapAccess<'de> for ReplayMap<'_, '_, 'de> {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        seed.deserialize(&mut *self.de)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+/// An enum value: a string (unit variant) or an object of one member
+/// (`end`: the index past it).
+struct ReplayEnum<'r, 't, 'de> {
+    de: &'r mut Replay<'t, 'de>,
+    end: Option<usize>,
+}
+
+impl<'de> de::EnumAccess<'de> for ReplayEnum<'_, '_, 'de> {
+    type Error = serde_json::Error;
+    type Variant = Self;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self), Self::Error> {
+        let v = seed.deserialize(&mut *self.de)?;
+        Ok((v, self))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for ReplayEnum<'_, '_, 'de> {
+    type Error = serde_json::Error;
+
+    fn unit_variant(self) -> Result<(), Self::Error> {
+        match self.end {
+            None => Ok(()),
+            Some(end) => {
+                de::IgnoredAny::deserialize(&mut *self.de)?;
+                self.de.finish(end)
+            }
+        }
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<T::Value, Self::Error> {
+        let Some(end) = self.end else {
+            return Err(de::Error::invalid_type(
+                de::Unexpected::UnitVariant,
+                &"newtype variant",
+            ));
+        };
+        let v = seed.deserialize(&mut *self.de)?;
+        self.de.finish(end)?;
+        Ok(v)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.newtype_variant_seed(VisitorSeed(visitor))
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.newtype_variant_seed(VisitorSeed(visitor))
+    }
+}
+
+/// A visitor as a seed (for the payload of tuple and struct variants).
+struct VisitorSeed<V>(V);
+
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for VisitorSeed<V> {
+    type Value = V::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        deserializer.deserialize_any(self.0)
+    }
+}
+
+/// The JSON path (`[2].b`) of the innermost value read when `upto` tokens
+/// of `tokens` (one recorded value) were consumed: for decode errors in a
+/// value read aside.
+fn token_path(tokens: &[Token<'_>], upto: usize) -> String {
+    enum Frame<'t> {
+        Object {
+            key: Option<&'t str>,
+            want_key: bool,
+        },
+        Array(usize),
+    }
+    let mut stack: Vec<Frame<'_>> = Vec::new();
+    for token in &tokens[..upto.min(tokens.len())] {
+        match stack.last_mut() {
+            Some(Frame::Object { key, want_key }) if *want_key => {
+                if let Token::Str(k) = token {
+                    *key = Some(k);
+                    *want_key = false;
+                    continue;
+                }
+            }
+            Some(Frame::Object { want_key, .. }) => *want_key = !matches!(token, Token::End),
+            Some(Frame::Array(n)) if !matches!(token, Token::End) => *n += 1,
+            _ => {}
+        }
+        match token {
+            Token::Seq { .. } => stack.push(Frame::Array(0)),
+            Token::Map { .. } => stack.push(Frame::Object {
+                key: None,
+                want_key: true,
+            }),
+            Token::End => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    let mut path = String::new();
+    for frame in &stack {
+        match frame {
+            Frame::Object { key: Some(k), .. } => {
+                path.push('.');
+                path.push_str(k);
+            }
+            Frame::Object { key: None, .. } | Frame::Array(0) => {}
+            Frame::Array(n) => path.push_str(&format!("[{}]", n - 1)),
+        }
+    }
+    path
+}
+
+/// Replays the value recorded at `tokens[start..]` with `seed`; errors
+/// name the member `name` and the path inside its value.
+fn replay<'de, S: DeserializeSeed<'de>, E: de::Error>(
+    tokens: &[Token<'de>],
+    start: usize,
+    seed: S,
+    name: &str,
+) -> Result<S::Value, E> {
+    let mut de = Replay { tokens, pos: start };
+    seed.deserialize(&mut de).map_err(|e| {
+        let inner = token_path(&tokens[start..], de.pos - start);
+        E::custom(format_args!("in member `{name}{inner}`: {e}"))
+    })
+}
+
+/// A member value kept aside while the member that says how to read it
+/// (a union's discriminator, an envelope's name) has not come yet: what the
+/// deserializer read, replayed later into the right type. Strings stay
+/// borrowed from the input when the deserializer lends them, so the text
+/// is parsed once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Buffered<'de> {
+    tokens: Vec<Token<'de>>,
 }
 
 impl<'de> Buffered<'de> {
@@ -507,202 +974,29 @@ impl<'de> Buffered<'de> {
         seed: S,
         name: &str,
     ) -> Result<S::Value, E> {
-        let in_member = |e: serde_json::Error, text: Option<&str>| {
-            let mut message = e.to_string();
-            if let Some(i) = message.rfind(" at line ") {
-                message.truncate(i);
-            }
-            // Where in the member's text: the JSON path the tracker of the
-            // enclosing deserializer cannot see (the text was read aside).
-            let inner = match text {
-                Some(text) if e.line() > 0 => {
-                    path_at(text, text_offset(text, e.line(), e.column()))
-                }
-                _ => String::new(),
-            };
-            E::custom(format_args!("in member `{name}{inner}`: {message}"))
-        };
-        match self {
-            Buffered::Raw(text) => {
-                let mut de = serde_json::Deserializer::from_str(text);
-                seed.deserialize(&mut de)
-                    .map_err(|e| in_member(e, Some(text)))
-            }
-            Buffered::Value(v) => seed.deserialize(v).map_err(|e| in_member(e, None)),
-        }
+        replay(&self.tokens, 0, seed, name)
     }
 }
 
-/// The byte offset of serde_json's 1-based `line` / `column` in `text`.
-fn text_offset(text: &str, line: usize, column: usize) -> usize {
-    let start = if line <= 1 {
-        0
-    } else {
-        text.match_indices('\n')
-            .nth(line - 2)
-            .map_or(text.len(), |(i, _)| i + 1)
-    };
-    (start + column).min(text.len())
-}
-
-/// The JSON path (`.a[2].b`) of the innermost value that `offset` falls
-/// in (or just after) in the JSON text `text`: for decode errors in text
-/// that was read aside.
-fn path_at(text: &str, offset: usize) -> String {
-    enum Frame<'t> {
-        Object(Option<&'t str>),
-        Array(usize),
-    }
-    let mut stack: Vec<Frame<'_>> = Vec::new();
-    let mut expect_key = false;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < offset.min(bytes.len()) {
-        match bytes[i] {
-            b'{' => {
-                stack.push(Frame::Object(None));
-                expect_key = true;
-            }
-            b'[' => stack.push(Frame::Array(0)),
-            b'}' | b']' => {
-                stack.pop();
-            }
-            b',' => match stack.last_mut() {
-                Some(Frame::Array(n)) => *n += 1,
-                Some(Frame::Object(k)) => {
-                    *k = None;
-                    expect_key = true;
-                }
-                None => {}
-            },
-            b'"' => {
-                let start = i + 1;
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                if expect_key && let Some(Frame::Object(k)) = stack.last_mut() {
-                    *k = text.get(start..i.min(text.len()));
-                    expect_key = false;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let mut path = String::new();
-    for frame in &stack {
-        match frame {
-            Frame::Object(Some(k)) => {
-                path.push('.');
-                path.push_str(k);
-            }
-            Frame::Object(None) => {}
-            Frame::Array(n) => path.push_str(&format!("[{n}]")),
-        }
-    }
-    path
-}
-
-/// Reads a [`Buffered`] value: asks for the raw text the way
-/// `serde_json::value::RawValue` does; deserializers that do not lend it
-/// give the value, read as a [`Value`].
+/// Reads a [`Buffered`] value.
 struct BufferSeed;
 
 impl<'de> DeserializeSeed<'de> for BufferSeed {
     type Value = Buffered<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Buffered<'de>, D::Error> {
-        deserializer.deserialize_newtype_struct(RAW_TOKEN, BufferVisitor)
-    }
-}
-
-struct BufferVisitor;
-
-impl<'de> Visitor<'de> for BufferVisitor {
-    type Value = Buffered<'de>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Buffered<'de>, D::Error> {
-        Value::deserialize(d).map(Buffered::Value)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Buffered<'de>, A::Error> {
-        let Some(first) = map.next_key::<Key<'de>>()? else {
-            return Ok(Buffered::Value(Value::Object(Map::new())));
-        };
-        if first.as_str() == RAW_TOKEN {
-            // serde_json lending the text: borrowed when it reads from a
-            // string or bytes, owned (and then parsed) otherwise.
-            return match map.next_value::<Key<'de>>()?.0 {
-                Cow::Borrowed(text) => Ok(Buffered::Raw(text)),
-                Cow::Owned(text) => serde_json::from_str(&text)
-                    .map(Buffered::Value)
-                    .map_err(de::Error::custom),
-            };
-        }
-        // A deserializer that ignored the request: an actual object.
-        let mut object = Map::new();
-        object.insert(first.into_owned(), map.next_value()?);
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
-            object.insert(k, v);
-        }
-        Ok(Buffered::Value(Value::Object(object)))
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Buffered<'de>, A::Error> {
-        let mut items = Vec::new();
-        while let Some(v) = seq.next_element()? {
-            items.push(v);
-        }
-        Ok(Buffered::Value(Value::Array(items)))
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Buffered<'de>, E> {
-        Ok(Buffered::Value(Value::Bool(v)))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Buffered<'de>, E> {
-        Ok(Buffered::Value(Value::from(v)))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Buffered<'de>, E> {
-        Ok(Buffered::Value(Value::from(v)))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Buffered<'de>, E> {
-        Ok(Buffered::Value(Value::from(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Buffered<'de>, E> {
-        Ok(Buffered::Value(Value::String(v.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Buffered<'de>, E> {
-        Ok(Buffered::Value(Value::String(v)))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Buffered<'de>, E> {
-        Ok(Buffered::Value(Value::Null))
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Buffered<'de>, E> {
-        Ok(Buffered::Value(Value::Null))
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Buffered<'de>, D::Error> {
-        Value::deserialize(d).map(Buffered::Value)
+        let mut tokens = Vec::new();
+        Record(&mut tokens).deserialize(deserializer)?;
+        Ok(Buffered { tokens })
     }
 }
 
 /// Reads a flat union's object up to its discriminator: the members of the
 /// base go to `base` (a closure that reads the member named by its first
 /// argument into the union's fields and says whether it was one), the
-/// others are kept aside. Returns the discriminator value (`None` when the
-/// object has none) and the rest of the object, to read the branch from.
+/// others are kept aside (recorded, see [`Buffered`]). Returns the
+/// discriminator value (`None` when the object has none) and the rest of
+/// the object, to read the branch from.
 #[allow(clippy::type_complexity)]
 pub fn union_members<'a, 'de, A, F>(
     map: &'a mut A,
@@ -713,6 +1007,7 @@ where
     A: MapAccess<'de>,
     F: FnMut(&str, &mut A) -> Result<bool, A::Error>,
 {
+    // The members kept aside: name (a string token), value tokens, name...
     let mut early = Vec::new();
     let mut value = None;
     while let Some(key) = map.next_key::<Key<'de>>()? {
@@ -721,15 +1016,20 @@ where
             break;
         }
         if !base(key.as_str(), map)? {
-            let v = map.next_value_seed(BufferSeed)?;
-            early.push((key, v));
+            if early.is_empty() {
+                // Room for a typical member list without regrowing.
+                early.reserve(32);
+            }
+            early.push(Token::Str(key.0));
+            map.next_value_seed(Record(&mut early))?;
         }
     }
     Ok((
         value,
         UnionRest {
             map,
-            early: early.into_iter(),
+            early,
+            pos: 0,
             pending: None,
             base,
             tag,
@@ -753,8 +1053,12 @@ pub fn union_tag<'de, E: de::Error>(
 /// reads its members from it.
 pub struct UnionRest<'a, 'de, A, F> {
     map: &'a mut A,
-    early: std::vec::IntoIter<(Key<'de>, Buffered<'de>)>,
-    pending: Option<(Key<'de>, Buffered<'de>)>,
+    /// The members kept aside (see [`union_members`]).
+    early: Vec<Token<'de>>,
+    /// The next member name in `early`.
+    pos: usize,
+    /// The index in `early` of the name of the member whose value is next.
+    pending: Option<usize>,
     base: &'a mut F,
     tag: &'static str,
 }
@@ -770,10 +1074,15 @@ where
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
-        if let Some((key, value)) = self.early.next() {
-            let k = key.clone().into_seed(seed)?;
-            self.pending = Some((key, value));
-            return Ok(Some(k));
+        if let Some(Token::Str(key)) = self.early.get(self.pos) {
+            let at = self.pos;
+            self.pending = Some(at);
+            self.pos = skip_value(&self.early, at + 1);
+            return match key {
+                Cow::Borrowed(s) => seed.deserialize(de::value::BorrowedStrDeserializer::new(s)),
+                Cow::Owned(s) => seed.deserialize(de::value::StrDeserializer::new(s)),
+            }
+            .map(Some);
         }
         while let Some(key) = self.map.next_key::<Key<'de>>()? {
             if key.as_str() == self.tag {
@@ -788,7 +1097,13 @@ where
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
         match self.pending.take() {
-            Some((key, value)) => value.into_seed(seed, key.as_str()),
+            Some(at) => {
+                let name = match &self.early[at] {
+                    Token::Str(name) => name,
+                    _ => "",
+                };
+                replay(&self.early, at + 1, seed, name)
+            }
             None => self.map.next_value_seed(seed),
         }
     }
@@ -2250,29 +2565,65 @@ mod tests {
     }
 
     #[test]
-    fn path_at_offsets() {
+    fn token_paths() {
         let text = r#"[{"a": 1, "b": [true, {"c\"": "x,}"}]}, 3]"#;
-        let at = |needle: &str| path_at(text, text.find(needle).unwrap() + needle.len());
-        assert_eq!(at("1"), "[0].a");
-        assert_eq!(at("true"), "[0].b[0]");
-        assert_eq!(at(r#""x,}""#), r#"[0].b[1].c\""#);
-        assert_eq!(at(", 3"), "[1]");
+        let b = BufferSeed
+            .deserialize(&mut serde_json::Deserializer::from_str(text))
+            .unwrap();
+        let t = &b.tokens;
+        let at = |want: &Token<'_>| token_path(t, t.iter().position(|x| x == want).unwrap() + 1);
+        assert_eq!(at(&Token::U64(1)), "[0].a");
+        assert_eq!(at(&Token::Bool(true)), "[0].b[0]");
+        assert_eq!(at(&Token::Str("x,}".into())), r#"[0].b[1].c""#);
+        assert_eq!(at(&Token::U64(3)), "[1]");
+        // Just past the end of an object: the element it is.
+        let end = t.iter().position(|x| x == &Token::End).unwrap();
+        assert_eq!(token_path(t, end + 1), "[0].b[1]");
     }
 
     #[test]
-    fn buffered_values_are_borrowed_raw_text_or_values() {
-        // serde_json lends the raw text when its `raw_value` feature is on
-        // (qmp-client turns it on); otherwise the value is read.
-        let mut de = serde_json::Deserializer::from_str(r#"{"a": [1, "x"]}"#);
-        let b = BufferSeed.deserialize(&mut de).unwrap();
-        match b {
-            Buffered::Raw(text) => assert_eq!(text, r#"{"a": [1, "x"]}"#),
-            Buffered::Value(v) => assert_eq!(v, json!({"a": [1, "x"]})),
+    fn buffered_values_replay_as_read() {
+        let v = json!({"a": [1, "x", -2, 1.5, null, {"b": false}], "c\"d": {}, "e": []});
+        let text = serde_json::to_string(&v).unwrap();
+        // From text: strings without escapes stay borrowed.
+        let b = BufferSeed
+            .deserialize(&mut serde_json::Deserializer::from_str(&text))
+            .unwrap();
+        assert!(b.tokens.contains(&Token::Str(Cow::Borrowed("x"))));
+        let back: Value = b
+            .into_seed::<_, serde_json::Error>(PhantomData, "m")
+            .unwrap();
+        assert_eq!(back, v);
+        // From a `Value`.
+        let b = BufferSeed.deserialize(v.clone()).unwrap();
+        let back: Value = b
+            .into_seed::<_, serde_json::Error>(PhantomData, "m")
+            .unwrap();
+        assert_eq!(back, v);
+        // Typed, with the path inside the member on failure.
+        let b = BufferSeed
+            .deserialize(json!([{"name": "a"}, {"name": 2}]))
+            .unwrap();
+        let e = b
+            .into_seed::<_, serde_json::Error>(PhantomData::<Vec<Member>>, "m")
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("in member `m[1].name`: invalid type: integer `2`"),
+            "{e}"
+        );
+        // Enums and options.
+        #[derive(Debug, PartialEq, Deserialize)]
+        enum E {
+            A,
+            B(u8),
         }
-        let b = BufferSeed.deserialize(json!({"a": 1})).unwrap();
-        match b {
-            Buffered::Raw(text) => panic!("{text}"),
-            Buffered::Value(v) => assert_eq!(v, json!({"a": 1})),
-        }
+        let b = BufferSeed
+            .deserialize(json!(["A", {"B": 3}, null]))
+            .unwrap();
+        let back: (E, E, Option<u8>) = b
+            .into_seed::<_, serde_json::Error>(PhantomData, "m")
+            .unwrap();
+        assert_eq!(back, (E::A, E::B(3), None));
     }
 }

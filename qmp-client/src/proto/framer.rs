@@ -162,47 +162,68 @@ impl Framer {
                     i += 1;
                 }
                 Scan::Value => {
-                    let b = input[i];
-                    i += 1;
-                    match b {
-                        b'"' => self.scan = Scan::Str,
-                        b'{' | b'[' => {
-                            self.depth += 1;
-                            if self.depth > self.limits.max_depth {
-                                self.reset();
-                                return Err(FrameError::TooDeep {
-                                    limit: self.limits.max_depth,
-                                });
+                    // Stay here over the bytes between strings: only the
+                    // structural ones matter.
+                    while i < input.len() {
+                        let b = input[i];
+                        i += 1;
+                        match b {
+                            b'"' => {
+                                self.scan = Scan::Str;
+                                break;
                             }
-                        }
-                        b'}' | b']' => {
-                            self.depth -= 1;
-                            if self.depth == 0 {
-                                self.scan = Scan::Idle;
-                                self.check_size(i - start)?;
-                                if self.buf.is_empty() {
-                                    on_frame(&input[start..i], base + i as u64);
-                                } else {
-                                    let mut buf = std::mem::take(&mut self.buf);
-                                    buf.extend_from_slice(&input[start..i]);
-                                    on_frame(&buf, base + i as u64);
+                            b'{' | b'[' => {
+                                self.depth += 1;
+                                if self.depth > self.limits.max_depth {
+                                    // The size is checked before every
+                                    // outcome (not at every byte): it only
+                                    // grows, so the first error is the same.
+                                    self.check_size(i - start)?;
+                                    self.reset();
+                                    return Err(FrameError::TooDeep {
+                                        limit: self.limits.max_depth,
+                                    });
                                 }
-                                start = i;
                             }
+                            b'}' | b']' => {
+                                self.depth -= 1;
+                                if self.depth == 0 {
+                                    self.scan = Scan::Idle;
+                                    self.check_size(i - start)?;
+                                    if self.buf.is_empty() {
+                                        on_frame(&input[start..i], base + i as u64);
+                                    } else {
+                                        let mut buf = std::mem::take(&mut self.buf);
+                                        buf.extend_from_slice(&input[start..i]);
+                                        on_frame(&buf, base + i as u64);
+                                    }
+                                    start = i;
+                                    break;
+                                }
+                            }
+                            SENTINEL if self.sentinel => {
+                                self.check_size(i - 1 - start)?;
+                                self.reset();
+                                start = i;
+                                break;
+                            }
+                            _ => {}
                         }
-                        SENTINEL if self.sentinel => {
-                            self.reset();
-                            start = i;
-                        }
-                        _ => {}
                     }
                 }
                 Scan::Str => {
                     let rest = &input[i..];
-                    let hit = if self.sentinel {
-                        memchr3(b'"', b'\\', SENTINEL, rest)
-                    } else {
-                        memchr2(b'"', b'\\', rest)
+                    // Most strings are short: look at their first bytes
+                    // one by one before paying for a vectorised search.
+                    let special =
+                        |b: u8| b == b'"' || b == b'\\' || (self.sentinel && b == SENTINEL);
+                    let head = rest.len().min(32);
+                    let hit = match rest[..head].iter().position(|&b| special(b)) {
+                        Some(p) => Some(p),
+                        None if self.sentinel => {
+                            memchr3(b'"', b'\\', SENTINEL, &rest[head..]).map(|p| p + head)
+                        }
+                        None => memchr2(b'"', b'\\', &rest[head..]).map(|p| p + head),
                     };
                     match hit {
                         None => i = input.len(),
