@@ -19,7 +19,8 @@
 //!
 //! * `typed_from_str`: `serde_json::from_str::<Vec<qmp_types::SchemaInfo>>`,
 //!   the generated type (streamed by its serde visitors; members before
-//!   the discriminator `meta-type` are read aside as raw text).
+//!   the discriminator `meta-type` are recorded as tokens that borrow the
+//!   input, then replayed into the branch).
 //! * `value_from_str`: `serde_json::from_str::<Value>`: the baseline.
 //! * `derive_from_str`: `serde_json::from_str` of the hand-written
 //!   `SchemaInfo` below (serde derive, one flat struct, no union): what a
