@@ -114,18 +114,6 @@ impl fmt::Display for Problem {
     }
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_f64() => "a number",
-        Value::Number(_) => "an integer",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 fn join(key: &str, name: &str) -> String {
     if key.is_empty() {
         name.to_owned()
@@ -439,7 +427,7 @@ impl Schema {
             (None, Some(v)) => out.push(Problem::WrongType {
                 key: String::new(),
                 expected: "an object".into(),
-                got: json_kind(v),
+                got: qmp_types::runtime::json_type_name(v),
             }),
             (Some(ty), Some(v)) => self.check(ty, v, "", &mut out, 0),
             (Some(ty), None) => self.check(ty, &Value::Object(Map::new()), "", &mut out, 0),
@@ -456,7 +444,7 @@ impl Schema {
             out.push(Problem::WrongType {
                 key: key.to_owned(),
                 expected: self.expected(ty),
-                got: json_kind(value),
+                got: qmp_types::runtime::json_type_name(value),
             })
         };
         let Some(e) = self.entity(ty) else {
