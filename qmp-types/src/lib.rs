@@ -63,75 +63,50 @@ pub use runtime::{
     FromJson, Null, OobCommand, Timestamp,
 };
 
-// The generated code is held to clippy's pedantic group too, but for the
-// lints below.
-#[warn(clippy::pedantic)]
-#[allow(
-    deprecated,
-    missing_docs,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names,
-    clippy::doc_lazy_continuation,
-    clippy::too_many_lines,
-    // QAPI's shapes and names, not choices of the generator: structs and
-    // constructors with many `bool` members, names like `modela`/`modelb`,
-    // one match arm per union branch even where two look alike; and
-    // QEMU's own prose, when bindings are generated from a source tree.
-    clippy::doc_markdown,
-    clippy::struct_excessive_bools,
-    clippy::fn_params_excessive_bools,
-    clippy::similar_names,
-    clippy::match_same_arms,
-)]
-mod generated {
-    include!(concat!(env!("OUT_DIR"), "/qmp.rs"));
+/// A module of generated bindings (`$file` in `OUT_DIR`), held to clippy's
+/// pedantic group too, but for the lints below: one lint policy for every
+/// generated module.
+macro_rules! generated_module {
+    ($(#[$attr:meta])* $vis:vis mod $name:ident = $file:literal;) => {
+        $(#[$attr])*
+        #[warn(clippy::pedantic)]
+        #[allow(
+            deprecated,
+            missing_docs,
+            clippy::large_enum_variant,
+            clippy::enum_variant_names,
+            clippy::doc_lazy_continuation,
+            clippy::too_many_lines,
+            // QAPI's shapes and names, not choices of the generator: structs
+            // and constructors with many `bool` members, names like
+            // `modela`/`modelb`, one match arm per union branch even where
+            // two look alike; and QEMU's own prose, when bindings are
+            // generated from a source tree.
+            clippy::doc_markdown,
+            clippy::struct_excessive_bools,
+            clippy::fn_params_excessive_bools,
+            clippy::similar_names,
+            clippy::match_same_arms,
+        )]
+        $vis mod $name {
+            include!(concat!(env!("OUT_DIR"), "/", $file));
+        }
+    };
+}
+
+generated_module! {
+    mod generated = "qmp.rs";
 }
 pub use generated::*;
 
-/// Bindings for the guest agent (`qemu-ga`) schema.
-#[cfg(feature = "qga")]
-#[warn(clippy::pedantic)]
-#[allow(
-    deprecated,
-    missing_docs,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names,
-    clippy::doc_lazy_continuation,
-    clippy::too_many_lines,
-    // QAPI's shapes and names, not choices of the generator: structs and
-    // constructors with many `bool` members, names like `modela`/`modelb`,
-    // one match arm per union branch even where two look alike; and
-    // QEMU's own prose, when bindings are generated from a source tree.
-    clippy::doc_markdown,
-    clippy::struct_excessive_bools,
-    clippy::fn_params_excessive_bools,
-    clippy::similar_names,
-    clippy::match_same_arms,
-)]
-pub mod qga {
-    include!(concat!(env!("OUT_DIR"), "/qga.rs"));
+generated_module! {
+    /// Bindings for the guest agent (`qemu-ga`) schema.
+    #[cfg(feature = "qga")]
+    pub mod qga = "qga.rs";
 }
 
-/// Bindings for the storage daemon (`qemu-storage-daemon`) schema.
-#[cfg(feature = "storage-daemon")]
-#[warn(clippy::pedantic)]
-#[allow(
-    deprecated,
-    missing_docs,
-    clippy::large_enum_variant,
-    clippy::enum_variant_names,
-    clippy::doc_lazy_continuation,
-    clippy::too_many_lines,
-    // QAPI's shapes and names, not choices of the generator: structs and
-    // constructors with many `bool` members, names like `modela`/`modelb`,
-    // one match arm per union branch even where two look alike; and
-    // QEMU's own prose, when bindings are generated from a source tree.
-    clippy::doc_markdown,
-    clippy::struct_excessive_bools,
-    clippy::fn_params_excessive_bools,
-    clippy::similar_names,
-    clippy::match_same_arms,
-)]
-pub mod storage_daemon {
-    include!(concat!(env!("OUT_DIR"), "/storage_daemon.rs"));
+generated_module! {
+    /// Bindings for the storage daemon (`qemu-storage-daemon`) schema.
+    #[cfg(feature = "storage-daemon")]
+    pub mod storage_daemon = "storage_daemon.rs";
 }
