@@ -4,6 +4,14 @@
 # each, alternating, ROUNDS times (default 2), reporting the best time of
 # each, the size of the generated code, and the ratio qmp-types / qapi-qmp.
 #
+# Both are built the way a user's project builds them: as a dependency of a
+# one-line crate in a workspace of its own, with cargo's default `dev`
+# profile (so this repository's profile settings do not apply) and without
+# incremental compilation, which cargo uses only for workspace members and
+# path dependencies, never for a crate from crates.io. `qmp-types` is a path
+# dependency here, hence CARGO_INCREMENTAL=0; it pins the dependency versions
+# of this repository's Cargo.lock.
+#
 # Usage: bench/compile-cost.sh [ROUNDS]
 # Env:   FEATURES   extra cargo features for qmp-types (default: none, i.e.
 #                   the default features)
@@ -13,7 +21,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-2}
 work=${TMPDIR:-/tmp}/qmp-compile-cost
-mkdir -p "$work/qapi/src"
+mkdir -p "$work/qapi/src" "$work/ours/src"
 cat >"$work/qapi/Cargo.toml" <<'TOML'
 [package]
 name = "qapi-qmp-cost"
@@ -25,8 +33,25 @@ qapi-qmp = "=0.15.0"
 [workspace]
 TOML
 echo 'pub use qapi_qmp;' >"$work/qapi/src/lib.rs"
+features=""
+if [ -n "${FEATURES:-}" ]; then
+    features=", features = [$(echo "$FEATURES" | tr ', ' '\n\n' | sed '/^$/d; s/.*/"&"/' | paste -sd, -)]"
+fi
+cat >"$work/ours/Cargo.toml" <<TOML
+[package]
+name = "qmp-types-cost"
+version = "0.0.0"
+edition = "2021"
+publish = false
+[dependencies]
+qmp-types = { path = "$root/qmp-types"$features }
+[workspace]
+TOML
+echo 'pub use qmp_types;' >"$work/ours/src/lib.rs"
+cp "$root/Cargo.lock" "$work/ours/Cargo.lock"
 (cd "$work/qapi" && cargo fetch -q)
-(cd "$root" && cargo fetch -q)
+(cd "$work/ours" && cargo fetch -q)
+export CARGO_INCREMENTAL=0
 
 now() { date +%s.%N; }
 best_qapi=""
@@ -36,7 +61,7 @@ for i in $(seq "$rounds"); do
     t0=$(now)
     (cd "$work/qapi" && CARGO_TARGET_DIR="$work/target-qapi" cargo build -q --offline)
     t1=$(now)
-    (cd "$root" && CARGO_TARGET_DIR="$work/target-ours" cargo build -q --offline -p qmp-types ${FEATURES:+--features "$FEATURES"})
+    (cd "$work/ours" && CARGO_TARGET_DIR="$work/target-ours" cargo build -q --offline)
     t2=$(now)
     q=$(echo "$t1 - $t0" | bc)
     o=$(echo "$t2 - $t1" | bc)
