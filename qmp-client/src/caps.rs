@@ -815,12 +815,9 @@ fn feature_step<'a>(entry: &Value, feature: &str, cur: &Cursor<'_>) -> Step<'a> 
     }
 }
 
-/// The release that added `command`, if the bindings know it.
-pub(crate) fn since_of(command: &str) -> Option<&'static str> {
-    qmp_types::COMMANDS
-        .iter()
-        .find(|c| c.name == command)
-        .and_then(|c| c.since)
+/// What the bindings know about `command`.
+fn info_of(command: &str) -> Option<&'static qmp_types::runtime::CommandInfo> {
+    qmp_types::COMMANDS.iter().find(|c| c.name == command)
 }
 
 /// A call refused because the live QEMU lacks what it uses
@@ -836,6 +833,9 @@ pub struct Unsupported {
     pub qemu: String,
     /// The release that added the command, where the bindings know it.
     pub since: Option<String>,
+    /// The first release the bindings span that no longer has the command
+    /// (it went away in that release or earlier), where they know it.
+    pub removed_by: Option<String>,
 }
 
 impl std::fmt::Display for Unsupported {
@@ -845,8 +845,11 @@ impl std::fmt::Display for Unsupported {
             other => write!(f, "{other} of `{}`", self.command)?,
         }
         write!(f, " is not supported by QEMU {}", self.qemu)?;
-        if let Some(s) = &self.since {
-            write!(f, " (added in QEMU {s})")?;
+        match (&self.since, &self.removed_by) {
+            (Some(s), Some(r)) => write!(f, " (added in QEMU {s}, removed by QEMU {r})")?,
+            (Some(s), None) => write!(f, " (added in QEMU {s})")?,
+            (None, Some(r)) => write!(f, " (removed by QEMU {r})")?,
+            (None, None) => {}
         }
         Ok(())
     }
@@ -856,15 +859,16 @@ impl std::error::Error for Unsupported {}
 
 /// Builds the `Unsupported` error for a refused call.
 pub(crate) fn unsupported(caps: &Capabilities, command: &str, lacking: Lacking) -> crate::Error {
-    let since = match lacking {
-        Lacking::Command => since_of(command).map(str::to_owned),
+    let info = match lacking {
+        Lacking::Command => info_of(command),
         _ => None,
     };
     crate::Error::Unsupported(Box::new(Unsupported {
         command: command.to_owned(),
         lacking,
         qemu: caps.version_string(),
-        since,
+        since: info.and_then(|c| c.since).map(str::to_owned),
+        removed_by: info.and_then(|c| c.removed_by).map(str::to_owned),
     }))
 }
 

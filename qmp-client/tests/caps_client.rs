@@ -341,6 +341,20 @@ async fn real_qemu_system_typed_calls_pass_the_check() {
     assert!(caps.has_event(qmp_types::StopEvent::NAME));
     let v = caps.version().unwrap();
     assert_eq!(Some(v), qmp.greeting().map(|g| &g.version));
+    // A command the spanned bindings know from QEMU 5.2 that this QEMU no
+    // longer has (gone in 6.0): the refusal says it was removed.
+    let e = qmp.call_raw("query-cpus", None).await.unwrap_err();
+    let u = e.unsupported().unwrap_or_else(|| panic!("{e:?}"));
+    assert_eq!(u.lacking, Lacking::Command);
+    assert_eq!(u.removed_by.as_deref(), Some("10.0.2"));
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "`query-cpus` is not supported by QEMU {} (added in QEMU 0.14.0, removed by QEMU 10.0.2)",
+            caps.version_string()
+        )
+    );
+    assert!(qmp.closed().is_none());
     // Against the raw schema, fetched separately.
     let raw = qmp.call_raw("query-qmp-schema", None).await.unwrap();
     for e in raw.as_array().unwrap() {

@@ -155,10 +155,14 @@ fn meta_consts(name: &Ident, cfg: &Option<String>, meta: &Meta) -> syn::Item {
         let w = lit(w);
         quote!(name = #w,)
     });
+    let removed = meta.removed_by.as_deref().map(|r| {
+        let r = lit(r);
+        quote!(, removed_by = #r)
+    });
     syntax::macro_item(
         cfg_attr(cfg).into_iter().collect(),
         &["rt", "impl_meta"],
-        quote!(#name { #wire since = #since, features = [#(#feats),*], condition = #cond }),
+        quote!(#name { #wire since = #since, features = [#(#feats),*], condition = #cond #removed }),
     )
 }
 
@@ -929,8 +933,9 @@ impl Emitter<'_> {
             let args = opt_lit(c.arguments.as_deref());
             let rets = opt_lit(c.returns.as_deref());
             let (oob, sr, pre) = (c.allow_oob, c.success_response, c.allow_preconfig);
+            let removed = opt_lit(c.meta.removed_by.as_deref());
             quote! {
-                rt::CommandInfo { name: #n, since: #since, features: &[#(#feats),*], condition: #cond, arguments: #args, returns: #rets, allow_oob: #oob, success_response: #sr, allow_preconfig: #pre }
+                rt::CommandInfo { name: #n, since: #since, features: &[#(#feats),*], condition: #cond, arguments: #args, returns: #rets, allow_oob: #oob, success_response: #sr, allow_preconfig: #pre, removed_by: #removed }
             }
         });
         let evs = self.bindings.event_table.iter().map(|e| {
@@ -939,8 +944,9 @@ impl Emitter<'_> {
             let feats: Vec<Literal> = e.meta.features.iter().map(|f| lit(f)).collect();
             let cond = opt_lit(e.meta.condition.as_deref());
             let data = opt_lit(e.data.as_deref());
+            let removed = opt_lit(e.meta.removed_by.as_deref());
             quote! {
-                rt::EventInfo { name: #n, since: #since, features: &[#(#feats),*], condition: #cond, data: #data }
+                rt::EventInfo { name: #n, since: #since, features: &[#(#feats),*], condition: #cond, data: #data, removed_by: #removed }
             }
         });
         let file = lit(&self.bindings.schema_file);

@@ -172,13 +172,32 @@ impl<'m> Lowerer<'m> {
         all.chain(own).cloned().collect()
     }
 
-    fn meta(c: &Common, name: Option<&str>) -> Meta {
+    fn meta(&self, c: &Common, name: Option<&str>) -> Meta {
         Meta {
             name: name.map(str::to_owned),
             since: c.since.clone(),
             features: c.features.iter().map(|f| f.name.clone()).collect(),
             condition: c.cond.as_ref().map(render_cond),
+            removed_by: self.model.spanned.as_deref().and_then(|s| {
+                let p = s.entities.get(&c.name)?;
+                Some(p.removed_in(&s.spanned)?.to_string())
+            }),
         }
+    }
+
+    /// A member's span facts: the first spanned release that has it (when
+    /// an older one lacks it) and the first that no longer has it.
+    fn member_span(&self, m: &Member) -> (Option<String>, Option<String>) {
+        let Some(s) = self.model.spanned.as_deref() else {
+            return (None, None);
+        };
+        let Some(span) = s.members.get(&(m.defined_in.clone(), m.name.clone())) else {
+            return (None, None);
+        };
+        (
+            span.present.since(&s.spanned).map(|r| r.to_string()),
+            span.present.removed_in(&s.spanned).map(|r| r.to_string()),
+        )
     }
 
     // ----------------------------------------------------------------------
@@ -560,7 +579,7 @@ impl<'m> Lowerer<'m> {
             deprecated: deprecated(&e.common.features),
             attrs: self.user_attrs(&e.common.name),
             cfg: self.cfg(&e.common),
-            meta: Some(Self::meta(&e.common, None)),
+            meta: Some(self.meta(&e.common, None)),
         }
     }
 
@@ -577,23 +596,29 @@ impl<'m> Lowerer<'m> {
         members
             .iter()
             .zip(fnames)
-            .map(|(m, n)| Field {
-                aliases: aliases([m.name.as_str()], &n),
-                setter: (input && m.optional).then(|| {
-                    (
-                        format!("with_{n}"),
-                        format!(" Sets `{}` (builder style).", m.name),
-                    )
-                }),
-                rust_name: n,
-                wire_name: m.name.clone(),
-                ty: self.ty(&m.ty),
-                boxed: self.needs_box(container, &m.ty),
-                optional: m.optional,
-                string: self.is_string(&m.ty),
-                deprecated: deprecated(&m.features),
-                cfg: self.member_gate(&m.features, m.optional),
-                docs: self.member_doc(m),
+            .map(|(m, n)| {
+                let (added_by, removed_by) = self.member_span(m);
+                Field {
+                    aliases: aliases([m.name.as_str()], &n),
+                    setter: (input && m.optional).then(|| {
+                        (
+                            format!("with_{n}"),
+                            format!(" Sets `{}` (builder style).", m.name),
+                        )
+                    }),
+                    rust_name: n,
+                    wire_name: m.name.clone(),
+                    ty: self.ty(&m.ty),
+                    boxed: self.needs_box(container, &m.ty),
+                    optional: m.optional,
+                    string: self.is_string(&m.ty),
+                    deprecated: deprecated(&m.features),
+                    cfg: self.member_gate(&m.features, m.optional),
+                    features: m.features.iter().map(|f| f.name.clone()).collect(),
+                    added_by,
+                    removed_by,
+                    docs: self.member_doc(m),
+                }
             })
             .collect()
     }
@@ -667,7 +692,7 @@ impl<'m> Lowerer<'m> {
             deprecated: deprecated(&doc_common.features),
             attrs: self.user_attrs(&o.common.name),
             cfg: self.cfg(doc_common),
-            meta: Some(Self::meta(doc_common, None)),
+            meta: Some(self.meta(doc_common, None)),
             rust_name: name,
         }
     }
@@ -756,7 +781,7 @@ impl<'m> Lowerer<'m> {
             deprecated: deprecated(&c.features),
             attrs: Vec::new(),
             cfg: self.cfg(c),
-            meta: Some(Self::meta(c, None)),
+            meta: Some(self.meta(c, None)),
         }
     }
 
@@ -817,7 +842,7 @@ impl<'m> Lowerer<'m> {
         let mut item = self.payload(&e.common, &name, payload, "event", &extra, false, |p| {
             ItemKind::Event { payload: p }
         });
-        item.meta = Some(Self::meta(&e.common, Some(&e.common.name)));
+        item.meta = Some(self.meta(&e.common, Some(&e.common.name)));
         item
     }
 
@@ -956,7 +981,7 @@ impl<'m> Lowerer<'m> {
             deprecated: deprecated(&o.common.features),
             attrs: self.user_attrs(&o.common.name),
             cfg: self.cfg(&o.common),
-            meta: Some(Self::meta(&o.common, None)),
+            meta: Some(self.meta(&o.common, None)),
             rust_name: name,
         }
     }
@@ -998,7 +1023,7 @@ impl<'m> Lowerer<'m> {
             deprecated: deprecated(&a.common.features),
             attrs: self.user_attrs(&a.common.name),
             cfg: self.cfg(&a.common),
-            meta: Some(Self::meta(&a.common, None)),
+            meta: Some(self.meta(&a.common, None)),
         }
     }
 
@@ -1078,7 +1103,7 @@ impl<'m> Lowerer<'m> {
             .filter(|c| self.plan.commands.contains_key(&c.common.name))
             .map(|c| CommandRow {
                 name: c.common.name.clone(),
-                meta: Self::meta(&c.common, None),
+                meta: self.meta(&c.common, None),
                 arguments: match &self.plan.payloads[&c.common.name] {
                     Payload::None => None,
                     _ => Some(self.plan.commands[&c.common.name].clone()),
@@ -1097,7 +1122,7 @@ impl<'m> Lowerer<'m> {
             .filter(|e| self.plan.events.contains_key(&e.common.name))
             .map(|e| EventRow {
                 name: e.common.name.clone(),
-                meta: Self::meta(&e.common, None),
+                meta: self.meta(&e.common, None),
                 data: match &self.plan.payloads[&e.common.name] {
                     Payload::None => None,
                     _ => Some(self.plan.events[&e.common.name].0.clone()),

@@ -113,6 +113,8 @@ pub(crate) struct Meta {
     pub features: Vec<String>,
     /// The `if` condition, rendered (`all(A, not(B))`).
     pub condition: Option<String>,
+    /// Spanned bindings: the first spanned release without the definition.
+    pub removed_by: Option<String>,
 }
 
 /// One generated type (and its impls), or a command implemented by a type
@@ -238,6 +240,13 @@ pub(crate) struct Field {
     pub deprecated: bool,
     /// `#[cfg(feature = ..)]` of an unstable optional member.
     pub cfg: Option<String>,
+    /// The member's feature names.
+    pub features: Vec<String>,
+    /// Spanned bindings: the first spanned release with the member, when an
+    /// older spanned release lacks it.
+    pub added_by: Option<String>,
+    /// Spanned bindings: the first spanned release without the member.
+    pub removed_by: Option<String>,
     /// The rustdoc text.
     pub docs: String,
     /// `#[doc(alias = ..)]`.
@@ -532,6 +541,9 @@ impl Meta {
         if let Some(c) = &self.condition {
             let _ = write!(s, " if={c:?}");
         }
+        if let Some(r) = &self.removed_by {
+            let _ = write!(s, " removed_by={r:?}");
+        }
         s
     }
 }
@@ -543,7 +555,7 @@ impl Field {
         }
         let _ = writeln!(
             out,
-            "    {}: {} = {:?}{}{}{}{}",
+            "    {}: {} = {:?}{}{}{}{}{}",
             self.rust_name,
             self.decl_ty(),
             self.wire_name,
@@ -558,7 +570,23 @@ impl Field {
                 .as_ref()
                 .map(|(s, _)| format!(" setter={s}"))
                 .unwrap_or_default(),
+            self.facts(),
         );
+    }
+
+    /// Features and span facts, as ` features=[..] added_by=".."`.
+    fn facts(&self) -> String {
+        let mut s = String::new();
+        if !self.features.is_empty() {
+            let _ = write!(s, " features={:?}", self.features);
+        }
+        if let Some(r) = &self.added_by {
+            let _ = write!(s, " added_by={r:?}");
+        }
+        if let Some(r) = &self.removed_by {
+            let _ = write!(s, " removed_by={r:?}");
+        }
+        s
     }
 }
 

@@ -157,7 +157,8 @@ impl Presence {
     }
 
     /// Human text for docs, e.g. `not in QEMU 5.2.0; present from QEMU
-    /// 10.0.2`, `removed in QEMU 10.0.2; present in QEMU 5.2.0`.
+    /// 10.0.2`, `removed after QEMU 5.2.0, by QEMU 10.0.2; present in QEMU
+    /// 5.2.0`.
     pub fn describe(&self, spanned: &[Release]) -> String {
         let list = |rs: &[Release]| {
             rs.iter()
@@ -176,7 +177,12 @@ impl Presence {
                 format!("not in QEMU {}; present from QEMU {s}", list(&missing))
             }
             (None, Some(r)) if contiguous(spanned, &self.releases) => {
-                format!("removed in QEMU {r}; present in QEMU {have}")
+                let last = self
+                    .releases
+                    .last()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                format!("removed after QEMU {last}, by QEMU {r}; present in QEMU {have}")
             }
             _ => format!("present in QEMU {have}; not in QEMU {}", list(&missing)),
         }
@@ -969,7 +975,7 @@ mod tests {
         assert_eq!(medium.removed_in(&f.spanned), Some(r("10.0.2")));
         assert_eq!(
             medium.describe(&f.spanned),
-            "removed in QEMU 10.0.2; present in QEMU 5.2.0"
+            "removed after QEMU 5.2.0, by QEMU 10.0.2; present in QEMU 5.2.0"
         );
         assert!(
             !f.values

@@ -594,7 +594,8 @@ macro_rules! __qmp_impl_meta {
         $(name = $name:literal,)?
         since = $since:expr,
         features = [$($feature:literal),* $(,)?],
-        condition = $condition:expr $(,)?
+        condition = $condition:expr
+        $(, removed_by = $removed:literal)? $(,)?
     }) => {
         impl $t {
             $(
@@ -607,12 +608,26 @@ macro_rules! __qmp_impl_meta {
             pub const FEATURES: &'static [&'static str] = &[$($feature),*];
             /// The definition's `if` condition, rendered, if it has one.
             pub const CONDITION: ::core::option::Option<&'static str> = $condition;
+            /// The first of the QEMU releases these bindings span that no
+            /// longer has this definition (it went away in that release or
+            /// in one between it and the last spanned release that has it);
+            /// `None` when the newest spanned release has it.
+            pub const REMOVED_BY: ::core::option::Option<&'static str> =
+                $crate::runtime::impl_meta!(@opt $($removed)?);
         }
+    };
+    (@opt) => {
+        ::core::option::Option::None
+    };
+    (@opt $v:literal) => {
+        ::core::option::Option::Some($v)
     };
 }
 /// Adds the schema facts of a generated definition as inherent consts a
-/// program can read: `SINCE`, `FEATURES`, `CONDITION`, and for events
-/// `NAME`, the wire name (commands have it as [`Command::NAME`](super::Command::NAME)).
+/// program can read: `SINCE`, `FEATURES`, `CONDITION`, `REMOVED_BY` (given
+/// only for bindings spanning several releases, see [`CommandInfo::removed_by`](super::CommandInfo::removed_by)),
+/// and for events `NAME`, the wire name (commands have it as
+/// [`Command::NAME`](super::Command::NAME)).
 ///
 /// ```
 /// # use qmp_types::runtime as rt;
@@ -620,6 +635,11 @@ macro_rules! __qmp_impl_meta {
 /// rt::impl_meta!(Stop { name = "STOP", since = Some("0.13"), features = [], condition = None });
 /// assert_eq!(Stop::NAME, "STOP");
 /// assert_eq!(Stop::SINCE, Some("0.13"));
+/// assert_eq!(Stop::REMOVED_BY, None);
+///
+/// pub struct OldCommand;
+/// rt::impl_meta!(OldCommand { since = None, features = [], condition = None, removed_by = "10.0.2" });
+/// assert_eq!(OldCommand::REMOVED_BY, Some("10.0.2"));
 /// ```
 #[doc(inline)]
 pub use crate::__qmp_impl_meta as impl_meta;

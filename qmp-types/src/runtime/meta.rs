@@ -28,6 +28,11 @@ pub struct CommandInfo {
     pub success_response: bool,
     /// `allow-preconfig`.
     pub allow_preconfig: bool,
+    /// For bindings that span several QEMU releases (the default ones do):
+    /// the first spanned release that no longer has the command. It went
+    /// away in that release or in one between it and the last spanned
+    /// release that has it. `None` when the newest spanned release has it.
+    pub removed_by: Option<&'static str>,
 }
 
 /// What the schema says about an event, for runtime introspection.
@@ -43,6 +48,9 @@ pub struct EventInfo {
     pub condition: Option<&'static str>,
     /// The Rust name of its data type, if it carries data.
     pub data: Option<&'static str>,
+    /// As [`CommandInfo::removed_by`]: the first spanned release that no
+    /// longer has the event.
+    pub removed_by: Option<&'static str>,
 }
 
 /// Builds a type's JSON Schema from a precomputed document of definitions
