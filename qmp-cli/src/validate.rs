@@ -35,6 +35,8 @@ pub enum Refusal {
         qemu: Option<String>,
         /// The release that added it, if the bindings know the command.
         since: Option<&'static str>,
+        /// The first release the bindings span that no longer has it.
+        removed_by: Option<&'static str>,
     },
     /// The arguments do not fit the live QEMU's argument type.
     Invalid {
@@ -65,12 +67,15 @@ impl fmt::Display for Refusal {
                 command,
                 qemu,
                 since,
+                removed_by,
             } => {
                 let qemu = qemu.as_deref().unwrap_or("of unknown version");
                 write!(f, "`{command}` is not supported by QEMU {qemu}")?;
-                match since {
-                    Some(s) => write!(f, " (added in QEMU {s})"),
-                    None => Ok(()),
+                match (since, removed_by) {
+                    (Some(s), Some(r)) => write!(f, " (added in QEMU {s}, removed by QEMU {r})"),
+                    (Some(s), None) => write!(f, " (added in QEMU {s})"),
+                    (None, Some(r)) => write!(f, " (removed by QEMU {r})"),
+                    (None, None) => Ok(()),
                 }
             }
             Refusal::Invalid { command, problems } => {
@@ -101,13 +106,12 @@ impl LiveSchema {
     /// Checks `command` with `args` (an object, or `None`).
     pub fn check(&self, command: &str, args: Option<&Value>) -> Result<(), Refusal> {
         if self.schema.command(command).is_none() {
+            let info = qmp_types::COMMANDS.iter().find(|c| c.name == command);
             return Err(Refusal::UnknownCommand {
                 command: command.to_owned(),
                 qemu: self.qemu.clone(),
-                since: qmp_types::COMMANDS
-                    .iter()
-                    .find(|c| c.name == command)
-                    .and_then(|c| c.since),
+                since: info.and_then(|c| c.since),
+                removed_by: info.and_then(|c| c.removed_by),
             });
         }
         let problems = self.schema.check_command(command, args);

@@ -162,6 +162,14 @@ fn call_on_the_system_qemu_reaches_the_argument_check() {
         ),
         "{err}"
     );
+    // A command the bindings know from QEMU 5.2 that 10.0 no longer has.
+    let (code, out, err) = qmp(&["call", sock, "query-cpus"]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.starts_with("qmp call: `query-cpus` is not supported by QEMU 10.")
+            && err.ends_with(" (added in QEMU 0.14.0, removed by QEMU 10.0.2)\n"),
+        "{err}"
+    );
 }
 
 #[test]
