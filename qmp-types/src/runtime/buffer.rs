@@ -40,6 +40,46 @@ pub(super) enum Token<'de> {
 /// number's text).
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
+thread_local! {
+    /// The thread's spare tape: each flat union object that records
+    /// members before its discriminator borrows it instead of allocating
+    /// a tape of its own (a `query-qmp-schema` reply has thousands).
+    static SPARE_TAPE: std::cell::Cell<Vec<Token<'static>>> =
+        const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The largest tape kept as the spare (in tokens): a huge one is freed.
+const SPARE_TAPE_MAX: usize = 4096;
+
+/// An empty tape: the thread's spare one if it has one (see
+/// [`return_tape`]).
+pub(super) fn take_tape<'de>() -> Vec<Token<'de>> {
+    relifetime(SPARE_TAPE.with(std::cell::Cell::take))
+}
+
+/// Empties `tape` and keeps it as the thread's spare.
+pub(super) fn return_tape(mut tape: Vec<Token<'_>>) {
+    if tape.capacity() == 0 || tape.capacity() > SPARE_TAPE_MAX {
+        return;
+    }
+    tape.clear();
+    let tape = relifetime(tape);
+    // During thread teardown the spare is gone: the tape is just freed.
+    let _ = SPARE_TAPE.try_with(|spare| spare.set(tape));
+}
+
+/// An empty tape with another lifetime, in the same allocation: the
+/// standard library collects a `Vec`'s own iterator into a `Vec` of a type
+/// of the same layout in place (and being empty, nothing is converted).
+#[allow(
+    clippy::unnecessary_filter_map,
+    reason = "`filter` cannot change the element type (its lifetime)"
+)]
+fn relifetime<'a>(tape: Vec<Token<'_>>) -> Vec<Token<'a>> {
+    debug_assert!(tape.is_empty());
+    tape.into_iter().filter_map(|_| None).collect()
+}
+
 /// Records one value as [`Token`]s appended to the tape.
 pub(super) struct Record<'a, 'de>(pub(super) &'a mut Vec<Token<'de>>);
 
@@ -524,6 +564,29 @@ mod tests {
 
     use super::*;
     use crate::runtime::tests::Member;
+
+    #[test]
+    fn the_spare_tape_is_reused_in_place() {
+        let text = String::from("borrowed");
+        let mut tape = take_tape();
+        tape.reserve(100);
+        tape.push(Token::Str(Cow::Borrowed(text.as_str())));
+        let (ptr, cap) = (tape.as_ptr().cast::<u8>(), tape.capacity());
+        return_tape(tape);
+        drop(text);
+        // The next one is the same allocation, empty.
+        let again: Vec<Token<'_>> = take_tape();
+        assert!(again.is_empty());
+        assert_eq!((again.as_ptr().cast::<u8>(), again.capacity()), (ptr, cap));
+        // Taken: the thread has no spare until it is returned.
+        assert_eq!(take_tape().capacity(), 0);
+        return_tape(again);
+        // A huge tape is not kept.
+        let mut huge = take_tape();
+        huge.reserve(SPARE_TAPE_MAX + 1);
+        return_tape(huge);
+        assert_eq!(take_tape().capacity(), 0);
+    }
 
     #[test]
     fn token_paths() {

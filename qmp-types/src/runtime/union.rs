@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess};
 use serde_json::{Map, Value};
 
-use super::buffer::{Record, Token, replay, skip_value};
+use super::buffer::{Record, Token, replay, return_tape, skip_value, take_tape};
 use super::{Key, required, set};
 
 /// Reads a flat union's object up to its discriminator: the members of the
@@ -30,6 +30,7 @@ where
     F: FnMut(&str, &mut A) -> Result<bool, A::Error>,
 {
     // The members kept aside: name (a string token), value tokens, name...
+    // (on the thread's spare tape once there is one).
     let mut early = Vec::new();
     let mut value = None;
     while let Some(key) = map.next_key::<Key<'de>>()? {
@@ -38,7 +39,8 @@ where
             break;
         }
         if !base(key.as_str(), map)? {
-            if early.is_empty() {
+            if early.capacity() == 0 {
+                early = take_tape();
                 // Room for a typical member list without regrowing.
                 early.reserve(32);
             }
@@ -83,6 +85,12 @@ pub struct UnionRest<'a, 'de, A, F> {
     pending: Option<usize>,
     base: &'a mut F,
     tag: &'static str,
+}
+
+impl<A, F> Drop for UnionRest<'_, '_, A, F> {
+    fn drop(&mut self) {
+        return_tape(std::mem::take(&mut self.early));
+    }
 }
 
 impl<'de, A, F> MapAccess<'de> for UnionRest<'_, 'de, A, F>
