@@ -185,19 +185,12 @@ impl<'m> Lowerer<'m> {
         }
     }
 
-    /// A member's span facts: the first spanned release that has it (when
-    /// an older one lacks it) and the first that no longer has it.
-    fn member_span(&self, m: &Member) -> (Option<String>, Option<String>) {
-        let Some(s) = self.model.spanned.as_deref() else {
-            return (None, None);
-        };
-        let Some(span) = s.members.get(&(m.defined_in.clone(), m.name.clone())) else {
-            return (None, None);
-        };
-        (
-            span.present.since(&s.spanned).map(|r| r.to_string()),
-            span.present.removed_in(&s.spanned).map(|r| r.to_string()),
-        )
+    /// The first spanned release that has member `m`, when an older one
+    /// lacks it.
+    fn member_added_by(&self, m: &Member) -> Option<String> {
+        let s = self.model.spanned.as_deref()?;
+        let span = s.members.get(&(m.defined_in.clone(), m.name.clone()))?;
+        Some(span.present.since(&s.spanned)?.to_string())
     }
 
     // ----------------------------------------------------------------------
@@ -596,29 +589,25 @@ impl<'m> Lowerer<'m> {
         members
             .iter()
             .zip(fnames)
-            .map(|(m, n)| {
-                let (added_by, removed_by) = self.member_span(m);
-                Field {
-                    aliases: aliases([m.name.as_str()], &n),
-                    setter: (input && m.optional).then(|| {
-                        (
-                            format!("with_{n}"),
-                            format!(" Sets `{}` (builder style).", m.name),
-                        )
-                    }),
-                    rust_name: n,
-                    wire_name: m.name.clone(),
-                    ty: self.ty(&m.ty),
-                    boxed: self.needs_box(container, &m.ty),
-                    optional: m.optional,
-                    string: self.is_string(&m.ty),
-                    deprecated: deprecated(&m.features),
-                    cfg: self.member_gate(&m.features, m.optional),
-                    features: m.features.iter().map(|f| f.name.clone()).collect(),
-                    added_by,
-                    removed_by,
-                    docs: self.member_doc(m),
-                }
+            .map(|(m, n)| Field {
+                aliases: aliases([m.name.as_str()], &n),
+                setter: (input && m.optional).then(|| {
+                    (
+                        format!("with_{n}"),
+                        format!(" Sets `{}` (builder style).", m.name),
+                    )
+                }),
+                rust_name: n,
+                wire_name: m.name.clone(),
+                ty: self.ty(&m.ty),
+                boxed: self.needs_box(container, &m.ty),
+                optional: m.optional,
+                string: self.is_string(&m.ty),
+                deprecated: deprecated(&m.features),
+                cfg: self.member_gate(&m.features, m.optional),
+                features: m.features.iter().map(|f| f.name.clone()).collect(),
+                added_by: self.member_added_by(m),
+                docs: self.member_doc(m),
             })
             .collect()
     }
@@ -1191,6 +1180,39 @@ mod tests {
             ParseOptions::default(),
             Some("Info")
         ));
+    }
+
+    /// Facts of a model spanning two releases: a member and a command only
+    /// the newer one has, a command only the older one has.
+    #[test]
+    fn model_of_spanned_releases() {
+        let dir =
+            std::env::temp_dir().join(format!("qmp-codegen-model-span-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (new, old) = (dir.join("new.json"), dir.join("old.json"));
+        std::fs::write(
+            &new,
+            "{ 'struct': 'Machine', 'data': { 'name': 'str', 'acpi': 'bool' } }\n\
+             { 'command': 'query-machine', 'returns': 'Machine' }\n\
+             { 'command': 'query-new', 'returns': 'Machine' }\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &old,
+            "{ 'struct': 'Machine', 'data': { 'name': 'str' } }\n\
+             { 'command': 'query-machine', 'returns': 'Machine' }\n\
+             { 'command': 'query-old', 'returns': 'Machine' }\n",
+        )
+        .unwrap();
+        let mut b = crate::Builder::new();
+        b.schema(&new)
+            .parse_options(ParseOptions::with_level(Level::LATEST))
+            .docs(false)
+            .schema_release("10.0.2".parse().unwrap())
+            .span_release("5.2.0".parse().unwrap(), &old);
+        let (text, _, _) = b.lowered(|_, bindings| Ok(bindings.to_string())).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        insta::assert_snapshot!(text);
     }
 
     #[test]

@@ -243,10 +243,10 @@ pub(crate) struct Field {
     /// The member's feature names.
     pub features: Vec<String>,
     /// Spanned bindings: the first spanned release with the member, when an
-    /// older spanned release lacks it.
+    /// older spanned release lacks it. (There is no `removed_by`: members
+    /// that only older releases have are not generated, see
+    /// `qmp_schema::span`.)
     pub added_by: Option<String>,
-    /// Spanned bindings: the first spanned release without the member.
-    pub removed_by: Option<String>,
     /// The rustdoc text.
     pub docs: String,
     /// `#[doc(alias = ..)]`.
@@ -582,9 +582,6 @@ impl Field {
         }
         if let Some(r) = &self.added_by {
             let _ = write!(s, " added_by={r:?}");
-        }
-        if let Some(r) = &self.removed_by {
-            let _ = write!(s, " removed_by={r:?}");
         }
         s
     }
