@@ -8,14 +8,14 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 /// Index of a file in a [`SourceMap`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FileId(pub u32);
 
 /// A location in a source file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Span {
     /// The file.
     pub file: FileId,
@@ -30,7 +30,8 @@ pub struct Span {
 }
 
 /// One loaded source file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SourceFile {
     /// The path as the user (or the including file) named it; this is what
     /// diagnostics print, like QEMU does.
@@ -38,14 +39,15 @@ pub struct SourceFile {
     /// The path used to open the file.
     pub path: PathBuf,
     /// The file's text.
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub text: String,
     /// Where this file was included from, if it was.
     pub included_from: Option<Span>,
 }
 
 /// All files read to build a model, in the order they were first read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SourceMap {
     files: Vec<SourceFile>,
 }
