@@ -182,31 +182,22 @@ fn launch_with_a_missing_qemu_says_how_to_install_it() {
     assert!(err.contains("apt-get install qemu-system-x86"), "{err}");
 }
 
-#[test]
-fn events_count_and_order() {
-    if !have_qemu() {
-        return;
-    }
-    let vm = vm(2);
-    let child = qmp()
-        .args([
-            "events",
-            "--count",
-            "2",
-            "--timeout",
-            "30",
-            vm.socks[0].to_str().unwrap(),
-        ])
+/// Runs `qmp events ARGS... SOCKET` on the VM's first monitor while
+/// toggling the run state on its second (`cont`, `stop`, ...) until it
+/// exits; its output.
+fn events_while_toggling(vm: &Vm, args: &[&str]) -> std::process::Output {
+    let mut child = qmp()
+        .arg("events")
+        .args(args)
+        .arg(&vm.socks[0])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Toggle the run state until the events client has printed its two
-    // events (it may connect and negotiate at any point of this).
+    // The events client may connect and negotiate at any point of this.
     let ctl = qmp_client::Builder::new()
         .connect_unix_blocking(&vm.socks[1])
         .unwrap();
-    let mut child = child;
     let end = Instant::now() + Duration::from_secs(30);
     let mut running = false;
     while child.try_wait().unwrap().is_none() {
@@ -216,7 +207,16 @@ fn events_count_and_order() {
         running = !running;
         std::thread::sleep(Duration::from_millis(50));
     }
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn events_count_and_order() {
+    if !have_qemu() {
+        return;
+    }
+    let vm = vm(2);
+    let out = events_while_toggling(&vm, &["--count", "2", "--timeout", "30"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -250,35 +250,7 @@ fn events_filter_by_name() {
         return;
     }
     let vm = vm(2);
-    let child = qmp()
-        .args([
-            "events",
-            "--event",
-            "STOP",
-            "--count",
-            "2",
-            "--timeout",
-            "30",
-            vm.socks[0].to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let ctl = qmp_client::Builder::new()
-        .connect_unix_blocking(&vm.socks[1])
-        .unwrap();
-    let mut child = child;
-    let end = Instant::now() + Duration::from_secs(30);
-    let mut running = false;
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < end, "qmp events never finished");
-        ctl.call_raw(if running { "stop" } else { "cont" }, None)
-            .unwrap();
-        running = !running;
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = events_while_toggling(&vm, &["--event", "STOP", "--count", "2", "--timeout", "30"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.is_empty(), "{err}");
