@@ -371,6 +371,22 @@ fn shell_says_what_it_waits_for_and_ends_at_eof() {
 
 // ---- the shell never drops typed transaction actions ----
 
+/// `qmp shell` on the fake server with `input` as its stdin (a history file
+/// of its own); checked not to have panicked.
+fn shell_input(srv: &Fake, input: &[u8]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_bounded(
+        qmp()
+            .args(["shell", "--history"])
+            .arg(dir.path().join("h"))
+            .arg(&srv.path),
+        input,
+        LIMIT,
+    );
+    no_panic(&out);
+    out
+}
+
 fn answering() -> Fake {
     fake(Some(GREETING), |req| {
         negotiate(req).unwrap_or_else(|| match req["execute"].as_str() {
@@ -391,16 +407,7 @@ fn answering() -> Fake {
 #[test]
 fn end_of_input_inside_a_transaction_is_an_error() {
     let srv = answering();
-    let dir = tempfile::tempdir().unwrap();
-    let out = run_bounded(
-        qmp()
-            .args(["shell", "--history"])
-            .arg(dir.path().join("h"))
-            .arg(&srv.path),
-        b"transaction(\nabort\nabort\n",
-        LIMIT,
-    );
-    no_panic(&out);
+    let out = shell_input(&srv, b"transaction(\nabort\nabort\n");
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -412,16 +419,7 @@ fn end_of_input_inside_a_transaction_is_an_error() {
 #[test]
 fn nested_transaction_keeps_the_open_one() {
     let srv = answering();
-    let dir = tempfile::tempdir().unwrap();
-    let out = run_bounded(
-        qmp()
-            .args(["shell", "--history"])
-            .arg(dir.path().join("h"))
-            .arg(&srv.path),
-        b"transaction(\nabort\ntransaction(\nabort\n)\n",
-        LIMIT,
-    );
-    no_panic(&out);
+    let out = shell_input(&srv, b"transaction(\nabort\ntransaction(\nabort\n)\n");
     let text = stdout(&out);
     assert!(text.contains("cannot contain another"), "{text}");
     assert!(text.contains(r#""sent-actions":2"#), "{text}");
@@ -431,16 +429,7 @@ fn nested_transaction_keeps_the_open_one() {
 #[test]
 fn nested_transaction_at_end_of_input_is_an_error() {
     let srv = answering();
-    let dir = tempfile::tempdir().unwrap();
-    let out = run_bounded(
-        qmp()
-            .args(["shell", "--history"])
-            .arg(dir.path().join("h"))
-            .arg(&srv.path),
-        b"transaction(\nabort\ntransaction(\nabort\n",
-        LIMIT,
-    );
-    no_panic(&out);
+    let out = shell_input(&srv, b"transaction(\nabort\ntransaction(\nabort\n");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("its 2 action(s) were not sent"));
 }
