@@ -413,6 +413,7 @@ fn emit_union(item: &Item, u: &Union) -> TokenStream {
     let mut base_slots = Vec::new();
     let mut base_arms = Vec::new();
     let mut base_finish = Vec::new();
+    let mut known = Vec::new();
     for f in &u.fields {
         let id = ident(&f.rust_name);
         let w = lit(&f.wire_name);
@@ -425,13 +426,14 @@ fn emit_union(item: &Item, u: &Union) -> TokenStream {
         let dep = deprecated_tokens(f.deprecated);
         if f.optional {
             decl.push(quote!(#doc #dep #g pub #id: Option<#ty>));
-            encode.push(quote!(#g rt::put_opt(map, #w, &self.#id);));
+            encode.push(quote!(#g rt::put_opt(members, #w, &self.#id)?;));
             base_finish.push(quote!(#g #id));
         } else {
             decl.push(quote!(#doc #dep pub #id: #ty));
-            encode.push(quote!(rt::put(map, #w, &self.#id);));
+            encode.push(quote!(rt::put(members, #w, &self.#id)?;));
             base_finish.push(quote!(#id: rt::required(#id, #w)?));
         }
+        known.push(w.clone());
         base_slots.push(quote!(#g let mut #id = None;));
         base_arms.push(quote!(#g #w => {
             rt::set(&mut #id, __qmp_map, #w)?;
@@ -457,23 +459,23 @@ fn emit_union(item: &Item, u: &Union) -> TokenStream {
                     __qmp_rest.no_branch()?;
                     #branch_name::#v
                 }));
-                vencode.push(quote!(#branch_name::#v => {}));
+                vencode.push(quote!(#branch_name::#v => Ok(())));
             }
             BranchData::Data { ty: t } => {
                 // Legacy simple union: {"type": ..., "data": ...}.
                 let ity = ty(t);
                 vdecl.push(quote!(#vdoc #v(#ity)));
                 vdecode.push(quote!(#w => #branch_name::#v(__qmp_rest.data()?)));
-                vencode.push(quote!(#branch_name::#v(data) => { rt::put(map, "data", data); }));
+                vencode.push(quote!(#branch_name::#v(data) => rt::put(members, "data", data)));
             }
             BranchData::Members { ty: t, boxed } => {
                 let ity = ty(&t.clone().boxed_if(*boxed));
                 vdecl.push(quote!(#vdoc #v(#ity)));
                 vdecode.push(quote!(#w => #branch_name::#v(__qmp_rest.branch()?)));
                 vencode.push(if *boxed {
-                    quote!(#branch_name::#v(data) => { rt::ObjectType::to_members(&**data, map); })
+                    quote!(#branch_name::#v(data) => rt::ObjectType::write_members(&**data, members))
                 } else {
-                    quote!(#branch_name::#v(data) => { rt::ObjectType::to_members(data, map); })
+                    quote!(#branch_name::#v(data) => rt::ObjectType::write_members(data, members))
                 });
             }
         }
@@ -566,12 +568,14 @@ fn emit_union(item: &Item, u: &Union) -> TokenStream {
                 })
             }
             #[inline]
-            fn to_members(&self, map: &mut rt::Map<String, rt::Value>) {
+            fn write_members<W: rt::Members>(&self, members: &mut W) -> Result<(), W::Error> {
                 #(#encode)*
-                rt::put(map, #tag_wire, self.#tag_id.as_str());
+                rt::put(members, #tag_wire, self.#tag_id.as_str())?;
                 match &self.#tag_id {
                     #(#vencode,)*
-                    #branch_name::Unknown { members, .. } => { rt::put_rest(map, members); }
+                    #branch_name::Unknown { members: rest, .. } => {
+                        rt::put_rest(members, rest, &[#(#known,)* #tag_wire])
+                    }
                 }
             }
         }
@@ -591,6 +595,7 @@ fn emit_alternate(item: &Item, a: &Alternate) -> TokenStream {
     let derive = derive_attr(&item.derives);
     let mut decl = Vec::new();
     let mut enc = Vec::new();
+    let mut ser = Vec::new();
     // JSON type → decoding.
     let mut by_json: Vec<(JsonKind, TokenStream)> = Vec::new();
     for b in &a.branches {
@@ -599,6 +604,7 @@ fn emit_alternate(item: &Item, a: &Alternate) -> TokenStream {
         let vdoc = doc_attrs(&b.docs);
         decl.push(quote!(#vdoc #id(#vty)));
         enc.push(quote!(Self::#id(v) => rt::ToJson::to_json(v)));
+        ser.push(quote!(Self::#id(v) => rt::serde::Serialize::serialize(v, serializer)));
         let dec_ty = ty(&b.ty);
         let dec = if b.boxed {
             quote!(Self::#id(Box::new(<#dec_ty as rt::FromJson>::from_json(value)?)))
@@ -659,6 +665,15 @@ fn emit_alternate(item: &Item, a: &Alternate) -> TokenStream {
             fn to_json(&self) -> rt::Value {
                 match self {
                     #(#enc,)*
+                }
+            }
+        }
+        #cfg
+        impl rt::serde::Serialize for #name {
+            #[inline]
+            fn serialize<S: rt::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    #(#ser,)*
                 }
             }
         }

@@ -2,7 +2,7 @@
 //! (`tests/corpus/*.json`): every command's arguments decode into its typed
 //! command, every reply into the command's `Returns` type, every event into
 //! `Event`, and each re-encodes to the same JSON (modulo member order and
-//! integer-valued floats).
+//! integer-valued floats), through `Serialize` and `ToJson` alike.
 
 #![cfg(feature = "full")]
 
@@ -113,6 +113,14 @@ macro_rules! decoder {
             }
             // Re-encode the typed return value through the variant's payload.
             let reply2 = qmp_types::runtime::ToJson::to_json(&response);
+            // `Serialize` writes straight to the serializer: it must say
+            // the same as `ToJson`, for arguments and replies alike.
+            if serde_json::to_value(&response).ok().as_ref() != Some(&reply2) {
+                return Some(Err(format!("Serialize and ToJson disagree on the reply {reply2}")));
+            }
+            if encoded != qmp_types::runtime::ToJson::to_json(&request) {
+                return Some(Err(format!("Serialize and ToJson disagree on the request {encoded}")));
+            }
             Some(Ok((args2, reply2)))
         }
     };

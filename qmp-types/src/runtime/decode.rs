@@ -28,6 +28,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Map;
 pub use serde_json::Value;
 
+use super::Members;
+
 /// A typed-decode error: what was wrong, and where in the JSON value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError {
@@ -219,8 +221,15 @@ pub trait ObjectType: Sized {
     /// members its base did not take (through a [`UnionRest`](super::UnionRest)).
     fn visit_members<'de, A: MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
 
-    /// Writes this type's members.
-    fn to_members(&self, map: &mut Map<String, Value>);
+    /// Writes this type's members, in schema order, to a [`Members`]
+    /// writer (through [`put`](super::put), [`put_opt`](super::put_opt) and
+    /// [`put_rest`](super::put_rest)): a `serde` serializer for `Serialize`,
+    /// a JSON object for [`ToJson`](super::ToJson).
+    ///
+    /// # Errors
+    ///
+    /// When the writer fails (a serializer's error).
+    fn write_members<W: Members>(&self, members: &mut W) -> Result<(), W::Error>;
 }
 
 /// `Deserialize` of an object type: a JSON object, read by

@@ -6,8 +6,8 @@
 use std::marker::PhantomData;
 
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::Value;
 
 use super::buffer::BufferSeed;
 use super::{Key, Timestamp, required, set, skip};
@@ -22,14 +22,12 @@ pub struct EventMessage<E> {
     pub timestamp: Timestamp,
 }
 
-impl<E: Serialize> Serialize for EventMessage<E> {
+impl<E: Envelope> Serialize for EventMessage<E> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut value = serde_json::to_value(&self.event).map_err(serde::ser::Error::custom)?;
-        if let Value::Object(map) = &mut value {
-            let ts = serde_json::to_value(self.timestamp).map_err(serde::ser::Error::custom)?;
-            map.insert("timestamp".to_owned(), ts);
-        }
-        value.serialize(serializer)
+        let mut map = serializer.serialize_map(None)?;
+        self.event.serialize_members(&mut map)?;
+        map.serialize_entry("timestamp", &self.timestamp)?;
+        map.end()
     }
 }
 
@@ -58,6 +56,15 @@ pub trait Envelope: Sized {
 
     /// `name` without a payload member.
     fn without_payload<E: de::Error>(name: &str) -> Result<Self, E>;
+
+    /// Writes the name member and the payload member, if there is one, to
+    /// a map being serialized (the envelope's `Serialize`, and
+    /// [`EventMessage`]'s, which adds the timestamp).
+    ///
+    /// # Errors
+    ///
+    /// When the serializer fails.
+    fn serialize_members<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error>;
 }
 
 /// Reads the payload with the type the name says.

@@ -16,6 +16,15 @@ macro_rules! __qmp_impl_json {
                 $crate::runtime::deserialize_object(deserializer)
             }
         }
+        impl $crate::runtime::serde::Serialize for $t {
+            #[inline]
+            fn serialize<S: $crate::runtime::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::runtime::serialize_object(self, serializer)
+            }
+        }
         $crate::runtime::impl_json!(@common $t, $schema);
     };
     (enum $t:ident, $schema:path) => {
@@ -37,6 +46,15 @@ macro_rules! __qmp_impl_json {
                 deserializer: D,
             ) -> ::core::result::Result<Self, D::Error> {
                 $crate::runtime::deserialize_enum(deserializer)
+            }
+        }
+        impl $crate::runtime::serde::Serialize for $t {
+            #[inline]
+            fn serialize<S: $crate::runtime::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
             }
         }
         $crate::runtime::impl_json!(@common $t, $schema);
@@ -63,6 +81,15 @@ macro_rules! __qmp_impl_json {
                     .map(Self)
             }
         }
+        impl $crate::runtime::serde::Serialize for $t {
+            #[inline]
+            fn serialize<S: $crate::runtime::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::runtime::serde::Serialize::serialize(&self.0, serializer)
+            }
+        }
         $crate::runtime::impl_json!(@common $t, $schema);
     };
     (unit $t:ident, $schema:path) => {
@@ -80,6 +107,15 @@ macro_rules! __qmp_impl_json {
                 $crate::runtime::deserialize_unit_object(deserializer).map(|()| Self)
             }
         }
+        impl $crate::runtime::serde::Serialize for $t {
+            #[inline]
+            fn serialize<S: $crate::runtime::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::runtime::serde::Serialize::serialize(&$crate::runtime::Empty {}, serializer)
+            }
+        }
         $crate::runtime::impl_json!(@common $t, $schema);
     };
     (custom $t:ident, $schema:path) => {
@@ -93,14 +129,6 @@ macro_rules! __qmp_impl_json {
         $crate::runtime::impl_json!(@common $t, $schema);
     };
     (@common $t:ident, $schema:path) => {
-        impl $crate::runtime::serde::Serialize for $t {
-            fn serialize<S: $crate::runtime::serde::Serializer>(
-                &self,
-                serializer: S,
-            ) -> ::core::result::Result<S::Ok, S::Error> {
-                $crate::runtime::serialize_json(self, serializer)
-            }
-        }
         impl $crate::runtime::schemars::JsonSchema for $t {
             fn schema_name() -> ::std::borrow::Cow<'static, str> {
                 ::std::borrow::Cow::Borrowed(::core::stringify!($t))
@@ -114,8 +142,8 @@ macro_rules! __qmp_impl_json {
     };
 }
 /// Implements the wire traits of a generated type: [`ToJson`](super::ToJson), `serde`'s
-/// `Serialize` (through it) and `Deserialize` (straight from the
-/// deserializer; [`FromJson`](super::FromJson) follows from it) and `schemars`'
+/// `Serialize` (straight to the serializer), `Deserialize` (straight from
+/// the deserializer; [`FromJson`](super::FromJson) follows from it) and `schemars`'
 /// `JsonSchema` (from the precomputed definitions document `$schema`, a
 /// `LazyLock<Value>` in the generated module).
 ///
@@ -127,8 +155,8 @@ macro_rules! __qmp_impl_json {
 ///   `Display`);
 /// * `newtype T(Inner)`: a wrapper encoded as its inner value;
 /// * `unit T`: a unit struct encoded as `{}`;
-/// * `custom T`: a type with hand-written [`ToJson`](super::ToJson)/[`FromValue`](super::FromValue)
-///   (decoded through a [`Value`](super::Value)).
+/// * `custom T`: a type with its own [`ToJson`](super::ToJson), `Serialize` and
+///   [`FromValue`](super::FromValue) (decoded through a [`Value`](super::Value)).
 #[doc(inline)]
 pub use crate::__qmp_impl_json as impl_json;
 
@@ -171,12 +199,12 @@ macro_rules! __qmp_impl_object {
                 })
             }
             #[inline]
-            fn to_members(
+            fn write_members<W: $crate::runtime::Members>(
                 &self,
-                map: &mut $crate::runtime::Map<::std::string::String, $crate::runtime::Value>,
-            ) {
-                $($(#[$attr])* $crate::runtime::impl_object!(@put $kind map $wire &self.$field);)*
-                $($crate::runtime::put_rest(map, &self.$rest);)?
+                members: &mut W,
+            ) -> ::core::result::Result<(), W::Error> {
+                $($(#[$attr])* $crate::runtime::impl_object!(@put $kind members $wire &self.$field)?;)*
+                $crate::runtime::impl_object!(@rest members self [$($rest)?] [$($wire),*])
             }
         }
         $crate::runtime::impl_json!(object $t, $schema);
@@ -196,6 +224,12 @@ macro_rules! __qmp_impl_object {
     };
     (@finish optional $field:ident) => {
         $field
+    };
+    (@rest $members:ident $self:ident [] [$($wire:literal),*]) => {
+        ::core::result::Result::Ok(())
+    };
+    (@rest $members:ident $self:ident [$rest:ident] [$($wire:literal),*]) => {
+        $crate::runtime::put_rest($members, &$self.$rest, &[$($wire),*])
     };
     (@put required $map:ident $wire:literal $value:expr) => {
         $crate::runtime::put($map, $wire, $value)
@@ -391,13 +425,39 @@ macro_rules! __qmp_impl_requests {
         impl $crate::runtime::ToJson for $req {
             fn to_json(&self) -> $crate::runtime::Value {
                 let mut map = $crate::runtime::Map::new();
-                $crate::runtime::put(&mut map, "execute", self.name());
+                map.insert(
+                    ::std::borrow::ToOwned::to_owned("execute"),
+                    $crate::runtime::ToJson::to_json(self.name()),
+                );
                 match self {
-                    $($(#[$a])* Self::$v(arguments) => $crate::runtime::put(&mut map, "arguments", arguments),)*
+                    $($(#[$a])* Self::$v(arguments) => {
+                        map.insert(
+                            ::std::borrow::ToOwned::to_owned("arguments"),
+                            $crate::runtime::ToJson::to_json(arguments),
+                        );
+                    })*
                     $($(#[$na])* Self::$nv(_) => {})*
-                    Self::Unknown { arguments, .. } => $crate::runtime::put_opt(&mut map, "arguments", arguments),
+                    Self::Unknown { arguments, .. } => {
+                        if let ::core::option::Option::Some(arguments) = arguments {
+                            map.insert(
+                                ::std::borrow::ToOwned::to_owned("arguments"),
+                                ::core::clone::Clone::clone(arguments),
+                            );
+                        }
+                    }
                 }
                 $crate::runtime::Value::Object(map)
+            }
+        }
+        impl $crate::runtime::serde::Serialize for $req {
+            fn serialize<S: $crate::runtime::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                use $crate::runtime::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(::core::option::Option::None)?;
+                $crate::runtime::Envelope::serialize_members(self, &mut map)?;
+                map.end()
             }
         }
         #[allow(deprecated)]
@@ -437,6 +497,22 @@ macro_rules! __qmp_impl_requests {
                     },
                 )
             }
+            fn serialize_members<M: $crate::runtime::serde::ser::SerializeMap>(
+                &self,
+                map: &mut M,
+            ) -> ::core::result::Result<(), M::Error> {
+                map.serialize_entry("execute", self.name())?;
+                match self {
+                    $($(#[$a])* Self::$v(arguments) => map.serialize_entry("arguments", arguments),)*
+                    $($(#[$na])* Self::$nv(_) => ::core::result::Result::Ok(()),)*
+                    Self::Unknown { arguments, .. } => {
+                        if let ::core::option::Option::Some(arguments) = arguments {
+                            map.serialize_entry("arguments", arguments)?;
+                        }
+                        ::core::result::Result::Ok(())
+                    }
+                }
+            }
         }
         impl<'de> $crate::runtime::serde::Deserialize<'de> for $req {
             fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
@@ -457,12 +533,17 @@ macro_rules! __qmp_impl_requests {
                 }
             }
         }
+        #[allow(deprecated)]
         impl $crate::runtime::serde::Serialize for $resp {
             fn serialize<S: $crate::runtime::serde::Serializer>(
                 &self,
                 serializer: S,
             ) -> ::core::result::Result<S::Ok, S::Error> {
-                $crate::runtime::serialize_json(self, serializer)
+                match self {
+                    $($(#[$a])* Self::$v(v) => $crate::runtime::serde::Serialize::serialize(v, serializer),)*
+                    $($(#[$na])* Self::$nv(v) => $crate::runtime::serde::Serialize::serialize(v, serializer),)*
+                    Self::Unknown(v) => $crate::runtime::serde::Serialize::serialize(v, serializer),
+                }
             }
         }
     };
@@ -514,17 +595,39 @@ macro_rules! __qmp_impl_events {
         impl $crate::runtime::ToJson for $event {
             fn to_json(&self) -> $crate::runtime::Value {
                 let mut map = $crate::runtime::Map::new();
-                $crate::runtime::put(&mut map, "event", self.name());
+                map.insert(
+                    ::std::borrow::ToOwned::to_owned("event"),
+                    $crate::runtime::ToJson::to_json(self.name()),
+                );
                 match self {
-                    $($(#[$a])* Self::$v(data) => $crate::runtime::put(&mut map, "data", data),)*
+                    $($(#[$a])* Self::$v(data) => {
+                        map.insert(
+                            ::std::borrow::ToOwned::to_owned("data"),
+                            $crate::runtime::ToJson::to_json(data),
+                        );
+                    })*
                     $($(#[$na])* Self::$nv(_) => {})*
                     Self::Unknown { data, .. } => {
                         if !data.is_null() {
-                            $crate::runtime::put(&mut map, "data", data);
+                            map.insert(
+                                ::std::borrow::ToOwned::to_owned("data"),
+                                ::core::clone::Clone::clone(data),
+                            );
                         }
                     }
                 }
                 $crate::runtime::Value::Object(map)
+            }
+        }
+        impl $crate::runtime::serde::Serialize for $event {
+            fn serialize<S: $crate::runtime::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                use $crate::runtime::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(::core::option::Option::None)?;
+                $crate::runtime::Envelope::serialize_members(self, &mut map)?;
+                map.end()
             }
         }
         #[allow(deprecated)]
@@ -561,6 +664,22 @@ macro_rules! __qmp_impl_events {
                         event => event,
                     },
                 )
+            }
+            fn serialize_members<M: $crate::runtime::serde::ser::SerializeMap>(
+                &self,
+                map: &mut M,
+            ) -> ::core::result::Result<(), M::Error> {
+                map.serialize_entry("event", self.name())?;
+                match self {
+                    $($(#[$a])* Self::$v(data) => map.serialize_entry("data", data),)*
+                    $($(#[$na])* Self::$nv(_) => ::core::result::Result::Ok(()),)*
+                    Self::Unknown { data, .. } => {
+                        if !data.is_null() {
+                            map.serialize_entry("data", data)?;
+                        }
+                        ::core::result::Result::Ok(())
+                    }
+                }
             }
         }
         impl<'de> $crate::runtime::serde::Deserialize<'de> for $event {

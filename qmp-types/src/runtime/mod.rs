@@ -11,7 +11,9 @@
 //!   for every client.
 //! * Generated types decode with `serde` visitors that read straight from
 //!   the deserializer ([`ObjectType`] for objects, helpers below) and
-//!   encode through [`ToJson`]; [`FromJson`] decodes a [`Value`] at hand.
+//!   serialize straight to the serializer (an object's members listed once
+//!   for a [`Members`] writer); [`ToJson`] builds a [`Value`] from the
+//!   same members and [`FromJson`] decodes a [`Value`] at hand.
 //!   The macros [`impl_object!`], [`impl_enum!`],
 //!   [`impl_json!`], [`impl_command!`], [`impl_meta!`], [`impl_requests!`]
 //!   and [`impl_events!`] implement them (and `serde`, `schemars`) for
@@ -26,7 +28,7 @@
 //! | `decode.rs` | decoding: [`DecodeError`], [`FromJson`], [`ObjectType`], member helpers |
 //! | `buffer.rs` | [`Buffered`]: a member value recorded as tokens and replayed later |
 //! | `union.rs` | flat unions whose discriminator comes late: [`union_members`], [`UnionRest`] |
-//! | `ser.rs` | encoding: [`ToJson`] and the member writers |
+//! | `ser.rs` | encoding: [`Members`] writers for `Serialize` and [`ToJson`] |
 //! | `events.rs` | [`EventMessage`] and [`Envelope`]: `{"event", "data"}` and `{"execute", "arguments"}` |
 //! | `meta.rs` | [`CommandInfo`], [`EventInfo`] and the JSON Schema helpers |
 //! | `macros.rs` | the `impl_*!` macros the generated code invokes |

@@ -1,17 +1,121 @@
-//! Encoding generated types: every type has [`ToJson`] (encoding cannot
-//! fail), objects write their members one by one ([`put`], [`put_opt`],
-//! [`put_rest`]) and `Serialize` goes through it ([`serialize_json`]).
+//! Encoding generated types. An object type lists its members once
+//! ([`ObjectType::write_members`], through [`put`], [`put_opt`] and
+//! [`put_rest`]) for a [`Members`] writer: [`serialize_object`] hands them
+//! straight to a `serde` serializer (a command's arguments go to the
+//! socket with no [`Value`] built), [`object_to_json`] collects them into
+//! a [`Value`] for [`ToJson`], which cannot fail.
 
+use std::convert::Infallible;
+
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::{Empty, Null, ObjectType};
 
+/// Where an object's members are written: a `serde` map serializer
+/// ([`serialize_object`]) or a JSON object ([`object_to_json`]).
+/// Generated code writes members through [`put`], [`put_opt`] and
+/// [`put_rest`].
+pub trait Members {
+    /// The writer's error (`Infallible` for a JSON object).
+    type Error;
+
+    /// Writes one member.
+    ///
+    /// # Errors
+    ///
+    /// When the serializer fails.
+    fn member<T: Serialize + ToJson + ?Sized>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), Self::Error>;
+
+    /// Writes members kept verbatim (an object's extra members, an unknown
+    /// union branch), except those named in `known`: a member the type
+    /// describes is written from its field, never twice.
+    ///
+    /// # Errors
+    ///
+    /// When the serializer fails.
+    fn rest(&mut self, rest: &Map<String, Value>, known: &[&str]) -> Result<(), Self::Error>;
+}
+
+/// The members of an object written to a `serde` map serializer.
+struct SerializeMembers<M>(M);
+
+impl<M: SerializeMap> Members for SerializeMembers<M> {
+    type Error = M::Error;
+
+    #[inline]
+    fn member<T: Serialize + ToJson + ?Sized>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), M::Error> {
+        self.0.serialize_entry(name, value)
+    }
+
+    fn rest(&mut self, rest: &Map<String, Value>, known: &[&str]) -> Result<(), M::Error> {
+        for (k, v) in rest {
+            if !known.contains(&k.as_str()) {
+                self.0.serialize_entry(k, v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The members of an object collected into a JSON object.
+struct JsonMembers(Map<String, Value>);
+
+impl Members for JsonMembers {
+    type Error = Infallible;
+
+    #[inline]
+    fn member<T: Serialize + ToJson + ?Sized>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), Infallible> {
+        self.0.insert(name.to_owned(), value.to_json());
+        Ok(())
+    }
+
+    fn rest(&mut self, rest: &Map<String, Value>, known: &[&str]) -> Result<(), Infallible> {
+        for (k, v) in rest {
+            if !known.contains(&k.as_str()) {
+                self.0.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `Serialize` of an object type: a map of its members, in schema order,
+/// written straight to the serializer.
+///
+/// # Errors
+///
+/// When the serializer fails.
+#[inline]
+pub fn serialize_object<T: ObjectType, S: Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut members = SerializeMembers(serializer.serialize_map(None)?);
+    value.write_members(&mut members)?;
+    members.0.end()
+}
+
 /// Encodes an object type as a JSON object.
 pub fn object_to_json<T: ObjectType>(value: &T) -> Value {
-    let mut map = Map::new();
-    value.to_members(&mut map);
-    Value::Object(map)
+    let mut members = JsonMembers(Map::new());
+    match value.write_members(&mut members) {
+        Ok(()) => Value::Object(members.0),
+        Err(never) => match never {},
+    }
 }
 
 /// Encoding into a JSON value: implemented by every generated type and by
@@ -21,31 +125,50 @@ pub trait ToJson {
     fn to_json(&self) -> Value;
 }
 
-/// Serializes through [`ToJson`] in a `Serialize` impl.
-pub fn serialize_json<T: ToJson + ?Sized, S: Serializer>(
-    value: &T,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    value.to_json().serialize(serializer)
-}
-
 /// Writes a member.
-pub fn put<T: ToJson + ?Sized>(map: &mut Map<String, Value>, name: &str, value: &T) {
-    map.insert(name.to_owned(), value.to_json());
+///
+/// # Errors
+///
+/// When the serializer fails.
+#[inline]
+pub fn put<W: Members, T: Serialize + ToJson + ?Sized>(
+    members: &mut W,
+    name: &'static str,
+    value: &T,
+) -> Result<(), W::Error> {
+    members.member(name, value)
 }
 
 /// Writes an optional member when present.
-pub fn put_opt<T: ToJson>(map: &mut Map<String, Value>, name: &str, value: &Option<T>) {
-    if let Some(v) = value {
-        map.insert(name.to_owned(), v.to_json());
+///
+/// # Errors
+///
+/// When the serializer fails.
+#[inline]
+pub fn put_opt<W: Members, T: Serialize + ToJson>(
+    members: &mut W,
+    name: &'static str,
+    value: &Option<T>,
+) -> Result<(), W::Error> {
+    match value {
+        Some(v) => members.member(name, v),
+        None => Ok(()),
     }
 }
 
-/// Writes extra members (kept by a union's fallback branch).
-pub fn put_rest(map: &mut Map<String, Value>, rest: &Map<String, Value>) {
-    for (k, v) in rest {
-        map.insert(k.clone(), v.clone());
-    }
+/// Writes members kept verbatim (kept by an object's `..extra` field or a
+/// union's fallback branch), except those named in `known`.
+///
+/// # Errors
+///
+/// When the serializer fails.
+#[inline]
+pub fn put_rest<W: Members>(
+    members: &mut W,
+    rest: &Map<String, Value>,
+    known: &[&str],
+) -> Result<(), W::Error> {
+    members.rest(rest, known)
 }
 
 macro_rules! to_json_via_from {
@@ -120,17 +243,53 @@ mod tests {
 
     use super::*;
 
+    /// A type written by hand as the generator writes one: two members
+    /// and extra members kept verbatim.
+    struct Disk {
+        id: String,
+        size: Option<u64>,
+        read_only: Option<bool>,
+        extra: Map<String, Value>,
+    }
+
+    impl ObjectType for Disk {
+        fn visit_members<'de, A: serde::de::MapAccess<'de>>(_: A) -> Result<Self, A::Error> {
+            unimplemented!("only encoded here")
+        }
+
+        fn write_members<W: Members>(&self, members: &mut W) -> Result<(), W::Error> {
+            put(members, "id", &self.id)?;
+            put_opt(members, "size", &self.size)?;
+            put_opt(members, "read-only", &self.read_only)?;
+            put_rest(members, &self.extra, &["id", "size", "read-only"])
+        }
+    }
+
+    fn disk() -> Disk {
+        let extra = json!({"x-extra": [1, 2], "id": "dropped: the field wins"});
+        Disk {
+            id: "disk0".into(),
+            size: Some(1 << 40),
+            read_only: None,
+            extra: extra.as_object().unwrap().clone(),
+        }
+    }
+
     #[test]
     fn members_are_written_as_given() {
-        let mut map = Map::new();
-        put(&mut map, "id", "disk0");
-        put_opt(&mut map, "size", &Some(1u64 << 40));
-        put_opt::<bool>(&mut map, "read-only", &None);
-        let rest = json!({"x-extra": [1, 2], "id": "kept last"});
-        put_rest(&mut map, rest.as_object().unwrap());
         assert_eq!(
-            Value::Object(map),
-            json!({"id": "kept last", "size": 1u64 << 40, "x-extra": [1, 2]})
+            object_to_json(&disk()),
+            json!({"id": "disk0", "size": 1u64 << 40, "x-extra": [1, 2]})
+        );
+    }
+
+    #[test]
+    fn members_are_serialized_in_order_without_a_value() {
+        let mut out = Vec::new();
+        serialize_object(&disk(), &mut serde_json::Serializer::new(&mut out)).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"id":"disk0","size":1099511627776,"x-extra":[1,2]}"#
         );
     }
 
@@ -148,8 +307,5 @@ mod tests {
         assert_eq!(Empty {}.to_json(), json!({}));
         let v: Vec<Box<String>> = vec![Box::new("a".into()), Box::new("b".into())];
         assert_eq!(v.to_json(), json!(["a", "b"]));
-        let mut out = Vec::new();
-        serialize_json(&v, &mut serde_json::Serializer::new(&mut out)).unwrap();
-        assert_eq!(out, br#"["a","b"]"#);
     }
 }

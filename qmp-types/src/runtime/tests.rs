@@ -101,7 +101,30 @@ impl ObjectType for Info {
             meta_type: __qmp_branch,
         })
     }
-    fn to_members(&self, _: &mut Map<String, Value>) {}
+    fn write_members<W: Members>(&self, members: &mut W) -> Result<(), W::Error> {
+        put(members, "name", &self.name)?;
+        put_opt(members, "features", &self.features)?;
+        put(members, "meta-type", self.meta_type.as_str())?;
+        match &self.meta_type {
+            InfoMetaType::Object(data) => ObjectType::write_members(data, members),
+            InfoMetaType::Command(data) => ObjectType::write_members(&**data, members),
+            InfoMetaType::Builtin => Ok(()),
+            InfoMetaType::Unknown { members: rest, .. } => {
+                put_rest(members, rest, &["name", "features", "meta-type"])
+            }
+        }
+    }
+}
+
+impl InfoMetaType {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Object(_) => "object",
+            Self::Command(_) => "command",
+            Self::Builtin => "builtin",
+            Self::Unknown { value, .. } => value,
+        }
+    }
 }
 crate::runtime::impl_json!(object Info, SCHEMA);
 
@@ -331,4 +354,102 @@ fn events() {
     );
     let e = both::<EventMessage<Event>>(json!({"event": "STOP"})).unwrap_err();
     assert!(e.contains("missing field `timestamp`"), "{e}");
+}
+
+/// Encodes with `Serialize` (straight to text) and with `ToJson`; both
+/// must agree, and the text must decode to the same value.
+fn encode<T: Serialize + ToJson + DeserializeOwned + std::fmt::Debug + PartialEq>(v: &T) -> String {
+    let text = serde_json::to_string(v).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v.to_json());
+    assert_eq!(&serde_json::from_str::<T>(&text).unwrap(), v);
+    text
+}
+
+#[test]
+fn objects_encode_in_schema_order_straight_to_text() {
+    let m = Member {
+        name: "a".into(),
+        default: None,
+    };
+    assert_eq!(encode(&m), r#"{"name":"a"}"#);
+    let mut extra = Map::new();
+    extra.insert("z".into(), json!(1));
+    extra.insert("driver".into(), json!("dropped: the field wins"));
+    let o = Open {
+        driver: "file".into(),
+        extra,
+    };
+    assert_eq!(
+        serde_json::to_string(&o).unwrap(),
+        r#"{"driver":"file","z":1}"#
+    );
+    assert_eq!(o.to_json(), json!({"driver": "file", "z": 1}));
+    assert_eq!(encode(&Meta::Command), r#""command""#);
+    assert_eq!(encode(&Meta::Unknown("newer".into())), r#""newer""#);
+}
+
+#[test]
+fn unions_encode_base_discriminator_then_branch() {
+    let i = Info {
+        name: "Foo".into(),
+        features: None,
+        meta_type: InfoMetaType::Object(ObjectBranch {
+            members: vec![Member {
+                name: "a".into(),
+                default: Some(Value::Null),
+            }],
+            tag: None,
+        }),
+    };
+    assert_eq!(
+        encode(&i),
+        r#"{"name":"Foo","meta-type":"object","members":[{"name":"a","default":null}]}"#
+    );
+    let i = Info {
+        name: "q".into(),
+        features: Some(vec![]),
+        meta_type: InfoMetaType::Command(Box::new(CommandBranch {
+            arg_type: "0".into(),
+            ret_type: "1".into(),
+        })),
+    };
+    assert_eq!(
+        encode(&i),
+        r#"{"name":"q","features":[],"meta-type":"command","arg-type":"0","ret-type":"1"}"#
+    );
+    // An unknown branch's members, verbatim; a base member or the
+    // discriminator among them is not written twice.
+    let mut members = Map::new();
+    members.insert("file".into(), json!("f"));
+    members.insert("meta-type".into(), json!("object"));
+    let i = Info {
+        name: "n".into(),
+        features: None,
+        meta_type: InfoMetaType::Unknown {
+            value: "module".into(),
+            members,
+        },
+    };
+    assert_eq!(
+        serde_json::to_string(&i).unwrap(),
+        r#"{"name":"n","meta-type":"module","file":"f"}"#
+    );
+}
+
+#[test]
+fn events_encode_as_an_envelope() {
+    assert_eq!(
+        serde_json::to_string(&Event::Shutdown(Shutdown { guest: true })).unwrap(),
+        r#"{"event":"SHUTDOWN","data":{"guest":true}}"#
+    );
+    assert_eq!(
+        serde_json::to_string(&Event::Stop(Stop)).unwrap(),
+        r#"{"event":"STOP"}"#
+    );
+    let e = Event::Unknown {
+        name: "NEW".into(),
+        data: Value::Null,
+    };
+    assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"event":"NEW"}"#);
+    assert_eq!(e.to_json(), json!({"event": "NEW"}));
 }
