@@ -115,8 +115,8 @@
 //! `Value` (its branch depends on the JSON type). This keeps the generated
 //! file small and quick both to generate and to compile (`bench/compile-cost.sh`,
 //! each built as a dependency of a project of its own: a clean debug build
-//! of the default bindings takes 0.50x the time of the crate `qapi-qmp`,
-//! which derives; all features 0.85x).
+//! of the default bindings takes 0.51x the time of the crate `qapi-qmp`,
+//! which derives; all features 0.87x).
 //!
 //! # How it is generated
 //!
