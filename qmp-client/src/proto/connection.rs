@@ -785,7 +785,16 @@ impl Core {
             }
         };
         if self.state == State::AwaitGreeting {
-            self.handle_greeting(&env);
+            match env.event {
+                // A real server can send an event first: QEMU 5.2 started
+                // without `-S` writes its startup `RESUME` to a client that
+                // connects at once, before the greeting (seen in this
+                // project's live tests). The event is delivered like one
+                // during negotiation, and the greeting is still awaited
+                // (the handshake timeout bounds the wait).
+                Some(ev) if env.qmp.is_none() => self.handle_event(text, ev, &env),
+                _ => self.handle_greeting(&env),
+            }
             return;
         }
         if env.ret.is_some() || env.error.is_some() {
@@ -799,9 +808,7 @@ impl Core {
 
     fn handle_greeting(&mut self, env: &Envelope<'_>) {
         let Some(qmp) = env.qmp else {
-            let what = if env.event.is_some() {
-                "an event"
-            } else if env.ret.is_some() || env.error.is_some() {
+            let what = if env.ret.is_some() || env.error.is_some() {
                 "a reply"
             } else {
                 "an object without `QMP`"
@@ -1016,6 +1023,31 @@ mod tests {
         }
         assert_eq!(sent_ids(&mut c), [ids[11]]);
         assert_eq!(c.queued(), 0);
+    }
+
+    #[test]
+    fn an_event_before_the_greeting_is_delivered_and_the_greeting_awaited() {
+        let mut c = Connection::new(ProtoConfig::default());
+        c.handle_input(br#"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "RESUME"}"#);
+        assert!(
+            c.poll_transmit().is_none(),
+            "no negotiation before the greeting"
+        );
+        match c.poll_output() {
+            Some(Output::Event(ev)) => assert_eq!(ev.name, "RESUME"),
+            other => panic!("{other:?}"),
+        }
+        c.handle_input(br#"{"QMP": {"version": {"qemu": {"major": 5, "minor": 2, "micro": 0}, "package": ""}, "capabilities": []}}"#);
+        assert!(c.poll_transmit().is_some(), "qmp_capabilities sent");
+        c.handle_input(b"{\"return\": {}, \"id\": 1}");
+        assert!(c.is_ready());
+        // A reply before the greeting is still a broken greeting.
+        let mut c = Connection::new(ProtoConfig::default());
+        c.handle_input(b"{\"return\": {}}");
+        match c.poll_output() {
+            Some(Output::Closed(Error::Greeting(m))) => assert!(m.contains("a reply"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
