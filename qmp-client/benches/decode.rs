@@ -27,6 +27,10 @@
 //!   single pass costs, for reference.
 //! * `ignored_from_str`: `serde_json::from_str::<IgnoredAny>`: the parse
 //!   alone, no allocation (the floor of any decode).
+//! * `typed_tag_first` / `value_tag_first`: the same reply rewritten with
+//!   each object's discriminator `meta-type` first (compact, other members
+//!   sorted), typed and into a `Value`: what recording the members QEMU
+//!   sends before the discriminator costs.
 //!
 //! Client path (`Connection` framing, envelope scan, then the decode of the
 //! `return` slice, as `RawReply::decode` does):
@@ -175,6 +179,25 @@ fn reply(msg: &str) -> qmp_client::RawReply {
     }
 }
 
+/// The reply's array with each object's `meta-type` member moved first
+/// (the other members follow in sorted order; compact separators).
+fn tag_first(ret: &str) -> String {
+    let objects: Vec<serde_json::Map<String, Value>> = serde_json::from_str(ret).unwrap();
+    let objects: Vec<String> = objects
+        .iter()
+        .map(|o| {
+            let members: Vec<String> = o
+                .iter()
+                .filter(|(k, _)| *k == "meta-type")
+                .chain(o.iter().filter(|(k, _)| *k != "meta-type"))
+                .map(|(k, v)| format!("{}:{v}", Value::from(k.as_str())))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        })
+        .collect();
+    format!("[{}]", objects.join(","))
+}
+
 fn bench(c: &mut Criterion) {
     let Some(msg) = capture() else {
         eprintln!("SKIPPED: qemu-system-x86_64 not available to capture query-qmp-schema");
@@ -207,6 +230,19 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("ignored_from_str", |b| {
         b.iter(|| serde_json::from_str::<serde::de::IgnoredAny>(ret).unwrap())
+    });
+    let tag_first = tag_first(ret);
+    g.bench_function("typed_tag_first", |b| {
+        b.iter(|| {
+            let v: Vec<qmp_types::SchemaInfo> = serde_json::from_str(&tag_first).unwrap();
+            v.len()
+        })
+    });
+    g.bench_function("value_tag_first", |b| {
+        b.iter(|| {
+            let v: Value = serde_json::from_str(&tag_first).unwrap();
+            v.as_array().map(Vec::len)
+        })
     });
     // The allocation floor: building (and dropping) the same trees without
     // parsing, by cloning a decoded one.
