@@ -330,6 +330,10 @@ pub struct Stats {
     pub messages: u64,
 }
 
+/// The most events kept from before the handshake completed; one more
+/// fails the handshake (QEMU sends at most a startup event or two).
+const EARLY_EVENTS_MAX: usize = 64;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     AwaitGreeting,
@@ -397,6 +401,9 @@ struct Core {
     /// With `oob` enabled: in-band commands waiting for a free slot.
     inband_queued: VecDeque<(u64, Transmit)>,
     output: VecDeque<Output>,
+    /// Events that arrived before the handshake completed, delivered right
+    /// after [`Output::Ready`] (at most [`EARLY_EVENTS_MAX`]).
+    early_events: Vec<Output>,
     stats: Stats,
     /// Why the connection closed (returned to later callers, P16).
     closed_with: Option<Error>,
@@ -430,6 +437,7 @@ impl Connection {
             inband_in_flight: std::collections::HashSet::new(),
             inband_queued: VecDeque::new(),
             output: VecDeque::new(),
+            early_events: Vec::new(),
             stats: Stats::default(),
             closed_with: None,
         };
@@ -740,6 +748,7 @@ impl Core {
         self.state = State::Closed;
         self.closed_with = Some(err.clone());
         self.held.clear();
+        self.early_events.clear();
         self.inband_queued.clear();
         self.inband_in_flight.clear();
         let mut ids: Vec<u64> = self.pending.drain().map(|(id, _)| id).collect();
@@ -789,9 +798,9 @@ impl Core {
                 // A real server can send an event first: QEMU 5.2 started
                 // without `-S` writes its startup `RESUME` to a client that
                 // connects at once, before the greeting (seen in this
-                // project's live tests). The event is delivered like one
-                // during negotiation, and the greeting is still awaited
-                // (the handshake timeout bounds the wait).
+                // project's live tests). The event is kept for after the
+                // handshake and the greeting is still awaited (the
+                // handshake timeout bounds the wait).
                 Some(ev) if env.qmp.is_none() => self.handle_event(text, ev, &env),
                 _ => self.handle_greeting(&env),
             }
@@ -932,6 +941,7 @@ impl Core {
             self.submit(id, capped, t);
         }
         self.output.push_back(Output::Ready(Some(greeting)));
+        self.output.extend(self.early_events.drain(..));
     }
 
     fn handle_event(&mut self, text: &str, ev: &RawValue, env: &Envelope<'_>) {
@@ -950,12 +960,27 @@ impl Core {
             let start = d.get().as_ptr() as usize - text.as_ptr() as usize;
             start..start + d.get().len()
         });
-        self.output.push_back(Output::Event(RawEvent {
+        let event = Output::Event(RawEvent {
             text: text.to_owned(),
             name,
             timestamp,
             data,
-        }));
+        });
+        if self.state == State::Ready {
+            self.output.push_back(event);
+        } else if self.early_events.len() < EARLY_EVENTS_MAX {
+            // Before the handshake completes: delivered after
+            // `Output::Ready`, so a consumer sees it after the connection
+            // (or reconnection) notice, as the spec's negotiation mode has
+            // it.
+            self.early_events.push(event);
+        } else {
+            let msg = format!("more than {EARLY_EVENTS_MAX} events before the handshake completed");
+            self.fail(match self.state {
+                State::AwaitGreeting => Error::Greeting(msg),
+                _ => Error::Negotiation(msg),
+            });
+        }
     }
 }
 
@@ -1026,21 +1051,39 @@ mod tests {
     }
 
     #[test]
-    fn an_event_before_the_greeting_is_delivered_and_the_greeting_awaited() {
+    fn events_before_the_handshake_are_delivered_after_it() {
         let mut c = Connection::new(ProtoConfig::default());
         c.handle_input(br#"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "RESUME"}"#);
         assert!(
             c.poll_transmit().is_none(),
             "no negotiation before the greeting"
         );
-        match c.poll_output() {
-            Some(Output::Event(ev)) => assert_eq!(ev.name, "RESUME"),
-            other => panic!("{other:?}"),
-        }
+        assert!(
+            c.poll_output().is_none(),
+            "held until the handshake completes"
+        );
         c.handle_input(br#"{"QMP": {"version": {"qemu": {"major": 5, "minor": 2, "micro": 0}, "package": ""}, "capabilities": []}}"#);
         assert!(c.poll_transmit().is_some(), "qmp_capabilities sent");
+        c.handle_input(br#"{"event": "STOP", "timestamp": {"seconds": 1, "microseconds": 3}}"#);
         c.handle_input(b"{\"return\": {}, \"id\": 1}");
         assert!(c.is_ready());
+        // Ready first, then the early events in order.
+        assert!(matches!(c.poll_output(), Some(Output::Ready(Some(_)))));
+        for name in ["RESUME", "STOP"] {
+            match c.poll_output() {
+                Some(Output::Event(ev)) => assert_eq!(ev.name, name),
+                other => panic!("{other:?}"),
+            }
+        }
+        // A flood of events before the greeting fails the handshake.
+        let mut c = Connection::new(ProtoConfig::default());
+        for _ in 0..=EARLY_EVENTS_MAX {
+            c.handle_input(br#"{"event": "STOP"}"#);
+        }
+        match c.poll_output() {
+            Some(Output::Closed(Error::Greeting(m))) => assert!(m.contains("64 events"), "{m}"),
+            other => panic!("{other:?}"),
+        }
         // A reply before the greeting is still a broken greeting.
         let mut c = Connection::new(ProtoConfig::default());
         c.handle_input(b"{\"return\": {}}");
