@@ -10,7 +10,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::buffer::BufferSeed;
-use super::{Key, Timestamp, required, set, skip};
+use super::ser::serialize_members;
+use super::{Key, Members, Timestamp, required, set, skip};
 
 /// An event as it comes off the wire: the event (name and data) and its
 /// timestamp. `E` is usually the generated `Event` enum.
@@ -24,10 +25,10 @@ pub struct EventMessage<E> {
 
 impl<E: Envelope> Serialize for EventMessage<E> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        self.event.serialize_members(&mut map)?;
-        map.serialize_entry("timestamp", &self.timestamp)?;
-        map.end()
+        serialize_members(serializer, |m| {
+            self.event.write_members(m)?;
+            m.0.serialize_entry("timestamp", &self.timestamp)
+        })
     }
 }
 
@@ -58,13 +59,15 @@ pub trait Envelope: Sized {
     fn without_payload<E: de::Error>(name: &str) -> Result<Self, E>;
 
     /// Writes the name member and the payload member, if there is one, to
-    /// a map being serialized (the envelope's `Serialize`, and
-    /// [`EventMessage`]'s, which adds the timestamp).
+    /// a [`Members`] writer: a serializer's map (the envelope's
+    /// `Serialize` through [`serialize_envelope`](super::serialize_envelope),
+    /// and [`EventMessage`]'s, which adds the timestamp) or a JSON object
+    /// ([`envelope_to_json`](super::envelope_to_json)).
     ///
     /// # Errors
     ///
-    /// When the serializer fails.
-    fn serialize_members<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error>;
+    /// When the writer fails (a serializer's error).
+    fn write_members<W: Members>(&self, members: &mut W) -> Result<(), W::Error>;
 }
 
 /// Reads the payload with the type the name says.

@@ -421,32 +421,9 @@ macro_rules! __qmp_impl_requests {
                 })
             }
         }
-        #[allow(deprecated)]
         impl $crate::runtime::ToJson for $req {
             fn to_json(&self) -> $crate::runtime::Value {
-                let mut map = $crate::runtime::Map::new();
-                map.insert(
-                    ::std::borrow::ToOwned::to_owned("execute"),
-                    $crate::runtime::ToJson::to_json(self.name()),
-                );
-                match self {
-                    $($(#[$a])* Self::$v(arguments) => {
-                        map.insert(
-                            ::std::borrow::ToOwned::to_owned("arguments"),
-                            $crate::runtime::ToJson::to_json(arguments),
-                        );
-                    })*
-                    $($(#[$na])* Self::$nv(_) => {})*
-                    Self::Unknown { arguments, .. } => {
-                        if let ::core::option::Option::Some(arguments) = arguments {
-                            map.insert(
-                                ::std::borrow::ToOwned::to_owned("arguments"),
-                                ::core::clone::Clone::clone(arguments),
-                            );
-                        }
-                    }
-                }
-                $crate::runtime::Value::Object(map)
+                $crate::runtime::envelope_to_json(self)
             }
         }
         impl $crate::runtime::serde::Serialize for $req {
@@ -454,10 +431,7 @@ macro_rules! __qmp_impl_requests {
                 &self,
                 serializer: S,
             ) -> ::core::result::Result<S::Ok, S::Error> {
-                use $crate::runtime::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(::core::option::Option::None)?;
-                $crate::runtime::Envelope::serialize_members(self, &mut map)?;
-                map.end()
+                $crate::runtime::serialize_envelope(self, serializer)
             }
         }
         #[allow(deprecated)]
@@ -497,20 +471,15 @@ macro_rules! __qmp_impl_requests {
                     },
                 )
             }
-            fn serialize_members<M: $crate::runtime::serde::ser::SerializeMap>(
+            fn write_members<W: $crate::runtime::Members>(
                 &self,
-                map: &mut M,
-            ) -> ::core::result::Result<(), M::Error> {
-                map.serialize_entry("execute", self.name())?;
+                members: &mut W,
+            ) -> ::core::result::Result<(), W::Error> {
+                $crate::runtime::put(members, "execute", self.name())?;
                 match self {
-                    $($(#[$a])* Self::$v(arguments) => map.serialize_entry("arguments", arguments),)*
+                    $($(#[$a])* Self::$v(arguments) => $crate::runtime::put(members, "arguments", arguments),)*
                     $($(#[$na])* Self::$nv(_) => ::core::result::Result::Ok(()),)*
-                    Self::Unknown { arguments, .. } => {
-                        if let ::core::option::Option::Some(arguments) = arguments {
-                            map.serialize_entry("arguments", arguments)?;
-                        }
-                        ::core::result::Result::Ok(())
-                    }
+                    Self::Unknown { arguments, .. } => $crate::runtime::put_opt(members, "arguments", arguments),
                 }
             }
         }
@@ -591,32 +560,9 @@ macro_rules! __qmp_impl_events {
                 $event::name(self)
             }
         }
-        #[allow(deprecated)]
         impl $crate::runtime::ToJson for $event {
             fn to_json(&self) -> $crate::runtime::Value {
-                let mut map = $crate::runtime::Map::new();
-                map.insert(
-                    ::std::borrow::ToOwned::to_owned("event"),
-                    $crate::runtime::ToJson::to_json(self.name()),
-                );
-                match self {
-                    $($(#[$a])* Self::$v(data) => {
-                        map.insert(
-                            ::std::borrow::ToOwned::to_owned("data"),
-                            $crate::runtime::ToJson::to_json(data),
-                        );
-                    })*
-                    $($(#[$na])* Self::$nv(_) => {})*
-                    Self::Unknown { data, .. } => {
-                        if !data.is_null() {
-                            map.insert(
-                                ::std::borrow::ToOwned::to_owned("data"),
-                                ::core::clone::Clone::clone(data),
-                            );
-                        }
-                    }
-                }
-                $crate::runtime::Value::Object(map)
+                $crate::runtime::envelope_to_json(self)
             }
         }
         impl $crate::runtime::serde::Serialize for $event {
@@ -624,10 +570,7 @@ macro_rules! __qmp_impl_events {
                 &self,
                 serializer: S,
             ) -> ::core::result::Result<S::Ok, S::Error> {
-                use $crate::runtime::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(::core::option::Option::None)?;
-                $crate::runtime::Envelope::serialize_members(self, &mut map)?;
-                map.end()
+                $crate::runtime::serialize_envelope(self, serializer)
             }
         }
         #[allow(deprecated)]
@@ -665,20 +608,16 @@ macro_rules! __qmp_impl_events {
                     },
                 )
             }
-            fn serialize_members<M: $crate::runtime::serde::ser::SerializeMap>(
+            fn write_members<W: $crate::runtime::Members>(
                 &self,
-                map: &mut M,
-            ) -> ::core::result::Result<(), M::Error> {
-                map.serialize_entry("event", self.name())?;
+                members: &mut W,
+            ) -> ::core::result::Result<(), W::Error> {
+                $crate::runtime::put(members, "event", self.name())?;
                 match self {
-                    $($(#[$a])* Self::$v(data) => map.serialize_entry("data", data),)*
+                    $($(#[$a])* Self::$v(data) => $crate::runtime::put(members, "data", data),)*
                     $($(#[$na])* Self::$nv(_) => ::core::result::Result::Ok(()),)*
-                    Self::Unknown { data, .. } => {
-                        if !data.is_null() {
-                            map.serialize_entry("data", data)?;
-                        }
-                        ::core::result::Result::Ok(())
-                    }
+                    Self::Unknown { data, .. } if data.is_null() => ::core::result::Result::Ok(()),
+                    Self::Unknown { data, .. } => $crate::runtime::put(members, "data", data),
                 }
             }
         }

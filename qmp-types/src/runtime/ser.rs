@@ -11,7 +11,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::{Empty, Null, ObjectType};
+use super::{Empty, Envelope, Null, ObjectType};
 
 /// Where an object's members are written: a `serde` map serializer
 /// ([`serialize_object`]) or a JSON object ([`object_to_json`]).
@@ -43,7 +43,7 @@ pub trait Members {
 }
 
 /// The members of an object written to a `serde` map serializer.
-struct SerializeMembers<M>(M);
+pub(super) struct SerializeMembers<M>(pub(super) M);
 
 impl<M: SerializeMap> Members for SerializeMembers<M> {
     type Error = M::Error;
@@ -93,6 +93,25 @@ impl Members for JsonMembers {
     }
 }
 
+/// A map written straight to `serializer` by `write`.
+pub(super) fn serialize_members<S: Serializer>(
+    serializer: S,
+    write: impl FnOnce(&mut SerializeMembers<S::SerializeMap>) -> Result<(), S::Error>,
+) -> Result<S::Ok, S::Error> {
+    let mut members = SerializeMembers(serializer.serialize_map(None)?);
+    write(&mut members)?;
+    members.0.end()
+}
+
+/// A JSON object collected by `write`.
+fn json_members(write: impl FnOnce(&mut JsonMembers) -> Result<(), Infallible>) -> Value {
+    let mut members = JsonMembers(Map::new());
+    match write(&mut members) {
+        Ok(()) => Value::Object(members.0),
+        Err(never) => match never {},
+    }
+}
+
 /// `Serialize` of an object type: a map of its members, in schema order,
 /// written straight to the serializer.
 ///
@@ -104,18 +123,31 @@ pub fn serialize_object<T: ObjectType, S: Serializer>(
     value: &T,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    let mut members = SerializeMembers(serializer.serialize_map(None)?);
-    value.write_members(&mut members)?;
-    members.0.end()
+    serialize_members(serializer, |m| value.write_members(m))
+}
+
+/// `Serialize` of a `Request` or `Event` enum: its name and payload
+/// members ([`Envelope::write_members`]), written straight to the
+/// serializer.
+///
+/// # Errors
+///
+/// When the serializer fails.
+pub fn serialize_envelope<T: Envelope, S: Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serialize_members(serializer, |m| value.write_members(m))
 }
 
 /// Encodes an object type as a JSON object.
 pub fn object_to_json<T: ObjectType>(value: &T) -> Value {
-    let mut members = JsonMembers(Map::new());
-    match value.write_members(&mut members) {
-        Ok(()) => Value::Object(members.0),
-        Err(never) => match never {},
-    }
+    json_members(|m| value.write_members(m))
+}
+
+/// Encodes a `Request` or `Event` enum as a JSON object.
+pub fn envelope_to_json<T: Envelope>(value: &T) -> Value {
+    json_members(|m| value.write_members(m))
 }
 
 /// Encoding into a JSON value: implemented by every generated type and by
