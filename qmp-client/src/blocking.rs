@@ -20,7 +20,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use qmp_types::{ClientBlocking, Command, EventKind, OobCommand};
@@ -36,7 +36,11 @@ use crate::proto::{
 use crate::readbuf::ReadBuf;
 use crate::reconnect::{ClientEvent, ReconnectPolicy, Target};
 use crate::shared::sync_value;
-use crate::shared::{Shared, State, Transmits, Waiter};
+use crate::shared::{Shared, State, Transmits, WRITE_FAILURE_GRACE, Waiter};
+
+/// How long a caller whose write failed waits for the input the server
+/// sent before it went (see `Inner::drain`).
+const DRAIN_WAIT: Duration = Duration::from_millis(20);
 
 /// A blocking byte stream the client can run on: std's `UnixStream` and
 /// `TcpStream` (and anything like them).
@@ -150,6 +154,8 @@ enum Role {
     Handshake,
     Reply(u64),
     Event,
+    /// Reads what is already there after a write failure.
+    Drain,
 }
 
 struct Inner {
@@ -165,6 +171,9 @@ struct Inner {
     check_caps: bool,
     /// With a reconnect policy: how to reconnect.
     reconnect: Option<Reconnector>,
+    /// This client, for the thread that ends a link whose write side
+    /// failed (set once the client is built).
+    this: OnceLock<Weak<Inner>>,
 }
 
 /// How a blocking client reconnects. There is no background thread while
@@ -408,6 +417,7 @@ impl Builder {
             caps: crate::caps::Cache::default(),
             check_caps: self.check_capabilities && self.proto.mode != Mode::GuestAgent,
             reconnect: None,
+            this: OnceLock::new(),
         };
         let deadline = self.handshake_timeout.map(|t| Instant::now() + t);
         let hs = inner.wait(deadline, TimeoutKind::Handshake, Role::Handshake, |st| {
@@ -435,6 +445,7 @@ impl Builder {
         let qmp = Qmp {
             inner: Arc::new(inner),
         };
+        let _ = qmp.inner.this.set(Arc::downgrade(&qmp.inner));
         if qmp.inner.reconnect.is_some() {
             let weak = Arc::downgrade(&qmp.inner);
             let mut st = qmp.inner.shared.lock();
@@ -513,11 +524,66 @@ impl Inner {
                     Error::io(IoOp::Write, e)
                 };
                 drop(w);
-                self.shared.close_link(epoch, err.clone());
+                if self.shared.write_error(epoch, err.clone()) {
+                    self.end_link_after_grace(epoch);
+                }
                 return Err(err);
             }
         }
         Ok(())
+    }
+
+    /// After a failed write to connection `epoch`, the link is read on to
+    /// the end of its input; this starts a thread that closes it with the
+    /// write error if the input has not ended after
+    /// [`WRITE_FAILURE_GRACE`], and wakes a caller blocked reading it
+    /// (whose read may have no timeout).
+    fn end_link_after_grace(&self, epoch: u64) {
+        let Some(this) = self.this.get().cloned() else {
+            // Still connecting: the handshake's deadline bounds the wait.
+            return;
+        };
+        // Without a thread, callers still close it at their next read.
+        let _ = std::thread::Builder::new()
+            .name("qmp-write-failed".to_owned())
+            .spawn(move || {
+                std::thread::sleep(WRITE_FAILURE_GRACE);
+                let Some(inner) = this.upgrade() else { return };
+                let w = lock(&inner.writer);
+                let mut st = inner.shared.lock();
+                if st.epoch != epoch || st.conn.is_closed() {
+                    return;
+                }
+                st.expire_write_failure();
+                drop(st);
+                w.shutdown();
+            });
+    }
+
+    /// After a failed write to connection `epoch`: reads what the server
+    /// sent before it went, up to the end of the input, so the link closes
+    /// (and, with a reconnect policy, reconnects) now rather than when
+    /// someone next reads. Waits at most [`DRAIN_WAIT`] for input or for
+    /// another caller that is reading.
+    fn drain(&self, epoch: u64) {
+        let _ = self.wait(
+            Some(Instant::now() + DRAIN_WAIT),
+            TimeoutKind::Reply,
+            Role::Drain,
+            |st| (st.epoch != epoch || st.conn.is_closed()).then_some(()),
+        );
+    }
+
+    /// A call refused by `State::check_link` with `e`: after a write
+    /// failure, first reads what is left, as the call whose write failed
+    /// did (see [`drain`](Self::drain)).
+    fn refuse(&self, st: MutexGuard<'_, State>, e: Error) -> Error {
+        let epoch = st.write_failed.is_some().then_some(st.epoch);
+        drop(st);
+        if let Some(epoch) = epoch {
+            self.drain(epoch);
+        }
+        e
     }
 
     /// Waits until `check` yields a value, reading the socket if nobody
@@ -534,6 +600,8 @@ impl Inner {
         let shared = &*self.shared;
         let mut st = shared.lock();
         let r = loop {
+            // A link that cannot be written to is read for a while more.
+            let grace = st.expire_write_failure();
             if let Some(v) = check(&mut st) {
                 break Ok(v);
             }
@@ -551,6 +619,10 @@ impl Inner {
                 }
                 None => None,
             };
+            let remaining = match (remaining, grace) {
+                (Some(r), Some(g)) => Some(r.min(g)),
+                (r, g) => r.or(g),
+            };
             // While reconnecting, only the handshake reads (the new socket).
             let link_down = st.lost.is_some() && !matches!(role, Role::Handshake);
             if st.reading || link_down {
@@ -562,7 +634,7 @@ impl Inner {
                         st.parked_replies.insert(id, me);
                     }
                     Role::Event => st.parked_events.push(me),
-                    Role::Handshake => {}
+                    Role::Handshake | Role::Drain => {}
                 }
                 drop(st);
                 match remaining {
@@ -576,7 +648,7 @@ impl Inner {
                         st.parked_replies.remove(&id);
                     }
                     Role::Event => st.parked_events.retain(|t| t.id() != my_id),
-                    Role::Handshake => {}
+                    Role::Handshake | Role::Drain => {}
                 }
                 continue;
             }
@@ -615,7 +687,8 @@ impl Inner {
             st.dispatch();
             if !ts.is_empty() {
                 drop(st);
-                // A write failure closes the connection; the loop sees it.
+                // A write failure is recorded in the state; the loop sees
+                // the link close at the end of the input.
                 let _ = self.write(ts, epoch);
                 st = shared.lock();
             }
@@ -662,7 +735,9 @@ impl Inner {
             .map(|t| Instant::now() + t);
         let (id, ts, epoch) = {
             let mut st = self.shared.lock();
-            st.check_link()?;
+            if let Err(e) = st.check_link() {
+                return Err(self.refuse(st, e));
+            }
             let id = st.conn.execute(
                 name,
                 args,
@@ -681,6 +756,7 @@ impl Inner {
             if expect_reply {
                 self.shared.lock().cancel(id);
             }
+            self.drain(epoch);
             return Err(e);
         }
         Ok(expect_reply.then_some(Pending {
@@ -796,8 +872,7 @@ impl Qmp {
     /// policy) not reconnecting. A loss is known once the socket says so
     /// (EOF or an error on a read or write), not before.
     pub fn is_connected(&self) -> bool {
-        let st = self.inner.shared.lock();
-        st.closed.is_none() && st.lost.is_none()
+        self.inner.shared.lock().link_up()
     }
 
     /// Waits at most `timeout` until the client is connected: at once if
@@ -808,7 +883,7 @@ impl Qmp {
         let deadline = timeout.map(|t| Instant::now() + t);
         self.inner
             .wait(deadline, TimeoutKind::Connect, Role::Event, |st| {
-                (st.closed.is_none() && st.lost.is_none()).then_some(())
+                st.link_up().then_some(())
             })
     }
 
@@ -989,12 +1064,18 @@ impl Qmp {
         let value = sync_value();
         let (id, ts, epoch) = {
             let mut st = self.inner.shared.lock();
-            st.check_link()?;
+            if let Err(e) = st.check_link() {
+                return Err(self.inner.refuse(st, e));
+            }
             let id = st.conn.guest_sync(value)?;
             st.waiters.insert(id, Waiter::Slot(None));
             (id, st.transmits(), st.epoch)
         };
-        self.inner.write(ts, epoch)?;
+        if let Err(e) = self.inner.write(ts, epoch) {
+            self.inner.shared.lock().cancel(id);
+            self.inner.drain(epoch);
+            return Err(e);
+        }
         let got: i64 = self
             .inner
             .wait_reply(id, deadline)?

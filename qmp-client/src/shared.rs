@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 #[cfg(not(feature = "tokio"))]
 use crate::no_tokio::oneshot;
@@ -84,6 +85,12 @@ impl EventQueue {
     }
 }
 
+/// How long a link whose write side failed stays open for reading: the
+/// server usually hung up, and what it sent before (replies, events) is
+/// read up to the end of the input; a server that only stopped reading
+/// but keeps the link open gets this long to send the rest.
+pub(crate) const WRITE_FAILURE_GRACE: Duration = Duration::from_secs(1);
+
 /// See `State::on_lost`.
 pub(crate) type OnLost = Box<dyn Fn(&mut State) + Send>;
 
@@ -120,6 +127,11 @@ pub(crate) struct State {
     pub(crate) on_lost: Option<OnLost>,
     /// Blocking transport: a reconnecting thread is running.
     pub(crate) reconnecting: bool,
+    /// The write side of the link failed (not by a timeout), and when:
+    /// calls are refused from then on, but the link is read to the end of
+    /// its input, so nothing the server sent before is lost. It closes
+    /// there, or with this error after [`WRITE_FAILURE_GRACE`].
+    pub(crate) write_failed: Option<(Error, Instant)>,
 }
 
 impl State {
@@ -227,6 +239,7 @@ impl State {
         self.conn = Connection::with_first_id(config, first);
         self.handshake = None;
         self.handshake_tx = None;
+        self.write_failed = None;
         self.dispatch();
         self.epoch
     }
@@ -248,13 +261,59 @@ impl State {
     }
 
     /// Refuses a call while the link is down (reconnecting: fail fast
-    /// with `Disconnected`) or the client is finished (its close reason).
-    pub(crate) fn check_link(&self) -> Result<(), Error> {
-        match (&self.closed, &self.lost) {
-            (Some(e), _) => Err(e.clone()),
-            (None, Some(_)) => Err(Error::Disconnected { partial: false }),
-            (None, None) => Ok(()),
+    /// with `Disconnected`), the client is finished (its close reason) or
+    /// the link cannot be written to any more (the write error).
+    pub(crate) fn check_link(&mut self) -> Result<(), Error> {
+        self.expire_write_failure();
+        match (&self.closed, &self.lost, &self.write_failed) {
+            (Some(e), _, _) => Err(e.clone()),
+            (None, Some(_), _) => Err(Error::Disconnected { partial: false }),
+            (None, None, Some((e, _))) if self.reconnect => Err(crate::reconnect::for_calls(e)),
+            (None, None, Some((e, _))) => Err(e.clone()),
+            (None, None, None) => Ok(()),
         }
+    }
+
+    /// Whether the link is up: not closed, not lost, and its write side
+    /// has not failed.
+    pub(crate) fn link_up(&self) -> bool {
+        self.closed.is_none() && self.lost.is_none() && self.write_failed.is_none()
+    }
+
+    /// The current link's write side failed with `err`. A write timeout
+    /// closes the link at once: the server is not reading and a message
+    /// may be half written. Any other failure (the server hung up or shut
+    /// its reading side) only stops the writing; see `write_failed`.
+    /// Returns whether that started now (the grace period runs).
+    pub(crate) fn write_error(&mut self, err: Error) -> bool {
+        if matches!(err, Error::Timeout(_)) {
+            self.conn.close(err);
+            self.dispatch();
+            false
+        } else if self.write_failed.is_none() && !self.conn.is_closed() {
+            self.write_failed = Some((err, Instant::now()));
+            true
+        } else {
+            false
+        }
+    }
+
+    /// After a write failure: closes the link with the write error once
+    /// [`WRITE_FAILURE_GRACE`] has passed without the end of the input;
+    /// before that, returns the time left.
+    pub(crate) fn expire_write_failure(&mut self) -> Option<Duration> {
+        let (e, at) = self.write_failed.as_ref()?;
+        if self.conn.is_closed() {
+            return None;
+        }
+        let left = WRITE_FAILURE_GRACE.saturating_sub(at.elapsed());
+        if left.is_zero() {
+            let e = e.clone();
+            self.conn.close(e);
+            self.dispatch();
+            return None;
+        }
+        Some(left)
     }
 
     fn finish_handshake(&mut self, r: Result<Option<Greeting>, Error>) {
@@ -367,6 +426,7 @@ impl Shared {
             attempt: 0,
             on_lost: None,
             reconnecting: false,
+            write_failed: None,
         };
         st.dispatch();
         Shared {
@@ -400,6 +460,13 @@ impl Shared {
             st.conn.close(err);
             st.dispatch();
         }
+    }
+
+    /// Writing to connection number `epoch` failed with `err`; nothing if
+    /// a newer connection replaced it. See [`State::write_error`].
+    pub(crate) fn write_error(&self, epoch: u64, err: Error) -> bool {
+        let mut st = self.lock();
+        st.epoch == epoch && st.write_error(err)
     }
 }
 

@@ -255,6 +255,8 @@ struct WriterState {
     queue: VecDeque<Transmit>,
     /// The connection the sink belongs to (see `State::epoch`).
     epoch: u64,
+    /// Writing failed: nothing more is written to this sink.
+    failed: bool,
 }
 
 impl Writer {
@@ -264,15 +266,22 @@ impl Writer {
 
     /// Writes or queues `ts` (produced by connection `epoch`), in order.
     /// Bytes of a connection that was replaced are dropped: they belong
-    /// to no live server.
-    fn submit(&self, ts: impl IntoIterator<Item = Transmit>, epoch: u64, shared: &Shared) {
+    /// to no live server. A direct write that fails gives its error (for
+    /// the caller whose message it was); one the writer task makes is
+    /// seen in the state.
+    fn submit(
+        &self,
+        ts: impl IntoIterator<Item = Transmit>,
+        epoch: u64,
+        shared: &Shared,
+    ) -> Result<(), Error> {
         let mut ts = ts.into_iter().peekable();
         if ts.peek().is_none() {
-            return;
+            return Ok(());
         }
         let mut w = self.lock();
-        if w.epoch != epoch {
-            return;
+        if w.epoch != epoch || w.failed {
+            return Ok(());
         }
         let mut wake = false;
         for t in ts {
@@ -289,9 +298,15 @@ impl Writer {
                             w.queue.push_back(t)
                         }
                         Err(e) => {
+                            // The writer task closes the link if the input
+                            // does not end soon.
+                            w.failed = true;
+                            w.queue.clear();
                             drop(w);
-                            shared.close_link(epoch, Error::io(IoOp::Write, e));
-                            return;
+                            let e = Error::io(IoOp::Write, e);
+                            shared.write_error(epoch, e.clone());
+                            self.notify.notify_one();
+                            return Err(e);
                         }
                     }
                     wake = true;
@@ -305,6 +320,7 @@ impl Writer {
         if wake {
             self.notify.notify_one();
         }
+        Ok(())
     }
 
     /// Switches to connection `epoch`'s sink; stale queued bytes go.
@@ -313,6 +329,7 @@ impl Writer {
         w.epoch = epoch;
         w.sink = Some(sink);
         w.queue.clear();
+        w.failed = false;
     }
 }
 
@@ -326,40 +343,78 @@ async fn write_loop(
     loop {
         writer.notify.notified().await;
         loop {
-            let (mut sink, queue) = {
+            let taken = {
                 let mut w = writer.lock();
-                if w.queue.is_empty() || w.epoch != epoch {
-                    break;
+                if w.epoch != epoch {
+                    return;
                 }
-                let Some(sink) = w.sink.take() else { break };
-                (sink, std::mem::take(&mut w.queue))
+                if w.failed {
+                    None
+                } else if w.queue.is_empty() {
+                    break;
+                } else {
+                    let Some(sink) = w.sink.take() else { break };
+                    Some((sink, std::mem::take(&mut w.queue)))
+                }
+            };
+            let Some((mut sink, queue)) = taken else {
+                return after_write_failure(&shared, epoch).await;
             };
             // Coalesce messages without descriptors into few writes.
             batch.clear();
+            let mut r = Ok(());
             for t in queue {
                 if !t.fds.is_empty() {
-                    if let Err(e) = timed_write(&mut sink, &batch, &[], write_timeout).await {
-                        shared.close_link(epoch, e);
-                        return;
-                    }
+                    r = timed_write(&mut sink, &batch, &[], write_timeout).await;
                     batch.clear();
-                    if let Err(e) = timed_write(&mut sink, &t.data, &t.fds, write_timeout).await {
-                        shared.close_link(epoch, e);
-                        return;
+                    if r.is_ok() {
+                        r = timed_write(&mut sink, &t.data, &t.fds, write_timeout).await;
+                    }
+                    if r.is_err() {
+                        break;
                     }
                 } else {
                     batch.extend_from_slice(&t.data);
                 }
             }
-            if let Err(e) = timed_write(&mut sink, &batch, &[], write_timeout).await {
-                shared.close_link(epoch, e);
-                return;
+            if r.is_ok() {
+                r = timed_write(&mut sink, &batch, &[], write_timeout).await;
             }
-            let mut w = writer.lock();
-            if w.epoch == epoch {
+            {
+                let mut w = writer.lock();
+                if w.epoch != epoch {
+                    return;
+                }
                 w.sink = Some(sink);
+                if r.is_err() {
+                    w.failed = true;
+                    w.queue.clear();
+                }
+            }
+            if let Err(e) = r {
+                shared.write_error(epoch, e);
+                return after_write_failure(&shared, epoch).await;
             }
         }
+    }
+}
+
+/// After a write failure on connection `epoch`: the reader task goes on
+/// to the end of the input; if it does not get there within
+/// [`WRITE_FAILURE_GRACE`](crate::shared::WRITE_FAILURE_GRACE), the link is closed with the write error.
+async fn after_write_failure(shared: &Shared, epoch: u64) {
+    loop {
+        let left = {
+            let mut st = shared.lock();
+            if st.epoch != epoch {
+                return;
+            }
+            match st.expire_write_failure() {
+                Some(left) => left,
+                None => return,
+            }
+        };
+        tokio::time::sleep(left).await;
     }
 }
 
@@ -410,7 +465,8 @@ async fn read_loop(
             }
             ts
         };
-        writer.submit(ts, epoch, &shared);
+        // A write failure is in the state; reading goes on to the end.
+        let _ = writer.submit(ts, epoch, &shared);
     }
 }
 
@@ -538,6 +594,7 @@ impl Builder {
                 sink: Some(sink),
                 queue: VecDeque::new(),
                 epoch: 0,
+                failed: false,
             }),
             notify: Notify::new(),
         });
@@ -847,8 +904,7 @@ impl Qmp {
     /// policy) not reconnecting. A loss is known once the socket says so
     /// (EOF or an error on a read or write), not before.
     pub fn is_connected(&self) -> bool {
-        let st = self.inner.shared.lock();
-        st.closed.is_none() && st.lost.is_none()
+        self.inner.shared.lock().link_up()
     }
 
     /// Waits until the client is connected: at once if it is, after the
@@ -866,7 +922,7 @@ impl Qmp {
                 if let Some(e) = &st.closed {
                     return Err(e.clone());
                 }
-                if st.lost.is_none() {
+                if st.link_up() {
                     return Ok(());
                 }
             }
@@ -1091,7 +1147,12 @@ impl Qmp {
             };
             (id, rx, st.transmits(), st.epoch)
         };
-        self.inner.writer_state.submit(t, epoch, shared);
+        if let Err(e) = self.inner.writer_state.submit(t, epoch, shared) {
+            if expect_reply {
+                shared.lock().cancel(id);
+            }
+            return Err(e);
+        }
         Ok(rx.map(|rx| Pending {
             shared,
             id,
@@ -1134,8 +1195,8 @@ impl Qmp {
             st.waiters.insert(id, Waiter::Async(tx));
             (id, rx, st.transmits(), st.epoch)
         };
-        self.inner.writer_state.submit(ts, epoch, shared);
         let guard = CancelGuard { shared, id };
+        self.inner.writer_state.submit(ts, epoch, shared)?;
         let r = rx.await.unwrap_or(Err(Error::Closed));
         drop(guard);
         let got: i64 = r?.decode("guest-sync-delimited")?;

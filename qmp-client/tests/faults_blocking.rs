@@ -543,6 +543,100 @@ fn per_call_timeouts_forget_the_reply() {
     });
 }
 
+/// A failed write does not lose replies: the server stops reading (the
+/// client's next write fails with EPIPE) but still answers the command it
+/// already has, then hangs up. The caller whose write failed gets the
+/// write error; the earlier caller gets its reply; later calls fail typed.
+#[test]
+fn a_failed_write_keeps_replies_still_to_come() {
+    bounded(|| {
+        let (shut_tx, shut_rx) = mpsc::channel::<()>();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let c = pair(quick(), move |mut s| {
+            s.handshake();
+            let a = s.recv().unwrap();
+            s.io.shutdown(std::net::Shutdown::Read).unwrap();
+            shut_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+            s.reply(&a, json!(10));
+        })
+        .unwrap();
+        let first = {
+            let c = c.clone();
+            thread::spawn(move || c.call(Echo { n: 1 }))
+        };
+        shut_rx.recv().unwrap();
+        let e = c.call(Echo { n: 2 }).unwrap_err();
+        assert!(matches!(e, Error::Io { .. }), "{e:?}");
+        go_tx.send(()).unwrap();
+        assert_eq!(first.join().unwrap().unwrap(), 10);
+        assert!(c.call(Echo { n: 3 }).is_err());
+        assert!(c.closed().is_some());
+    });
+}
+
+/// A server that stops reading but neither answers nor hangs up: after a
+/// write fails, the link is closed with the write error within the grace
+/// period, so a call waiting without a timeout does not wait forever.
+#[test]
+fn a_failed_write_closes_the_link_if_the_input_never_ends() {
+    bounded(|| {
+        let (shut_tx, shut_rx) = mpsc::channel::<()>();
+        let (end_tx, end_rx) = mpsc::channel::<()>();
+        let c = pair(quick(), move |mut s| {
+            s.handshake();
+            s.recv().unwrap();
+            s.io.shutdown(std::net::Shutdown::Read).unwrap();
+            shut_tx.send(()).unwrap();
+            let _ = end_rx.recv();
+        })
+        .unwrap();
+        let first = {
+            let c = c.clone();
+            thread::spawn(move || c.request(Echo { n: 1 }).no_timeout().send())
+        };
+        shut_rx.recv().unwrap();
+        let start = std::time::Instant::now();
+        let e = c.call(Echo { n: 2 }).unwrap_err();
+        assert!(matches!(e, Error::Io { .. }), "{e:?}");
+        let e = first.join().unwrap().unwrap_err();
+        assert!(matches!(e, Error::Io { .. }), "{e:?}");
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert!(matches!(c.closed(), Some(Error::Io { .. })));
+        drop(end_tx);
+    });
+}
+
+/// A reply the server wrote before it hung up is delivered, even when a
+/// write to the closed socket fails before anyone read it.
+#[test]
+fn a_failed_write_keeps_replies_already_sent() {
+    bounded(|| {
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let c = pair(quick(), move |mut s| {
+            s.handshake();
+            let a = s.recv().unwrap();
+            s.reply(&a, json!(10));
+            drop(s);
+            done_tx.send(()).unwrap();
+        })
+        .unwrap();
+        // `call_many` writes the window's commands before it reads: the
+        // second is written after the server answered the first and hung up.
+        let commands = [1, 2, 3].map(|n| Echo { n }).into_iter().inspect(|e| {
+            if e.n == 2 {
+                done_rx.recv().unwrap();
+            }
+        });
+        let results = c.call_many(commands, 3);
+        assert_eq!(results[0].as_ref().unwrap(), &10);
+        let e = results[1].as_ref().unwrap_err();
+        assert!(matches!(e, Error::Io { .. }), "{e:?}");
+        assert!(results[2].is_err());
+        assert!(c.closed().is_some());
+    });
+}
+
 #[test]
 fn close_mid_pipeline_fails_the_rest() {
     bounded(|| {

@@ -985,6 +985,80 @@ async fn server_gone_write_fails_typed() {
     .await;
 }
 
+/// A failed write does not lose replies: the server stops reading (the
+/// client's next write fails with EPIPE) but still answers the command it
+/// already has, then hangs up. The caller whose write failed gets the
+/// write error; the earlier caller gets its reply.
+#[tokio::test]
+async fn a_failed_write_keeps_replies_still_to_come() {
+    bounded(async {
+        let (c, s) = std::os::unix::net::UnixStream::pair().unwrap();
+        let (shut_tx, shut_rx) = tokio::sync::oneshot::channel::<()>();
+        let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+        let srv = std::thread::spawn(move || {
+            let mut s = common::std_server::Server::new(s);
+            s.handshake();
+            let a = s.recv().unwrap();
+            s.io.shutdown(std::net::Shutdown::Read).unwrap();
+            shut_tx.send(()).unwrap();
+            go_rx.blocking_recv().unwrap();
+            s.reply(&a, json!(10));
+        });
+        c.set_nonblocking(true).unwrap();
+        let c = tokio::net::UnixStream::from_std(c).unwrap();
+        let c = quick().connect_unix_stream(c).await.unwrap();
+        let first = tokio::spawn({
+            let c = c.clone();
+            async move { c.call(Echo { n: 1 }).await }
+        });
+        shut_rx.await.unwrap();
+        let e = c.call(Echo { n: 2 }).await.unwrap_err();
+        assert!(matches!(e, Error::Io { .. }), "{e:?}");
+        assert!(!c.is_connected());
+        go_tx.send(()).unwrap();
+        assert_eq!(first.await.unwrap().unwrap(), 10);
+        assert!(c.call(Echo { n: 3 }).await.is_err());
+        srv.join().unwrap();
+    })
+    .await;
+}
+
+/// A server that stops reading but neither answers nor hangs up: after a
+/// write fails, the link is closed with the write error within the grace
+/// period, so a call waiting without a timeout does not wait forever.
+#[tokio::test]
+async fn a_failed_write_closes_the_link_if_the_input_never_ends() {
+    bounded(async {
+        let (c, s) = std::os::unix::net::UnixStream::pair().unwrap();
+        let (shut_tx, shut_rx) = tokio::sync::oneshot::channel::<()>();
+        let (end_tx, end_rx) = std::sync::mpsc::channel::<()>();
+        let srv = std::thread::spawn(move || {
+            let mut s = common::std_server::Server::new(s);
+            s.handshake();
+            s.recv().unwrap();
+            s.io.shutdown(std::net::Shutdown::Read).unwrap();
+            shut_tx.send(()).unwrap();
+            let _ = end_rx.recv();
+        });
+        c.set_nonblocking(true).unwrap();
+        let c = tokio::net::UnixStream::from_std(c).unwrap();
+        let c = quick().connect_unix_stream(c).await.unwrap();
+        let first = tokio::spawn({
+            let c = c.clone();
+            async move { c.request(Echo { n: 1 }).no_timeout().send().await }
+        });
+        shut_rx.await.unwrap();
+        let e = c.call(Echo { n: 2 }).await.unwrap_err();
+        assert!(matches!(e, Error::Io { .. }), "{e:?}");
+        let e = first.await.unwrap().unwrap_err();
+        assert!(matches!(e, Error::Io { .. }), "{e:?}");
+        assert!(matches!(c.closed(), Some(Error::Io { .. })));
+        drop(end_tx);
+        srv.join().unwrap();
+    })
+    .await;
+}
+
 // ---- misc ----
 
 #[tokio::test]
