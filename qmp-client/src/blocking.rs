@@ -753,9 +753,13 @@ impl Inner {
             (id, st.transmits(), st.epoch)
         };
         if let Err(e) = self.write(ts, epoch) {
-            if expect_reply {
-                self.shared.lock().cancel(id);
-            }
+            let e = {
+                let mut st = self.shared.lock();
+                if expect_reply {
+                    st.cancel(id);
+                }
+                st.for_call(e)
+            };
             self.drain(epoch);
             return Err(e);
         }

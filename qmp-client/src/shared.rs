@@ -268,9 +268,18 @@ impl State {
         match (&self.closed, &self.lost, &self.write_failed) {
             (Some(e), _, _) => Err(e.clone()),
             (None, Some(_), _) => Err(Error::Disconnected { partial: false }),
-            (None, None, Some((e, _))) if self.reconnect => Err(crate::reconnect::for_calls(e)),
-            (None, None, Some((e, _))) => Err(e.clone()),
+            (None, None, Some((e, _))) => Err(self.for_call(e.clone())),
             (None, None, None) => Ok(()),
+        }
+    }
+
+    /// The error a call gets for transport failure `e`: as is, or with a
+    /// reconnect policy, `Disconnected` (see `reconnect::for_calls`).
+    pub(crate) fn for_call(&self, e: Error) -> Error {
+        if self.reconnect {
+            crate::reconnect::for_calls(&e)
+        } else {
+            e
         }
     }
 

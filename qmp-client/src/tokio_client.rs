@@ -323,6 +323,19 @@ impl Writer {
         Ok(())
     }
 
+    /// Closes the write side for good (the client is closed): a Unix
+    /// socket is shut down at once, so the server sees the end even before
+    /// the reader task is gone; any other sink is dropped.
+    fn shut(&self) {
+        let mut w = self.lock();
+        if let Some(Sink::Unix(s)) = &w.sink {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+        w.sink = None;
+        w.queue.clear();
+        w.failed = true;
+    }
+
     /// Switches to connection `epoch`'s sink; stale queued bytes go.
     fn install(&self, epoch: u64, sink: Sink) {
         let mut w = self.lock();
@@ -893,11 +906,12 @@ impl Qmp {
         self.inner.shared.lock().closed.clone()
     }
 
-    /// Closes the connection: pending calls fail with [`Error::Closed`].
-    /// Closing twice is harmless.
+    /// Closes the connection (the server sees it end at once): pending
+    /// calls fail with [`Error::Closed`]. Closing twice is harmless.
     pub fn close(&self) {
         self.inner.shared.close(Error::Closed);
         self.inner.abort_tasks();
+        self.inner.writer_state.shut();
     }
 
     /// Whether the client is connected: not closed, and (with a reconnect
@@ -1148,10 +1162,11 @@ impl Qmp {
             (id, rx, st.transmits(), st.epoch)
         };
         if let Err(e) = self.inner.writer_state.submit(t, epoch, shared) {
+            let mut st = shared.lock();
             if expect_reply {
-                shared.lock().cancel(id);
+                st.cancel(id);
             }
-            return Err(e);
+            return Err(st.for_call(e));
         }
         Ok(rx.map(|rx| Pending {
             shared,

@@ -543,6 +543,24 @@ fn per_call_timeouts_forget_the_reply() {
     });
 }
 
+/// `close()` ends the connection for the server too, while the client
+/// (and its clones) are still alive.
+#[test]
+fn close_ends_the_connection_for_the_server() {
+    bounded(|| {
+        let (c, s) = UnixStream::pair().unwrap();
+        let srv = thread::spawn(move || {
+            let mut s = Server::new(s);
+            s.handshake();
+            assert!(s.recv().is_none(), "a command after close");
+        });
+        let c = quick().connect_blocking(c).unwrap();
+        c.close();
+        srv.join().unwrap();
+        drop(c);
+    });
+}
+
 /// A failed write does not lose replies: the server stops reading (the
 /// client's next write fails with EPIPE) but still answers the command it
 /// already has, then hangs up. The caller whose write failed gets the

@@ -1147,6 +1147,46 @@ async fn close_fails_pending_and_is_idempotent() {
     .await;
 }
 
+/// `close()` ends the connection for the server too, while the client
+/// (and its clones) are still alive: over a stream ...
+#[tokio::test]
+async fn close_ends_the_connection_for_the_server() {
+    bounded(async {
+        let (c, srv) = pair(quick(), |mut s| async move {
+            s.handshake().await;
+            assert!(s.recv().await.is_none(), "a command after close");
+        })
+        .await;
+        let c = c.unwrap();
+        c.close();
+        srv.await.unwrap();
+        drop(c);
+    })
+    .await;
+}
+
+/// ... and over a Unix socket.
+#[tokio::test]
+async fn close_ends_the_unix_connection_for_the_server() {
+    bounded(async {
+        let (c, s) = std::os::unix::net::UnixStream::pair().unwrap();
+        let srv = std::thread::spawn(move || {
+            let mut s = common::std_server::Server::new(s);
+            s.handshake();
+            assert!(s.recv().is_none(), "a command after close");
+        });
+        c.set_nonblocking(true).unwrap();
+        let c = tokio::net::UnixStream::from_std(c).unwrap();
+        let c = quick().connect_unix_stream(c).await.unwrap();
+        c.close();
+        tokio::task::spawn_blocking(move || srv.join().unwrap())
+            .await
+            .unwrap();
+        drop(c);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn guest_agent_sync_skips_stale_data() {
     bounded(async {

@@ -7,6 +7,8 @@
 //! QEMU's socket or removes, so "QEMU is gone" and "QEMU is back on the
 //! same path" are under the test's control.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -643,4 +645,90 @@ async fn close_during_an_outage_stops_reconnecting() {
     .await
     .unwrap();
     assert!(matches!(qmp.closed(), Some(Error::Closed)));
+}
+
+/// A server whose first connection negotiates, then stops reading (the
+/// client's next write fails with EPIPE) and keeps the socket open, so the
+/// link ends by the write-failure grace period, not by an EOF; its second
+/// connection answers `query-status`. Says on `shut` when it stopped
+/// reading.
+fn stops_reading_then_serves(
+    path: &Path,
+    shut: std::sync::mpsc::Sender<()>,
+) -> std::thread::JoinHandle<()> {
+    use common::std_server::Server;
+    let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+    std::thread::spawn(move || {
+        let mut first = Server::new(listener.accept().unwrap().0);
+        first.handshake();
+        first.io.shutdown(std::net::Shutdown::Read).unwrap();
+        shut.send(()).unwrap();
+        let mut second = Server::new(listener.accept().unwrap().0);
+        second.handshake();
+        while let Some(cmd) = second.recv() {
+            second.reply(&cmd, json!({"status": "running", "running": true}));
+        }
+        drop(first);
+    })
+}
+
+/// With a policy, a failed write loses the link like an EOF does: the
+/// call fails with `Disconnected` (not the I/O error), the link closes
+/// within the grace period although the server keeps its socket open, and
+/// the client reconnects.
+#[tokio::test]
+async fn a_failed_write_is_a_lost_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("qmp.sock");
+    let (shut_tx, shut_rx) = std::sync::mpsc::channel();
+    let server = stops_reading_then_serves(&path, shut_tx);
+    let qmp = Qmp::builder()
+        .reconnect(policy())
+        .connect_unix(&path)
+        .await
+        .unwrap();
+    tokio::task::spawn_blocking(move || shut_rx.recv().unwrap())
+        .await
+        .unwrap();
+    let e = qmp.query_status().await.unwrap_err();
+    assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
+    assert!(!qmp.is_connected());
+    tokio::time::timeout(Duration::from_secs(5), qmp.wait_connected())
+        .await
+        .expect("reconnected within 5 s")
+        .unwrap();
+    assert_eq!(qmp.query_status().await.unwrap().status, RunState::Running);
+    qmp.close();
+    tokio::task::spawn_blocking(move || server.join().unwrap())
+        .await
+        .unwrap();
+}
+
+/// The same with the blocking client, whose thread ends the link after the
+/// grace period while nobody reads.
+#[test]
+fn blocking_a_failed_write_is_a_lost_link() {
+    let _one = ONE_BLOCKING.lock().unwrap_or_else(|p| p.into_inner());
+    use qmp_types::ClientBlockingExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("qmp.sock");
+    let (shut_tx, shut_rx) = std::sync::mpsc::channel();
+    let server = stops_reading_then_serves(&path, shut_tx);
+    let qmp = qmp_client::blocking::Qmp::builder()
+        .reconnect(policy())
+        .connect_unix_blocking(&path)
+        .unwrap();
+    shut_rx.recv().unwrap();
+    let e = qmp.query_status().unwrap_err();
+    assert!(matches!(e, Error::Disconnected { .. }), "{e:?}");
+    assert!(!qmp.is_connected());
+    // Nobody reads: the link is ended by the grace period's thread.
+    let t = Instant::now();
+    while !qmp.is_connected() && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(qmp.is_connected(), "not reconnected within 5 s");
+    assert_eq!(qmp.query_status().unwrap().status, RunState::Running);
+    qmp.close();
+    server.join().unwrap();
 }
