@@ -35,6 +35,19 @@ where
     (client, srv)
 }
 
+/// Starts a blocking fake server running `script` in a thread on one end
+/// of a real Unix socket pair (so it can shut one direction down) and
+/// connects a client to the other end.
+async fn unix_pair(
+    script: impl FnOnce(common::std_server::Server) + Send + 'static,
+) -> (Qmp, std::thread::JoinHandle<()>) {
+    let (c, s) = std::os::unix::net::UnixStream::pair().unwrap();
+    let srv = std::thread::spawn(move || script(common::std_server::Server::new(s)));
+    c.set_nonblocking(true).unwrap();
+    let c = tokio::net::UnixStream::from_std(c).unwrap();
+    (quick().connect_unix_stream(c).await.unwrap(), srv)
+}
+
 fn quick() -> Builder {
     Builder::new().handshake_timeout(Some(Duration::from_secs(2)))
 }
@@ -992,21 +1005,17 @@ async fn server_gone_write_fails_typed() {
 #[tokio::test]
 async fn a_failed_write_keeps_replies_still_to_come() {
     bounded(async {
-        let (c, s) = std::os::unix::net::UnixStream::pair().unwrap();
         let (shut_tx, shut_rx) = tokio::sync::oneshot::channel::<()>();
         let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
-        let srv = std::thread::spawn(move || {
-            let mut s = common::std_server::Server::new(s);
+        let (c, srv) = unix_pair(move |mut s| {
             s.handshake();
             let a = s.recv().unwrap();
             s.io.shutdown(std::net::Shutdown::Read).unwrap();
             shut_tx.send(()).unwrap();
             go_rx.blocking_recv().unwrap();
             s.reply(&a, json!(10));
-        });
-        c.set_nonblocking(true).unwrap();
-        let c = tokio::net::UnixStream::from_std(c).unwrap();
-        let c = quick().connect_unix_stream(c).await.unwrap();
+        })
+        .await;
         let first = tokio::spawn({
             let c = c.clone();
             async move { c.call(Echo { n: 1 }).await }
@@ -1029,20 +1038,16 @@ async fn a_failed_write_keeps_replies_still_to_come() {
 #[tokio::test]
 async fn a_failed_write_closes_the_link_if_the_input_never_ends() {
     bounded(async {
-        let (c, s) = std::os::unix::net::UnixStream::pair().unwrap();
         let (shut_tx, shut_rx) = tokio::sync::oneshot::channel::<()>();
         let (end_tx, end_rx) = std::sync::mpsc::channel::<()>();
-        let srv = std::thread::spawn(move || {
-            let mut s = common::std_server::Server::new(s);
+        let (c, srv) = unix_pair(move |mut s| {
             s.handshake();
             s.recv().unwrap();
             s.io.shutdown(std::net::Shutdown::Read).unwrap();
             shut_tx.send(()).unwrap();
             let _ = end_rx.recv();
-        });
-        c.set_nonblocking(true).unwrap();
-        let c = tokio::net::UnixStream::from_std(c).unwrap();
-        let c = quick().connect_unix_stream(c).await.unwrap();
+        })
+        .await;
         let first = tokio::spawn({
             let c = c.clone();
             async move { c.request(Echo { n: 1 }).no_timeout().send().await }
@@ -1169,15 +1174,11 @@ async fn close_ends_the_connection_for_the_server() {
 #[tokio::test]
 async fn close_ends_the_unix_connection_for_the_server() {
     bounded(async {
-        let (c, s) = std::os::unix::net::UnixStream::pair().unwrap();
-        let srv = std::thread::spawn(move || {
-            let mut s = common::std_server::Server::new(s);
+        let (c, srv) = unix_pair(|mut s| {
             s.handshake();
             assert!(s.recv().is_none(), "a command after close");
-        });
-        c.set_nonblocking(true).unwrap();
-        let c = tokio::net::UnixStream::from_std(c).unwrap();
-        let c = quick().connect_unix_stream(c).await.unwrap();
+        })
+        .await;
         c.close();
         tokio::task::spawn_blocking(move || srv.join().unwrap())
             .await
