@@ -27,6 +27,29 @@ macro_rules! __qmp_impl_json {
         }
         $crate::runtime::impl_json!(@common $t, $schema);
     };
+    (envelope $t:ident, $schema:path) => {
+        impl $crate::runtime::ToJson for $t {
+            fn to_json(&self) -> $crate::runtime::Value {
+                $crate::runtime::envelope_to_json(self)
+            }
+        }
+        impl<'de> $crate::runtime::serde::Deserialize<'de> for $t {
+            fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                $crate::runtime::deserialize_envelope(deserializer, false).map(|(envelope, _)| envelope)
+            }
+        }
+        impl $crate::runtime::serde::Serialize for $t {
+            fn serialize<S: $crate::runtime::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::runtime::serialize_envelope(self, serializer)
+            }
+        }
+        $crate::runtime::impl_json!(@common $t, $schema);
+    };
     (enum $t:ident, $schema:path) => {
         impl ::core::fmt::Display for $t {
             #[inline]
@@ -151,6 +174,9 @@ macro_rules! __qmp_impl_json {
 /// instead of six impls each. The first word says how the type encodes:
 ///
 /// * `object T`: a struct implementing [`ObjectType`](super::ObjectType) (a JSON object);
+/// * `envelope T`: a request or event enum implementing
+///   [`Envelope`](super::Envelope) (`{"execute": ..., "arguments": ...}`,
+///   `{"event": ..., "data": ...}`);
 /// * `enum T`: a string enum with `as_str()` and `FromStr` (also gets
 ///   `Display`);
 /// * `newtype T(Inner)`: a wrapper encoded as its inner value;
@@ -421,19 +447,6 @@ macro_rules! __qmp_impl_requests {
                 })
             }
         }
-        impl $crate::runtime::ToJson for $req {
-            fn to_json(&self) -> $crate::runtime::Value {
-                $crate::runtime::envelope_to_json(self)
-            }
-        }
-        impl $crate::runtime::serde::Serialize for $req {
-            fn serialize<S: $crate::runtime::serde::Serializer>(
-                &self,
-                serializer: S,
-            ) -> ::core::result::Result<S::Ok, S::Error> {
-                $crate::runtime::serialize_envelope(self, serializer)
-            }
-        }
         #[allow(deprecated)]
         impl $crate::runtime::Envelope for $req {
             const NAME_MEMBER: &'static str = "execute";
@@ -483,14 +496,7 @@ macro_rules! __qmp_impl_requests {
                 }
             }
         }
-        impl<'de> $crate::runtime::serde::Deserialize<'de> for $req {
-            fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
-                deserializer: D,
-            ) -> ::core::result::Result<Self, D::Error> {
-                $crate::runtime::deserialize_envelope(deserializer, false).map(|(request, _)| request)
-            }
-        }
-        $crate::runtime::impl_json!(@common $req, $schema);
+        $crate::runtime::impl_json!(envelope $req, $schema);
         $crate::__qmp_impl_from!($req { $($(#[$a])* $v($v),)* $($(#[$na])* $nv($nv),)* });
         #[allow(deprecated)]
         impl $crate::runtime::ToJson for $resp {
@@ -560,19 +566,6 @@ macro_rules! __qmp_impl_events {
                 $event::name(self)
             }
         }
-        impl $crate::runtime::ToJson for $event {
-            fn to_json(&self) -> $crate::runtime::Value {
-                $crate::runtime::envelope_to_json(self)
-            }
-        }
-        impl $crate::runtime::serde::Serialize for $event {
-            fn serialize<S: $crate::runtime::serde::Serializer>(
-                &self,
-                serializer: S,
-            ) -> ::core::result::Result<S::Ok, S::Error> {
-                $crate::runtime::serialize_envelope(self, serializer)
-            }
-        }
         #[allow(deprecated)]
         impl $crate::runtime::Envelope for $event {
             const NAME_MEMBER: &'static str = "event";
@@ -621,14 +614,7 @@ macro_rules! __qmp_impl_events {
                 }
             }
         }
-        impl<'de> $crate::runtime::serde::Deserialize<'de> for $event {
-            fn deserialize<D: $crate::runtime::serde::Deserializer<'de>>(
-                deserializer: D,
-            ) -> ::core::result::Result<Self, D::Error> {
-                $crate::runtime::deserialize_envelope(deserializer, false).map(|(event, _)| event)
-            }
-        }
-        $crate::runtime::impl_json!(@common $event, $schema);
+        $crate::runtime::impl_json!(envelope $event, $schema);
         $crate::__qmp_impl_from!($event { $($(#[$a])* $v($t),)* $($(#[$na])* $nv($nt),)* });
     };
 }
